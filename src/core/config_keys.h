@@ -1,0 +1,67 @@
+// The campaign configuration keys (the sample's DialerConfig table plus
+// ours): their types, defaults, allowed values and descriptions. Every way of
+// setting configuration (CLI, HTTP API) validates through here, so the rules
+// and messages are the same everywhere.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "core/retry_policy.h"
+
+namespace pd {
+
+enum class ConfigKind {
+  kText,        // free text (non-empty, no control characters)
+  kConnectId,   // Amazon Connect resource id: UUID or the ARN that ends in one
+  kInteger,     // whole number in [min, max]
+  kDuration,    // "90", "90s", "5m", "2h", "1d" within [min, max] seconds
+  kRegionCode,  // ISO 3166-1 alpha-2 region that libphonenumber knows
+  kBucket,      // S3 bucket name
+  kLocation,    // local path or s3://bucket/key
+};
+
+struct ConfigKey {
+  std::string_view name;
+  ConfigKind kind;
+  std::string_view default_value;  // empty: unset by default
+  std::string_view description;
+  long long min = 0;  // kInteger / kDuration (seconds)
+  long long max = 0;
+};
+
+std::span<const ConfigKey> all_config_keys();
+const ConfigKey* find_config_key(std::string_view name);
+
+// Checks `value` for `key` and returns its canonical form (durations as
+// "5m", ids lower-cased, region codes upper-cased). The error names the key
+// and says what is allowed.
+absl::StatusOr<std::string> validate_config_value(std::string_view key, std::string_view value);
+
+// Parses "90", "90s", "5m", "2h", "1d" into seconds.
+std::optional<std::chrono::seconds> parse_duration(std::string_view text);
+// The canonical text for a duration: the largest unit that divides it.
+std::string format_duration(std::chrono::seconds d);
+
+// The typed view of one campaign's configuration, with defaults applied.
+struct CampaignConfig {
+  std::string connect_instance_id;
+  std::string contact_flow_id;
+  std::string queue_id;
+  std::string input_file;
+  std::string io_bucket;
+  std::string output_file;
+  std::string default_region = "US";
+  RetryRules retry;
+
+  // `stored` holds the values set for the campaign; missing keys take their
+  // defaults. Values are re-validated so a hand-edited store is caught.
+  static absl::StatusOr<CampaignConfig> from(const std::map<std::string, std::string>& stored);
+};
+
+}  // namespace pd

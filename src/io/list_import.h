@@ -1,0 +1,50 @@
+// Dialing-list import (the sample's ListLoad): CSV in, validated customers
+// and E.164 phones out to a ListWriter, rejects reported by line.
+//
+// Streaming: memory stays flat whatever the file size. The header is read
+// and checked before the writer is opened, so a file that is unreadable,
+// empty or lacks a required column changes nothing.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <istream>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "io/csv_reader.h"
+#include "store/store.h"
+
+namespace pd {
+
+struct ImportOptions {
+  std::string default_region = "US";  // for numbers written without '+'
+  CsvLimits limits;
+  // Phone-validation worker processes (libphonenumber serialises threads, so
+  // processes are what scales); 0 picks one per core, 1 validates inline.
+  int workers = 0;
+  // Called for each rejected row, in line order, as it is found.
+  std::function<void(int64_t line, std::string_view reason)> on_reject;
+};
+
+struct ImportSummary {
+  int64_t rows = 0;        // data records read (header and blank lines excluded)
+  int64_t loaded = 0;      // (customer, phone) pairs stored
+  int64_t customers = 0;   // distinct customers in the file
+  int64_t duplicates = 0;  // repeated (custID, phone) pairs, kept once
+  int64_t rejected = 0;    // rows rejected (each reported through on_reject)
+};
+
+// Reads the list from `in` (`source_name` names it in messages). Required
+// columns `custID` and `phone` (any order, case-insensitive); every other
+// column becomes a customer attribute. `open_writer` is called once the
+// header is known good; the writer is committed only when at least one row
+// is valid, otherwise the error says so and nothing changes.
+absl::StatusOr<ImportSummary> import_list(
+    std::istream& in, std::string_view source_name,
+    const std::function<absl::StatusOr<std::unique_ptr<ListWriter>>()>& open_writer,
+    const ImportOptions& options);
+
+}  // namespace pd

@@ -1,0 +1,195 @@
+// The Store seam: campaigns, their configuration, the dialing list
+// (customers, phones, attributes), attempts, stream checkpoints and leases.
+//
+// Every method that changes state is one transaction, so a crash at any
+// moment loses no customer and dials none twice: a claim is durable before
+// the call is placed, and an attempt's end and the customer's next step are
+// recorded together. SQL dialect details stay inside implementations (SQLite
+// now, PostgreSQL next).
+//
+// Thread-safety: a Store object is used by one thread at a time; open one
+// per thread or process. Several Store objects (threads or processes) may
+// share one database: claims are atomic across them.
+//
+// Errors: kNotFound (no such campaign / attempt), kFailedPrecondition (the
+// operation does not fit the current state, e.g. loading a running
+// campaign), kInvalidArgument (bad input), kUnavailable (the database is
+// busy or unreachable: retry with backoff), kInternal/kDataLoss (corrupt or
+// unexpected data).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "core/retry_policy.h"
+#include "core/types.h"
+
+namespace pd {
+
+using CampaignId = int64_t;
+using AttemptId = int64_t;
+
+struct Campaign {
+  CampaignId id = 0;
+  std::string name;
+  CampaignState state = CampaignState::kIdle;
+};
+
+// Writes one dialing list. Nothing is visible to others until commit();
+// destroying the writer without commit() rolls everything back and leaves
+// the previous list as it was.
+class ListWriter {
+ public:
+  virtual ~ListWriter() = default;
+  // Adds `phone_e164` to customer `cust_id` (created on first sight with
+  // `attributes_json`, a JSON object; later rows keep the first attributes).
+  // A (cust_id, phone) pair seen before is ignored and returns false.
+  virtual absl::StatusOr<bool> add(std::string_view cust_id, std::string_view phone_e164,
+                                   std::string_view attributes_json, int64_t line) = 0;
+  // Records a rejected row, shown by `status` and kept with the list.
+  virtual absl::Status reject(int64_t line, std::string_view reason) = 0;
+  virtual absl::Status commit() = 0;
+};
+
+enum class LoadMode { kReplace, kAppend };
+
+// One claimed customer: the attempt is already recorded (state dialing)
+// when this is returned, before any call is placed.
+struct Claim {
+  AttemptId attempt_id = 0;
+  std::string client_token;  // unique per attempt; Connect's ClientToken
+  std::string cust_id;
+  std::string phone;         // E.164
+  int phone_seq = 0;
+  int attempt_on_phone = 1;  // 1 for the first try of this phone
+  std::string attributes_json;
+};
+
+// Everything recorded about one attempt (a results row).
+struct AttemptRecord {
+  AttemptId id = 0;
+  std::string campaign;
+  std::string cust_id;
+  std::string phone;
+  int attempt_on_phone = 1;
+  AttemptState state = AttemptState::kDialing;
+  std::optional<Outcome> outcome;
+  WallTime started_at{};
+  std::optional<WallTime> answered_at;
+  std::optional<WallTime> ended_at;
+  std::string disconnect_reason;
+  std::string contact_id;
+  std::string agent_id;
+  std::string disposition;
+  std::string client_token;
+  std::string owner;
+};
+
+// How an attempt ended.
+struct AttemptEnd {
+  Outcome outcome = Outcome::kFailed;
+  WallTime ended_at{};
+  std::string disconnect_reason;
+  std::string disposition;
+};
+
+struct CampaignStatus {
+  Campaign campaign;
+  int64_t customers = 0;
+  int64_t phones = 0;
+  int64_t rejected_rows = 0;
+  std::map<CustomerState, int64_t> customers_by_state;
+  int64_t attempts = 0;
+  int64_t attempts_in_flight = 0;
+  std::map<Outcome, int64_t> attempts_by_outcome;
+  // Earliest time a pending customer becomes callable (absent when none is
+  // pending), so an engine knows when to look again after a retry delay.
+  std::optional<WallTime> next_callable_at;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // --- schema and campaigns -------------------------------------------
+  // Creates or upgrades the schema. Safe to run any number of times.
+  virtual absl::Status migrate() = 0;
+  // Creates the campaign if missing and fills in defaults for config keys
+  // it has no value for (never overwrites a value that was set).
+  virtual absl::StatusOr<Campaign> init_campaign(std::string_view name) = 0;
+  virtual absl::StatusOr<Campaign> find_campaign(std::string_view name) = 0;
+  virtual absl::StatusOr<std::vector<Campaign>> list_campaigns() = 0;
+  // Moves the campaign to `to` when its state is one of `from` (an empty
+  // `from` means any). kFailedPrecondition otherwise, naming the state.
+  virtual absl::StatusOr<Campaign> transition(CampaignId id, std::vector<CampaignState> from,
+                                              CampaignState to) = 0;
+
+  // --- configuration --------------------------------------------------
+  // Values as stored (validated by the caller through config_keys.h).
+  virtual absl::StatusOr<std::map<std::string, std::string>> config(CampaignId id) = 0;
+  virtual absl::Status set_config(CampaignId id, std::string_view key, std::string_view value) = 0;
+  virtual absl::Status unset_config(CampaignId id, std::string_view key) = 0;
+
+  // --- dialing list ---------------------------------------------------
+  // kReplace drops the campaign's customers, attempts and rejects (that
+  // resets its dialing state, which is how a campaign is re-run) in the same
+  // transaction as the new rows. kFailedPrecondition while it is running.
+  virtual absl::StatusOr<std::unique_ptr<ListWriter>> begin_list(CampaignId id, LoadMode mode) = 0;
+
+  // --- dialing --------------------------------------------------------
+  // Atomically takes up to `max` callable customers (pending, due by `now`),
+  // records one attempt each in state dialing, owned by `owner`, and returns
+  // them. Two claimers never get the same customer.
+  virtual absl::StatusOr<std::vector<Claim>> claim(CampaignId id, int max, WallTime now,
+                                                   std::string_view owner) = 0;
+  // The contact centre accepted the call and gave it this id.
+  virtual absl::Status set_contact_id(AttemptId attempt, std::string_view contact_id) = 0;
+  // The customer answered and was put through to `agent_id`.
+  virtual absl::Status mark_connected(AttemptId attempt, WallTime answered_at,
+                                      std::string_view agent_id) = 0;
+  // Ends the attempt and moves the customer on by `rules`, in one
+  // transaction. Ending an attempt that already ended is a no-op returning
+  // false (events arrive more than once).
+  virtual absl::StatusOr<bool> finish(AttemptId attempt, const AttemptEnd& end,
+                                      const RetryRules& rules) = 0;
+  // Attempts not yet ended (to resume or reconcile after a crash).
+  virtual absl::StatusOr<std::vector<AttemptRecord>> open_attempts(CampaignId id) = 0;
+  virtual absl::StatusOr<std::optional<AttemptRecord>> find_attempt_by_contact(
+      std::string_view contact_id) = 0;
+
+  // --- reporting ------------------------------------------------------
+  virtual absl::StatusOr<CampaignStatus> status(CampaignId id) = 0;
+  // Calls `fn` for every attempt in order, streaming (memory stays flat).
+  virtual absl::Status for_each_attempt(CampaignId id,
+                                        const std::function<void(const AttemptRecord&)>& fn) = 0;
+  // Rejected rows of the last load, in line order.
+  virtual absl::Status for_each_reject(
+      CampaignId id, const std::function<void(int64_t line, std::string_view reason)>& fn) = 0;
+
+  // --- event stream checkpoints ---------------------------------------
+  virtual absl::StatusOr<std::optional<std::string>> checkpoint(std::string_view stream,
+                                                                std::string_view shard) = 0;
+  virtual absl::Status set_checkpoint(std::string_view stream, std::string_view shard,
+                                      std::string_view sequence_number) = 0;
+
+  // --- leases (one dialer process per campaign at a time) --------------
+  // Takes or renews the campaign's lease for `owner` until `until`. Returns
+  // false when another owner holds an unexpired lease.
+  virtual absl::StatusOr<bool> acquire_lease(CampaignId id, std::string_view owner, WallTime now,
+                                             WallTime until) = 0;
+  virtual absl::Status release_lease(CampaignId id, std::string_view owner) = 0;
+};
+
+// Opens the store named by `url`: a file path (SQLite; created when
+// `create` is set, otherwise it must exist).
+absl::StatusOr<std::unique_ptr<Store>> open_store(const std::string& url, bool create);
+
+}  // namespace pd
