@@ -1,1 +1,255 @@
-// placeholder
+#include "core/strings.h"
+#include "cli/commands.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cctype>
+
+#include "core/config_keys.h"
+#include "core/status_macros.h"
+#include "core/time_format.h"
+#include "io/list_import.h"
+#include "io/object_io.h"
+#include "io/results_export.h"
+#include "store/store.h"
+
+namespace pd::cli {
+namespace {
+
+constexpr int kOk = 0;
+constexpr int kError = 1;
+
+int fail(const Context& ctx, const absl::Status& status) {
+  *ctx.err << "powerdialer: " << sv(status.message()) << "\n";
+  return kError;
+}
+
+absl::Status check_campaign_name(std::string_view name) {
+  const bool ok = !name.empty() && name.size() <= 64 &&
+                  std::all_of(name.begin(), name.end(), [](char c) {
+                    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ||
+                           c == '.';
+                  });
+  if (!ok) {
+    return absl::InvalidArgumentError(cat(
+        "invalid campaign name '", name, "': use 1-64 letters, digits, '-', '_' or '.'"));
+  }
+  return absl::OkStatus();
+}
+
+// The store and the campaign every command but init works on.
+struct Opened {
+  std::unique_ptr<Store> store;
+  Campaign campaign;
+};
+
+absl::StatusOr<Opened> open_campaign(const Context& ctx) {
+  PD_RETURN_IF_ERROR(check_campaign_name(ctx.campaign));
+  Opened o;
+  PD_ASSIGN_OR_RETURN(o.store, open_store(ctx.db_path, /*create=*/false));
+  PD_ASSIGN_OR_RETURN(o.campaign, o.store->find_campaign(ctx.campaign));
+  return o;
+}
+
+std::string value_or_default(const std::map<std::string, std::string>& stored,
+                             const ConfigKey& key) {
+  auto it = stored.find(std::string(key.name));
+  return it != stored.end() ? it->second : std::string(key.default_value);
+}
+
+nlohmann::json status_json(const CampaignStatus& st) {
+  nlohmann::json by_state = nlohmann::json::object();
+  for (auto s : {CustomerState::kPending, CustomerState::kDialing, CustomerState::kReached,
+                 CustomerState::kExhausted}) {
+    auto it = st.customers_by_state.find(s);
+    by_state[std::string(to_string(s))] = it == st.customers_by_state.end() ? 0 : it->second;
+  }
+  nlohmann::json by_outcome = nlohmann::json::object();
+  for (int i = 0; i < kOutcomeCount; ++i) {
+    const auto o = static_cast<Outcome>(i);
+    auto it = st.attempts_by_outcome.find(o);
+    by_outcome[std::string(to_string(o))] = it == st.attempts_by_outcome.end() ? 0 : it->second;
+  }
+  return {
+      {"campaign", st.campaign.name},
+      {"state", to_string(st.campaign.state)},
+      {"customers", st.customers},
+      {"customers_by_state", by_state},
+      {"phones", st.phones},
+      {"rejected_rows", st.rejected_rows},
+      {"attempts", st.attempts},
+      {"attempts_in_flight", st.attempts_in_flight},
+      {"attempts_by_outcome", by_outcome},
+      {"next_callable_at", st.next_callable_at ? nlohmann::json(format_iso8601(*st.next_callable_at))
+                                               : nlohmann::json(nullptr)},
+  };
+}
+
+}  // namespace
+
+int cmd_init(const Context& ctx) {
+  if (auto s = check_campaign_name(ctx.campaign); !s.ok()) return fail(ctx, s);
+  auto store = open_store(ctx.db_path, /*create=*/true);
+  if (!store.ok()) return fail(ctx, store.status());
+  auto campaign = (*store)->init_campaign(ctx.campaign);
+  if (!campaign.ok()) return fail(ctx, campaign.status());
+  *ctx.out << "campaign '" << campaign->name << "' is ready in " << ctx.db_path << " (state "
+           << to_string(campaign->state) << ")\n";
+  return kOk;
+}
+
+int cmd_config_set(const Context& ctx, const std::string& key, const std::string& value) {
+  auto valid = validate_config_value(key, value);
+  if (!valid.ok()) return fail(ctx, valid.status());
+  auto o = open_campaign(ctx);
+  if (!o.ok()) return fail(ctx, o.status());
+  if (auto s = o->store->set_config(o->campaign.id, key, *valid); !s.ok()) return fail(ctx, s);
+  *ctx.out << key << " = " << *valid << "\n";
+  return kOk;
+}
+
+int cmd_config_unset(const Context& ctx, const std::string& key) {
+  const ConfigKey* k = find_config_key(key);
+  if (k == nullptr) return fail(ctx, validate_config_value(key, "").status());
+  auto o = open_campaign(ctx);
+  if (!o.ok()) return fail(ctx, o.status());
+  if (auto s = o->store->unset_config(o->campaign.id, key); !s.ok()) return fail(ctx, s);
+  *ctx.out << key << " = " << k->default_value << (k->default_value.empty() ? "(unset)" : " (default)")
+           << "\n";
+  return kOk;
+}
+
+int cmd_config_get(const Context& ctx, const std::string& key) {
+  const ConfigKey* k = find_config_key(key);
+  if (k == nullptr) return fail(ctx, validate_config_value(key, "").status());
+  auto o = open_campaign(ctx);
+  if (!o.ok()) return fail(ctx, o.status());
+  auto stored = o->store->config(o->campaign.id);
+  if (!stored.ok()) return fail(ctx, stored.status());
+  *ctx.out << value_or_default(*stored, *k) << "\n";
+  return kOk;
+}
+
+int cmd_config_list(const Context& ctx, bool json) {
+  auto o = open_campaign(ctx);
+  if (!o.ok()) return fail(ctx, o.status());
+  auto stored = o->store->config(o->campaign.id);
+  if (!stored.ok()) return fail(ctx, stored.status());
+  if (json) {
+    nlohmann::json j = nlohmann::json::object();
+    for (const ConfigKey& k : all_config_keys()) {
+      const std::string v = value_or_default(*stored, k);
+      j[std::string(k.name)] = v.empty() ? nlohmann::json(nullptr) : nlohmann::json(v);
+    }
+    *ctx.out << j.dump(2) << "\n";
+    return kOk;
+  }
+  for (const ConfigKey& k : all_config_keys()) {
+    const std::string v = value_or_default(*stored, k);
+    *ctx.out << fmt::format("{:<15} {:<38} {}\n", k.name, v.empty() ? "(unset)" : v,
+                                k.description);
+  }
+  return kOk;
+}
+
+int cmd_load(const Context& ctx, const std::optional<std::string>& file, bool append,
+             int workers) {
+  auto o = open_campaign(ctx);
+  if (!o.ok()) return fail(ctx, o.status());
+  auto stored = o->store->config(o->campaign.id);
+  if (!stored.ok()) return fail(ctx, stored.status());
+  auto config = CampaignConfig::from(*stored);
+  if (!config.ok()) return fail(ctx, config.status());
+  std::string location = file.value_or(config->input_file);
+  if (location.empty()) {
+    return fail(ctx, absl::InvalidArgumentError(
+                         "no file given and no 'inputfile' configured; use 'powerdialer load "
+                         "FILE' or 'powerdialer config set inputfile FILE'"));
+  }
+  auto in = open_input(location);
+  if (!in.ok()) return fail(ctx, in.status());
+
+  ImportOptions options;
+  options.default_region = config->default_region;
+  options.workers = workers;
+  options.on_reject = [&](int64_t line, std::string_view reason) {
+    *ctx.err << location << ": line " << line << ": " << reason << "\n";
+  };
+  Store& store = *o->store;
+  const CampaignId id = o->campaign.id;
+  auto summary = import_list(
+      **in, location,
+      [&]() { return store.begin_list(id, append ? LoadMode::kAppend : LoadMode::kReplace); },
+      options);
+  if (!summary.ok()) return fail(ctx, summary.status());
+  auto st = store.status(id);
+  if (!st.ok()) return fail(ctx, st.status());
+  *ctx.out << "loaded " << summary->loaded << " phone(s) from " << location << ": "
+           << summary->rejected << " row(s) rejected, " << summary->duplicates
+           << " duplicate(s) skipped; campaign '" << o->campaign.name << "' now has "
+           << st->customers << " customer(s) with " << st->phones << " phone(s)\n";
+  return kOk;
+}
+
+int cmd_status(const Context& ctx, bool json) {
+  auto o = open_campaign(ctx);
+  if (!o.ok()) return fail(ctx, o.status());
+  auto st = o->store->status(o->campaign.id);
+  if (!st.ok()) return fail(ctx, st.status());
+  const nlohmann::json j = status_json(*st);
+  if (json) {
+    *ctx.out << j.dump(2) << "\n";
+    return kOk;
+  }
+  auto& out = *ctx.out;
+  out << fmt::format("campaign   {} ({})\n", st->campaign.name, to_string(st->campaign.state));
+  out << fmt::format("customers  {}: {} pending, {} dialing, {} reached, {} exhausted\n",
+                         st->customers, j["customers_by_state"]["pending"].get<int64_t>(),
+                         j["customers_by_state"]["dialing"].get<int64_t>(),
+                         j["customers_by_state"]["reached"].get<int64_t>(),
+                         j["customers_by_state"]["exhausted"].get<int64_t>());
+  out << fmt::format("phones     {}\n", st->phones);
+  out << fmt::format("rejected   {} row(s) at the last load\n", st->rejected_rows);
+  out << fmt::format("attempts   {} ({} in flight)", st->attempts, st->attempts_in_flight);
+  for (auto& [name, n] : j["attempts_by_outcome"].items()) {
+    if (n.get<int64_t>() > 0) out << ", " << n.get<int64_t>() << " " << name;
+  }
+  out << "\n";
+  return kOk;
+}
+
+int cmd_results(const Context& ctx, const std::optional<std::string>& output) {
+  auto o = open_campaign(ctx);
+  if (!o.ok()) return fail(ctx, o.status());
+  if (!output || *output == "-") {
+    auto rows = export_results(*o->store, o->campaign.id, *ctx.out);
+    return rows.ok() ? kOk : fail(ctx, rows.status());
+  }
+  auto object = open_output(*output);
+  if (!object.ok()) return fail(ctx, object.status());
+  auto rows = export_results(*o->store, o->campaign.id, (*object)->stream());
+  if (!rows.ok()) return fail(ctx, rows.status());
+  if (auto s = (*object)->commit(); !s.ok()) return fail(ctx, s);
+  *ctx.err << "wrote " << *rows << " attempt(s) to " << *output << "\n";
+  return kOk;
+}
+
+int cmd_campaigns(const Context& ctx, bool json) {
+  auto store = open_store(ctx.db_path, /*create=*/false);
+  if (!store.ok()) return fail(ctx, store.status());
+  auto list = (*store)->list_campaigns();
+  if (!list.ok()) return fail(ctx, list.status());
+  nlohmann::json j = nlohmann::json::array();
+  for (const Campaign& c : *list) {
+    if (json) {
+      j.push_back({{"campaign", c.name}, {"state", to_string(c.state)}});
+    } else {
+      *ctx.out << fmt::format("{:<30} {}\n", c.name, to_string(c.state));
+    }
+  }
+  if (json) *ctx.out << j.dump(2) << "\n";
+  return kOk;
+}
+
+}  // namespace pd::cli

@@ -1,1 +1,705 @@
-// placeholder
+#include "core/strings.h"
+#include "store/sqlite/sqlite_store.h"
+
+#include <filesystem>
+#include <random>
+
+#include "core/config_keys.h"
+#include "core/status_macros.h"
+
+namespace pd {
+namespace {
+
+using sqlite::Stmt;
+
+constexpr const char* kSchemaV1 = R"sql(
+CREATE TABLE IF NOT EXISTS meta(
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS campaigns(
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  state TEXT NOT NULL DEFAULT 'idle',
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS config(
+  campaign_id INTEGER NOT NULL REFERENCES campaigns(id),
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY(campaign_id, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS customers(
+  id INTEGER PRIMARY KEY,
+  campaign_id INTEGER NOT NULL REFERENCES campaigns(id),
+  cust_id TEXT NOT NULL,
+  attributes TEXT NOT NULL,
+  line INTEGER NOT NULL,
+  state TEXT NOT NULL DEFAULT 'pending',
+  next_phone INTEGER NOT NULL DEFAULT 0,
+  next_at INTEGER NOT NULL DEFAULT 0,
+  UNIQUE(campaign_id, cust_id)
+);
+CREATE INDEX IF NOT EXISTS customers_callable ON customers(campaign_id, state, next_at, id);
+CREATE TABLE IF NOT EXISTS phones(
+  customer_id INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  e164 TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY(customer_id, seq)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS phones_unique ON phones(customer_id, e164);
+CREATE TABLE IF NOT EXISTS attempts(
+  id INTEGER PRIMARY KEY,
+  campaign_id INTEGER NOT NULL REFERENCES campaigns(id),
+  customer_id INTEGER NOT NULL,
+  phone_seq INTEGER NOT NULL,
+  phone TEXT NOT NULL,
+  attempt_on_phone INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  outcome TEXT,
+  owner TEXT NOT NULL,
+  started_at INTEGER NOT NULL,
+  answered_at INTEGER,
+  ended_at INTEGER,
+  contact_id TEXT,
+  agent_id TEXT,
+  disconnect_reason TEXT,
+  disposition TEXT
+);
+CREATE INDEX IF NOT EXISTS attempts_open ON attempts(campaign_id, state);
+CREATE UNIQUE INDEX IF NOT EXISTS attempts_contact ON attempts(contact_id)
+  WHERE contact_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS rejects(
+  campaign_id INTEGER NOT NULL,
+  line INTEGER NOT NULL,
+  reason TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS rejects_campaign ON rejects(campaign_id, line);
+CREATE TABLE IF NOT EXISTS checkpoints(
+  stream TEXT NOT NULL,
+  shard TEXT NOT NULL,
+  sequence TEXT NOT NULL,
+  PRIMARY KEY(stream, shard)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS leases(
+  campaign_id INTEGER PRIMARY KEY,
+  owner TEXT NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+)sql";
+
+int64_t ms(WallTime t) { return t.time_since_epoch().count(); }
+WallTime wall(int64_t v) { return WallTime{Millis{v}}; }
+
+std::string random_hex(size_t bytes) {
+  std::random_device rd;
+  std::string out;
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (size_t i = 0; i < bytes; ++i) {
+    const unsigned v = rd() & 0xff;
+    out += kHex[v >> 4];
+    out += kHex[v & 0xf];
+  }
+  return out;
+}
+
+int64_t wall_now_ms() {
+  return std::chrono::duration_cast<Millis>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+absl::StatusOr<CampaignState> state_from(std::string_view text) {
+  auto s = parse_campaign_state(text);
+  if (!s) return absl::DataLossError(cat("unknown campaign state '", text, "'"));
+  return *s;
+}
+
+constexpr const char* kAttemptColumns =
+    "a.id, c.name, cu.cust_id, a.phone, a.attempt_on_phone, a.state, a.outcome, a.started_at, "
+    "a.answered_at, a.ended_at, a.disconnect_reason, a.contact_id, a.agent_id, a.disposition, "
+    "a.owner";
+
+// Connect's ClientToken: unique per attempt (not per phone, so a legitimate
+// redial is never refused) and per database (the random instance id), and
+// derived from the attempt, so a retried request reuses it.
+std::string client_token(std::string_view instance_id, AttemptId attempt) {
+  return cat("pd-", instance_id, "-", attempt);
+}
+
+AttemptRecord read_attempt(const Stmt& s, std::string_view instance_id) {
+  AttemptRecord r;
+  r.id = s.int64(0);
+  r.campaign = s.text(1);
+  r.cust_id = s.text(2);
+  r.phone = s.text(3);
+  r.attempt_on_phone = static_cast<int>(s.int64(4));
+  r.state = parse_attempt_state(s.text(5)).value_or(AttemptState::kDialing);
+  if (!s.is_null(6)) r.outcome = parse_outcome(s.text(6));
+  r.started_at = wall(s.int64(7));
+  if (auto v = s.opt_int64(8)) r.answered_at = wall(*v);
+  if (auto v = s.opt_int64(9)) r.ended_at = wall(*v);
+  r.disconnect_reason = s.text(10);
+  r.contact_id = s.text(11);
+  r.agent_id = s.text(12);
+  r.disposition = s.text(13);
+  r.owner = s.text(14);
+  r.client_token = client_token(instance_id, r.id);
+  return r;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// List import: one transaction from begin_list() to commit().
+
+class SqliteStore::Writer final : public ListWriter {
+ public:
+  Writer(SqliteStore& store, CampaignId id) : store_(store), campaign_(id), txn_(store.db_) {}
+
+  absl::Status start(LoadMode mode) {
+    PD_RETURN_IF_ERROR(txn_.begin());
+    PD_ASSIGN_OR_RETURN(Campaign c, store_.campaign_by_id(campaign_));
+    if (c.state == CampaignState::kRunning || c.state == CampaignState::kStopping) {
+      return absl::FailedPreconditionError(cat(
+          "campaign '", c.name, "' is ", to_string(c.state), "; stop it before loading a list"));
+    }
+    if (mode == LoadMode::kReplace) {
+      for (const char* sql : {
+               "DELETE FROM phones WHERE customer_id IN "
+               "(SELECT id FROM customers WHERE campaign_id = ?1)",
+               "DELETE FROM attempts WHERE campaign_id = ?1",
+               "DELETE FROM customers WHERE campaign_id = ?1",
+               "DELETE FROM rejects WHERE campaign_id = ?1",
+           }) {
+        PD_ASSIGN_OR_RETURN(Stmt s, store_.db_.prepare(sql));
+        PD_RETURN_IF_ERROR(s.bind(1, campaign_).run());
+      }
+    }
+    // A new or extended list makes a finished campaign callable again.
+    PD_ASSIGN_OR_RETURN(Stmt s, store_.db_.prepare(
+                                    "UPDATE campaigns SET state = 'idle', updated_at = ?2 "
+                                    "WHERE id = ?1 AND state IN ('done', 'stopped')"));
+    PD_RETURN_IF_ERROR(s.bind(1, campaign_).bind(2, wall_now_ms()).run());
+
+    PD_ASSIGN_OR_RETURN(insert_customer_,
+                        store_.db_.prepare("INSERT INTO customers(campaign_id, cust_id, "
+                                           "attributes, line) VALUES(?1, ?2, ?3, ?4) "
+                                           "ON CONFLICT DO NOTHING"));
+    PD_ASSIGN_OR_RETURN(find_customer_,
+                        store_.db_.prepare("SELECT cu.id, (SELECT COALESCE(MAX(seq) + 1, 0) "
+                                           "FROM phones WHERE customer_id = cu.id) "
+                                           "FROM customers cu WHERE campaign_id = ?1 AND "
+                                           "cust_id = ?2"));
+    PD_ASSIGN_OR_RETURN(insert_phone_,
+                        store_.db_.prepare("INSERT INTO phones(customer_id, seq, e164) "
+                                           "VALUES(?1, ?2, ?3) ON CONFLICT DO NOTHING"));
+    PD_ASSIGN_OR_RETURN(insert_reject_, store_.db_.prepare("INSERT INTO rejects(campaign_id, "
+                                                           "line, reason) VALUES(?1, ?2, ?3)"));
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<bool> add(std::string_view cust_id, std::string_view phone_e164,
+                           std::string_view attributes_json, int64_t line) override {
+    // Lists usually keep a customer's rows together; remembering the last
+    // customer saves a lookup per extra phone.
+    if (cust_id != last_cust_id_) {
+      PD_RETURN_IF_ERROR(insert_customer_.bind(1, campaign_)
+                             .bind(2, cust_id)
+                             .bind(3, attributes_json)
+                             .bind(4, line)
+                             .run());
+      if (store_.db_.changes() == 1) {
+        last_customer_ = store_.db_.last_insert_rowid();
+        next_seq_ = 0;
+      } else {
+        find_customer_.bind(1, campaign_).bind(2, cust_id);
+        PD_ASSIGN_OR_RETURN(bool row, find_customer_.step());
+        if (!row) return absl::InternalError("customer vanished during import");
+        last_customer_ = find_customer_.int64(0);
+        next_seq_ = find_customer_.int64(1);
+        find_customer_.reset();
+      }
+      last_cust_id_.assign(cust_id);
+    }
+    PD_RETURN_IF_ERROR(
+        insert_phone_.bind(1, last_customer_).bind(2, next_seq_).bind(3, phone_e164).run());
+    if (store_.db_.changes() == 0) return false;  // the same phone again
+    ++next_seq_;
+    return true;
+  }
+
+  absl::Status reject(int64_t line, std::string_view reason) override {
+    return insert_reject_.bind(1, campaign_).bind(2, line).bind(3, reason).run();
+  }
+
+  absl::Status commit() override { return txn_.commit(); }
+
+ private:
+  SqliteStore& store_;
+  CampaignId campaign_;
+  sqlite::Transaction txn_;
+  Stmt insert_customer_, find_customer_, insert_phone_, insert_reject_;
+  std::string last_cust_id_;
+  int64_t last_customer_ = 0;
+  int64_t next_seq_ = 0;
+};
+
+// ---------------------------------------------------------------------------
+
+absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path,
+                                                               bool create) {
+  if (!create && !std::filesystem::exists(path)) {
+    return absl::FailedPreconditionError(
+        cat("no database at ", path, "; run 'powerdialer init' first"));
+  }
+  std::unique_ptr<SqliteStore> store(new SqliteStore());
+  store->path_ = path;
+  PD_RETURN_IF_ERROR(store->db_.open(path, create));
+  sqlite3_busy_timeout(store->db_.handle(), 10000);
+  PD_RETURN_IF_ERROR(store->db_.exec("PRAGMA journal_mode=WAL"));
+  PD_RETURN_IF_ERROR(store->db_.exec("PRAGMA synchronous=FULL"));
+  PD_RETURN_IF_ERROR(store->db_.exec("PRAGMA foreign_keys=ON"));
+  if (create) {
+    PD_RETURN_IF_ERROR(store->migrate());
+  } else {
+    PD_RETURN_IF_ERROR(store->check_schema());
+  }
+  return store;
+}
+
+absl::StatusOr<int> SqliteStore::schema_version() {
+  PD_ASSIGN_OR_RETURN(Stmt s, db_.prepare("SELECT count(*) FROM sqlite_master WHERE type = "
+                                          "'table' AND name = 'meta'"));
+  PD_ASSIGN_OR_RETURN(bool row, s.step());
+  if (!row || s.int64(0) == 0) return 0;
+  PD_ASSIGN_OR_RETURN(Stmt v, db_.prepare("SELECT value FROM meta WHERE key = 'schema_version'"));
+  PD_ASSIGN_OR_RETURN(row, v.step());
+  if (!row) return 0;
+  return std::stoi(std::string(v.text(0)));
+}
+
+absl::Status SqliteStore::check_schema() {
+  absl::StatusOr<int> version = schema_version();
+  if (!version.ok() && absl::IsDataLoss(version.status())) {
+    return absl::FailedPreconditionError(
+        cat(path_, " is not a powerdialer database (", version.status().message(), ")"));
+  }
+  PD_RETURN_IF_ERROR(version.status());
+  if (*version == 0) {
+    return absl::FailedPreconditionError(
+        cat(path_, " is not initialised; run 'powerdialer init' first"));
+  }
+  if (*version < kSchemaVersion) {
+    return absl::FailedPreconditionError(cat(path_, " has schema version ", *version,
+                                                      "; run 'powerdialer init' to upgrade it"));
+  }
+  if (*version > kSchemaVersion) {
+    return absl::FailedPreconditionError(
+        cat(path_, " was written by a newer powerdialer (schema version ", *version,
+                     "); this build knows version ", kSchemaVersion));
+  }
+  PD_ASSIGN_OR_RETURN(Stmt s, db_.prepare("SELECT value FROM meta WHERE key = 'instance_id'"));
+  PD_ASSIGN_OR_RETURN(bool row, s.step());
+  if (row) instance_id_ = s.text(0);
+  return absl::OkStatus();
+}
+
+absl::Status SqliteStore::migrate() {
+  sqlite::Transaction txn(db_);
+  PD_RETURN_IF_ERROR(txn.begin());
+  absl::StatusOr<int> version = schema_version();
+  if (!version.ok()) {
+    return absl::FailedPreconditionError(
+        cat(path_, " is not a powerdialer database (", version.status().message(), ")"));
+  }
+  if (*version > kSchemaVersion) return check_schema();
+  // Version 0 -> 1. Later versions add their steps here, each idempotent.
+  if (*version < 1) PD_RETURN_IF_ERROR(db_.exec(kSchemaV1));
+  PD_ASSIGN_OR_RETURN(Stmt set, db_.prepare("INSERT INTO meta(key, value) VALUES(?1, ?2) "
+                                            "ON CONFLICT(key) DO UPDATE SET value = ?2"));
+  PD_RETURN_IF_ERROR(set.bind(1, "schema_version").bind(2, std::to_string(kSchemaVersion)).run());
+  PD_ASSIGN_OR_RETURN(Stmt id, db_.prepare("INSERT INTO meta(key, value) VALUES('instance_id', "
+                                           "?1) ON CONFLICT(key) DO NOTHING"));
+  PD_RETURN_IF_ERROR(id.bind(1, random_hex(8)).run());
+  PD_RETURN_IF_ERROR(txn.commit());
+  return check_schema();
+}
+
+absl::StatusOr<Stmt*> SqliteStore::stmt(const char* sql) {
+  auto it = stmts_.find(sql);
+  if (it == stmts_.end()) {
+    PD_ASSIGN_OR_RETURN(Stmt s, db_.prepare(sql));
+    it = stmts_.emplace(sql, std::move(s)).first;
+  }
+  it->second.reset();
+  return &it->second;
+}
+
+absl::StatusOr<Campaign> SqliteStore::campaign_by_id(CampaignId id) {
+  PD_ASSIGN_OR_RETURN(Stmt * s, stmt("SELECT id, name, state FROM campaigns WHERE id = ?1"));
+  s->bind(1, id);
+  PD_ASSIGN_OR_RETURN(bool row, s->step());
+  if (!row) return absl::NotFoundError(cat("no campaign with id ", id));
+  PD_ASSIGN_OR_RETURN(CampaignState state, state_from(s->text(2)));
+  Campaign c{s->int64(0), std::string(s->text(1)), state};
+  s->reset();
+  return c;
+}
+
+absl::StatusOr<Campaign> SqliteStore::init_campaign(std::string_view name) {
+  sqlite::Transaction txn(db_);
+  PD_RETURN_IF_ERROR(txn.begin());
+  PD_ASSIGN_OR_RETURN(Stmt * ins, stmt("INSERT INTO campaigns(name, created_at, updated_at) "
+                                       "VALUES(?1, ?2, ?2) ON CONFLICT(name) DO NOTHING"));
+  PD_RETURN_IF_ERROR(ins->bind(1, name).bind(2, wall_now_ms()).run());
+  PD_ASSIGN_OR_RETURN(Campaign c, find_campaign(name));
+  PD_ASSIGN_OR_RETURN(Stmt * def, stmt("INSERT INTO config(campaign_id, key, value) "
+                                       "VALUES(?1, ?2, ?3) ON CONFLICT DO NOTHING"));
+  for (const ConfigKey& key : all_config_keys()) {
+    if (key.default_value.empty()) continue;
+    PD_RETURN_IF_ERROR(def->bind(1, c.id).bind(2, key.name).bind(3, key.default_value).run());
+  }
+  PD_RETURN_IF_ERROR(txn.commit());
+  return c;
+}
+
+absl::StatusOr<Campaign> SqliteStore::find_campaign(std::string_view name) {
+  PD_ASSIGN_OR_RETURN(Stmt * s, stmt("SELECT id, name, state FROM campaigns WHERE name = ?1"));
+  s->bind(1, name);
+  PD_ASSIGN_OR_RETURN(bool row, s->step());
+  if (!row) {
+    return absl::NotFoundError(
+        cat("no campaign '", name, "'; create it with 'powerdialer --campaign ", name,
+                     " init'"));
+  }
+  PD_ASSIGN_OR_RETURN(CampaignState state, state_from(s->text(2)));
+  Campaign c{s->int64(0), std::string(s->text(1)), state};
+  s->reset();
+  return c;
+}
+
+absl::StatusOr<std::vector<Campaign>> SqliteStore::list_campaigns() {
+  PD_ASSIGN_OR_RETURN(Stmt * s, stmt("SELECT id, name, state FROM campaigns ORDER BY name"));
+  std::vector<Campaign> out;
+  while (true) {
+    PD_ASSIGN_OR_RETURN(bool row, s->step());
+    if (!row) break;
+    PD_ASSIGN_OR_RETURN(CampaignState state, state_from(s->text(2)));
+    out.push_back({s->int64(0), std::string(s->text(1)), state});
+  }
+  s->reset();
+  return out;
+}
+
+absl::StatusOr<Campaign> SqliteStore::transition(CampaignId id, std::vector<CampaignState> from,
+                                                 CampaignState to) {
+  sqlite::Transaction txn(db_);
+  PD_RETURN_IF_ERROR(txn.begin());
+  PD_ASSIGN_OR_RETURN(Campaign c, campaign_by_id(id));
+  if (!from.empty() && std::find(from.begin(), from.end(), c.state) == from.end()) {
+    return absl::FailedPreconditionError(
+        cat("campaign '", c.name, "' is ", to_string(c.state)));
+  }
+  PD_ASSIGN_OR_RETURN(Stmt * s,
+                      stmt("UPDATE campaigns SET state = ?2, updated_at = ?3 WHERE id = ?1"));
+  PD_RETURN_IF_ERROR(s->bind(1, id).bind(2, to_string(to)).bind(3, wall_now_ms()).run());
+  PD_RETURN_IF_ERROR(txn.commit());
+  c.state = to;
+  return c;
+}
+
+absl::StatusOr<std::map<std::string, std::string>> SqliteStore::config(CampaignId id) {
+  PD_ASSIGN_OR_RETURN(Stmt * s, stmt("SELECT key, value FROM config WHERE campaign_id = ?1"));
+  s->bind(1, id);
+  std::map<std::string, std::string> out;
+  while (true) {
+    PD_ASSIGN_OR_RETURN(bool row, s->step());
+    if (!row) break;
+    out.emplace(s->text(0), s->text(1));
+  }
+  s->reset();
+  return out;
+}
+
+absl::Status SqliteStore::set_config(CampaignId id, std::string_view key, std::string_view value) {
+  PD_ASSIGN_OR_RETURN(Stmt * s, stmt("INSERT INTO config(campaign_id, key, value) "
+                                     "VALUES(?1, ?2, ?3) "
+                                     "ON CONFLICT(campaign_id, key) DO UPDATE SET value = ?3"));
+  return s->bind(1, id).bind(2, key).bind(3, value).run();
+}
+
+absl::Status SqliteStore::unset_config(CampaignId id, std::string_view key) {
+  PD_ASSIGN_OR_RETURN(Stmt * s, stmt("DELETE FROM config WHERE campaign_id = ?1 AND key = ?2"));
+  return s->bind(1, id).bind(2, key).run();
+}
+
+absl::StatusOr<std::unique_ptr<ListWriter>> SqliteStore::begin_list(CampaignId id,
+                                                                     LoadMode mode) {
+  auto writer = std::make_unique<Writer>(*this, id);
+  PD_RETURN_IF_ERROR(writer->start(mode));
+  return writer;
+}
+
+absl::StatusOr<std::vector<Claim>> SqliteStore::claim(CampaignId id, int max, WallTime now,
+                                                      std::string_view owner) {
+  std::vector<Claim> claims;
+  if (max <= 0) return claims;
+  sqlite::Transaction txn(db_);
+  PD_RETURN_IF_ERROR(txn.begin());
+  PD_ASSIGN_OR_RETURN(Stmt * pick,
+                      stmt("SELECT cu.id, cu.cust_id, cu.attributes, cu.next_phone, p.e164, "
+                           "p.attempts FROM customers cu JOIN phones p ON p.customer_id = cu.id "
+                           "AND p.seq = cu.next_phone WHERE cu.campaign_id = ?1 AND "
+                           "cu.state = 'pending' AND cu.next_at <= ?2 "
+                           "ORDER BY cu.next_at, cu.id LIMIT ?3"));
+  pick->bind(1, id).bind(2, ms(now)).bind(3, int64_t{max});
+  std::vector<int64_t> customer_ids;
+  while (true) {
+    PD_ASSIGN_OR_RETURN(bool row, pick->step());
+    if (!row) break;
+    Claim c;
+    customer_ids.push_back(pick->int64(0));
+    c.cust_id = pick->text(1);
+    c.attributes_json = pick->text(2);
+    c.phone_seq = static_cast<int>(pick->int64(3));
+    c.phone = pick->text(4);
+    c.attempt_on_phone = static_cast<int>(pick->int64(5)) + 1;
+    claims.push_back(std::move(c));
+  }
+  pick->reset();
+  PD_ASSIGN_OR_RETURN(Stmt * insert,
+                      stmt("INSERT INTO attempts(campaign_id, customer_id, phone_seq, phone, "
+                           "attempt_on_phone, state, owner, started_at) "
+                           "VALUES(?1, ?2, ?3, ?4, ?5, 'dialing', ?6, ?7)"));
+  PD_ASSIGN_OR_RETURN(Stmt * phone, stmt("UPDATE phones SET attempts = attempts + 1 "
+                                         "WHERE customer_id = ?1 AND seq = ?2"));
+  PD_ASSIGN_OR_RETURN(Stmt * customer,
+                      stmt("UPDATE customers SET state = 'dialing' WHERE id = ?1"));
+  for (size_t i = 0; i < claims.size(); ++i) {
+    Claim& c = claims[i];
+    PD_RETURN_IF_ERROR(insert->bind(1, id)
+                           .bind(2, customer_ids[i])
+                           .bind(3, int64_t{c.phone_seq})
+                           .bind(4, c.phone)
+                           .bind(5, int64_t{c.attempt_on_phone})
+                           .bind(6, owner)
+                           .bind(7, ms(now))
+                           .run());
+    c.attempt_id = db_.last_insert_rowid();
+    c.client_token = client_token(instance_id_, c.attempt_id);
+    PD_RETURN_IF_ERROR(phone->bind(1, customer_ids[i]).bind(2, int64_t{c.phone_seq}).run());
+    PD_RETURN_IF_ERROR(customer->bind(1, customer_ids[i]).run());
+  }
+  PD_RETURN_IF_ERROR(txn.commit());
+  return claims;
+}
+
+absl::Status SqliteStore::set_contact_id(AttemptId attempt, std::string_view contact_id) {
+  PD_ASSIGN_OR_RETURN(Stmt * s, stmt("UPDATE attempts SET contact_id = ?2 WHERE id = ?1"));
+  PD_RETURN_IF_ERROR(s->bind(1, attempt).bind(2, contact_id).run());
+  if (db_.changes() == 0) return absl::NotFoundError(cat("no attempt ", attempt));
+  return absl::OkStatus();
+}
+
+absl::Status SqliteStore::mark_connected(AttemptId attempt, WallTime answered_at,
+                                         std::string_view agent_id) {
+  PD_ASSIGN_OR_RETURN(Stmt * s, stmt("UPDATE attempts SET state = 'connected', answered_at = "
+                                     "COALESCE(answered_at, ?2), agent_id = ?3 "
+                                     "WHERE id = ?1 AND state = 'dialing'"));
+  return s->bind(1, attempt).bind(2, ms(answered_at)).bind_text_or_null(3, agent_id).run();
+}
+
+absl::StatusOr<bool> SqliteStore::finish(AttemptId attempt, const AttemptEnd& end,
+                                         const RetryRules& rules) {
+  sqlite::Transaction txn(db_);
+  PD_RETURN_IF_ERROR(txn.begin());
+  PD_ASSIGN_OR_RETURN(Stmt * find,
+                      stmt("SELECT a.state, a.customer_id, a.phone_seq, p.attempts, "
+                           "(SELECT count(*) FROM phones WHERE customer_id = a.customer_id) "
+                           "FROM attempts a LEFT JOIN phones p ON p.customer_id = a.customer_id "
+                           "AND p.seq = a.phone_seq WHERE a.id = ?1"));
+  find->bind(1, attempt);
+  PD_ASSIGN_OR_RETURN(bool row, find->step());
+  if (!row) return absl::NotFoundError(cat("no attempt ", attempt));
+  if (find->text(0) == "ended") return false;
+  const int64_t customer_id = find->int64(1);
+  PhoneProgress progress{static_cast<int>(find->int64(2)), static_cast<int>(find->int64(4)),
+                         static_cast<int>(find->int64(3))};
+  find->reset();
+
+  PD_ASSIGN_OR_RETURN(Stmt * end_attempt,
+                      stmt("UPDATE attempts SET state = 'ended', outcome = ?2, ended_at = ?3, "
+                           "disconnect_reason = ?4, disposition = ?5 WHERE id = ?1"));
+  PD_RETURN_IF_ERROR(end_attempt->bind(1, attempt)
+                         .bind(2, to_string(end.outcome))
+                         .bind(3, ms(end.ended_at))
+                         .bind_text_or_null(4, end.disconnect_reason)
+                         .bind_text_or_null(5, end.disposition)
+                         .run());
+  const NextStep next = decide_next_step(end.outcome, progress, rules);
+  PD_ASSIGN_OR_RETURN(Stmt * move_on, stmt("UPDATE customers SET state = ?2, next_phone = ?3, "
+                                           "next_at = ?4 WHERE id = ?1"));
+  const WallTime next_at = end.ended_at + std::chrono::duration_cast<Millis>(next.delay);
+  PD_RETURN_IF_ERROR(move_on->bind(1, customer_id)
+                         .bind(2, to_string(next.state))
+                         .bind(3, int64_t{next.next_phone_seq})
+                         .bind(4, ms(next_at))
+                         .run());
+  PD_RETURN_IF_ERROR(txn.commit());
+  return true;
+}
+
+absl::StatusOr<std::vector<AttemptRecord>> SqliteStore::open_attempts(CampaignId id) {
+  static const std::string sql =
+      cat("SELECT ", kAttemptColumns,
+                   " FROM attempts a JOIN campaigns c ON c.id = a.campaign_id "
+                   "JOIN customers cu ON cu.id = a.customer_id "
+                   "WHERE a.campaign_id = ?1 AND a.state != 'ended' ORDER BY a.id");
+  PD_ASSIGN_OR_RETURN(Stmt * s, stmt(sql.c_str()));
+  s->bind(1, id);
+  std::vector<AttemptRecord> out;
+  while (true) {
+    PD_ASSIGN_OR_RETURN(bool row, s->step());
+    if (!row) break;
+    out.push_back(read_attempt(*s, instance_id_));
+  }
+  s->reset();
+  return out;
+}
+
+absl::StatusOr<std::optional<AttemptRecord>> SqliteStore::find_attempt_by_contact(
+    std::string_view contact_id) {
+  static const std::string sql =
+      cat("SELECT ", kAttemptColumns,
+                   " FROM attempts a JOIN campaigns c ON c.id = a.campaign_id "
+                   "JOIN customers cu ON cu.id = a.customer_id WHERE a.contact_id = ?1");
+  PD_ASSIGN_OR_RETURN(Stmt * s, stmt(sql.c_str()));
+  s->bind(1, contact_id);
+  PD_ASSIGN_OR_RETURN(bool row, s->step());
+  std::optional<AttemptRecord> out;
+  if (row) out = read_attempt(*s, instance_id_);
+  s->reset();
+  return out;
+}
+
+absl::StatusOr<CampaignStatus> SqliteStore::status(CampaignId id) {
+  CampaignStatus st;
+  // One read transaction, so the numbers agree with each other.
+  PD_RETURN_IF_ERROR(db_.exec("BEGIN"));
+  struct EndRead {
+    sqlite::Db& db;
+    ~EndRead() { db.exec("COMMIT").IgnoreError(); }
+  } end_read{db_};
+  PD_ASSIGN_OR_RETURN(st.campaign, campaign_by_id(id));
+  PD_ASSIGN_OR_RETURN(Stmt * by_state, stmt("SELECT state, count(*) FROM customers "
+                                            "WHERE campaign_id = ?1 GROUP BY state"));
+  by_state->bind(1, id);
+  while (true) {
+    PD_ASSIGN_OR_RETURN(bool row, by_state->step());
+    if (!row) break;
+    if (auto s = parse_customer_state(by_state->text(0))) {
+      st.customers_by_state[*s] = by_state->int64(1);
+      st.customers += by_state->int64(1);
+    }
+  }
+  PD_ASSIGN_OR_RETURN(Stmt * counts,
+                      stmt("SELECT (SELECT count(*) FROM phones p JOIN customers cu ON "
+                           "cu.id = p.customer_id WHERE cu.campaign_id = ?1), "
+                           "(SELECT count(*) FROM rejects WHERE campaign_id = ?1), "
+                           "(SELECT MIN(next_at) FROM customers WHERE campaign_id = ?1 AND "
+                           "state = 'pending')"));
+  counts->bind(1, id);
+  PD_ASSIGN_OR_RETURN(bool row, counts->step());
+  if (row) {
+    st.phones = counts->int64(0);
+    st.rejected_rows = counts->int64(1);
+    if (auto v = counts->opt_int64(2)) st.next_callable_at = wall(*v);
+  }
+  counts->reset();
+  PD_ASSIGN_OR_RETURN(Stmt * by_outcome, stmt("SELECT state, outcome, count(*) FROM attempts "
+                                              "WHERE campaign_id = ?1 GROUP BY state, outcome"));
+  by_outcome->bind(1, id);
+  while (true) {
+    PD_ASSIGN_OR_RETURN(bool more, by_outcome->step());
+    if (!more) break;
+    const int64_t n = by_outcome->int64(2);
+    st.attempts += n;
+    if (by_outcome->text(0) != "ended") {
+      st.attempts_in_flight += n;
+    } else if (auto o = parse_outcome(by_outcome->text(1))) {
+      st.attempts_by_outcome[*o] += n;
+    }
+  }
+  by_outcome->reset();
+  return st;
+}
+
+absl::Status SqliteStore::for_each_attempt(CampaignId id,
+                                           const std::function<void(const AttemptRecord&)>& fn) {
+  static const std::string sql =
+      cat("SELECT ", kAttemptColumns,
+                   " FROM attempts a JOIN campaigns c ON c.id = a.campaign_id "
+                   "JOIN customers cu ON cu.id = a.customer_id "
+                   "WHERE a.campaign_id = ?1 ORDER BY a.id");
+  // Its own statement: `fn` may use the store while this one is stepping.
+  PD_ASSIGN_OR_RETURN(Stmt s, db_.prepare(sql));
+  s.bind(1, id);
+  while (true) {
+    PD_ASSIGN_OR_RETURN(bool row, s.step());
+    if (!row) break;
+    fn(read_attempt(s, instance_id_));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SqliteStore::for_each_reject(
+    CampaignId id, const std::function<void(int64_t line, std::string_view reason)>& fn) {
+  PD_ASSIGN_OR_RETURN(Stmt s, db_.prepare("SELECT line, reason FROM rejects "
+                                          "WHERE campaign_id = ?1 ORDER BY line"));
+  s.bind(1, id);
+  while (true) {
+    PD_ASSIGN_OR_RETURN(bool row, s.step());
+    if (!row) break;
+    fn(s.int64(0), s.text(1));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<std::string>> SqliteStore::checkpoint(std::string_view stream,
+                                                                   std::string_view shard) {
+  PD_ASSIGN_OR_RETURN(Stmt * s, stmt("SELECT sequence FROM checkpoints WHERE stream = ?1 AND "
+                                     "shard = ?2"));
+  s->bind(1, stream).bind(2, shard);
+  PD_ASSIGN_OR_RETURN(bool row, s->step());
+  std::optional<std::string> out;
+  if (row) out = std::string(s->text(0));
+  s->reset();
+  return out;
+}
+
+absl::Status SqliteStore::set_checkpoint(std::string_view stream, std::string_view shard,
+                                         std::string_view sequence_number) {
+  PD_ASSIGN_OR_RETURN(Stmt * s, stmt("INSERT INTO checkpoints(stream, shard, sequence) "
+                                     "VALUES(?1, ?2, ?3) ON CONFLICT(stream, shard) "
+                                     "DO UPDATE SET sequence = ?3"));
+  return s->bind(1, stream).bind(2, shard).bind(3, sequence_number).run();
+}
+
+absl::StatusOr<bool> SqliteStore::acquire_lease(CampaignId id, std::string_view owner,
+                                                WallTime now, WallTime until) {
+  PD_ASSIGN_OR_RETURN(Stmt * s, stmt("INSERT INTO leases(campaign_id, owner, expires_at) "
+                                     "VALUES(?1, ?2, ?4) ON CONFLICT(campaign_id) DO UPDATE "
+                                     "SET owner = ?2, expires_at = ?4 "
+                                     "WHERE leases.owner = ?2 OR leases.expires_at <= ?3"));
+  PD_RETURN_IF_ERROR(s->bind(1, id).bind(2, owner).bind(3, ms(now)).bind(4, ms(until)).run());
+  return db_.changes() == 1;
+}
+
+absl::Status SqliteStore::release_lease(CampaignId id, std::string_view owner) {
+  PD_ASSIGN_OR_RETURN(Stmt * s, stmt("DELETE FROM leases WHERE campaign_id = ?1 AND owner = ?2"));
+  return s->bind(1, id).bind(2, owner).run();
+}
+
+}  // namespace pd

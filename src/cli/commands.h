@@ -1,0 +1,30 @@
+// The subcommands, as plain functions over a Context so tests and the HTTP
+// API can reuse them without a process. Each returns the process exit code
+// and writes user output to ctx.out and one-line errors to ctx.err.
+#pragma once
+
+#include <iostream>
+#include <optional>
+#include <string>
+
+namespace pd::cli {
+
+struct Context {
+  std::string db_path = "powerdialer.db";
+  std::string campaign = "default";
+  std::ostream* out = &std::cout;
+  std::ostream* err = &std::cerr;
+};
+
+int cmd_init(const Context& ctx);
+int cmd_config_set(const Context& ctx, const std::string& key, const std::string& value);
+int cmd_config_unset(const Context& ctx, const std::string& key);
+int cmd_config_get(const Context& ctx, const std::string& key);
+int cmd_config_list(const Context& ctx, bool json);
+int cmd_load(const Context& ctx, const std::optional<std::string>& file, bool append,
+             int workers);
+int cmd_status(const Context& ctx, bool json);
+int cmd_results(const Context& ctx, const std::optional<std::string>& output);
+int cmd_campaigns(const Context& ctx, bool json);
+
+}  // namespace pd::cli

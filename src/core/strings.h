@@ -1,0 +1,60 @@
+// Small string helpers. Debian's Abseil is built with its own string_view
+// (not std::string_view), so absl/strings does not take our std types;
+// these cover the few things we need, on top of {fmt}.
+#pragma once
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <iterator>
+#include <string>
+#include <string_view>
+
+#include "absl/strings/string_view.h"
+
+namespace pd {
+
+namespace internal {
+template <typename T>
+decltype(auto) printable(const T& v) {
+  if constexpr (std::is_same_v<T, absl::string_view>) {
+    return std::string_view(v.data(), v.size());
+  } else {
+    return (v);
+  }
+}
+}  // namespace internal
+
+// Concatenates the arguments' {fmt} renderings: cat("line ", 3, ": ", why).
+template <typename... Args>
+std::string cat(const Args&... args) {
+  std::string out;
+  (fmt::format_to(std::back_inserter(out), "{}", internal::printable(args)), ...);
+  return out;
+}
+
+// A Status message as a std::string_view.
+inline std::string_view sv(absl::string_view s) { return {s.data(), s.size()}; }
+
+inline std::string_view trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+inline std::string to_lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+inline std::string to_upper(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  return out;
+}
+
+}  // namespace pd

@@ -1,0 +1,150 @@
+#include "core/strings.h"
+#include "store/sqlite/sqlite_db.h"
+
+#include <utility>
+
+
+namespace pd::sqlite {
+
+absl::Status to_status(sqlite3* db, int rc, std::string_view what) {
+  if (rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW) return absl::OkStatus();
+  const std::string msg =
+      cat(what, ": ", db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return absl::UnavailableError(msg);
+    case SQLITE_CONSTRAINT:
+      return absl::AlreadyExistsError(msg);
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return absl::DataLossError(msg);
+    case SQLITE_CANTOPEN:
+    case SQLITE_PERM:
+    case SQLITE_READONLY:
+      return absl::PermissionDeniedError(msg);
+    case SQLITE_FULL:
+      return absl::ResourceExhaustedError(msg);
+    default:
+      return absl::InternalError(msg);
+  }
+}
+
+Stmt::Stmt(Stmt&& other) noexcept
+    : db_(std::exchange(other.db_, nullptr)), stmt_(std::exchange(other.stmt_, nullptr)) {}
+
+Stmt& Stmt::operator=(Stmt&& other) noexcept {
+  if (this != &other) {
+    sqlite3_finalize(stmt_);
+    db_ = std::exchange(other.db_, nullptr);
+    stmt_ = std::exchange(other.stmt_, nullptr);
+  }
+  return *this;
+}
+
+Stmt::~Stmt() { sqlite3_finalize(stmt_); }
+
+Stmt& Stmt::bind(int index, int64_t value) {
+  sqlite3_bind_int64(stmt_, index, value);
+  return *this;
+}
+
+Stmt& Stmt::bind(int index, std::string_view value) {
+  sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
+  return *this;
+}
+
+Stmt& Stmt::bind(int index, std::nullopt_t) {
+  sqlite3_bind_null(stmt_, index);
+  return *this;
+}
+
+Stmt& Stmt::bind_opt(int index, const std::optional<int64_t>& value) {
+  return value ? bind(index, *value) : bind(index, std::nullopt);
+}
+
+Stmt& Stmt::bind_text_or_null(int index, std::string_view value) {
+  return value.empty() ? bind(index, std::nullopt) : bind(index, value);
+}
+
+absl::StatusOr<bool> Stmt::step() {
+  const int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  absl::Status status = to_status(db_, rc, sqlite3_sql(stmt_));
+  sqlite3_reset(stmt_);
+  return status;
+}
+
+absl::Status Stmt::run() {
+  absl::StatusOr<bool> row = step();
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+  return row.status();
+}
+
+void Stmt::reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+}
+
+std::optional<int64_t> Stmt::opt_int64(int col) const {
+  if (is_null(col)) return std::nullopt;
+  return int64(col);
+}
+
+std::string_view Stmt::text(int col) const {
+  const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
+  if (p == nullptr) return {};
+  return {p, static_cast<size_t>(sqlite3_column_bytes(stmt_, col))};
+}
+
+Db::~Db() { sqlite3_close_v2(db_); }
+
+absl::Status Db::open(const std::string& path, bool create) {
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+  if (create) flags |= SQLITE_OPEN_CREATE;
+  const int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    absl::Status status = to_status(db_, rc, cat("cannot open database ", path));
+    sqlite3_close_v2(db_);
+    db_ = nullptr;
+    return status;
+  }
+  sqlite3_extended_result_codes(db_, 1);
+  return absl::OkStatus();
+}
+
+absl::Status Db::exec(std::string_view sql) {
+  const std::string text(sql);
+  char* err = nullptr;
+  const int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &err);
+  sqlite3_free(err);
+  return to_status(db_, rc, text.substr(0, 80));
+}
+
+absl::StatusOr<Stmt> Db::prepare(std::string_view sql) {
+  sqlite3_stmt* stmt = nullptr;
+  const int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
+                                    SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+  if (rc != SQLITE_OK) return to_status(db_, rc, std::string(sql.substr(0, 80)));
+  return Stmt(db_, stmt);
+}
+
+Transaction::~Transaction() {
+  if (open_) db_.exec("ROLLBACK").IgnoreError();
+}
+
+absl::Status Transaction::begin() {
+  absl::Status status = db_.exec("BEGIN IMMEDIATE");
+  open_ = status.ok();
+  return status;
+}
+
+absl::Status Transaction::commit() {
+  absl::Status status = db_.exec("COMMIT");
+  if (status.ok()) open_ = false;
+  return status;
+}
+
+}  // namespace pd::sqlite

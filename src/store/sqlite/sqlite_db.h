@@ -1,0 +1,90 @@
+// A thin RAII layer over the SQLite C API: a connection, prepared statements
+// with typed binds and reads, and transactions. Hand-written rather than
+// using a wrapper library (SQLiteCpp) because the store reports errors as
+// absl::Status with SQLite's busy/locked mapped to kUnavailable, and no
+// exceptions may cross the Store boundary.
+// Thread-safety: one connection per thread.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace pd::sqlite {
+
+// Maps an SQLite result code to a Status naming `what` was being done.
+absl::Status to_status(sqlite3* db, int rc, std::string_view what);
+
+class Stmt {
+ public:
+  Stmt() = default;
+  Stmt(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  Stmt(Stmt&& other) noexcept;
+  Stmt& operator=(Stmt&& other) noexcept;
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+  ~Stmt();
+
+  // Binds are 1-based, as in SQL "?1".
+  Stmt& bind(int index, int64_t value);
+  Stmt& bind(int index, std::string_view value);
+  Stmt& bind(int index, std::nullopt_t);
+  Stmt& bind_opt(int index, const std::optional<int64_t>& value);
+  Stmt& bind_text_or_null(int index, std::string_view value);  // empty -> NULL
+
+  // Steps once: true when a row is ready, false when done.
+  absl::StatusOr<bool> step();
+  // Steps to completion, expecting no rows (INSERT/UPDATE/DELETE).
+  absl::Status run();
+  // Resets for reuse and clears the binds.
+  void reset();
+
+  int64_t int64(int col) const { return sqlite3_column_int64(stmt_, col); }
+  bool is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+  std::optional<int64_t> opt_int64(int col) const;
+  std::string_view text(int col) const;
+
+ private:
+  sqlite3* db_ = nullptr;
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+class Db {
+ public:
+  Db() = default;
+  ~Db();
+  Db(const Db&) = delete;
+  Db& operator=(const Db&) = delete;
+
+  absl::Status open(const std::string& path, bool create);
+  absl::Status exec(std::string_view sql);
+  absl::StatusOr<Stmt> prepare(std::string_view sql);
+  int64_t last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
+  int changes() const { return sqlite3_changes(db_); }
+  sqlite3* handle() const { return db_; }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+// Rolls back unless committed. BEGIN IMMEDIATE takes the write lock at once,
+// so two writers never deadlock upgrading a read lock.
+class Transaction {
+ public:
+  explicit Transaction(Db& db) : db_(db) {}
+  ~Transaction();
+  absl::Status begin();
+  absl::Status commit();
+
+ private:
+  Db& db_;
+  bool open_ = false;
+};
+
+}  // namespace pd::sqlite

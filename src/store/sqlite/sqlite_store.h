@@ -1,0 +1,85 @@
+// The embedded Store: one SQLite file in WAL mode, shared safely by several
+// processes (claims use BEGIN IMMEDIATE, so they are serialised by SQLite's
+// write lock). synchronous=FULL: a claim is on disk before its call is
+// placed, even across a power cut.
+// Thread-safety: one SqliteStore per thread.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "store/sqlite/sqlite_db.h"
+#include "store/store.h"
+
+namespace pd {
+
+class SqliteStore final : public Store {
+ public:
+  // The schema version this build writes; `init` upgrades older files.
+  static constexpr int kSchemaVersion = 1;
+
+  // Opens (and with `create`, creates) the file. Without `create`, a
+  // missing file or an un-initialised/older schema is kFailedPrecondition
+  // telling the user to run `powerdialer init`.
+  static absl::StatusOr<std::unique_ptr<SqliteStore>> open(const std::string& path, bool create);
+
+  absl::Status migrate() override;
+  absl::StatusOr<Campaign> init_campaign(std::string_view name) override;
+  absl::StatusOr<Campaign> find_campaign(std::string_view name) override;
+  absl::StatusOr<std::vector<Campaign>> list_campaigns() override;
+  absl::StatusOr<Campaign> transition(CampaignId id, std::vector<CampaignState> from,
+                                      CampaignState to) override;
+
+  absl::StatusOr<std::map<std::string, std::string>> config(CampaignId id) override;
+  absl::Status set_config(CampaignId id, std::string_view key, std::string_view value) override;
+  absl::Status unset_config(CampaignId id, std::string_view key) override;
+
+  absl::StatusOr<std::unique_ptr<ListWriter>> begin_list(CampaignId id, LoadMode mode) override;
+
+  absl::StatusOr<std::vector<Claim>> claim(CampaignId id, int max, WallTime now,
+                                           std::string_view owner) override;
+  absl::Status set_contact_id(AttemptId attempt, std::string_view contact_id) override;
+  absl::Status mark_connected(AttemptId attempt, WallTime answered_at,
+                              std::string_view agent_id) override;
+  absl::StatusOr<bool> finish(AttemptId attempt, const AttemptEnd& end,
+                              const RetryRules& rules) override;
+  absl::StatusOr<std::vector<AttemptRecord>> open_attempts(CampaignId id) override;
+  absl::StatusOr<std::optional<AttemptRecord>> find_attempt_by_contact(
+      std::string_view contact_id) override;
+
+  absl::StatusOr<CampaignStatus> status(CampaignId id) override;
+  absl::Status for_each_attempt(CampaignId id,
+                                const std::function<void(const AttemptRecord&)>& fn) override;
+  absl::Status for_each_reject(
+      CampaignId id,
+      const std::function<void(int64_t line, std::string_view reason)>& fn) override;
+
+  absl::StatusOr<std::optional<std::string>> checkpoint(std::string_view stream,
+                                                        std::string_view shard) override;
+  absl::Status set_checkpoint(std::string_view stream, std::string_view shard,
+                              std::string_view sequence_number) override;
+
+  absl::StatusOr<bool> acquire_lease(CampaignId id, std::string_view owner, WallTime now,
+                                     WallTime until) override;
+  absl::Status release_lease(CampaignId id, std::string_view owner) override;
+
+  sqlite::Db& db() { return db_; }
+
+ private:
+  class Writer;
+  SqliteStore() = default;
+  absl::StatusOr<int> schema_version();
+  absl::Status check_schema();
+  // A prepared statement for `sql`, prepared once per connection. `sql` must
+  // be a string literal (the cache is keyed by its address).
+  absl::StatusOr<sqlite::Stmt*> stmt(const char* sql);
+  absl::StatusOr<Campaign> campaign_by_id(CampaignId id);
+
+  std::string path_;
+  sqlite::Db db_;
+  std::string instance_id_;  // random per database; prefixes client tokens
+  std::unordered_map<const char*, sqlite::Stmt> stmts_;
+};
+
+}  // namespace pd
