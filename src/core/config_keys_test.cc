@@ -1,1 +1,70 @@
-// placeholder
+#include "core/config_keys.h"
+
+#include <gtest/gtest.h>
+
+namespace pd {
+namespace {
+
+std::string message(const absl::Status& s) { return std::string(s.message()); }
+
+TEST(ConfigKeys, UnknownKeyNamesTheKeyAndListsTheKnownOnes) {
+  auto r = validate_config_value("colour", "blue");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(message(r.status()).find("unknown config key 'colour'"), std::string::npos);
+  EXPECT_NE(message(r.status()).find("max-attempts"), std::string::npos);
+}
+
+TEST(ConfigKeys, IntegersAreRangeChecked) {
+  EXPECT_EQ(*validate_config_value("max-attempts", " 3 "), "3");
+  for (const char* bad : {"0", "21", "two", "3x", "", "-1"}) {
+    auto r = validate_config_value("max-attempts", bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(message(r.status()).find("max-attempts: expected a whole number from 1 to 20"),
+              std::string::npos);
+  }
+}
+
+TEST(ConfigKeys, DurationsAcceptUnitsAndAreCanonical) {
+  EXPECT_EQ(*validate_config_value("retry-delay", "300"), "5m");
+  EXPECT_EQ(*validate_config_value("retry-delay", "90s"), "90s");
+  EXPECT_EQ(*validate_config_value("retry-delay", "2h"), "2h");
+  EXPECT_EQ(*validate_config_value("retry-delay", "1d"), "1d");
+  EXPECT_FALSE(validate_config_value("retry-delay", "8d").ok());
+  EXPECT_FALSE(validate_config_value("retry-delay", "5 minutes").ok());
+  EXPECT_EQ(parse_duration("45m")->count(), 2700);
+}
+
+TEST(ConfigKeys, ConnectIdsAcceptUuidsAndArns) {
+  EXPECT_EQ(*validate_config_value("queue", "AAAAAAAA-1111-2222-3333-444444444444"),
+            "aaaaaaaa-1111-2222-3333-444444444444");
+  EXPECT_EQ(*validate_config_value("contactflow",
+                                   "arn:aws:connect:us-east-1:123456789012:instance/"
+                                   "11111111-1111-1111-1111-111111111111/contact-flow/"
+                                   "22222222-2222-2222-2222-222222222222"),
+            "22222222-2222-2222-2222-222222222222");
+  EXPECT_FALSE(validate_config_value("connectid", "my-instance").ok());
+}
+
+TEST(ConfigKeys, RegionsBucketsAndLocations) {
+  EXPECT_EQ(*validate_config_value("default-region", "gb"), "GB");
+  EXPECT_FALSE(validate_config_value("default-region", "XX").ok());
+  EXPECT_EQ(*validate_config_value("io-bucket", "my-bucket.dialer"), "my-bucket.dialer");
+  EXPECT_FALSE(validate_config_value("io-bucket", "My_Bucket").ok());
+  EXPECT_EQ(*validate_config_value("inputfile", "s3://lists/today.csv"), "s3://lists/today.csv");
+  EXPECT_FALSE(validate_config_value("inputfile", "s3://lists").ok());
+  EXPECT_FALSE(validate_config_value("outputfile", "a\nb").ok());
+}
+
+TEST(ConfigKeys, CampaignConfigAppliesDefaultsAndCatchesBadStoredValues) {
+  auto c = CampaignConfig::from({{"max-attempts", "3"}});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->retry.max_attempts_per_phone, 3);
+  EXPECT_EQ(c->retry.retry_delay, std::chrono::seconds(300));
+  EXPECT_EQ(c->default_region, "US");
+  auto bad = CampaignConfig::from({{"max-attempts", "lots"}});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(message(bad.status()).find("config set max-attempts"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace pd

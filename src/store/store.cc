@@ -4,10 +4,11 @@
 
 namespace pd {
 
-absl::StatusOr<std::unique_ptr<Store>> open_store(const std::string& url, bool create) {
+absl::StatusOr<std::unique_ptr<Store>> open_store(const std::string& url, bool create,
+                                                  bool durable) {
   // Only SQLite files so far; a postgresql:// URL will select the other
   // implementation.
-  auto store = SqliteStore::open(url, create);
+  auto store = SqliteStore::open(url, create, durable);
   if (!store.ok()) return store.status();
   return std::unique_ptr<Store>(std::move(*store));
 }

@@ -126,6 +126,7 @@ class Store {
   // it has no value for (never overwrites a value that was set).
   virtual absl::StatusOr<Campaign> init_campaign(std::string_view name) = 0;
   virtual absl::StatusOr<Campaign> find_campaign(std::string_view name) = 0;
+  virtual absl::StatusOr<Campaign> campaign(CampaignId id) = 0;
   virtual absl::StatusOr<std::vector<Campaign>> list_campaigns() = 0;
   // Moves the campaign to `to` when its state is one of `from` (an empty
   // `from` means any). kFailedPrecondition otherwise, naming the state.
@@ -150,6 +151,10 @@ class Store {
   // them. Two claimers never get the same customer.
   virtual absl::StatusOr<std::vector<Claim>> claim(CampaignId id, int max, WallTime now,
                                                    std::string_view owner) = 0;
+  // Gives back a claim whose call was certainly never placed (the contact
+  // centre refused it before dialing, and the dialer is stopping): the
+  // attempt is deleted and the customer is callable again as before.
+  virtual absl::Status release_claim(AttemptId attempt) = 0;
   // The contact centre accepted the call and gave it this id.
   virtual absl::Status set_contact_id(AttemptId attempt, std::string_view contact_id) = 0;
   // The customer answered and was put through to `agent_id`.
@@ -160,10 +165,22 @@ class Store {
   // false (events arrive more than once).
   virtual absl::StatusOr<bool> finish(AttemptId attempt, const AttemptEnd& end,
                                       const RetryRules& rules) = 0;
+  // When the next pending customer becomes callable; nullopt when no
+  // customer is pending (cheap: an index lookup).
+  virtual absl::StatusOr<std::optional<WallTime>> next_callable_at(CampaignId id) = 0;
   // Attempts not yet ended (to resume or reconcile after a crash).
   virtual absl::StatusOr<std::vector<AttemptRecord>> open_attempts(CampaignId id) = 0;
   virtual absl::StatusOr<std::optional<AttemptRecord>> find_attempt_by_contact(
       std::string_view contact_id) = 0;
+
+  // --- group commit ---------------------------------------------------
+  // Runs the operations between begin_batch() and commit_batch() in one
+  // transaction, so a busy dialer pays one disk sync for many changes. Each
+  // operation inside still succeeds or fails on its own; nothing in the
+  // batch is durable (or may be acted on) before commit_batch() returns OK.
+  virtual absl::Status begin_batch() = 0;
+  virtual absl::Status commit_batch() = 0;
+  virtual void abort_batch() = 0;
 
   // --- reporting ------------------------------------------------------
   virtual absl::StatusOr<CampaignStatus> status(CampaignId id) = 0;
@@ -189,7 +206,9 @@ class Store {
 };
 
 // Opens the store named by `url`: a file path (SQLite; created when
-// `create` is set, otherwise it must exist).
-absl::StatusOr<std::unique_ptr<Store>> open_store(const std::string& url, bool create);
+// `create` is set, otherwise it must exist). `durable` = false is for
+// throw-away stores (simulation): faster, not crash-safe.
+absl::StatusOr<std::unique_ptr<Store>> open_store(const std::string& url, bool create,
+                                                  bool durable = true);
 
 }  // namespace pd

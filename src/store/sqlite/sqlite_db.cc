@@ -132,17 +132,23 @@ absl::StatusOr<Stmt> Db::prepare(std::string_view sql) {
 }
 
 Transaction::~Transaction() {
-  if (open_) db_.exec("ROLLBACK").IgnoreError();
+  if (!open_) return;
+  if (nested_) {
+    db_.exec("ROLLBACK TO pd_op; RELEASE pd_op").IgnoreError();
+  } else {
+    db_.exec("ROLLBACK").IgnoreError();
+  }
 }
 
 absl::Status Transaction::begin() {
-  absl::Status status = db_.exec("BEGIN IMMEDIATE");
+  nested_ = sqlite3_get_autocommit(db_.handle()) == 0;
+  absl::Status status = db_.exec(nested_ ? "SAVEPOINT pd_op" : "BEGIN IMMEDIATE");
   open_ = status.ok();
   return status;
 }
 
 absl::Status Transaction::commit() {
-  absl::Status status = db_.exec("COMMIT");
+  absl::Status status = db_.exec(nested_ ? "RELEASE pd_op" : "COMMIT");
   if (status.ok()) open_ = false;
   return status;
 }

@@ -74,7 +74,9 @@ class Db {
 };
 
 // Rolls back unless committed. BEGIN IMMEDIATE takes the write lock at once,
-// so two writers never deadlock upgrading a read lock.
+// so two writers never deadlock upgrading a read lock. Inside an enclosing
+// transaction (a batch) it becomes a savepoint, so one failed operation rolls
+// back alone and the batch commits the rest together.
 class Transaction {
  public:
   explicit Transaction(Db& db) : db_(db) {}
@@ -85,6 +87,7 @@ class Transaction {
  private:
   Db& db_;
   bool open_ = false;
+  bool nested_ = false;
 };
 
 }  // namespace pd::sqlite

@@ -249,7 +249,7 @@ class SqliteStore::Writer final : public ListWriter {
 // ---------------------------------------------------------------------------
 
 absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path,
-                                                               bool create) {
+                                                               bool create, bool durable) {
   if (!create && !std::filesystem::exists(path)) {
     return absl::FailedPreconditionError(
         cat("no database at ", path, "; run 'powerdialer init' first"));
@@ -259,7 +259,7 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string
   PD_RETURN_IF_ERROR(store->db_.open(path, create));
   sqlite3_busy_timeout(store->db_.handle(), 10000);
   PD_RETURN_IF_ERROR(store->db_.exec("PRAGMA journal_mode=WAL"));
-  PD_RETURN_IF_ERROR(store->db_.exec("PRAGMA synchronous=FULL"));
+  PD_RETURN_IF_ERROR(store->db_.exec(durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=OFF"));
   PD_RETURN_IF_ERROR(store->db_.exec("PRAGMA foreign_keys=ON"));
   if (create) {
     PD_RETURN_IF_ERROR(store->migrate());
@@ -496,6 +496,27 @@ absl::StatusOr<std::vector<Claim>> SqliteStore::claim(CampaignId id, int max, Wa
   return claims;
 }
 
+absl::Status SqliteStore::release_claim(AttemptId attempt) {
+  sqlite::Transaction txn(db_);
+  PD_RETURN_IF_ERROR(txn.begin());
+  PD_ASSIGN_OR_RETURN(Stmt * find, stmt("SELECT customer_id, phone_seq FROM attempts "
+                                        "WHERE id = ?1 AND state = 'dialing'"));
+  find->bind(1, attempt);
+  PD_ASSIGN_OR_RETURN(bool row, find->step());
+  if (!row) return absl::NotFoundError(cat("no attempt ", attempt, " in state dialing"));
+  const int64_t customer = find->int64(0);
+  const int64_t seq = find->int64(1);
+  find->reset();
+  PD_ASSIGN_OR_RETURN(Stmt * del, stmt("DELETE FROM attempts WHERE id = ?1"));
+  PD_RETURN_IF_ERROR(del->bind(1, attempt).run());
+  PD_ASSIGN_OR_RETURN(Stmt * phone, stmt("UPDATE phones SET attempts = attempts - 1 "
+                                         "WHERE customer_id = ?1 AND seq = ?2"));
+  PD_RETURN_IF_ERROR(phone->bind(1, customer).bind(2, seq).run());
+  PD_ASSIGN_OR_RETURN(Stmt * cust, stmt("UPDATE customers SET state = 'pending' WHERE id = ?1"));
+  PD_RETURN_IF_ERROR(cust->bind(1, customer).run());
+  return txn.commit();
+}
+
 absl::Status SqliteStore::set_contact_id(AttemptId attempt, std::string_view contact_id) {
   PD_ASSIGN_OR_RETURN(Stmt * s, stmt("UPDATE attempts SET contact_id = ?2 WHERE id = ?1"));
   PD_RETURN_IF_ERROR(s->bind(1, attempt).bind(2, contact_id).run());
@@ -551,6 +572,17 @@ absl::StatusOr<bool> SqliteStore::finish(AttemptId attempt, const AttemptEnd& en
   return true;
 }
 
+absl::StatusOr<std::optional<WallTime>> SqliteStore::next_callable_at(CampaignId id) {
+  PD_ASSIGN_OR_RETURN(Stmt * s, stmt("SELECT next_at FROM customers WHERE campaign_id = ?1 AND "
+                                     "state = 'pending' ORDER BY next_at LIMIT 1"));
+  s->bind(1, id);
+  PD_ASSIGN_OR_RETURN(bool row, s->step());
+  std::optional<WallTime> out;
+  if (row) out = wall(s->int64(0));
+  s->reset();
+  return out;
+}
+
 absl::StatusOr<std::vector<AttemptRecord>> SqliteStore::open_attempts(CampaignId id) {
   static const std::string sql =
       cat("SELECT ", kAttemptColumns,
@@ -586,12 +618,17 @@ absl::StatusOr<std::optional<AttemptRecord>> SqliteStore::find_attempt_by_contac
 
 absl::StatusOr<CampaignStatus> SqliteStore::status(CampaignId id) {
   CampaignStatus st;
-  // One read transaction, so the numbers agree with each other.
-  PD_RETURN_IF_ERROR(db_.exec("BEGIN"));
+  // One read transaction, so the numbers agree with each other (unless
+  // already inside one).
+  const bool own_txn = sqlite3_get_autocommit(db_.handle()) != 0;
+  if (own_txn) PD_RETURN_IF_ERROR(db_.exec("BEGIN"));
   struct EndRead {
     sqlite::Db& db;
-    ~EndRead() { db.exec("COMMIT").IgnoreError(); }
-  } end_read{db_};
+    bool own;
+    ~EndRead() {
+      if (own) db.exec("COMMIT").IgnoreError();
+    }
+  } end_read{db_, own_txn};
   PD_ASSIGN_OR_RETURN(st.campaign, campaign_by_id(id));
   PD_ASSIGN_OR_RETURN(Stmt * by_state, stmt("SELECT state, count(*) FROM customers "
                                             "WHERE campaign_id = ?1 GROUP BY state"));

@@ -22,11 +22,15 @@ class SqliteStore final : public Store {
   // Opens (and with `create`, creates) the file. Without `create`, a
   // missing file or an un-initialised/older schema is kFailedPrecondition
   // telling the user to run `powerdialer init`.
-  static absl::StatusOr<std::unique_ptr<SqliteStore>> open(const std::string& path, bool create);
+  // `durable` = false trades crash durability for speed (synchronous=OFF):
+  // only for throw-away stores such as `simulate`'s.
+  static absl::StatusOr<std::unique_ptr<SqliteStore>> open(const std::string& path, bool create,
+                                                           bool durable = true);
 
   absl::Status migrate() override;
   absl::StatusOr<Campaign> init_campaign(std::string_view name) override;
   absl::StatusOr<Campaign> find_campaign(std::string_view name) override;
+  absl::StatusOr<Campaign> campaign(CampaignId id) override { return campaign_by_id(id); }
   absl::StatusOr<std::vector<Campaign>> list_campaigns() override;
   absl::StatusOr<Campaign> transition(CampaignId id, std::vector<CampaignState> from,
                                       CampaignState to) override;
@@ -39,12 +43,17 @@ class SqliteStore final : public Store {
 
   absl::StatusOr<std::vector<Claim>> claim(CampaignId id, int max, WallTime now,
                                            std::string_view owner) override;
+  absl::Status release_claim(AttemptId attempt) override;
   absl::Status set_contact_id(AttemptId attempt, std::string_view contact_id) override;
   absl::Status mark_connected(AttemptId attempt, WallTime answered_at,
                               std::string_view agent_id) override;
   absl::StatusOr<bool> finish(AttemptId attempt, const AttemptEnd& end,
                               const RetryRules& rules) override;
+  absl::StatusOr<std::optional<WallTime>> next_callable_at(CampaignId id) override;
   absl::StatusOr<std::vector<AttemptRecord>> open_attempts(CampaignId id) override;
+  absl::Status begin_batch() override { return db_.exec("BEGIN IMMEDIATE"); }
+  absl::Status commit_batch() override { return db_.exec("COMMIT"); }
+  void abort_batch() override { db_.exec("ROLLBACK").IgnoreError(); }
   absl::StatusOr<std::optional<AttemptRecord>> find_attempt_by_contact(
       std::string_view contact_id) override;
 

@@ -1,1 +1,348 @@
-// placeholder
+#include "store/sqlite/sqlite_store.h"
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include "core/strings.h"
+
+namespace pd {
+namespace {
+
+class SqliteStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           cat("pd-store-", ::getpid(), "-", ::testing::UnitTest::GetInstance()->random_seed(), "-",
+               reinterpret_cast<uintptr_t>(this));
+    std::filesystem::create_directories(dir_);
+    path_ = (dir_ / "test.db").string();
+    store_ = open(true);
+    auto c = store_->init_campaign("c1");
+    ASSERT_TRUE(c.ok()) << c.status();
+    campaign_ = c->id;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::unique_ptr<SqliteStore> open(bool create) {
+    auto s = SqliteStore::open(path_, create);
+    EXPECT_TRUE(s.ok()) << s.status();
+    return s.ok() ? std::move(*s) : nullptr;
+  }
+
+  // Loads customers "C0".."C<n-1>", each with `phones` numbers.
+  void load(int n, int phones = 1, LoadMode mode = LoadMode::kReplace) {
+    auto w = store_->begin_list(campaign_, mode);
+    ASSERT_TRUE(w.ok()) << w.status();
+    for (int i = 0; i < n; ++i) {
+      for (int p = 0; p < phones; ++p) {
+        auto added = (*w)->add(cat("C", i), fmt::format("+1202555{:04d}", i * 10 + p), "{}", i + 2);
+        ASSERT_TRUE(added.ok()) << added.status();
+        EXPECT_TRUE(*added);
+      }
+    }
+    ASSERT_TRUE((*w)->commit().ok());
+  }
+
+  WallTime t(int seconds) { return WallTime{Millis{1'800'000'000'000LL + seconds * 1000LL}}; }
+
+  std::filesystem::path dir_;
+  std::string path_;
+  std::unique_ptr<SqliteStore> store_;
+  CampaignId campaign_ = 0;
+};
+
+TEST_F(SqliteStoreTest, InitIsIdempotentAndKeepsSetValues) {
+  ASSERT_TRUE(store_->set_config(campaign_, "max-attempts", "3").ok());
+  auto again = store_->init_campaign("c1");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->id, campaign_);
+  auto cfg = store_->config(campaign_);
+  ASSERT_TRUE(cfg.ok());
+  EXPECT_EQ(cfg->at("max-attempts"), "3");
+  EXPECT_EQ(cfg->at("default-region"), "US");
+  ASSERT_TRUE(store_->migrate().ok());
+}
+
+TEST_F(SqliteStoreTest, OpeningWithoutCreateNeedsAnInitialisedFile) {
+  auto missing = SqliteStore::open((dir_ / "nope.db").string(), false);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(std::string(missing.status().message()).find("powerdialer init"), std::string::npos);
+  { std::ofstream((dir_ / "junk.db").string()) << "this is not sqlite at all, just some text....."; }
+  auto junk = SqliteStore::open((dir_ / "junk.db").string(), false);
+  ASSERT_FALSE(junk.ok());
+}
+
+TEST_F(SqliteStoreTest, ClaimRecordsAttemptsBeforeReturning) {
+  load(3);
+  auto claims = store_->claim(campaign_, 2, t(0), "node-a");
+  ASSERT_TRUE(claims.ok()) << claims.status();
+  ASSERT_EQ(claims->size(), 2u);
+  EXPECT_EQ((*claims)[0].cust_id, "C0");
+  EXPECT_EQ((*claims)[0].phone, "+12025550000");
+  EXPECT_EQ((*claims)[0].attempt_on_phone, 1);
+  EXPECT_NE((*claims)[0].client_token, (*claims)[1].client_token);
+
+  // A second connection sees them at once: they are durable and in flight.
+  auto other = open(false);
+  auto open_attempts = other->open_attempts(campaign_);
+  ASSERT_TRUE(open_attempts.ok());
+  ASSERT_EQ(open_attempts->size(), 2u);
+  EXPECT_EQ((*open_attempts)[0].client_token, (*claims)[0].client_token);
+  auto rest = other->claim(campaign_, 10, t(0), "node-b");
+  ASSERT_TRUE(rest.ok());
+  ASSERT_EQ(rest->size(), 1u);
+  EXPECT_EQ((*rest)[0].cust_id, "C2");
+}
+
+TEST_F(SqliteStoreTest, ConcurrentClaimersNeverShareACustomer) {
+  load(2000);
+  constexpr int kClaimers = 4;
+  std::vector<std::vector<std::string>> got(kClaimers);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kClaimers; ++i) {
+    threads.emplace_back([&, i] {
+      auto store = SqliteStore::open(path_, false);
+      ASSERT_TRUE(store.ok());
+      while (true) {
+        auto claims = (*store)->claim(campaign_, 7, t(0), cat("node-", i));
+        ASSERT_TRUE(claims.ok()) << claims.status();
+        if (claims->empty()) break;
+        for (auto& c : *claims) got[i].push_back(c.cust_id);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  std::set<std::string> all;
+  size_t total = 0;
+  for (auto& g : got) {
+    total += g.size();
+    all.insert(g.begin(), g.end());
+  }
+  EXPECT_EQ(total, 2000u);
+  EXPECT_EQ(all.size(), 2000u);
+}
+
+TEST_F(SqliteStoreTest, ClaimersInSeparateProcessesNeverShareACustomer) {
+  load(600);
+  std::vector<pid_t> children;
+  const auto out = [&](int i) { return (dir_ / cat("claims-", i)).string(); };
+  for (int i = 0; i < 3; ++i) {
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      auto store = SqliteStore::open(path_, false);
+      if (!store.ok()) ::_exit(2);
+      std::ofstream f(out(i));
+      while (true) {
+        auto claims = (*store)->claim(campaign_, 5, t(0), cat("proc-", i));
+        if (!claims.ok()) ::_exit(3);
+        if (claims->empty()) break;
+        for (auto& c : *claims) f << c.cust_id << "\n";
+      }
+      f.close();
+      ::_exit(0);
+    }
+    children.push_back(pid);
+  }
+  for (pid_t pid : children) {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  std::multiset<std::string> all;
+  for (int i = 0; i < 3; ++i) {
+    std::ifstream f(out(i));
+    for (std::string line; std::getline(f, line);) all.insert(line);
+  }
+  EXPECT_EQ(all.size(), 600u);
+  EXPECT_EQ(std::set<std::string>(all.begin(), all.end()).size(), 600u);
+}
+
+TEST_F(SqliteStoreTest, CrashBetweenClaimAndFinishLosesNothing) {
+  load(2);
+  {
+    // A dialer claims and then "dies": its store is dropped mid-campaign.
+    auto dead = open(false);
+    auto claims = dead->claim(campaign_, 1, t(0), "dead-node");
+    ASSERT_TRUE(claims.ok());
+    ASSERT_EQ(claims->size(), 1u);
+  }
+  auto open_attempts = store_->open_attempts(campaign_);
+  ASSERT_TRUE(open_attempts.ok());
+  ASSERT_EQ(open_attempts->size(), 1u);
+  EXPECT_EQ((*open_attempts)[0].owner, "dead-node");
+  EXPECT_EQ((*open_attempts)[0].state, AttemptState::kDialing);
+  // The claimed customer is not handed out again while its attempt is open.
+  auto next = store_->claim(campaign_, 10, t(1), "node-b");
+  ASSERT_TRUE(next.ok());
+  ASSERT_EQ(next->size(), 1u);
+  EXPECT_EQ((*next)[0].cust_id, "C1");
+  // Resolving it moves the customer on by the rules: nothing is lost.
+  auto done = store_->finish((*open_attempts)[0].id, {Outcome::kInterrupted, t(2), "", ""},
+                             RetryRules{2, std::chrono::seconds(60)});
+  ASSERT_TRUE(done.ok());
+  EXPECT_TRUE(*done);
+  auto status = store_->status(campaign_);
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(status->customers_by_state[CustomerState::kPending], 1);
+  EXPECT_EQ(status->attempts_by_outcome[Outcome::kInterrupted], 1);
+  ASSERT_TRUE(status->next_callable_at.has_value());
+  EXPECT_EQ(*status->next_callable_at, t(62));
+}
+
+TEST_F(SqliteStoreTest, FinishIsIdempotent) {
+  load(1);
+  auto claims = store_->claim(campaign_, 1, t(0), "n");
+  ASSERT_TRUE(claims.ok());
+  const AttemptId id = (*claims)[0].attempt_id;
+  ASSERT_TRUE(store_->mark_connected(id, t(5), "agent-1").ok());
+  auto first = store_->finish(id, {Outcome::kConnected, t(60), "CUSTOMER_DISCONNECT", ""}, {});
+  auto second = store_->finish(id, {Outcome::kNoAnswer, t(61), "", ""}, {});
+  ASSERT_TRUE(first.ok() && second.ok());
+  EXPECT_TRUE(*first);
+  EXPECT_FALSE(*second);
+  std::vector<AttemptRecord> rows;
+  ASSERT_TRUE(store_->for_each_attempt(campaign_, [&](const AttemptRecord& r) { rows.push_back(r); })
+                  .ok());
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].outcome, Outcome::kConnected);
+  EXPECT_EQ(rows[0].agent_id, "agent-1");
+  EXPECT_EQ(rows[0].answered_at, t(5));
+  EXPECT_EQ(rows[0].ended_at, t(60));
+  EXPECT_EQ(rows[0].disconnect_reason, "CUSTOMER_DISCONNECT");
+}
+
+TEST_F(SqliteStoreTest, RetriesWaitForTheirDelayThenMoveToTheNextPhone) {
+  load(1, /*phones=*/2);
+  const RetryRules rules{2, std::chrono::seconds(300)};
+  auto c1 = store_->claim(campaign_, 5, t(0), "n");
+  ASSERT_EQ(c1->size(), 1u);
+  EXPECT_EQ((*c1)[0].phone_seq, 0);
+  ASSERT_TRUE(store_->finish((*c1)[0].attempt_id, {Outcome::kNoAnswer, t(30), "", ""}, rules).ok());
+  EXPECT_TRUE(store_->claim(campaign_, 5, t(329), "n")->empty());
+  auto c2 = store_->claim(campaign_, 5, t(330), "n");
+  ASSERT_EQ(c2->size(), 1u);
+  EXPECT_EQ((*c2)[0].phone_seq, 0);
+  EXPECT_EQ((*c2)[0].attempt_on_phone, 2);
+  ASSERT_TRUE(store_->finish((*c2)[0].attempt_id, {Outcome::kBusy, t(340), "", ""}, rules).ok());
+  // Out of attempts on the first phone: the second phone at once.
+  auto c3 = store_->claim(campaign_, 5, t(340), "n");
+  ASSERT_EQ(c3->size(), 1u);
+  EXPECT_EQ((*c3)[0].phone_seq, 1);
+  EXPECT_EQ((*c3)[0].phone, "+12025550001");
+  ASSERT_TRUE(store_->finish((*c3)[0].attempt_id, {Outcome::kConnected, t(400), "", ""}, rules).ok());
+  auto st = store_->status(campaign_);
+  EXPECT_EQ(st->customers_by_state[CustomerState::kReached], 1);
+  EXPECT_TRUE(store_->claim(campaign_, 5, t(10000), "n")->empty());
+}
+
+TEST_F(SqliteStoreTest, DuplicatePhonesAreKeptOnceAndAppendExtendsCustomers) {
+  auto w = store_->begin_list(campaign_, LoadMode::kReplace);
+  ASSERT_TRUE(w.ok());
+  EXPECT_TRUE(*(*w)->add("A", "+12025550100", R"({"name":"Ann"})", 2));
+  EXPECT_TRUE(*(*w)->add("B", "+12025550101", "{}", 3));
+  EXPECT_FALSE(*(*w)->add("A", "+12025550100", "{}", 4));
+  EXPECT_TRUE(*(*w)->add("A", "+12025550102", "{}", 5));
+  ASSERT_TRUE((*w)->commit().ok());
+  auto w2 = store_->begin_list(campaign_, LoadMode::kAppend);
+  ASSERT_TRUE(w2.ok());
+  EXPECT_TRUE(*(*w2)->add("A", "+12025550103", "{}", 2));
+  EXPECT_TRUE(*(*w2)->add("C", "+12025550104", "{}", 3));
+  ASSERT_TRUE((*w2)->commit().ok());
+  auto st = store_->status(campaign_);
+  EXPECT_EQ(st->customers, 3);
+  EXPECT_EQ(st->phones, 5);
+  auto claims = store_->claim(campaign_, 10, t(0), "n");
+  ASSERT_EQ(claims->size(), 3u);
+  EXPECT_EQ((*claims)[0].attributes_json, R"({"name":"Ann"})");
+}
+
+TEST_F(SqliteStoreTest, AnUncommittedReplaceLeavesThePreviousListIntact) {
+  load(5);
+  {
+    auto w = store_->begin_list(campaign_, LoadMode::kReplace);
+    ASSERT_TRUE(w.ok());
+    ASSERT_TRUE((*w)->add("X", "+12025559999", "{}", 2).ok());
+    // Dropped without commit, as when the import fails or the process dies.
+  }
+  auto st = store_->status(campaign_);
+  EXPECT_EQ(st->customers, 5);
+  auto claims = store_->claim(campaign_, 10, t(0), "n");
+  EXPECT_EQ(claims->size(), 5u);
+}
+
+TEST_F(SqliteStoreTest, AKilledImportLeavesThePreviousListIntact) {
+  load(5);
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    auto store = SqliteStore::open(path_, false);
+    auto w = (*store)->begin_list(campaign_, LoadMode::kReplace);
+    for (int i = 0; i < 1000; ++i) (void)(*w)->add(cat("K", i), "+12025550000", "{}", i + 2);
+    ::kill(::getpid(), SIGKILL);  // dies half-way, without unwinding
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status));
+  auto reopened = open(false);
+  auto st = reopened->status(campaign_);
+  ASSERT_TRUE(st.ok()) << st.status();
+  EXPECT_EQ(st->customers, 5);
+}
+
+TEST_F(SqliteStoreTest, ReplaceResetsDialingStateAndIsRefusedWhileRunning) {
+  load(2);
+  auto claims = store_->claim(campaign_, 2, t(0), "n");
+  ASSERT_TRUE(store_->finish((*claims)[0].attempt_id, {Outcome::kConnected, t(1), "", ""}, {}).ok());
+  ASSERT_TRUE(store_->transition(campaign_, {}, CampaignState::kRunning).ok());
+  auto refused = store_->begin_list(campaign_, LoadMode::kReplace);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_TRUE(absl::IsFailedPrecondition(refused.status()));
+  ASSERT_TRUE(store_->transition(campaign_, {CampaignState::kRunning}, CampaignState::kDone).ok());
+  load(2);
+  auto st = store_->status(campaign_);
+  EXPECT_EQ(st->attempts, 0);
+  EXPECT_EQ(st->campaign.state, CampaignState::kIdle);
+  EXPECT_EQ(st->customers_by_state[CustomerState::kPending], 2);
+}
+
+TEST_F(SqliteStoreTest, TransitionChecksTheCurrentState) {
+  auto bad = store_->transition(campaign_, {CampaignState::kRunning}, CampaignState::kStopping);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(std::string(bad.status().message()).find("is idle"), std::string::npos);
+}
+
+TEST_F(SqliteStoreTest, LeaseIsHeldByOneOwnerUntilItLapses) {
+  EXPECT_TRUE(*store_->acquire_lease(campaign_, "a", t(0), t(30)));
+  EXPECT_FALSE(*store_->acquire_lease(campaign_, "b", t(10), t(40)));
+  EXPECT_TRUE(*store_->acquire_lease(campaign_, "a", t(10), t(40)));
+  EXPECT_TRUE(*store_->acquire_lease(campaign_, "b", t(40), t(70)));
+  ASSERT_TRUE(store_->release_lease(campaign_, "b").ok());
+  EXPECT_TRUE(*store_->acquire_lease(campaign_, "c", t(41), t(70)));
+}
+
+TEST_F(SqliteStoreTest, CheckpointsRoundTrip) {
+  EXPECT_FALSE(store_->checkpoint("agents", "shard-0")->has_value());
+  ASSERT_TRUE(store_->set_checkpoint("agents", "shard-0", "4955").ok());
+  ASSERT_TRUE(store_->set_checkpoint("agents", "shard-0", "4960").ok());
+  EXPECT_EQ(store_->checkpoint("agents", "shard-0")->value(), "4960");
+}
+
+TEST_F(SqliteStoreTest, ContactIdFindsTheAttempt) {
+  load(1);
+  auto claims = store_->claim(campaign_, 1, t(0), "n");
+  ASSERT_TRUE(store_->set_contact_id((*claims)[0].attempt_id, "contact-1").ok());
+  auto found = store_->find_attempt_by_contact("contact-1");
+  ASSERT_TRUE(found.ok() && found->has_value());
+  EXPECT_EQ((*found)->id, (*claims)[0].attempt_id);
+  EXPECT_FALSE(store_->find_attempt_by_contact("nope")->has_value());
+}
+
+}  // namespace
+}  // namespace pd

@@ -1,0 +1,553 @@
+#include "engine/engine.h"
+
+#include <algorithm>
+
+#include "core/status_macros.h"
+#include "core/strings.h"
+#include "core/time_format.h"
+#include "io/object_io.h"
+#include "io/results_export.h"
+
+namespace pd {
+namespace {
+
+constexpr size_t kMaxEarlyEvents = 10000;
+constexpr size_t kMaxUnserved = 100000;
+
+double seconds(Micros d) { return static_cast<double>(d.count()) / 1e6; }
+
+uint64_t splitmix64(uint64_t& state) {
+  uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+// Where the results go when the campaign is done: `outputfile`, else the
+// io-bucket (as the sample's SaveResults does), else nowhere.
+std::string results_location(const CampaignConfig& config, const Campaign& campaign,
+                             WallTime now) {
+  if (!config.output_file.empty()) return config.output_file;
+  if (!config.io_bucket.empty()) {
+    std::string stamp = format_iso8601(now);
+    std::replace(stamp.begin(), stamp.end(), ':', '-');
+    return cat("s3://", config.io_bucket, "/results/", campaign.name, "-", stamp, ".csv");
+  }
+  return {};
+}
+
+}  // namespace
+
+Engine::Engine(EventLoop& loop, StoreExecutor& store, ContactCenter& contact_center,
+               Campaign campaign, CampaignConfig config, EngineOptions options)
+    : loop_(loop),
+      store_(store),
+      cc_(contact_center),
+      campaign_(std::move(campaign)),
+      config_(std::move(config)),
+      options_(std::move(options)),
+      rng_(options_.seed) {
+  if (!options_.lease_clock) options_.lease_clock = [] { return system_clock().wall_now(); };
+  idle_accounted_at_ = loop_.now();
+}
+
+Engine::~Engine() {
+  if (wake_timer_) loop_.cancel(*wake_timer_);
+  if (heartbeat_timer_) loop_.cancel(*heartbeat_timer_);
+  for (auto& [id, a] : attempts_) {
+    if (a.retry_timer) loop_.cancel(*a.retry_timer);
+  }
+}
+
+void Engine::start(std::function<void(absl::Status, CampaignState)> on_finished) {
+  on_finished_ = std::move(on_finished);
+  const CampaignId id = campaign_.id;
+  const std::string owner = options_.owner;
+  const bool lease = options_.heartbeat.has_value();
+  const WallTime lease_now = options_.lease_clock();
+  const WallTime lease_until = lease_now + std::chrono::duration_cast<Millis>(options_.lease_duration);
+  const WallTime now = loop_.wall_now();
+  const RetryRules rules = config_.retry;
+  const std::string name = campaign_.name;
+  store_.submit([=, this](Store& s) -> StoreExecutor::Completion {
+    int64_t recovered = 0;
+    std::optional<WallTime> next;
+    absl::Status status = [&]() -> absl::Status {
+      if (lease) {
+        PD_ASSIGN_OR_RETURN(bool got, s.acquire_lease(id, owner, lease_now, lease_until));
+        if (!got) {
+          return absl::FailedPreconditionError(
+              cat("campaign '", name,
+                  "' is being run by another powerdialer process; stop it first ('powerdialer "
+                  "stop') or wait for its lease to lapse"));
+        }
+      }
+      // Holding the lease, every open attempt belongs to a run that died. Its
+      // call may or may not have been placed, so it is never dialled again:
+      // it ends as interrupted and the customer moves on by the rules.
+      PD_ASSIGN_OR_RETURN(std::vector<AttemptRecord> open, s.open_attempts(id));
+      for (const AttemptRecord& a : open) {
+        PD_ASSIGN_OR_RETURN(bool ended,
+                            s.finish(a.id, {Outcome::kInterrupted, now, "DIALER_RESTARTED", ""},
+                                     rules));
+        recovered += ended ? 1 : 0;
+      }
+      PD_RETURN_IF_ERROR(s.transition(id, {}, CampaignState::kRunning).status());
+      PD_ASSIGN_OR_RETURN(next, s.next_callable_at(id));
+      return absl::OkStatus();
+    }();
+    return [this, status, recovered, next] {
+      stats_.recovered = recovered;
+      if (status.ok()) note_next_callable(next);
+      on_started(status);
+    };
+  });
+}
+
+void Engine::on_started(absl::Status status) {
+  if (!status.ok()) {
+    finished_ = true;
+    if (on_finished_) on_finished_(status, campaign_.state);
+    return;
+  }
+  running_ = true;
+  campaign_.state = CampaignState::kRunning;
+  idle_accounted_at_ = loop_.now();
+  cc_.start([this](const ContactEvent& e) { on_event(e); });
+  cc_.available_agents([this](absl::StatusOr<int> n) {
+    if (n.ok() && agents_.empty()) reported_available_ = *n;
+    pump();
+  });
+  if (options_.heartbeat) {
+    heartbeat_timer_ = loop_.schedule_after(*options_.heartbeat, [this] { heartbeat(); });
+  }
+  pump();
+  maybe_finish();
+}
+
+void Engine::request_stop() {
+  if (stopping_ || finished_) return;
+  account_idle();
+  stopping_ = true;
+  if (wake_timer_) {
+    loop_.cancel(*wake_timer_);
+    wake_timer_.reset();
+  }
+  // Calls refused by the contact centre and waiting to be retried were never
+  // placed: give their customers back untouched.
+  std::vector<AttemptId> unplaced;
+  for (auto& [id, a] : attempts_) {
+    if (a.retry_timer) {
+      loop_.cancel(*a.retry_timer);
+      unplaced.push_back(id);
+    }
+  }
+  for (AttemptId id : unplaced) {
+    attempts_.erase(id);
+    --stats_.dialing;
+    ++pending_store_ops_;
+    store_.submit([this, id](Store& s) -> StoreExecutor::Completion {
+      absl::Status st = s.release_claim(id);
+      (void)st;  // already ended or gone: nothing to give back
+      return [this] {
+        --pending_store_ops_;
+        maybe_finish();
+      };
+    });
+  }
+  const CampaignId cid = campaign_.id;
+  store_.submit([cid](Store& s) -> StoreExecutor::Completion {
+    // Record the request for other processes; harmless if `stop` did it.
+    (void)s.transition(cid, {CampaignState::kRunning}, CampaignState::kStopping);
+    return {};
+  });
+  maybe_finish();
+}
+
+// --- events --------------------------------------------------------------------
+
+void Engine::on_event(const ContactEvent& event) {
+  if (finished_) return;
+  account_idle();
+  if (event.kind == ContactEvent::Kind::kAgentState) {
+    on_agent_state(event);
+  } else {
+    Attempt* a = find_by_contact(event.contact_id);
+    if (a == nullptr) {
+      // Not (yet) ours. Keep it only while some call awaits its contact id.
+      const bool awaiting = std::any_of(attempts_.begin(), attempts_.end(),
+                                        [](const auto& kv) { return kv.second.contact_id.empty(); });
+      if (awaiting && early_events_.size() < kMaxEarlyEvents) {
+        early_events_.emplace(event.contact_id, event);
+      }
+      return;
+    }
+    if (event.kind == ContactEvent::Kind::kCallConnected) {
+      on_call_connected(*a, event);
+    } else {
+      on_call_ended(*a, event);
+    }
+  }
+  pump();
+  maybe_finish();
+}
+
+void Engine::on_agent_state(const ContactEvent& event) {
+  auto [it, inserted] = agents_.try_emplace(event.agent_id, AgentState::kOffline);
+  const AgentState before = it->second;
+  if (before == event.agent_state) return;  // repeated event
+  it->second = event.agent_state;
+  reported_available_.reset();  // events are the truth from now on
+  auto adjust = [this](AgentState s, int d) {
+    switch (s) {
+      case AgentState::kAvailable: stats_.agents_available += d; break;
+      case AgentState::kBusy: stats_.agents_busy += d; break;
+      case AgentState::kAfterCallWork: stats_.agents_after_call_work += d; break;
+      case AgentState::kOffline: break;
+    }
+  };
+  adjust(before, -1);
+  adjust(event.agent_state, +1);
+  if (event.agent_state == AgentState::kAvailable && unserved_since_.size() < kMaxUnserved) {
+    unserved_since_.push_back(options_.real_clock->now());
+  }
+}
+
+void Engine::on_call_connected(Attempt& attempt, const ContactEvent& event) {
+  if (attempt.connected) return;
+  attempt.connected = true;
+  --stats_.dialing;
+  ++stats_.talking;
+  ++stats_.connects;
+  // The agent is busy from now on, even if their own state event is late
+  // (the two arrive on different streams): counting them as available
+  // would place a call no one can take.
+  if (!event.agent_id.empty()) {
+    ContactEvent busy;
+    busy.kind = ContactEvent::Kind::kAgentState;
+    busy.agent_id = event.agent_id;
+    busy.agent_state = AgentState::kBusy;
+    on_agent_state(busy);
+  }
+  const AttemptId id = attempt.id;
+  const WallTime at = event.at;
+  const std::string agent = event.agent_id;
+  store_.submit([id, at, agent](Store& s) -> StoreExecutor::Completion {
+    (void)s.mark_connected(id, at, agent);  // an ended attempt stays ended
+    return {};
+  });
+}
+
+void Engine::on_call_ended(Attempt& attempt, const ContactEvent& event) {
+  if (attempt.connected) {
+    --stats_.talking;
+  } else {
+    --stats_.dialing;
+    // The agent this call was for is still free: the next call follows now.
+    if (unserved_since_.size() < kMaxUnserved) unserved_since_.push_back(options_.real_clock->now());
+  }
+  if (event.outcome == Outcome::kAbandoned) ++stats_.abandons;
+  end_attempt(attempt.id, {event.outcome, event.at, event.disconnect_reason, ""});
+}
+
+Engine::Attempt* Engine::find_by_contact(const std::string& contact_id) {
+  auto it = by_contact_.find(contact_id);
+  if (it == by_contact_.end()) return nullptr;
+  auto a = attempts_.find(it->second);
+  return a == attempts_.end() ? nullptr : &a->second;
+}
+
+// --- dialing -------------------------------------------------------------------
+
+int Engine::idle_agents() const {
+  const int available = agents_.empty() ? reported_available_.value_or(0) : stats_.agents_available;
+  return std::max(0, available - stats_.dialing);
+}
+
+bool Engine::callable_now() const {
+  if (!next_callable_known_) return true;
+  return next_callable_ && *next_callable_ <= loop_.wall_now();
+}
+
+void Engine::account_idle() {
+  // Called before every change of state, so the agents and the list were as
+  // they are now for the whole interval; only callability may have begun
+  // part-way (a retry delay running out).
+  const MonoTime now = loop_.now();
+  MonoTime from = idle_accounted_at_;
+  idle_accounted_at_ = now;
+  if (!running_ || stopping_) return;
+  if (next_callable_known_) {
+    if (!next_callable_) return;
+    const auto until_callable =
+        std::chrono::duration_cast<Micros>(*next_callable_ - loop_.wall_now());
+    from = std::max(from, now + until_callable);
+  }
+  if (from < now) stats_.dialer_idle_seconds += idle_agents() * seconds(now - from);
+}
+
+void Engine::note_next_callable(std::optional<WallTime> next) {
+  next_callable_ = next;
+  next_callable_known_ = true;
+  if (wake_timer_) {
+    loop_.cancel(*wake_timer_);
+    wake_timer_.reset();
+  }
+  if (next && *next > loop_.wall_now() && !stopping_) {
+    // A retry delay runs out then: look again at that moment, not before.
+    const auto delay = std::chrono::duration_cast<Micros>(*next - loop_.wall_now());
+    wake_timer_ = loop_.schedule_after(delay, [this] {
+      wake_timer_.reset();
+      account_idle();
+      pump();
+    });
+  }
+}
+
+void Engine::pump() {
+  if (!running_ || stopping_ || finished_ || claim_outstanding_) return;
+  if (!callable_now()) return;
+  const int want = idle_agents();
+  if (want <= 0) return;
+  claim_outstanding_ = true;
+  const CampaignId id = campaign_.id;
+  const WallTime now = loop_.wall_now();
+  const std::string owner = options_.owner;
+  store_.submit([=, this](Store& s) -> StoreExecutor::Completion {
+    auto claims = s.claim(id, want, now, owner);
+    std::optional<WallTime> next;
+    if (claims.ok()) {
+      auto n = s.next_callable_at(id);
+      if (n.ok()) next = *n;
+    }
+    return [this, claims = std::move(claims), next, want]() mutable {
+      on_claimed(std::move(claims), next, want);
+    };
+  });
+}
+
+void Engine::on_claimed(absl::StatusOr<std::vector<Claim>> claims,
+                        std::optional<WallTime> next_callable, int wanted) {
+  claim_outstanding_ = false;
+  if (finished_) return;
+  account_idle();
+  if (!claims.ok()) {
+    if (absl::IsUnavailable(claims.status())) {
+      // The database is busy (another process writing): try again shortly.
+      loop_.schedule_after(std::chrono::milliseconds(100), [this] { pump(); });
+      return;
+    }
+    finish(claims.status());
+    return;
+  }
+  note_next_callable(next_callable);
+  if (static_cast<int>(claims->size()) < wanted) unserved_since_.clear();  // nobody left to call
+  if (stopping_) {
+    // Stopped while the claim was being recorded: these calls are not placed.
+    for (const Claim& c : *claims) {
+      const AttemptId id = c.attempt_id;
+      ++pending_store_ops_;
+      store_.submit([this, id](Store& s) -> StoreExecutor::Completion {
+        (void)s.release_claim(id);
+        return [this] {
+          --pending_store_ops_;
+          maybe_finish();
+        };
+      });
+    }
+    return;
+  }
+  for (Claim& c : *claims) {
+    Attempt a;
+    a.id = c.attempt_id;
+    a.request = {std::move(c.phone), std::move(c.client_token), std::move(c.attributes_json),
+                 std::move(c.cust_id)};
+    auto [it, inserted] = attempts_.emplace(a.id, std::move(a));
+    ++stats_.dialing;
+    if (!unserved_since_.empty()) {
+      stats_.dial_latency.record(options_.real_clock->now() - unserved_since_.front());
+      unserved_since_.pop_front();
+    }
+    dial(it->second);
+  }
+  pump();
+  maybe_finish();
+}
+
+void Engine::dial(Attempt& attempt) {
+  attempt.retry_timer.reset();
+  const AttemptId id = attempt.id;
+  cc_.start_call(attempt.request,
+                 [this, id](absl::StatusOr<std::string> contact) { on_dialed(id, std::move(contact)); });
+}
+
+void Engine::on_dialed(AttemptId id, absl::StatusOr<std::string> contact) {
+  auto it = attempts_.find(id);
+  if (it == attempts_.end() || finished_) return;
+  account_idle();
+  Attempt& a = it->second;
+  if (contact.ok()) {
+    ++stats_.dials;
+    a.contact_id = *contact;
+    by_contact_[a.contact_id] = id;
+    const std::string contact_id = a.contact_id;
+    store_.submit([id, contact_id](Store& s) -> StoreExecutor::Completion {
+      (void)s.set_contact_id(id, contact_id);
+      return {};
+    });
+    // Events that beat the API response.
+    auto [first, last] = early_events_.equal_range(contact_id);
+    std::vector<ContactEvent> early;
+    for (auto e = first; e != last; ++e) early.push_back(e->second);
+    early_events_.erase(contact_id);
+    for (const ContactEvent& e : early) on_event(e);
+    return;
+  }
+  if (absl::IsUnavailable(contact.status()) || absl::IsResourceExhausted(contact.status())) {
+    // Throttled: not placed. Try again later with the same client token, so
+    // even a request that did reach the contact centre is not placed twice.
+    ++stats_.throttled;
+    if (stopping_) {
+      attempts_.erase(it);
+      --stats_.dialing;
+      ++pending_store_ops_;
+      store_.submit([this, id](Store& s) -> StoreExecutor::Completion {
+        (void)s.release_claim(id);
+        return [this] {
+          --pending_store_ops_;
+          maybe_finish();
+        };
+      });
+      return;
+    }
+    a.backoff = std::min(options_.throttle_backoff_max,
+                         a.backoff.count() == 0 ? options_.throttle_backoff : a.backoff * 2);
+    const auto half = a.backoff.count() / 2;
+    const Micros delay{half + static_cast<int64_t>(splitmix64(rng_) % static_cast<uint64_t>(half + 1))};
+    a.retry_timer = loop_.schedule_after(delay, [this, id] {
+      auto retry = attempts_.find(id);
+      if (retry != attempts_.end()) dial(retry->second);
+    });
+    return;
+  }
+  // Refused for good (bad number, bad request): the attempt ends here.
+  --stats_.dialing;
+  if (unserved_since_.size() < kMaxUnserved) unserved_since_.push_back(options_.real_clock->now());
+  const Outcome outcome =
+      absl::IsInvalidArgument(contact.status()) ? Outcome::kInvalidNumber : Outcome::kFailed;
+  end_attempt(id, {outcome, loop_.wall_now(), std::string(sv(contact.status().message())), ""});
+  pump();
+}
+
+void Engine::end_attempt(AttemptId id, AttemptEnd end) {
+  auto it = attempts_.find(id);
+  if (it != attempts_.end()) {
+    if (!it->second.contact_id.empty()) by_contact_.erase(it->second.contact_id);
+    attempts_.erase(it);
+  }
+  ++stats_.ended;
+  ++pending_store_ops_;
+  const CampaignId cid = campaign_.id;
+  const RetryRules rules = config_.retry;
+  store_.submit([=, this](Store& s) -> StoreExecutor::Completion {
+    absl::StatusOr<bool> done = s.finish(id, end, rules);
+    std::optional<WallTime> next;
+    bool next_ok = false;
+    if (auto n = s.next_callable_at(cid); n.ok()) {
+      next = *n;
+      next_ok = true;
+    }
+    return [this, done, next, next_ok] {
+      --pending_store_ops_;
+      if (finished_) return;
+      account_idle();
+      if (!done.ok()) {
+        finish(done.status());
+        return;
+      }
+      if (next_ok) note_next_callable(next);
+      pump();
+      maybe_finish();
+    };
+  });
+}
+
+// --- lifecycle -----------------------------------------------------------------
+
+void Engine::heartbeat() {
+  heartbeat_timer_.reset();
+  if (finished_) return;
+  const CampaignId id = campaign_.id;
+  const std::string owner = options_.owner;
+  const WallTime now = options_.lease_clock();
+  const WallTime until = now + std::chrono::duration_cast<Millis>(options_.lease_duration);
+  store_.submit([=, this](Store& s) -> StoreExecutor::Completion {
+    auto held = s.acquire_lease(id, owner, now, until);
+    auto c = s.campaign(id);
+    return [this, held, c] {
+      if (finished_) return;
+      if (held.ok() && !*held) {
+        // Another process took the campaign over: dial nothing more.
+        request_stop();
+      } else if (c.ok() && c->state == CampaignState::kStopping) {
+        request_stop();
+      }
+      if (!finished_ && options_.heartbeat) {
+        heartbeat_timer_ = loop_.schedule_after(*options_.heartbeat, [this] { heartbeat(); });
+      }
+    };
+  });
+}
+
+void Engine::maybe_finish() {
+  if (finished_ || !running_ || claim_outstanding_ || pending_store_ops_ > 0 ||
+      !attempts_.empty())
+    return;
+  if (stopping_) {
+    finish(absl::OkStatus());
+  } else if (next_callable_known_ && !next_callable_) {
+    finish(absl::OkStatus());
+  }
+}
+
+void Engine::finish(absl::Status status) {
+  if (finished_) return;
+  account_idle();
+  finished_ = true;
+  running_ = false;
+  if (wake_timer_) loop_.cancel(*wake_timer_);
+  if (heartbeat_timer_) loop_.cancel(*heartbeat_timer_);
+  wake_timer_.reset();
+  heartbeat_timer_.reset();
+  cc_.shutdown();
+  const CampaignState final_state =
+      !status.ok() || stopping_ ? CampaignState::kStopped : CampaignState::kDone;
+  const CampaignId id = campaign_.id;
+  const Campaign campaign = campaign_;
+  const std::string owner = options_.owner;
+  const bool lease = options_.heartbeat.has_value();
+  const std::string output =
+      final_state == CampaignState::kDone ? results_location(config_, campaign_, loop_.wall_now())
+                                          : std::string();
+  store_.submit([=, this](Store& s) -> StoreExecutor::Completion {
+    absl::Status result = status;
+    auto moved = s.transition(id, {}, final_state);
+    if (result.ok() && !moved.ok()) result = moved.status();
+    if (result.ok() && !output.empty()) {
+      auto out = open_output(output);
+      absl::Status exported = out.status();
+      if (out.ok()) {
+        auto rows = export_results(s, id, (*out)->stream());
+        exported = rows.ok() ? (*out)->commit() : rows.status();
+      }
+      if (!exported.ok()) result = exported;
+    }
+    if (lease) (void)s.release_lease(id, owner);
+    return [this, result, final_state] {
+      campaign_.state = final_state;
+      if (on_finished_) on_finished_(result, final_state);
+    };
+  });
+}
+
+}  // namespace pd

@@ -1,0 +1,150 @@
+// The Engine: the power dialer itself (the sample's DialerControl and
+// DialerThread state machines in one event-driven object). It reacts to
+// contact-centre events and timers on one EventLoop: when an agent is
+// available with no call placed for them, it claims the next callable
+// customer (durably, through the StoreExecutor) and places the call at once.
+// Power mode: exactly one outstanding dial per available agent.
+//
+// It never sleeps or polls for work. The one periodic timer is the heartbeat
+// of real-time runs, which renews the campaign lease and notices a `stop`
+// requested by another process (the store is the only channel to it).
+//
+// Thread-safety: everything runs on the loop thread.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "core/config_keys.h"
+#include "core/event_loop.h"
+#include "core/histogram.h"
+#include "engine/store_executor.h"
+#include "store/store.h"
+#include "telephony/contact_center.h"
+
+namespace pd {
+
+struct EngineOptions {
+  std::string owner = "engine";  // lease holder and attempt owner
+  // Real-time runs: renew the lease and watch for `stop` this often (in loop
+  // time, so an accelerated run scales it).
+  std::optional<Micros> heartbeat;
+  Micros lease_duration{std::chrono::seconds(15)};  // real time
+  // Backoff for a throttled StartOutboundVoiceContact (loop time): doubles
+  // from `throttle_backoff` up to `throttle_backoff_max`, with jitter.
+  Micros throttle_backoff{std::chrono::milliseconds(500)};
+  Micros throttle_backoff_max{std::chrono::seconds(30)};
+  uint64_t seed = 1;  // for jitter
+  // Wall clock for leases, shared with other processes (real time even
+  // when the loop runs on virtual time).
+  std::function<WallTime()> lease_clock;
+  // Real time for the dial-latency measurement.
+  Clock* real_clock = &system_clock();
+};
+
+struct EngineStats {
+  int64_t dials = 0;
+  int64_t connects = 0;
+  int64_t abandons = 0;
+  int64_t ended = 0;
+  int64_t throttled = 0;
+  int64_t recovered = 0;  // attempts left open by a dead run, resolved at start
+  int agents_available = 0;
+  int agents_busy = 0;
+  int agents_after_call_work = 0;
+  int dialing = 0;  // placed, not yet connected or ended
+  int talking = 0;  // connected to an agent
+  // Agent-seconds in which an agent was available with nothing dialled for
+  // them while callable customers remained.
+  double dialer_idle_seconds = 0;
+  // Real time from an agent becoming available to the dial request issued.
+  LatencyHistogram dial_latency;
+};
+
+class Engine {
+ public:
+  Engine(EventLoop& loop, StoreExecutor& store, ContactCenter& contact_center, Campaign campaign,
+         CampaignConfig config, EngineOptions options);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Starts the campaign. `on_finished` runs on the loop once the engine has
+  // stopped: OK with kDone (list exhausted) or kStopped, or the error that
+  // stopped it.
+  void start(std::function<void(absl::Status, CampaignState)> on_finished);
+  // Graceful stop: nothing new is dialled; calls in flight finish and are
+  // recorded, then the campaign is `stopped`.
+  void request_stop();
+
+  const EngineStats& stats() const { return stats_; }
+  bool finished() const { return finished_; }
+
+ private:
+  struct Attempt {
+    AttemptId id = 0;
+    CallRequest request;
+    std::string contact_id;
+    bool connected = false;
+    Micros backoff{0};
+    std::optional<TimerId> retry_timer;
+  };
+
+  void on_started(absl::Status status);
+  void on_event(const ContactEvent& event);
+  void on_agent_state(const ContactEvent& event);
+  void on_call_connected(Attempt& attempt, const ContactEvent& event);
+  void on_call_ended(Attempt& attempt, const ContactEvent& event);
+  void pump();
+  void on_claimed(absl::StatusOr<std::vector<Claim>> claims,
+                  std::optional<WallTime> next_callable, int wanted);
+  void dial(Attempt& attempt);
+  void on_dialed(AttemptId id, absl::StatusOr<std::string> contact_id);
+  void end_attempt(AttemptId id, AttemptEnd end);
+  void note_next_callable(std::optional<WallTime> next);
+  void heartbeat();
+  void maybe_finish();
+  void finish(absl::Status status);
+  void account_idle();
+  int idle_agents() const;
+  bool callable_now() const;
+  Attempt* find_by_contact(const std::string& contact_id);
+
+  EventLoop& loop_;
+  StoreExecutor& store_;
+  ContactCenter& cc_;
+  Campaign campaign_;
+  CampaignConfig config_;
+  EngineOptions options_;
+  std::function<void(absl::Status, CampaignState)> on_finished_;
+
+  std::unordered_map<std::string, AgentState> agents_;
+  std::optional<int> reported_available_;  // from available_agents(), until events arrive
+  std::unordered_map<AttemptId, Attempt> attempts_;
+  std::unordered_map<std::string, AttemptId> by_contact_;
+  // Events for contact ids not yet returned by start_call (streams can be
+  // faster than the API response).
+  std::unordered_multimap<std::string, ContactEvent> early_events_;
+
+  bool running_ = false;
+  bool stopping_ = false;
+  bool finished_ = false;
+  bool claim_outstanding_ = false;
+  int pending_store_ops_ = 0;  // finishes/releases not yet completed
+  std::optional<WallTime> next_callable_;  // last known; nullopt = no pending customer
+  bool next_callable_known_ = false;
+  std::optional<TimerId> wake_timer_;
+  std::optional<TimerId> heartbeat_timer_;
+  // Real times at which an agent became free with nothing dialled for them,
+  // oldest first; each dial takes one (the dial-latency measurement).
+  std::deque<MonoTime> unserved_since_;
+  MonoTime idle_accounted_at_{};
+  uint64_t rng_;
+  EngineStats stats_;
+};
+
+}  // namespace pd

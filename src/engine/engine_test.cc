@@ -1,0 +1,356 @@
+#include "engine/engine.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "core/strings.h"
+#include "store/sqlite/sqlite_store.h"
+
+namespace pd {
+namespace {
+
+using std::chrono::seconds;
+
+// A contact centre driven by the test: it records every call request and
+// delivers what the test says, when it says.
+class ScriptedContactCenter final : public ContactCenter {
+ public:
+  explicit ScriptedContactCenter(EventLoop& loop) : loop_(loop) {}
+
+  void start(EventHandler handler) override { handler_ = std::move(handler); }
+  void shutdown() override { handler_ = nullptr; }
+  void available_agents(std::function<void(absl::StatusOr<int>)> done) override {
+    loop_.post([done = std::move(done)] { done(0); });
+  }
+  void start_call(const CallRequest& request,
+                  std::function<void(absl::StatusOr<std::string>)> done) override {
+    requests.push_back(request);
+    if (throttle_next > 0) {
+      --throttle_next;
+      loop_.post([done = std::move(done)] { done(absl::UnavailableError("TooManyRequests")); });
+      return;
+    }
+    const std::string id = cat("contact-", ++placed);
+    contacts.push_back(id);
+    loop_.post([done = std::move(done), id] { done(id); });
+  }
+
+  void agent(const std::string& id, AgentState state) {
+    ContactEvent e;
+    e.kind = ContactEvent::Kind::kAgentState;
+    e.agent_id = id;
+    e.agent_state = state;
+    emit(e);
+  }
+  void connect(const std::string& contact, const std::string& agent_id) {
+    agent(agent_id, AgentState::kBusy);
+    ContactEvent e;
+    e.kind = ContactEvent::Kind::kCallConnected;
+    e.contact_id = contact;
+    e.agent_id = agent_id;
+    emit(e);
+  }
+  void end(const std::string& contact, Outcome outcome, const std::string& reason = "") {
+    ContactEvent e;
+    e.kind = ContactEvent::Kind::kCallEnded;
+    e.contact_id = contact;
+    e.outcome = outcome;
+    e.disconnect_reason = reason;
+    emit(e);
+  }
+  void emit(ContactEvent e) {
+    e.at = loop_.wall_now();
+    loop_.post([this, e] {
+      if (handler_) handler_(e);
+    });
+  }
+
+  std::vector<CallRequest> requests;  // every start_call, retries included
+  std::vector<std::string> contacts;  // calls actually placed
+  int placed = 0;
+  int throttle_next = 0;
+
+ private:
+  EventLoop& loop_;
+  EventHandler handler_;
+};
+
+class EngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           cat("pd-engine-", ::getpid(), "-", reinterpret_cast<uintptr_t>(this));
+    std::filesystem::create_directories(dir_);
+    path_ = (dir_ / "e.db").string();
+    auto s = SqliteStore::open(path_, true, false);
+    ASSERT_TRUE(s.ok()) << s.status();
+    store_ = std::move(*s);
+    campaign_ = *store_->init_campaign("c");
+    executor_ = std::make_unique<InlineStoreExecutor>(*store_, loop_);
+  }
+  void TearDown() override {
+    engine_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  // Customers C0.. with `phones` numbers each.
+  void load(int customers, int phones = 1) {
+    auto w = store_->begin_list(campaign_.id, LoadMode::kReplace);
+    ASSERT_TRUE(w.ok());
+    for (int i = 0; i < customers; ++i) {
+      for (int p = 0; p < phones; ++p) {
+        ASSERT_TRUE((*w)->add(cat("C", i), fmt::format("+1202555{:04d}", i * 10 + p), "{}", 2).ok());
+      }
+    }
+    ASSERT_TRUE((*w)->commit().ok());
+  }
+
+  void start(RetryRules rules = {}, std::string output = "") {
+    CampaignConfig config;
+    config.retry = rules;
+    config.output_file = std::move(output);
+    engine_ = std::make_unique<Engine>(loop_, *executor_, cc_, campaign_, config, EngineOptions{});
+    engine_->start([this](absl::Status s, CampaignState state) {
+      finished_status_ = s;
+      finished_state_ = state;
+    });
+    settle();
+  }
+
+  // Runs everything due now, without moving the clock.
+  void settle() { loop_.run_until(loop_.now()); }
+  void advance(seconds d) { loop_.run_until(loop_.now() + d); }
+
+  std::vector<AttemptRecord> attempts() {
+    std::vector<AttemptRecord> out;
+    EXPECT_TRUE(store_->for_each_attempt(campaign_.id, [&](const AttemptRecord& r) { out.push_back(r); }).ok());
+    return out;
+  }
+
+  std::filesystem::path dir_;
+  std::string path_;
+  VirtualLoop loop_;
+  std::unique_ptr<SqliteStore> store_;
+  Campaign campaign_;
+  std::unique_ptr<InlineStoreExecutor> executor_;
+  ScriptedContactCenter cc_{loop_};
+  std::unique_ptr<Engine> engine_;
+  std::optional<absl::Status> finished_status_;
+  std::optional<CampaignState> finished_state_;
+};
+
+TEST_F(EngineTest, AnAvailableAgentGetsExactlyOneCall) {
+  load(5);
+  start();
+  EXPECT_TRUE(cc_.requests.empty());  // nobody available yet
+  cc_.agent("a1", AgentState::kAvailable);
+  settle();
+  ASSERT_EQ(cc_.requests.size(), 1u);
+  EXPECT_EQ(cc_.requests[0].phone, "+12025550000");
+  cc_.agent("a2", AgentState::kAvailable);
+  settle();
+  EXPECT_EQ(cc_.requests.size(), 2u);
+  EXPECT_EQ(engine_->stats().dialing, 2);
+}
+
+TEST_F(EngineTest, AnUnansweredCallIsFollowedByTheNextAtOnce) {
+  load(5);
+  start();
+  cc_.agent("a1", AgentState::kAvailable);
+  settle();
+  const MonoTime before = loop_.now();
+  cc_.end("contact-1", Outcome::kNoAnswer, "TELECOM_UNANSWERED");
+  settle();
+  ASSERT_EQ(cc_.requests.size(), 2u);
+  EXPECT_EQ(loop_.now(), before);  // no wait at all
+  auto rows = attempts();
+  EXPECT_EQ(rows[0].outcome, Outcome::kNoAnswer);
+  EXPECT_EQ(rows[0].disconnect_reason, "TELECOM_UNANSWERED");
+  EXPECT_EQ(rows[0].contact_id, "contact-1");
+}
+
+TEST_F(EngineTest, ABusyAgentGetsNoCallUntilAvailableAgain) {
+  load(5);
+  start();
+  cc_.agent("a1", AgentState::kAvailable);
+  settle();
+  cc_.connect("contact-1", "a1");
+  settle();
+  advance(seconds(120));
+  EXPECT_EQ(cc_.requests.size(), 1u);
+  cc_.end("contact-1", Outcome::kConnected, "CUSTOMER_DISCONNECT");
+  cc_.agent("a1", AgentState::kAfterCallWork);
+  settle();
+  advance(seconds(30));
+  EXPECT_EQ(cc_.requests.size(), 1u);
+  cc_.agent("a1", AgentState::kAvailable);
+  settle();
+  EXPECT_EQ(cc_.requests.size(), 2u);
+  auto rows = attempts();
+  EXPECT_EQ(rows[0].outcome, Outcome::kConnected);
+  EXPECT_EQ(rows[0].agent_id, "a1");
+  EXPECT_TRUE(rows[0].answered_at.has_value());
+}
+
+TEST_F(EngineTest, ConnectedEventBeforeTheAgentEventStillHoldsTheAgent) {
+  load(5);
+  start();
+  cc_.agent("a1", AgentState::kAvailable);
+  settle();
+  // The call event arrives first; the agent's own "busy" comes later.
+  ContactEvent e;
+  e.kind = ContactEvent::Kind::kCallConnected;
+  e.contact_id = "contact-1";
+  e.agent_id = "a1";
+  cc_.emit(e);
+  settle();
+  EXPECT_EQ(cc_.requests.size(), 1u);
+}
+
+TEST_F(EngineTest, RepeatedEventsAreHarmless) {
+  load(3);
+  start();
+  cc_.agent("a1", AgentState::kAvailable);
+  cc_.agent("a1", AgentState::kAvailable);
+  settle();
+  EXPECT_EQ(cc_.requests.size(), 1u);
+  cc_.end("contact-1", Outcome::kBusy);
+  cc_.end("contact-1", Outcome::kBusy);
+  settle();
+  EXPECT_EQ(cc_.requests.size(), 2u);
+  EXPECT_EQ(attempts().size(), 2u);
+}
+
+TEST_F(EngineTest, ASecondPhoneIsTriedWhenTheFirstDoesNotReachTheCustomer) {
+  load(1, 2);
+  start();
+  cc_.agent("a1", AgentState::kAvailable);
+  settle();
+  cc_.end("contact-1", Outcome::kNoAnswer);
+  settle();
+  ASSERT_EQ(cc_.requests.size(), 2u);
+  EXPECT_EQ(cc_.requests[1].phone, "+12025550001");
+  EXPECT_EQ(cc_.requests[1].cust_id, "C0");
+}
+
+TEST_F(EngineTest, RetriesWaitForTheirDelay) {
+  load(1);
+  start(RetryRules{2, seconds(60)});
+  cc_.agent("a1", AgentState::kAvailable);
+  settle();
+  cc_.end("contact-1", Outcome::kBusy);
+  settle();
+  EXPECT_EQ(cc_.requests.size(), 1u);
+  advance(seconds(59));
+  EXPECT_EQ(cc_.requests.size(), 1u);
+  advance(seconds(1));
+  ASSERT_EQ(cc_.requests.size(), 2u);
+  EXPECT_EQ(cc_.requests[1].phone, "+12025550000");
+  EXPECT_NE(cc_.requests[1].client_token, cc_.requests[0].client_token);
+  cc_.end("contact-2", Outcome::kBusy);
+  settle();
+  EXPECT_EQ(finished_state_, CampaignState::kDone);
+  // The agent sat idle for the minute, but no customer was callable then.
+  EXPECT_DOUBLE_EQ(engine_->stats().dialer_idle_seconds, 0.0);
+}
+
+TEST_F(EngineTest, AThrottledCallIsRetriedWithTheSameClientToken) {
+  load(2);
+  cc_.throttle_next = 2;
+  start();
+  cc_.agent("a1", AgentState::kAvailable);
+  settle();
+  advance(seconds(5));
+  ASSERT_EQ(cc_.requests.size(), 3u);
+  EXPECT_EQ(cc_.requests[0].client_token, cc_.requests[2].client_token);
+  EXPECT_EQ(cc_.placed, 1);
+  EXPECT_EQ(engine_->stats().throttled, 2);
+  EXPECT_EQ(attempts().size(), 1u);
+}
+
+TEST_F(EngineTest, StopLetsCallsInFlightFinishAndDialsNothingNew) {
+  load(5);
+  start();
+  cc_.agent("a1", AgentState::kAvailable);
+  cc_.agent("a2", AgentState::kAvailable);
+  settle();
+  cc_.connect("contact-1", "a1");
+  settle();
+  engine_->request_stop();
+  settle();
+  EXPECT_FALSE(finished_state_.has_value());  // two calls still in flight
+  cc_.end("contact-2", Outcome::kNoAnswer);
+  cc_.end("contact-1", Outcome::kConnected);
+  cc_.agent("a1", AgentState::kAvailable);
+  settle();
+  EXPECT_EQ(cc_.requests.size(), 2u);
+  ASSERT_TRUE(finished_state_.has_value());
+  EXPECT_EQ(*finished_state_, CampaignState::kStopped);
+  auto st = store_->status(campaign_.id);
+  EXPECT_EQ(st->campaign.state, CampaignState::kStopped);
+  EXPECT_EQ(st->customers_by_state[CustomerState::kPending], 3);
+  EXPECT_EQ(st->attempts_in_flight, 0);
+}
+
+TEST_F(EngineTest, StopReleasesACallThatWasNeverPlaced) {
+  load(2);
+  cc_.throttle_next = 100;
+  start();
+  cc_.agent("a1", AgentState::kAvailable);
+  settle();
+  engine_->request_stop();
+  settle();
+  EXPECT_EQ(finished_state_, CampaignState::kStopped);
+  EXPECT_TRUE(attempts().empty());
+  EXPECT_EQ(store_->status(campaign_.id)->customers_by_state[CustomerState::kPending], 2);
+}
+
+TEST_F(EngineTest, ARestartResolvesTheDeadRunsCallsWithoutRedialling) {
+  load(3);
+  auto orphan = store_->claim(campaign_.id, 1, loop_.wall_now(), "dead-run");
+  ASSERT_EQ(orphan->size(), 1u);
+  start();
+  EXPECT_EQ(engine_->stats().recovered, 1);
+  cc_.agent("a1", AgentState::kAvailable);
+  settle();
+  ASSERT_EQ(cc_.requests.size(), 1u);
+  EXPECT_EQ(cc_.requests[0].cust_id, "C1");  // not C0 again
+  auto rows = attempts();
+  EXPECT_EQ(rows[0].outcome, Outcome::kInterrupted);
+}
+
+TEST_F(EngineTest, TheEndOfTheListMakesTheCampaignDoneAndWritesResults) {
+  load(2);
+  const std::string out = (dir_ / "results.csv").string();
+  start({}, out);
+  cc_.agent("a1", AgentState::kAvailable);
+  settle();
+  cc_.end("contact-1", Outcome::kNoAnswer);
+  settle();
+  cc_.end("contact-2", Outcome::kInvalidNumber, "TELECOM_NUMBER_INVALID");
+  settle();
+  ASSERT_EQ(finished_state_, CampaignState::kDone);
+  EXPECT_TRUE(finished_status_->ok()) << *finished_status_;
+  EXPECT_EQ(store_->status(campaign_.id)->campaign.state, CampaignState::kDone);
+  std::ifstream f(out);
+  std::string header, row;
+  std::getline(f, header);
+  int rows = 0;
+  while (std::getline(f, row)) ++rows;
+  EXPECT_EQ(rows, 2);
+}
+
+TEST_F(EngineTest, EventsForUnknownContactsAreIgnored) {
+  load(1);
+  start();
+  cc_.end("someone-elses-call", Outcome::kConnected);
+  cc_.agent("a1", AgentState::kAvailable);
+  settle();
+  EXPECT_EQ(cc_.requests.size(), 1u);
+}
+
+}  // namespace
+}  // namespace pd

@@ -1,0 +1,66 @@
+// The ContactCenter seam: what the dialer needs from a contact centre, and
+// the normalised events it reports. Implementations: the built-in Simulator
+// and Amazon Connect. The engine cannot tell them apart.
+//
+// Threading: every method is called on the engine's EventLoop thread, and
+// every callback and event is delivered on that thread (implementations
+// that do network I/O complete on their own threads and post() back).
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "core/types.h"
+
+namespace pd {
+
+// Agent states as the dialer cares about them.
+enum class AgentState { kAvailable, kBusy, kAfterCallWork, kOffline };
+std::string_view to_string(AgentState s);
+
+struct ContactEvent {
+  enum class Kind {
+    kAgentState,      // agent_id moved to agent_state
+    kCallConnected,   // contact_id answered and was put through to agent_id
+    kCallEnded,       // contact_id ended with outcome (and agent_id if it had one)
+  };
+  Kind kind = Kind::kAgentState;
+  WallTime at{};
+  std::string agent_id;
+  AgentState agent_state = AgentState::kOffline;
+  std::string contact_id;
+  Outcome outcome = Outcome::kFailed;
+  std::string disconnect_reason;  // Connect's DisconnectReason where known
+};
+
+struct CallRequest {
+  std::string phone;            // E.164
+  std::string client_token;     // idempotency key: a retry never dials twice
+  std::string attributes_json;  // customer attributes for the contact flow
+  std::string cust_id;
+};
+
+class ContactCenter {
+ public:
+  using EventHandler = std::function<void(const ContactEvent&)>;
+  virtual ~ContactCenter() = default;
+
+  // Starts delivering events to `handler` (on the loop thread).
+  virtual void start(EventHandler handler) = 0;
+  // Stops event delivery and outstanding work; no callbacks after it returns.
+  virtual void shutdown() = 0;
+
+  // Agents available in the campaign's queue right now. kUnavailable:
+  // retry later (throttled or unreachable).
+  virtual void available_agents(std::function<void(absl::StatusOr<int>)> done) = 0;
+
+  // Places an outbound call; `done` gets the contact id. kUnavailable means
+  // not placed yet, try again with the same client_token (it is safe: the
+  // token makes the request idempotent); kInvalidArgument means the number
+  // or request was refused (do not retry).
+  virtual void start_call(const CallRequest& request,
+                          std::function<void(absl::StatusOr<std::string>)> done) = 0;
+};
+
+}  // namespace pd
