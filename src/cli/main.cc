@@ -1,10 +1,62 @@
 // powerdialer: wires the command line to the subcommands; no logic here.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <functional>
 
 #include "cli/commands.h"
+#include "cli/dialer_commands.h"
+#include "core/config_keys.h"
+
+namespace {
+
+// Simulator flags shared by run, simulate and demo. Durations are read after
+// parsing (see apply_sim_durations) so they accept "90s", "3m", "8h".
+struct SimFlags {
+  std::string talk_mean = "180s", acw_mean = "30s", ring_timeout = "25s", shift = "0";
+};
+
+void add_sim_options(CLI::App* app, pd::SimConfig& sim, SimFlags& flags) {
+  app->add_option("--agents", sim.agents, "simulated agents")->check(CLI::Range(1, 100000));
+  app->add_option("--seed", sim.seed, "random seed (same seed, same campaign)");
+  app->add_option("--answer-rate", sim.answer_rate, "share of calls a person answers")
+      ->check(CLI::Range(0.0, 1.0));
+  app->add_option("--busy-rate", sim.busy_rate, "share of calls that get a busy line")
+      ->check(CLI::Range(0.0, 1.0));
+  app->add_option("--invalid-rate", sim.invalid_rate, "share of numbers the network rejects")
+      ->check(CLI::Range(0.0, 1.0));
+  app->add_option("--machine-rate", sim.machine_rate, "share of answers that are answering machines")
+      ->check(CLI::Range(0.0, 1.0));
+  app->add_option("--throttle-rate", sim.failure_rate, "share of call requests refused as throttled")
+      ->check(CLI::Range(0.0, 1.0));
+  app->add_option("--talk-mean", flags.talk_mean, "mean talk time (90s, 3m, ...)");
+  app->add_option("--acw-mean", flags.acw_mean, "mean after-call work");
+  app->add_option("--ring-timeout", flags.ring_timeout, "how long an unanswered call rings");
+  app->add_option("--shift", flags.shift, "agents log off after this long (0: never)");
+}
+
+// Returns an error message naming the flag, or empty.
+std::string apply_sim_durations(pd::SimConfig& sim, const SimFlags& flags) {
+  const std::pair<const char*, std::pair<const std::string*, pd::Micros*>> items[] = {
+      {"--talk-mean", {&flags.talk_mean, &sim.talk_mean}},
+      {"--acw-mean", {&flags.acw_mean, &sim.acw_mean}},
+      {"--ring-timeout", {&flags.ring_timeout, &sim.ring_timeout}},
+      {"--shift", {&flags.shift, &sim.shift}},
+  };
+  for (const auto& [name, target] : items) {
+    auto d = pd::parse_duration(*target.first);
+    if (!d) return std::string("invalid value '") + *target.first + "' for " + name +
+                   ": expected a duration such as 90s, 5m or 8h";
+    *target.second = std::chrono::duration_cast<pd::Micros>(*d);
+  }
+  // A short ring timeout shortens how long answered calls ring, too.
+  sim.ring_max = std::min(sim.ring_max, sim.ring_timeout);
+  sim.ring_min = std::min(sim.ring_min, sim.ring_max);
+  return {};
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   pd::cli::Context ctx;
@@ -76,6 +128,62 @@ int main(int argc, char** argv) {
   auto* campaigns = app.add_subcommand("campaigns", "list the campaigns in the database");
   campaigns->add_flag("--json", json, "print JSON");
   campaigns->callback([&] { run = [&] { return pd::cli::cmd_campaigns(ctx, json); }; });
+
+  pd::cli::RunOptions run_options;
+  SimFlags run_flags;
+  auto* run_cmd = app.add_subcommand("run", "dial the campaign until the list is done or it is stopped");
+  run_cmd->add_option("--backend", run_options.backend, "contact centre: sim (built-in simulator)")
+      ->check(CLI::IsMember({"sim", "connect"}));
+  run_cmd->add_option("--speed", run_options.speed, "simulator only: run X times faster than real time");
+  add_sim_options(run_cmd, run_options.sim, run_flags);
+  run_cmd->callback([&] {
+    run = [&] {
+      if (auto e = apply_sim_durations(run_options.sim, run_flags); !e.empty()) {
+        std::cerr << "powerdialer: " << e << "\n";
+        return 1;
+      }
+      return pd::cli::cmd_run(ctx, run_options);
+    };
+  });
+
+  auto* stop = app.add_subcommand("stop", "make the running dialer stop gracefully (from any process sharing the database)");
+  stop->callback([&] { run = [&] { return pd::cli::cmd_stop(ctx); }; });
+
+  pd::cli::SimulateOptions sim_options;
+  SimFlags sim_flags;
+  auto* simulate = app.add_subcommand("simulate", "a whole campaign on a virtual clock, through the real engine and store, as fast as the machine allows; prints JSON");
+  auto* customers_opt = simulate->add_option("--customers", sim_options.customers, "generated customers");
+  simulate->add_option("--list", sim_options.list, "dial this CSV list instead")->excludes(customers_opt);
+  simulate->add_option("--results", sim_options.results, "also write the results CSV here");
+  simulate->add_option("--max-attempts", sim_options.max_attempts, "attempts per phone");
+  simulate->add_option("--retry-delay", sim_options.retry_delay, "wait before calling a phone again");
+  add_sim_options(simulate, sim_options.sim, sim_flags);
+  simulate->callback([&] {
+    run = [&] {
+      if (auto e = apply_sim_durations(sim_options.sim, sim_flags); !e.empty()) {
+        std::cerr << "powerdialer: " << e << "\n";
+        return 1;
+      }
+      return pd::cli::cmd_simulate(ctx, sim_options);
+    };
+  });
+
+  pd::cli::DemoOptions demo_options;
+  demo_options.sim.agents = 20;
+  SimFlags demo_flags;
+  auto* demo = app.add_subcommand("demo", "a first campaign for a newcomer: bundled list, simulator, fresh store; about a minute");
+  demo->add_option("--dir", demo_options.dir, "folder for the demo's store, list and results");
+  demo->add_option("--speed", demo_options.speed, "run X times faster than real time");
+  add_sim_options(demo, demo_options.sim, demo_flags);
+  demo->callback([&] {
+    run = [&] {
+      if (auto e = apply_sim_durations(demo_options.sim, demo_flags); !e.empty()) {
+        std::cerr << "powerdialer: " << e << "\n";
+        return 1;
+      }
+      return pd::cli::cmd_demo(ctx, demo_options);
+    };
+  });
 
   try {
     app.parse(argc, argv);

@@ -208,7 +208,10 @@ void Engine::on_agent_state(const ContactEvent& event) {
   };
   adjust(before, -1);
   adjust(event.agent_state, +1);
-  if (event.agent_state == AgentState::kAvailable && unserved_since_.size() < kMaxUnserved) {
+  // Agents logging in before the first claim are the start-up burst, not
+  // the steady-state reaction the latency figure is about.
+  if (event.agent_state == AgentState::kAvailable && first_claim_done_ &&
+      unserved_since_.size() < kMaxUnserved) {
     unserved_since_.push_back(options_.real_clock->now());
   }
 }
@@ -329,6 +332,7 @@ void Engine::pump() {
 void Engine::on_claimed(absl::StatusOr<std::vector<Claim>> claims,
                         std::optional<WallTime> next_callable, int wanted) {
   claim_outstanding_ = false;
+  first_claim_done_ = true;
   if (finished_) return;
   account_idle();
   if (!claims.ok()) {

@@ -61,7 +61,8 @@ struct EngineStats {
   // Agent-seconds in which an agent was available with nothing dialled for
   // them while callable customers remained.
   double dialer_idle_seconds = 0;
-  // Real time from an agent becoming available to the dial request issued.
+  // Real time from an agent becoming available to the dial request issued
+  // (agents already available when the campaign starts are not counted).
   LatencyHistogram dial_latency;
 };
 
@@ -134,6 +135,7 @@ class Engine {
   bool stopping_ = false;
   bool finished_ = false;
   bool claim_outstanding_ = false;
+  bool first_claim_done_ = false;
   int pending_store_ops_ = 0;  // finishes/releases not yet completed
   std::optional<WallTime> next_callable_;  // last known; nullopt = no pending customer
   bool next_callable_known_ = false;

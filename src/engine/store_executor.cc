@@ -5,8 +5,17 @@
 namespace pd {
 
 void InlineStoreExecutor::submit(Work work) {
+  if (ops_per_commit_ > 1 && !in_batch_) in_batch_ = store_.begin_batch().ok();
   Completion done = work(store_);
+  if (in_batch_ && ++ops_in_batch_ >= ops_per_commit_) drain();
   if (done) loop_.post(std::move(done));
+}
+
+void InlineStoreExecutor::drain() {
+  if (!in_batch_) return;
+  if (!store_.commit_batch().ok()) store_.abort_batch();
+  in_batch_ = false;
+  ops_in_batch_ = 0;
 }
 
 ThreadedStoreExecutor::ThreadedStoreExecutor(std::unique_ptr<Store> store, EventLoop& loop)

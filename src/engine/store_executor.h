@@ -34,18 +34,25 @@ class StoreExecutor {
   virtual void drain() = 0;
 };
 
-// Runs work at once on the calling (loop) thread, each operation its own
-// transaction; completions are posted to the loop. For the virtual-time
-// simulation, where the loop's clock does not move while the disk works.
+// Runs work at once on the calling (loop) thread; completions are posted to
+// the loop. For the virtual-time simulation, where the loop's clock does not
+// move while the disk works. With `ops_per_commit` > 1 it keeps a batch open
+// across that many operations (a throw-away store needs no durability per
+// operation); drain() commits what is open.
 class InlineStoreExecutor final : public StoreExecutor {
  public:
-  InlineStoreExecutor(Store& store, EventLoop& loop) : store_(store), loop_(loop) {}
+  InlineStoreExecutor(Store& store, EventLoop& loop, int ops_per_commit = 1)
+      : store_(store), loop_(loop), ops_per_commit_(ops_per_commit) {}
+  ~InlineStoreExecutor() override { drain(); }
   void submit(Work work) override;
-  void drain() override {}
+  void drain() override;
 
  private:
   Store& store_;
   EventLoop& loop_;
+  int ops_per_commit_;
+  int ops_in_batch_ = 0;
+  bool in_batch_ = false;
 };
 
 // A store thread with group commit. The executor owns the store from

@@ -203,6 +203,10 @@ class Store {
   virtual absl::StatusOr<bool> acquire_lease(CampaignId id, std::string_view owner, WallTime now,
                                              WallTime until) = 0;
   virtual absl::Status release_lease(CampaignId id, std::string_view owner) = 0;
+  // The current holder and expiry, if any (expired leases included).
+  virtual absl::StatusOr<std::optional<std::pair<std::string, WallTime>>> lease(CampaignId id) = 0;
+  // Drops the lease whoever holds it (its holder is known to be dead).
+  virtual absl::Status break_lease(CampaignId id) = 0;
 };
 
 // Opens the store named by `url`: a file path (SQLite; created when

@@ -260,6 +260,15 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string
   sqlite3_busy_timeout(store->db_.handle(), 10000);
   PD_RETURN_IF_ERROR(store->db_.exec("PRAGMA journal_mode=WAL"));
   PD_RETURN_IF_ERROR(store->db_.exec(durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=OFF"));
+  if (!durable) {
+    // A throw-away store has one user: skip the per-transaction file locks,
+    // and give it a page cache big enough that a batch's index updates do
+    // not spill to disk mid-transaction (a fixed cap, not per row).
+    PD_RETURN_IF_ERROR(store->db_.exec("PRAGMA locking_mode=EXCLUSIVE"));
+    PD_RETURN_IF_ERROR(store->db_.exec("PRAGMA cache_size=-65536"));
+  }
+  // Savepoint journals (operations inside a batch) stay in memory.
+  PD_RETURN_IF_ERROR(store->db_.exec("PRAGMA temp_store=MEMORY"));
   PD_RETURN_IF_ERROR(store->db_.exec("PRAGMA foreign_keys=ON"));
   if (create) {
     PD_RETURN_IF_ERROR(store->migrate());
@@ -325,6 +334,13 @@ absl::Status SqliteStore::migrate() {
   PD_RETURN_IF_ERROR(id.bind(1, random_hex(8)).run());
   PD_RETURN_IF_ERROR(txn.commit());
   return check_schema();
+}
+
+absl::Status SqliteStore::pin_instance_id(std::string_view id) {
+  PD_ASSIGN_OR_RETURN(Stmt s, db_.prepare("UPDATE meta SET value = ?1 WHERE key = 'instance_id'"));
+  PD_RETURN_IF_ERROR(s.bind(1, id).run());
+  instance_id_ = id;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<Stmt*> SqliteStore::stmt(const char* sql) {
@@ -737,6 +753,22 @@ absl::StatusOr<bool> SqliteStore::acquire_lease(CampaignId id, std::string_view 
 absl::Status SqliteStore::release_lease(CampaignId id, std::string_view owner) {
   PD_ASSIGN_OR_RETURN(Stmt * s, stmt("DELETE FROM leases WHERE campaign_id = ?1 AND owner = ?2"));
   return s->bind(1, id).bind(2, owner).run();
+}
+
+absl::StatusOr<std::optional<std::pair<std::string, WallTime>>> SqliteStore::lease(
+    CampaignId id) {
+  PD_ASSIGN_OR_RETURN(Stmt * s, stmt("SELECT owner, expires_at FROM leases WHERE campaign_id = ?1"));
+  s->bind(1, id);
+  PD_ASSIGN_OR_RETURN(bool row, s->step());
+  std::optional<std::pair<std::string, WallTime>> out;
+  if (row) out.emplace(std::string(s->text(0)), wall(s->int64(1)));
+  s->reset();
+  return out;
+}
+
+absl::Status SqliteStore::break_lease(CampaignId id) {
+  PD_ASSIGN_OR_RETURN(Stmt * s, stmt("DELETE FROM leases WHERE campaign_id = ?1"));
+  return s->bind(1, id).run();
 }
 
 }  // namespace pd

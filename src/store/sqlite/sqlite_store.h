@@ -72,8 +72,13 @@ class SqliteStore final : public Store {
   absl::StatusOr<bool> acquire_lease(CampaignId id, std::string_view owner, WallTime now,
                                      WallTime until) override;
   absl::Status release_lease(CampaignId id, std::string_view owner) override;
+  absl::StatusOr<std::optional<std::pair<std::string, WallTime>>> lease(CampaignId id) override;
+  absl::Status break_lease(CampaignId id) override;
 
   sqlite::Db& db() { return db_; }
+  // Fixes the random instance id that prefixes client tokens, so a
+  // simulation's tokens (and with them the simulator's choices) repeat.
+  absl::Status pin_instance_id(std::string_view id);
 
  private:
   class Writer;

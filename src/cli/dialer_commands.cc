@@ -1,0 +1,449 @@
+#include "cli/dialer_commands.h"
+
+#include <nlohmann/json.hpp>
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include "cli/demo_list.h"
+#include "core/event_loop.h"
+#include "core/status_macros.h"
+#include "core/strings.h"
+#include "engine/engine.h"
+#include "io/list_import.h"
+#include "io/results_export.h"
+#include "store/sqlite/sqlite_store.h"
+#include "store/store.h"
+
+namespace pd::cli {
+namespace {
+
+constexpr int kOk = 0;
+constexpr int kError = 1;
+
+int fail(const Context& ctx, const absl::Status& status) {
+  *ctx.err << "powerdialer: " << sv(status.message()) << "\n";
+  return kError;
+}
+
+std::string hostname() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0) return "localhost";
+  return buf;
+}
+
+// "host:pid:random": unique per run, and says where to look for the holder.
+std::string new_owner_id() {
+  std::random_device rd;
+  return fmt::format("{}:{}:{:08x}", hostname(), ::getpid(), rd());
+}
+
+// A lease left by a dialer on this machine whose process is gone (killed,
+// crashed) is broken at once instead of waiting for it to lapse.
+absl::Status break_dead_lease(Store& store, CampaignId id) {
+  PD_ASSIGN_OR_RETURN(auto lease, store.lease(id));
+  if (!lease) return absl::OkStatus();
+  const std::string& owner = lease->first;
+  const size_t a = owner.find(':');
+  const size_t b = owner.find(':', a + 1);
+  if (a == std::string::npos || b == std::string::npos) return absl::OkStatus();
+  if (owner.substr(0, a) != hostname()) return absl::OkStatus();
+  const pid_t pid = static_cast<pid_t>(std::strtol(owner.c_str() + a + 1, nullptr, 10));
+  if (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH) return store.break_lease(id);
+  return absl::OkStatus();
+}
+
+std::string clock_text(double seconds) {
+  const auto s = static_cast<int64_t>(seconds);
+  return fmt::format("{:02d}:{:02d}:{:02d}", s / 3600, (s / 60) % 60, s % 60);
+}
+
+// The live progress display: redrawn in place on a terminal, plain lines
+// every few seconds otherwise.
+class Progress {
+ public:
+  Progress(std::ostream& out, bool live, std::string campaign)
+      : out_(out), live_(live), campaign_(std::move(campaign)) {}
+
+  void update(const EngineStats& e, const CampaignStatus* st, double sim_seconds,
+              double real_seconds, bool final) {
+    const int64_t done = st ? count(*st, CustomerState::kReached) +
+                                  count(*st, CustomerState::kExhausted)
+                            : 0;
+    const std::string line1 = fmt::format(
+        "{} [{}]  sim {}  real {}", campaign_, final ? "finished" : "running", clock_text(sim_seconds),
+        clock_text(real_seconds));
+    const std::string line2 = fmt::format(
+        "  customers {}/{} done | agents {} talking, {} after-call work, {} available | dials {}, "
+        "connects {}, abandons {}, in flight {}",
+        done, st ? st->customers : 0, e.agents_busy, e.agents_after_call_work, e.agents_available,
+        e.dials, e.connects, e.abandons, e.dialing + e.talking);
+    if (live_) {
+      if (drawn_) out_ << "\x1b[1A\r\x1b[2K";
+      out_ << line1 << "\n\x1b[2K" << line2 << std::flush;
+      if (final) out_ << "\n";
+      drawn_ = true;
+    } else if (final || real_seconds - last_plain_ >= 5) {
+      out_ << line1 << line2 << "\n" << std::flush;
+      last_plain_ = real_seconds;
+    }
+  }
+
+ private:
+  static int64_t count(const CampaignStatus& st, CustomerState s) {
+    auto it = st.customers_by_state.find(s);
+    return it == st.customers_by_state.end() ? 0 : it->second;
+  }
+  std::ostream& out_;
+  bool live_;
+  std::string campaign_;
+  bool drawn_ = false;
+  double last_plain_ = -1e9;
+};
+
+// Turns SIGINT/SIGTERM into a graceful stop; a second one ends at once (the
+// next run resolves whatever was in flight).
+class SignalWatcher {
+ public:
+  explicit SignalWatcher(std::function<void()> on_stop) : on_stop_(std::move(on_stop)) {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGTERM);
+    sigaddset(&set_, SIGUSR1);
+    // Blocked here, before any thread starts, so every thread inherits it
+    // and only sigwait() sees these signals.
+    pthread_sigmask(SIG_BLOCK, &set_, &old_);
+    thread_ = std::thread([this] { watch(); });
+  }
+  ~SignalWatcher() {
+    pthread_kill(thread_.native_handle(), SIGUSR1);
+    thread_.join();
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+
+ private:
+  void watch() {
+    int count = 0;
+    while (true) {
+      int sig = 0;
+      if (sigwait(&set_, &sig) != 0 || sig == SIGUSR1) return;
+      if (++count == 1) {
+        on_stop_();
+      } else {
+        std::_Exit(130);
+      }
+    }
+  }
+  std::function<void()> on_stop_;
+  sigset_t set_{}, old_{};
+  std::thread thread_;
+};
+
+nlohmann::json outcomes_json(const std::map<Outcome, int64_t>& by_outcome) {
+  nlohmann::json j = nlohmann::json::object();
+  for (int i = 0; i < kOutcomeCount; ++i) {
+    const auto o = static_cast<Outcome>(i);
+    auto it = by_outcome.find(o);
+    j[std::string(to_string(o))] = it == by_outcome.end() ? 0 : it->second;
+  }
+  return j;
+}
+
+void print_summary(std::ostream& out, const CampaignStatus& st) {
+  auto count = [&](CustomerState s) {
+    auto it = st.customers_by_state.find(s);
+    return it == st.customers_by_state.end() ? int64_t{0} : it->second;
+  };
+  out << fmt::format("customers {}: {} reached, {} exhausted, {} still to call\n", st.customers,
+                     count(CustomerState::kReached), count(CustomerState::kExhausted),
+                     count(CustomerState::kPending) + count(CustomerState::kDialing));
+  out << fmt::format("attempts  {}:", st.attempts);
+  for (const auto& [o, n] : st.attempts_by_outcome) out << " " << n << " " << to_string(o) << ",";
+  out << fmt::format(" {} in flight\n", st.attempts_in_flight);
+}
+
+}  // namespace
+
+int cmd_run(const Context& ctx, const RunOptions& options) {
+  if (options.backend != "sim") {
+    return fail(ctx, absl::InvalidArgumentError(cat(
+                         "unknown backend '", options.backend,
+                         "': this build dials through the built-in simulator only (--backend sim)")));
+  }
+  if (auto s = options.sim.validate(); !s.ok()) return fail(ctx, s);
+  if (!(options.speed > 0 && options.speed <= 10000)) {
+    return fail(ctx, absl::InvalidArgumentError("--speed must be above 0 and at most 10000"));
+  }
+  auto setup = open_store(ctx.db_path, /*create=*/false);
+  if (!setup.ok()) return fail(ctx, setup.status());
+  auto campaign = (*setup)->find_campaign(ctx.campaign);
+  if (!campaign.ok()) return fail(ctx, campaign.status());
+  auto stored = (*setup)->config(campaign->id);
+  if (!stored.ok()) return fail(ctx, stored.status());
+  auto config = CampaignConfig::from(*stored);
+  if (!config.ok()) return fail(ctx, config.status());
+  if (auto s = break_dead_lease(**setup, campaign->id); !s.ok()) return fail(ctx, s);
+  setup->reset();
+
+  const bool live = options.live_display.value_or(::isatty(STDERR_FILENO) == 1);
+  const auto real_start = std::chrono::steady_clock::now();
+  auto real_seconds = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - real_start).count();
+  };
+
+  std::optional<absl::Status> outcome;
+  CampaignState final_state = CampaignState::kStopped;
+  {
+    RealTimeLoop loop(options.speed);
+    Engine* engine_ptr = nullptr;
+    SignalWatcher signals([&] {
+      loop.post([&] {
+        if (engine_ptr != nullptr) {
+          *ctx.err << (live ? "\n" : "") << "stopping: calls in flight finish first (Ctrl-C again to quit now)\n";
+          engine_ptr->request_stop();
+        }
+      });
+    });
+    auto exec_store = open_store(ctx.db_path, /*create=*/false);
+    if (!exec_store.ok()) return fail(ctx, exec_store.status());
+    ThreadedStoreExecutor executor(std::move(*exec_store), loop);
+    Simulator sim(loop, options.sim);
+    EngineOptions eo;
+    eo.owner = new_owner_id();
+    eo.heartbeat = std::chrono::duration_cast<Micros>(std::chrono::milliseconds(500) * options.speed);
+    eo.seed = options.sim.seed;
+    Engine engine(loop, executor, sim, *campaign, *config, eo);
+    engine_ptr = &engine;
+
+    const MonoTime sim_start = loop.now();
+    Progress progress(*ctx.err, live, campaign->name);
+    std::optional<CampaignStatus> snapshot;
+    std::function<void()> tick = [&] {
+      if (engine.finished()) return;
+      const CampaignId id = campaign->id;
+      executor.submit([&, id](Store& s) -> StoreExecutor::Completion {
+        auto st = s.status(id);
+        return [&, st] {
+          if (st.ok()) snapshot = *st;
+          progress.update(engine.stats(), snapshot ? &*snapshot : nullptr,
+                          static_cast<double>((loop.now() - sim_start).count()) / 1e6,
+                          real_seconds(), false);
+        };
+      });
+      loop.schedule_after(std::chrono::duration_cast<Micros>(std::chrono::seconds(1) * options.speed),
+                          tick);
+    };
+    *ctx.err << fmt::format("dialing campaign '{}' on the simulator: {} agents, {}x real time\n",
+                            campaign->name, options.sim.agents, options.speed);
+    engine.start([&](absl::Status s, CampaignState state) {
+      outcome = s;
+      final_state = state;
+      loop.stop();
+    });
+    tick();
+    loop.run();
+    executor.drain();
+    auto final_store = open_store(ctx.db_path, false);
+    if (final_store.ok()) {
+      auto st = (*final_store)->status(campaign->id);
+      if (st.ok()) snapshot = *st;
+    }
+    progress.update(engine.stats(), snapshot ? &*snapshot : nullptr,
+                    static_cast<double>((loop.now() - sim_start).count()) / 1e6, real_seconds(),
+                    true);
+    if (snapshot) print_summary(*ctx.out, *snapshot);
+  }
+  if (outcome && !outcome->ok()) return fail(ctx, *outcome);
+  *ctx.out << "campaign '" << campaign->name << "' is " << to_string(final_state) << "\n";
+  if (final_state == CampaignState::kDone && !config->output_file.empty()) {
+    *ctx.out << "results: " << config->output_file << "\n";
+  }
+  return kOk;
+}
+
+int cmd_stop(const Context& ctx) {
+  auto store = open_store(ctx.db_path, /*create=*/false);
+  if (!store.ok()) return fail(ctx, store.status());
+  auto campaign = (*store)->find_campaign(ctx.campaign);
+  if (!campaign.ok()) return fail(ctx, campaign.status());
+  if (campaign->state == CampaignState::kStopping) {
+    *ctx.out << "campaign '" << campaign->name << "' is already stopping\n";
+    return kOk;
+  }
+  auto moved = (*store)->transition(campaign->id, {CampaignState::kRunning}, CampaignState::kStopping);
+  if (!moved.ok()) {
+    return fail(ctx, absl::FailedPreconditionError(
+                         cat("campaign '", campaign->name, "' is not running (it is ",
+                             to_string(campaign->state), ")")));
+  }
+  *ctx.out << "stop requested: campaign '" << campaign->name
+           << "' dials nothing new; calls in flight finish, then it is stopped\n";
+  return kOk;
+}
+
+int cmd_simulate(const Context& ctx, const SimulateOptions& options) {
+  if (auto s = options.sim.validate(); !s.ok()) return fail(ctx, s);
+  auto retry_delay = validate_config_value("retry-delay", options.retry_delay);
+  if (!retry_delay.ok()) return fail(ctx, retry_delay.status());
+  auto max_attempts = validate_config_value("max-attempts", std::to_string(options.max_attempts));
+  if (!max_attempts.ok()) return fail(ctx, max_attempts.status());
+  if (options.list.empty() && options.customers < 1) {
+    return fail(ctx, absl::InvalidArgumentError("--customers must be at least 1"));
+  }
+
+  // A throw-away store: the real SQLite store, without crash durability.
+  char tmpl[] = "/tmp/powerdialer-sim-XXXXXX";
+  if (::mkdtemp(tmpl) == nullptr) return fail(ctx, absl::InternalError("cannot create a temporary directory"));
+  const std::filesystem::path dir(tmpl);
+  struct Cleanup {
+    std::filesystem::path dir;
+    ~Cleanup() {
+      std::error_code ec;
+      std::filesystem::remove_all(dir, ec);
+    }
+  } cleanup{dir};
+  auto opened = SqliteStore::open((dir / "sim.db").string(), true, /*durable=*/false);
+  if (!opened.ok()) return fail(ctx, opened.status());
+  SqliteStore& store = **opened;
+  if (auto s = store.pin_instance_id("sim"); !s.ok()) return fail(ctx, s);
+  auto campaign = store.init_campaign("simulate");
+  if (!campaign.ok()) return fail(ctx, campaign.status());
+  (void)store.set_config(campaign->id, "retry-delay", *retry_delay);
+  (void)store.set_config(campaign->id, "max-attempts", *max_attempts);
+
+  if (!options.list.empty()) {
+    std::ifstream in(options.list, std::ios::binary);
+    if (!in) return fail(ctx, absl::NotFoundError(cat(options.list, ": cannot open")));
+    ImportOptions io;
+    int64_t rejected = 0;
+    io.on_reject = [&](int64_t, std::string_view) { ++rejected; };
+    auto summary = import_list(
+        in, options.list, [&] { return store.begin_list(campaign->id, LoadMode::kReplace); }, io);
+    if (!summary.ok()) return fail(ctx, summary.status());
+  } else {
+    // Generated customers with well-formed US numbers; memory stays flat.
+    auto writer = store.begin_list(campaign->id, LoadMode::kReplace);
+    if (!writer.ok()) return fail(ctx, writer.status());
+    for (int64_t i = 0; i < options.customers; ++i) {
+      const int64_t n = 2'000'000 + (i * 7919) % 7'999'999;
+      auto added = (*writer)->add(fmt::format("S{:08d}", i), fmt::format("+1202{:07d}", n), "{}", i + 2);
+      if (!added.ok()) return fail(ctx, added.status());
+    }
+    if (auto s = (*writer)->commit(); !s.ok()) return fail(ctx, s);
+  }
+  auto stored = store.config(campaign->id);
+  auto config = CampaignConfig::from(*stored);
+  if (!config.ok()) return fail(ctx, config.status());
+  auto before = store.status(campaign->id);
+  if (!before.ok()) return fail(ctx, before.status());
+
+  VirtualLoop loop;
+  InlineStoreExecutor executor(store, loop, /*ops_per_commit=*/4096);
+  Simulator sim(loop, options.sim);
+  EngineOptions eo;
+  eo.owner = "simulate";
+  eo.seed = options.sim.seed;
+  Engine engine(loop, executor, sim, *campaign, *config, eo);
+  std::optional<absl::Status> result;
+  CampaignState final_state = CampaignState::kRunning;
+  const MonoTime sim_start = loop.now();
+  const auto wall_start = std::chrono::steady_clock::now();
+  engine.start([&](absl::Status s, CampaignState state) {
+    result = s;
+    final_state = state;
+    loop.stop();
+  });
+  loop.run();
+  executor.drain();
+  const double wall_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+  const double sim_seconds = static_cast<double>((loop.now() - sim_start).count()) / 1e6;
+  if (result && !result->ok()) return fail(ctx, *result);
+
+  const SimStats ss = sim.stats();
+  const EngineStats& es = engine.stats();
+  auto after = store.status(campaign->id);
+  if (!after.ok()) return fail(ctx, after.status());
+  const double logged_in = static_cast<double>(ss.logged_in_time.count()) / 1e6;
+  nlohmann::json j = {
+      {"agents", options.sim.agents},
+      {"customers", before->customers},
+      {"dials", es.dials},
+      {"connects", es.connects},
+      {"abandons", es.abandons},
+      {"agent_occupancy", ss.agent_occupancy},
+      {"dialer_idle_seconds", es.dialer_idle_seconds},
+      {"dialer_idle_ratio", logged_in > 0 ? es.dialer_idle_seconds / logged_in : 0.0},
+      {"logged_in_agent_seconds", logged_in},
+      {"sim_seconds", sim_seconds},
+      {"wall_seconds", wall_seconds},
+      {"events", loop.tasks_run()},
+      {"state", std::string(to_string(final_state))},
+      {"customers_reached", after->customers_by_state[CustomerState::kReached]},
+      {"customers_exhausted", after->customers_by_state[CustomerState::kExhausted]},
+      {"customers_left", after->customers_by_state[CustomerState::kPending] +
+                             after->customers_by_state[CustomerState::kDialing]},
+      {"attempts", after->attempts},
+      {"attempts_by_outcome", outcomes_json(after->attempts_by_outcome)},
+      {"dial_latency_us",
+       {{"samples", es.dial_latency.count()},
+        {"p50", es.dial_latency.quantile(0.5).count()},
+        {"p99", es.dial_latency.quantile(0.99).count()},
+        {"max", es.dial_latency.max().count()}}},
+      {"seed", options.sim.seed},
+  };
+  if (!options.results.empty()) {
+    std::ofstream out(options.results, std::ios::binary);
+    if (!out) return fail(ctx, absl::PermissionDeniedError(cat(options.results, ": cannot write")));
+    auto rows = export_results(store, campaign->id, out);
+    if (!rows.ok()) return fail(ctx, rows.status());
+  }
+  *ctx.out << j.dump(2) << "\n";
+  return kOk;
+}
+
+int cmd_demo(const Context& ctx, const DemoOptions& options) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(options.dir, ec);
+  if (ec) return fail(ctx, absl::PermissionDeniedError(cat(options.dir, ": ", ec.message())));
+  Context demo = ctx;
+  demo.db_path = (fs::path(options.dir) / "powerdialer.db").string();
+  demo.campaign = "demo";
+  for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(demo.db_path + suffix, ec);
+  const std::string list = (fs::path(options.dir) / "demo-list.csv").string();
+  const std::string results = (fs::path(options.dir) / "results.csv").string();
+  {
+    std::ofstream out(list, std::ios::binary);
+    out << demo_list_csv();
+    if (!out) return fail(ctx, absl::PermissionDeniedError(cat(list, ": cannot write")));
+  }
+  auto& out = *ctx.out;
+  out << "powerdialer demo: a campaign on the built-in simulated contact centre\n"
+      << "  store " << demo.db_path << ", list " << list << "\n\n";
+  if (int rc = cmd_init(demo); rc != kOk) return rc;
+  out << "\nloading the list (two rows are bad on purpose, to show how rejects are reported):\n";
+  if (int rc = cmd_load(demo, list, false, 1); rc != kOk) return rc;
+  if (int rc = cmd_config_set(demo, "outputfile", results); rc != kOk) return rc;
+  out << "\n" << options.sim.agents << " simulated agents; every call placed the moment an agent is free.\n"
+      << "Time runs " << options.speed << "x faster than real time. Ctrl-C stops gracefully.\n\n"
+      << std::flush;
+  RunOptions run;
+  run.speed = options.speed;
+  run.sim = options.sim;
+  if (int rc = cmd_run(demo, run); rc != kOk) return rc;
+  out << "\nNext: look at " << results << ", or try\n"
+      << "  powerdialer --db " << demo.db_path << " --campaign demo status\n"
+      << "  powerdialer simulate --agents 1000 --customers 300000 --shift 8h\n";
+  return kOk;
+}
+
+}  // namespace pd::cli

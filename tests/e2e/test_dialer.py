@@ -1,0 +1,231 @@
+"""End-to-end tests of dialing through the real binary on the built-in
+simulator: run, stop, crash and resume, simulate, demo. Each checks the
+results CSV the way an operator would: one row per attempt, no phone dialled
+twice for the same attempt, no abandons in power mode."""
+
+import csv
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import unittest
+from collections import Counter
+from datetime import datetime, timezone
+
+BIN = os.environ.get("POWERDIALER_BIN", "build/powerdialer")
+OUTCOMES = {"connected", "no_answer", "busy", "invalid_number", "failed", "abandoned",
+            "interrupted"}
+# Quick calls, so real-time runs finish in seconds.
+FAST_CALLS = ["--talk-mean", "2s", "--acw-mean", "1s", "--ring-timeout", "3s"]
+
+
+def write_list(path, customers, phones_per_customer=1):
+    with open(path, "w") as f:
+        f.write("custID,phone,name\n")
+        for i in range(customers):
+            for p in range(phones_per_customer):
+                f.write(f"C{i:05d},+1202{2000000 + i * 10 + p:07d},Customer {i}\n")
+
+
+class DialerTest(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="pd-e2e-dial-")
+        self.db = os.path.join(self.dir, "d.db")
+        self.procs = []
+
+    def tearDown(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()
+            p.communicate()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def pd(self, *args, ok=True, timeout=120):
+        p = subprocess.run([BIN, "--db", self.db, *args], capture_output=True, text=True,
+                           cwd=self.dir, timeout=timeout)
+        if ok:
+            self.assertEqual(p.returncode, 0, f"{args}: {p.stderr}")
+        return p
+
+    def start_run(self, *args):
+        p = subprocess.Popen([BIN, "--db", self.db, "run", *args], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, cwd=self.dir)
+        self.procs.append(p)
+        return p
+
+    def status(self):
+        return json.loads(self.pd("status", "--json").stdout)
+
+    def results(self):
+        out = self.pd("results").stdout
+        return list(csv.DictReader(out.splitlines()))
+
+    def wait_for(self, predicate, timeout=60):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if predicate():
+                return
+            time.sleep(0.05)
+        self.fail("timed out waiting")
+
+    def check_results(self, rows, customers, max_attempts=1):
+        """The operator's checks on a results file."""
+        self.assertTrue(all(r["outcome"] in OUTCOMES for r in rows), rows[:3])
+        # Every attempt is its own row: (customer, phone, attempt) never repeats.
+        keys = Counter((r["cust_id"], r["phone"], r["attempt"]) for r in rows)
+        self.assertEqual([k for k, n in keys.items() if n > 1], [])
+        # A phone is never tried more often than the rules allow.
+        per_phone = Counter((r["cust_id"], r["phone"]) for r in rows)
+        self.assertLessEqual(max(per_phone.values()), max_attempts)
+        # Contact ids are unique: each placed call appears once.
+        ids = [r["contact_id"] for r in rows if r["contact_id"]]
+        self.assertEqual(len(ids), len(set(ids)))
+        # After a connect, that customer is not called again.
+        by_customer = {}
+        for r in rows:
+            by_customer.setdefault(r["cust_id"], []).append(r)
+        for attempts in by_customer.values():
+            reached = [i for i, a in enumerate(attempts) if a["outcome"] in ("connected", "abandoned")]
+            if reached:
+                self.assertEqual(reached[0], len(attempts) - 1, attempts)
+        self.assertEqual(len(by_customer), customers)
+
+    def test_run_dials_the_whole_list_once(self):
+        write_list(os.path.join(self.dir, "list.csv"), 60, phones_per_customer=2)
+        self.pd("init")
+        self.pd("load", "list.csv")
+        p = self.pd("run", "--speed", "500", "--agents", "6", "--seed", "3")
+        self.assertIn("is done", p.stdout)
+        st = self.status()
+        self.assertEqual(st["state"], "done")
+        self.assertEqual(st["customers_by_state"]["pending"], 0)
+        self.assertEqual(st["attempts_in_flight"], 0)
+        self.assertEqual(st["attempts_by_outcome"]["abandoned"], 0)
+        rows = self.results()
+        self.assertEqual(len(rows), st["attempts"])
+        self.check_results(rows, customers=60)
+        # Not reached on the first phone: the second phone was tried.
+        firsts = {r["cust_id"]: r for r in rows if r["phone"].endswith("0")}
+        seconds = {r["cust_id"] for r in rows if r["phone"].endswith("1")}
+        for cust, r in firsts.items():
+            if r["outcome"] in ("no_answer", "busy", "invalid_number", "failed"):
+                self.assertIn(cust, seconds)
+            else:
+                self.assertNotIn(cust, seconds)
+
+    def test_outputfile_receives_the_results_when_done(self):
+        write_list(os.path.join(self.dir, "list.csv"), 10)
+        self.pd("init")
+        self.pd("load", "list.csv")
+        self.pd("config", "set", "outputfile", "out/results.csv", ok=True)
+        os.makedirs(os.path.join(self.dir, "out"))
+        self.pd("run", "--speed", "1000", "--agents", "3")
+        with open(os.path.join(self.dir, "out", "results.csv"), newline="") as f:
+            rows = list(csv.DictReader(f))
+        self.assertEqual(len(rows), 10)
+
+    def test_stop_from_another_process_then_resume(self):
+        write_list(os.path.join(self.dir, "list.csv"), 400)
+        self.pd("init")
+        self.pd("load", "list.csv")
+        run = self.start_run("--speed", "1", "--agents", "4", *FAST_CALLS)
+        self.wait_for(lambda: self.status()["attempts"] >= 8)
+        stop_at = datetime.now(timezone.utc)
+        p = self.pd("stop")
+        self.assertIn("stop requested", p.stdout)
+        _, err = run.communicate(timeout=60)
+        self.assertEqual(run.returncode, 0, err)
+        st = self.status()
+        self.assertEqual(st["state"], "stopped")
+        self.assertEqual(st["attempts_in_flight"], 0)
+        self.assertGreater(st["customers_by_state"]["pending"], 0)
+        rows = self.results()
+        latest = max(datetime.fromisoformat(r["started_at"].replace("Z", "+00:00")) for r in rows)
+        self.assertLess((latest - stop_at).total_seconds(), 1.0, "dialled after the stop")
+        # Stopping twice, or a stopped campaign, is reported clearly.
+        self.assertIn("not running", self.pd("stop", ok=False).stderr)
+        # Resume: finishes the rest without calling anyone finished again.
+        self.pd("run", "--speed", "1000", "--agents", "4")
+        st = self.status()
+        self.assertEqual(st["state"], "done")
+        self.check_results(self.results(), customers=400)
+
+    def test_kill_at_any_moment_loses_nobody_and_dials_nobody_twice(self):
+        write_list(os.path.join(self.dir, "list.csv"), 300)
+        self.pd("init")
+        self.pd("load", "list.csv")
+        for delay in (0.3, 0.7, 1.1):
+            run = self.start_run("--speed", "30", "--agents", "8")
+            time.sleep(delay)
+            run.send_signal(signal.SIGKILL)
+            run.wait()
+        st = self.status()
+        self.assertEqual(st["state"], "running")  # as the dead process left it
+        self.pd("run", "--speed", "2000", "--agents", "8")
+        st = self.status()
+        self.assertEqual(st["state"], "done")
+        self.assertEqual(st["attempts_in_flight"], 0)
+        self.assertEqual(st["customers_by_state"]["pending"], 0)
+        self.assertEqual(st["customers_by_state"]["dialing"], 0)
+        rows = self.results()
+        self.check_results(rows, customers=300)
+        # Calls the dead runs left in flight were resolved, not redialled.
+        self.assertGreater(st["attempts_by_outcome"]["interrupted"], 0)
+
+    def test_a_second_run_is_refused_while_one_is_running(self):
+        write_list(os.path.join(self.dir, "list.csv"), 200)
+        self.pd("init")
+        self.pd("load", "list.csv")
+        self.start_run("--speed", "1", "--agents", "2", *FAST_CALLS)
+        self.wait_for(lambda: self.status()["attempts"] >= 1)
+        p = self.pd("run", "--speed", "1", ok=False)
+        self.assertIn("another powerdialer process", p.stderr)
+        p = self.pd("load", "list.csv", ok=False)
+        self.assertIn("stop it before loading", p.stderr)
+
+    def test_bad_run_flags_are_refused(self):
+        self.pd("init")
+        self.assertIn("--talk-mean", self.pd("run", "--talk-mean", "soon", ok=False).stderr)
+        self.assertIn("speed", self.pd("run", "--speed", "0", ok=False).stderr)
+
+    def test_simulate_is_deterministic_and_abandons_nothing(self):
+        target = os.path.join(self.dir, "sim.csv")
+        args = ["simulate", "--agents", "25", "--customers", "1500", "--seed", "42",
+                "--results", target]
+        a = json.loads(self.pd(*args).stdout)
+        b = json.loads(self.pd(*args).stdout)
+        for key in ("agents", "customers", "dials", "connects", "abandons", "agent_occupancy",
+                    "sim_seconds", "attempts_by_outcome", "dialer_idle_seconds"):
+            self.assertEqual(a[key], b[key], key)
+        self.assertEqual(a["agents"], 25)
+        self.assertEqual(a["customers"], 1500)
+        self.assertEqual(a["abandons"], 0)
+        self.assertEqual(a["state"], "done")
+        self.assertGreater(a["agent_occupancy"], 0.5)
+        self.assertLessEqual(a["dialer_idle_seconds"], 0.001 * a["logged_in_agent_seconds"])
+        with open(target, newline="") as f:
+            rows = list(csv.DictReader(f))
+        self.assertEqual(len(rows), a["dials"])
+        self.assertEqual(sum(r["outcome"] == "abandoned" for r in rows), 0)
+        self.check_results(rows, customers=1500)
+        c = json.loads(self.pd("simulate", "--agents", "25", "--customers", "1500",
+                               "--seed", "43").stdout)
+        self.assertNotEqual(a["sim_seconds"], c["sim_seconds"])
+
+    def test_demo_runs_end_to_end(self):
+        p = subprocess.run([BIN, "demo", "--dir", "demo", "--speed", "3000"], capture_output=True,
+                           text=True, cwd=self.dir, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("line 58", p.stderr)  # the bad rows are reported
+        results = os.path.join(self.dir, "demo", "results.csv")
+        self.assertIn(results.split(os.sep)[-1], p.stdout)
+        with open(results, newline="") as f:
+            rows = list(csv.DictReader(f))
+        self.check_results(rows, customers=200)
+
+
+if __name__ == "__main__":
+    unittest.main()
