@@ -18,6 +18,7 @@
 #include "core/status_macros.h"
 #include "core/strings.h"
 #include "engine/engine.h"
+#include "engine/simulation.h"
 #include "io/list_import.h"
 #include "io/results_export.h"
 #include "store/sqlite/sqlite_store.h"
@@ -290,122 +291,51 @@ int cmd_stop(const Context& ctx) {
 }
 
 int cmd_simulate(const Context& ctx, const SimulateOptions& options) {
-  if (auto s = options.sim.validate(); !s.ok()) return fail(ctx, s);
+  SimulationSpec spec;
+  spec.sim = options.sim;
+  spec.customers = options.customers;
+  spec.list = options.list;
+  spec.results = options.results;
   auto retry_delay = validate_config_value("retry-delay", options.retry_delay);
   if (!retry_delay.ok()) return fail(ctx, retry_delay.status());
   auto max_attempts = validate_config_value("max-attempts", std::to_string(options.max_attempts));
   if (!max_attempts.ok()) return fail(ctx, max_attempts.status());
-  if (options.list.empty() && options.customers < 1) {
-    return fail(ctx, absl::InvalidArgumentError("--customers must be at least 1"));
-  }
+  spec.retry.max_attempts_per_phone = options.max_attempts;
+  spec.retry.retry_delay = *parse_duration(*retry_delay);
 
-  // A throw-away store: the real SQLite store, without crash durability.
-  char tmpl[] = "/tmp/powerdialer-sim-XXXXXX";
-  if (::mkdtemp(tmpl) == nullptr) return fail(ctx, absl::InternalError("cannot create a temporary directory"));
-  const std::filesystem::path dir(tmpl);
-  struct Cleanup {
-    std::filesystem::path dir;
-    ~Cleanup() {
-      std::error_code ec;
-      std::filesystem::remove_all(dir, ec);
-    }
-  } cleanup{dir};
-  auto opened = SqliteStore::open((dir / "sim.db").string(), true, /*durable=*/false);
-  if (!opened.ok()) return fail(ctx, opened.status());
-  SqliteStore& store = **opened;
-  if (auto s = store.pin_instance_id("sim"); !s.ok()) return fail(ctx, s);
-  auto campaign = store.init_campaign("simulate");
-  if (!campaign.ok()) return fail(ctx, campaign.status());
-  (void)store.set_config(campaign->id, "retry-delay", *retry_delay);
-  (void)store.set_config(campaign->id, "max-attempts", *max_attempts);
-
-  if (!options.list.empty()) {
-    std::ifstream in(options.list, std::ios::binary);
-    if (!in) return fail(ctx, absl::NotFoundError(cat(options.list, ": cannot open")));
-    ImportOptions io;
-    int64_t rejected = 0;
-    io.on_reject = [&](int64_t, std::string_view) { ++rejected; };
-    auto summary = import_list(
-        in, options.list, [&] { return store.begin_list(campaign->id, LoadMode::kReplace); }, io);
-    if (!summary.ok()) return fail(ctx, summary.status());
-  } else {
-    // Generated customers with well-formed US numbers; memory stays flat.
-    auto writer = store.begin_list(campaign->id, LoadMode::kReplace);
-    if (!writer.ok()) return fail(ctx, writer.status());
-    for (int64_t i = 0; i < options.customers; ++i) {
-      const int64_t n = 2'000'000 + (i * 7919) % 7'999'999;
-      auto added = (*writer)->add(fmt::format("S{:08d}", i), fmt::format("+1202{:07d}", n), "{}", i + 2);
-      if (!added.ok()) return fail(ctx, added.status());
-    }
-    if (auto s = (*writer)->commit(); !s.ok()) return fail(ctx, s);
-  }
-  auto stored = store.config(campaign->id);
-  auto config = CampaignConfig::from(*stored);
-  if (!config.ok()) return fail(ctx, config.status());
-  auto before = store.status(campaign->id);
-  if (!before.ok()) return fail(ctx, before.status());
-
-  VirtualLoop loop;
-  InlineStoreExecutor executor(store, loop, /*ops_per_commit=*/4096);
-  Simulator sim(loop, options.sim);
-  EngineOptions eo;
-  eo.owner = "simulate";
-  eo.seed = options.sim.seed;
-  Engine engine(loop, executor, sim, *campaign, *config, eo);
-  std::optional<absl::Status> result;
-  CampaignState final_state = CampaignState::kRunning;
-  const MonoTime sim_start = loop.now();
-  const auto wall_start = std::chrono::steady_clock::now();
-  engine.start([&](absl::Status s, CampaignState state) {
-    result = s;
-    final_state = state;
-    loop.stop();
-  });
-  loop.run();
-  executor.drain();
-  const double wall_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
-  const double sim_seconds = static_cast<double>((loop.now() - sim_start).count()) / 1e6;
-  if (result && !result->ok()) return fail(ctx, *result);
-
-  const SimStats ss = sim.stats();
-  const EngineStats& es = engine.stats();
-  auto after = store.status(campaign->id);
-  if (!after.ok()) return fail(ctx, after.status());
-  const double logged_in = static_cast<double>(ss.logged_in_time.count()) / 1e6;
-  nlohmann::json j = {
-      {"agents", options.sim.agents},
-      {"customers", before->customers},
-      {"dials", es.dials},
-      {"connects", es.connects},
-      {"abandons", es.abandons},
-      {"agent_occupancy", ss.agent_occupancy},
-      {"dialer_idle_seconds", es.dialer_idle_seconds},
-      {"dialer_idle_ratio", logged_in > 0 ? es.dialer_idle_seconds / logged_in : 0.0},
+  auto r = run_simulation(spec);
+  if (!r.ok()) return fail(ctx, r.status());
+  auto count = [&](CustomerState s) {
+    auto it = r->status.customers_by_state.find(s);
+    return it == r->status.customers_by_state.end() ? int64_t{0} : it->second;
+  };
+  const double logged_in = static_cast<double>(r->sim.logged_in_time.count()) / 1e6;
+  const nlohmann::json j = {
+      {"agents", r->agents},
+      {"customers", r->customers},
+      {"dials", r->engine.dials},
+      {"connects", r->engine.connects},
+      {"abandons", r->engine.abandons},
+      {"agent_occupancy", r->sim.agent_occupancy},
+      {"dialer_idle_seconds", r->engine.dialer_idle_seconds},
+      {"dialer_idle_ratio", logged_in > 0 ? r->engine.dialer_idle_seconds / logged_in : 0.0},
       {"logged_in_agent_seconds", logged_in},
-      {"sim_seconds", sim_seconds},
-      {"wall_seconds", wall_seconds},
-      {"events", loop.tasks_run()},
-      {"state", std::string(to_string(final_state))},
-      {"customers_reached", after->customers_by_state[CustomerState::kReached]},
-      {"customers_exhausted", after->customers_by_state[CustomerState::kExhausted]},
-      {"customers_left", after->customers_by_state[CustomerState::kPending] +
-                             after->customers_by_state[CustomerState::kDialing]},
-      {"attempts", after->attempts},
-      {"attempts_by_outcome", outcomes_json(after->attempts_by_outcome)},
+      {"sim_seconds", r->sim_seconds},
+      {"wall_seconds", r->wall_seconds},
+      {"events", r->events},
+      {"state", std::string(to_string(r->state))},
+      {"customers_reached", count(CustomerState::kReached)},
+      {"customers_exhausted", count(CustomerState::kExhausted)},
+      {"customers_left", count(CustomerState::kPending) + count(CustomerState::kDialing)},
+      {"attempts", r->status.attempts},
+      {"attempts_by_outcome", outcomes_json(r->status.attempts_by_outcome)},
       {"dial_latency_us",
-       {{"samples", es.dial_latency.count()},
-        {"p50", es.dial_latency.quantile(0.5).count()},
-        {"p99", es.dial_latency.quantile(0.99).count()},
-        {"max", es.dial_latency.max().count()}}},
+       {{"samples", r->engine.dial_latency.count()},
+        {"p50", r->engine.dial_latency.quantile(0.5).count()},
+        {"p99", r->engine.dial_latency.quantile(0.99).count()},
+        {"max", r->engine.dial_latency.max().count()}}},
       {"seed", options.sim.seed},
   };
-  if (!options.results.empty()) {
-    std::ofstream out(options.results, std::ios::binary);
-    if (!out) return fail(ctx, absl::PermissionDeniedError(cat(options.results, ": cannot write")));
-    auto rows = export_results(store, campaign->id, out);
-    if (!rows.ok()) return fail(ctx, rows.status());
-  }
   *ctx.out << j.dump(2) << "\n";
   return kOk;
 }
