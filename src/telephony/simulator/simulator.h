@@ -1,0 +1,183 @@
+// The built-in simulated contact centre: agents with talk and after-call-work
+// times, customers who answer, ring out, are busy, have invalid numbers, are
+// answering machines or hang up in the queue. It implements the ContactCenter
+// seam on an EventLoop, so a whole campaign runs with no AWS account, and on a
+// VirtualLoop an 8-hour shift of 1,000 agents runs in seconds.
+//
+// Deterministic: the same seed and the same sequence of start_call requests
+// give the same events at the same times. A call's fate is a hash of (seed,
+// client_token), so it does not depend on how events interleave; agents'
+// talk and after-call-work times come from one random stream per agent.
+//
+// Threading: like every ContactCenter, used only on its loop's thread.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "core/event_loop.h"
+#include "telephony/contact_center.h"
+
+namespace pd {
+
+// The simulated contact centre's parameters. The defaults are a realistic
+// outbound campaign; the CLI exposes each as a flag.
+struct SimConfig {
+  uint64_t seed = 1;
+
+  // Agents "agent-0001"...; all log in Available when start() is called.
+  int agents = 10;
+  // Each agent's shift from login; at its end the agent finishes the current
+  // call and its after-call work, then goes Offline. 0 = unlimited.
+  Micros shift{0};
+
+  // Talk time and after-call work: lognormal with these means and log-space
+  // sigmas (sigma 0 = always exactly the mean). Lognormal rather than
+  // exponential for ACW because real wrap-up is rarely near zero.
+  Micros talk_mean = std::chrono::seconds(180);
+  double talk_sigma = 0.5;
+  Micros acw_mean = std::chrono::seconds(30);
+  double acw_sigma = 0.5;
+
+  // What the customer does. answer + busy + invalid <= 1; the rest ring out.
+  double answer_rate = 0.35;
+  double busy_rate = 0.10;
+  double invalid_rate = 0.02;
+  // Of the answered calls, the share picked up by an answering machine.
+  double machine_rate = 0.0;
+  // Share of start_call requests refused by the API as throttled
+  // (kUnavailable, nothing placed).
+  double failure_rate = 0.0;
+
+  Micros ring_min = std::chrono::seconds(4);       // an answered call rings uniformly
+  Micros ring_max = std::chrono::seconds(20);      // in [ring_min, ring_max]
+  Micros ring_timeout = std::chrono::seconds(25);  // unanswered calls end here
+  Micros busy_after = std::chrono::seconds(3);     // busy signal detected
+  Micros invalid_after = std::chrono::seconds(1);  // network rejects the number
+  Micros machine_after = std::chrono::seconds(3);  // machine detected after answer
+  // A customer waiting in the queue longer than this hangs up (abandon).
+  Micros abandon_after = std::chrono::seconds(2);
+
+  // kInvalidArgument naming the first field out of range.
+  absl::Status validate() const;
+};
+
+// What the simulator has done so far, for the `simulate` command.
+struct SimStats {
+  int64_t calls_requested = 0;  // start_call invocations
+  int64_t calls_throttled = 0;  // refused as kUnavailable (failure_rate): not placed
+  int64_t calls_refused = 0;    // refused as kInvalidArgument (malformed number)
+  int64_t calls_repeated = 0;   // repeated client_token: same contact, not dialled again
+  int64_t calls_placed = 0;     // contacts created (each dialled once)
+  int64_t calls_ended = 0;
+  int64_t answered = 0;   // picked up, by a person or an answering machine
+  int64_t machines = 0;   // of `answered`, answering machines
+  int64_t connected = 0;  // put through to an agent
+  int64_t abandoned = 0;  // hung up in the queue
+  std::array<int64_t, kOutcomeCount> by_outcome{};  // indexed by Outcome
+
+  // Agent time, summed over agents, exact up to the loop's now() (or up to
+  // shutdown). available + busy + after_call_work == logged_in.
+  Micros available_time{0};
+  Micros busy_time{0};
+  Micros after_call_work_time{0};
+  Micros logged_in_time{0};
+  // (busy + after-call work) / logged-in; 0 before anyone logs in.
+  double agent_occupancy = 0;
+
+  int64_t outcome(Outcome o) const { return by_outcome[static_cast<size_t>(o)]; }
+};
+
+// What a placed call produces (each event stamped with the loop's wall time;
+// start_call's contact id always arrives before the contact's events):
+//  answered, agent free:  Busy, kCallConnected ... talk ... kCallEnded kConnected
+//                         (CUSTOMER_DISCONNECT or AGENT_DISCONNECT, agent_id set),
+//                         AfterCallWork ... Available (or Offline after the shift)
+//  answered, no agent:    kCallEnded kAbandoned CUSTOMER_DISCONNECT after abandon_after
+//  answering machine:     kCallEnded kNoAnswer ANSWERING_MACHINE, machine_after after pick-up
+//  busy / invalid number: kCallEnded kBusy TELECOM_BUSY / kInvalidNumber TELECOM_NUMBER_INVALID
+//  no answer:             kCallEnded kNoAnswer TELECOM_UNANSWERED at ring_timeout
+// A waiting call goes to the longest-idle agent the moment one is Available.
+// The handler's ContactEvent is reused: copy it to keep it past the call.
+class Simulator final : public ContactCenter {
+ public:
+  // REQUIRES: config.validate().ok(); `loop` outlives the simulator.
+  Simulator(EventLoop& loop, SimConfig config);
+  ~Simulator() override;
+  Simulator(const Simulator&) = delete;
+  Simulator& operator=(const Simulator&) = delete;
+
+  // Logs every agent in (Available events at the loop's current time) and
+  // starts their shifts. REQUIRES: called at most once.
+  void start(EventHandler handler) override;
+  void shutdown() override;
+  void available_agents(std::function<void(absl::StatusOr<int>)> done) override;
+  // A repeated client_token of a placed call gets the same contact id and is
+  // not dialled again (Connect's ClientToken semantics). A number that is not
+  // E.164 ("+" and 2 to 15 digits) is refused with kInvalidArgument.
+  void start_call(const CallRequest& request,
+                  std::function<void(absl::StatusOr<std::string>)> done) override;
+
+  SimStats stats() const;
+  const SimConfig& config() const { return config_; }
+
+ private:
+  struct Agent;
+  struct Call;
+  class TokenIndex;
+  struct Fifo {  // an intrusive FIFO over indices (agents or call slots)
+    uint32_t head;
+    uint32_t tail;
+  };
+
+  void log_in_all();
+  void end_shift();
+  void on_call_timer(uint32_t slot);
+  void on_answered(uint32_t slot);
+  void dispatch();  // connects waiting calls to idle agents
+  void on_talk_end(uint32_t slot);
+  void on_acw_end(uint32_t a);
+  void connect(uint32_t slot, uint32_t a);
+  void end_call(uint32_t slot, Outcome outcome, std::string_view reason, uint32_t agent);
+  void make_available(uint32_t a);
+  void set_state(uint32_t a, AgentState s);
+  void account();  // adds agent time up to now
+  uint32_t alloc_call();
+  void free_call(uint32_t slot);
+  void schedule_call_timer(uint32_t slot, Micros after);
+  void emit_agent(uint32_t a);
+  void emit(ContactEvent::Kind kind, uint32_t slot_number, std::string_view reason, Outcome outcome,
+            uint32_t agent);
+
+  EventLoop& loop_;
+  const SimConfig config_;
+  EventHandler handler_;
+  bool started_ = false;
+  bool stopped_ = false;
+  // Read by posted callbacks, which may run after the simulator is gone.
+  std::shared_ptr<bool> alive_;
+
+  std::vector<Agent> agents_;
+  Fifo idle_;                // Available agents, longest idle first
+  std::vector<Call> calls_;  // slots, reused through free_
+  uint32_t free_;
+  Fifo waiting_;                        // answered calls waiting for an agent, oldest first
+  std::unique_ptr<TokenIndex> tokens_;  // client_token -> contact number
+  uint32_t next_contact_ = 0;
+  TimerId shift_timer_ = 0;
+
+  // Agent-time accounting: totals up to last_accounted_, and how many agents
+  // are in each logged-in state now (Available, Busy, AfterCallWork).
+  MonoTime last_accounted_{};
+  std::array<int64_t, 3> in_state_{};
+  std::array<Micros, 3> time_in_state_{};
+
+  SimStats stats_;
+  ContactEvent scratch_;  // reused for every event: no allocation per event
+};
+
+}  // namespace pd
