@@ -1,25 +1,63 @@
 #include "core/event_loop.h"
 
+#include <algorithm>
+
 namespace pd {
 
 TimerId TimerQueue::add(MonoTime when, EventLoop::Task task) {
-  const TimerId id = next_id_++;
-  timers_.emplace(std::make_pair(when, id), std::move(task));
-  due_.emplace(id, when);
-  return id;
+  uint32_t slot;
+  if (!free_.empty()) {
+    slot = free_.back();
+    free_.pop_back();
+  } else {
+    slot = static_cast<uint32_t>(slots_.size());
+    slots_.emplace_back();
+  }
+  Slot& s = slots_[slot];
+  s.task = std::move(task);
+  s.live = true;
+  heap_.push_back({when, next_seq_++, slot, s.generation});
+  std::push_heap(heap_.begin(), heap_.end(), later);
+  // Ids never repeat: slot in the low half, its generation in the high.
+  return (static_cast<TimerId>(s.generation) << 32 | slot) + 1;
 }
 
 void TimerQueue::cancel(TimerId id) {
-  auto it = due_.find(id);
-  if (it == due_.end()) return;
-  timers_.erase({it->second, id});
-  due_.erase(it);
+  if (id == 0) return;
+  const auto slot = static_cast<uint32_t>((id - 1) & 0xffffffffu);
+  const auto generation = static_cast<uint32_t>((id - 1) >> 32);
+  if (slot >= slots_.size()) return;
+  Slot& s = slots_[slot];
+  if (!s.live || s.generation != generation) return;
+  free_slot(slot);
+}
+
+void TimerQueue::free_slot(uint32_t slot) {
+  Slot& s = slots_[slot];
+  s.task = nullptr;
+  s.live = false;
+  ++s.generation;
+  free_.push_back(slot);
+}
+
+void TimerQueue::drop_cancelled() {
+  while (!heap_.empty()) {
+    const Entry& top = heap_.front();
+    const Slot& s = slots_[top.slot];
+    if (s.live && s.generation == top.generation) return;
+    std::pop_heap(heap_.begin(), heap_.end(), later);
+    heap_.pop_back();
+  }
 }
 
 EventLoop::Task TimerQueue::pop() {
-  auto node = timers_.extract(timers_.begin());
-  due_.erase(node.key().second);
-  return std::move(node.mapped());
+  drop_cancelled();
+  const Entry top = heap_.front();
+  std::pop_heap(heap_.begin(), heap_.end(), later);
+  heap_.pop_back();
+  EventLoop::Task task = std::move(slots_[top.slot].task);
+  free_slot(top.slot);
+  return task;
 }
 
 // --- VirtualLoop -------------------------------------------------------------

@@ -40,20 +40,48 @@ class EventLoop : public Clock {
   virtual void stop() = 0;
 };
 
-// Timers keyed by (due time, sequence): the shared part of both loops.
+// Timers in due-time order (FIFO among equal times): the shared part of
+// both loops. A binary heap over reusable slots, so adding, running and
+// cancelling a timer allocate nothing beyond the task itself; a cancelled
+// timer's heap entry is dropped when it reaches the top.
 class TimerQueue {
  public:
   TimerId add(MonoTime when, EventLoop::Task task);
   void cancel(TimerId id);
-  bool empty() const { return timers_.empty(); }
-  MonoTime next_due() const { return timers_.begin()->first.first; }
-  // Removes and returns the earliest timer.
+  bool empty() {
+    drop_cancelled();
+    return heap_.empty();
+  }
+  // REQUIRES: !empty().
+  MonoTime next_due() {
+    drop_cancelled();
+    return heap_.front().when;
+  }
+  // Removes and returns the earliest timer. REQUIRES: !empty().
   EventLoop::Task pop();
 
  private:
-  std::map<std::pair<MonoTime, TimerId>, EventLoop::Task> timers_;
-  std::map<TimerId, MonoTime> due_;  // for cancel
-  TimerId next_id_ = 1;
+  struct Entry {
+    MonoTime when;
+    uint64_t seq;  // FIFO among equal due times
+    uint32_t slot;
+    uint32_t generation;
+  };
+  struct Slot {
+    EventLoop::Task task;
+    uint32_t generation = 0;
+    bool live = false;
+  };
+  static bool later(const Entry& a, const Entry& b) {
+    return a.when != b.when ? a.when > b.when : a.seq > b.seq;
+  }
+  void drop_cancelled();
+  void free_slot(uint32_t slot);
+
+  std::vector<Entry> heap_;
+  std::vector<Slot> slots_;
+  std::vector<uint32_t> free_;
+  uint64_t next_seq_ = 0;
 };
 
 class VirtualLoop final : public EventLoop {

@@ -87,10 +87,10 @@ void Engine::start(std::function<void(absl::Status, CampaignState)> on_finished)
       // it ends as interrupted and the customer moves on by the rules.
       PD_ASSIGN_OR_RETURN(std::vector<AttemptRecord> open, s.open_attempts(id));
       for (const AttemptRecord& a : open) {
-        PD_ASSIGN_OR_RETURN(bool ended,
+        PD_ASSIGN_OR_RETURN(Store::Finished ended,
                             s.finish(a.id, {Outcome::kInterrupted, now, "DIALER_RESTARTED", ""},
                                      rules));
-        recovered += ended ? 1 : 0;
+        recovered += ended.ended_now ? 1 : 0;
       }
       PD_RETURN_IF_ERROR(s.transition(id, {}, CampaignState::kRunning).status());
       PD_ASSIGN_OR_RETURN(next, s.next_callable_at(id));
@@ -318,8 +318,10 @@ void Engine::pump() {
   const std::string owner = options_.owner;
   store_.submit([=, this](Store& s) -> StoreExecutor::Completion {
     auto claims = s.claim(id, want, now, owner);
-    std::optional<WallTime> next;
-    if (claims.ok()) {
+    // A full claim means more may be callable now; only a short one needs
+    // to know when the next customer will be.
+    std::optional<WallTime> next = now;
+    if (claims.ok() && static_cast<int>(claims->size()) < want) {
       auto n = s.next_callable_at(id);
       if (n.ok()) next = *n;
     }
@@ -451,17 +453,10 @@ void Engine::end_attempt(AttemptId id, AttemptEnd end) {
   }
   ++stats_.ended;
   ++pending_store_ops_;
-  const CampaignId cid = campaign_.id;
   const RetryRules rules = config_.retry;
   store_.submit([=, this](Store& s) -> StoreExecutor::Completion {
-    absl::StatusOr<bool> done = s.finish(id, end, rules);
-    std::optional<WallTime> next;
-    bool next_ok = false;
-    if (auto n = s.next_callable_at(cid); n.ok()) {
-      next = *n;
-      next_ok = true;
-    }
-    return [this, done, next, next_ok] {
+    absl::StatusOr<Store::Finished> done = s.finish(id, end, rules);
+    return [this, done] {
       --pending_store_ops_;
       if (finished_) return;
       account_idle();
@@ -469,7 +464,13 @@ void Engine::end_attempt(AttemptId id, AttemptEnd end) {
         finish(done.status());
         return;
       }
-      if (next_ok) note_next_callable(next);
+      // The customer is callable again at callable_at; everyone else is as
+      // the last claim left them, so the earliest callable time is known
+      // without asking the store.
+      if (done->callable_at && (!next_callable_known_ || !next_callable_ ||
+                                *done->callable_at < *next_callable_)) {
+        note_next_callable(done->callable_at);
+      }
       pump();
       maybe_finish();
     };

@@ -161,10 +161,16 @@ class Store {
   virtual absl::Status mark_connected(AttemptId attempt, WallTime answered_at,
                                       std::string_view agent_id) = 0;
   // Ends the attempt and moves the customer on by `rules`, in one
-  // transaction. Ending an attempt that already ended is a no-op returning
-  // false (events arrive more than once).
-  virtual absl::StatusOr<bool> finish(AttemptId attempt, const AttemptEnd& end,
-                                      const RetryRules& rules) = 0;
+  // transaction. Ending an attempt that already ended changes nothing and
+  // says so (events arrive more than once).
+  struct Finished {
+    bool ended_now = false;  // false: it had ended before
+    // When the customer becomes callable again; nullopt when they are
+    // reached or exhausted (or the attempt had ended before).
+    std::optional<WallTime> callable_at;
+  };
+  virtual absl::StatusOr<Finished> finish(AttemptId attempt, const AttemptEnd& end,
+                                          const RetryRules& rules) = 0;
   // When the next pending customer becomes callable; nullopt when no
   // customer is pending (cheap: an index lookup).
   virtual absl::StatusOr<std::optional<WallTime>> next_callable_at(CampaignId id) = 0;

@@ -99,9 +99,39 @@ std::string_view Stmt::text(int col) const {
   return {p, static_cast<size_t>(sqlite3_column_bytes(stmt_, col))};
 }
 
-Db::~Db() { sqlite3_close_v2(db_); }
+Db::~Db() {
+  cached_.clear();  // finalize before closing
+  sqlite3_close_v2(db_);
+}
+
+absl::Status Db::exec_cached(const char* sql) {
+  auto it = cached_.find(sql);
+  if (it == cached_.end()) {
+    auto stmt = prepare(sql);
+    if (!stmt.ok()) return stmt.status();
+    it = cached_.emplace(sql, std::move(*stmt)).first;
+  }
+  return it->second.run();
+}
+
+namespace {
+
+// Process-wide settings, made before SQLite's first use: every connection
+// is used by one thread (Store's contract), so the global locks and the
+// memory statistics that need them are overhead on the dialing path.
+void configure_sqlite_once() {
+  static const bool configured = [] {
+    sqlite3_config(SQLITE_CONFIG_MULTITHREAD);
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    return true;
+  }();
+  (void)configured;
+}
+
+}  // namespace
 
 absl::Status Db::open(const std::string& path, bool create) {
+  configure_sqlite_once();
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
   if (create) flags |= SQLITE_OPEN_CREATE;
   const int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
@@ -134,21 +164,22 @@ absl::StatusOr<Stmt> Db::prepare(std::string_view sql) {
 Transaction::~Transaction() {
   if (!open_) return;
   if (nested_) {
-    db_.exec("ROLLBACK TO pd_op; RELEASE pd_op").IgnoreError();
+    db_.exec_cached("ROLLBACK TO pd_op").IgnoreError();
+    db_.exec_cached("RELEASE pd_op").IgnoreError();
   } else {
-    db_.exec("ROLLBACK").IgnoreError();
+    db_.exec_cached("ROLLBACK").IgnoreError();
   }
 }
 
 absl::Status Transaction::begin() {
   nested_ = sqlite3_get_autocommit(db_.handle()) == 0;
-  absl::Status status = db_.exec(nested_ ? "SAVEPOINT pd_op" : "BEGIN IMMEDIATE");
+  absl::Status status = db_.exec_cached(nested_ ? "SAVEPOINT pd_op" : "BEGIN IMMEDIATE");
   open_ = status.ok();
   return status;
 }
 
 absl::Status Transaction::commit() {
-  absl::Status status = db_.exec(nested_ ? "RELEASE pd_op" : "COMMIT");
+  absl::Status status = db_.exec_cached(nested_ ? "RELEASE pd_op" : "COMMIT");
   if (status.ok()) open_ = false;
   return status;
 }

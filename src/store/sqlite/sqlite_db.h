@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -64,6 +65,9 @@ class Db {
 
   absl::Status open(const std::string& path, bool create);
   absl::Status exec(std::string_view sql);
+  // Runs a statement prepared once per connection (for the transaction
+  // control statements every operation issues). `sql` must be a literal.
+  absl::Status exec_cached(const char* sql);
   absl::StatusOr<Stmt> prepare(std::string_view sql);
   int64_t last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
   int changes() const { return sqlite3_changes(db_); }
@@ -71,6 +75,7 @@ class Db {
 
  private:
   sqlite3* db_ = nullptr;
+  std::unordered_map<const char*, Stmt> cached_;
 };
 
 // Rolls back unless committed. BEGIN IMMEDIATE takes the write lock at once,

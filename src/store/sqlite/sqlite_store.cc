@@ -258,6 +258,7 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string
   store->path_ = path;
   PD_RETURN_IF_ERROR(store->db_.open(path, create));
   sqlite3_busy_timeout(store->db_.handle(), 10000);
+  // WAL: readers (status, results) never block the dialer's writes.
   PD_RETURN_IF_ERROR(store->db_.exec("PRAGMA journal_mode=WAL"));
   PD_RETURN_IF_ERROR(store->db_.exec(durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=OFF"));
   if (!durable) {
@@ -548,7 +549,7 @@ absl::Status SqliteStore::mark_connected(AttemptId attempt, WallTime answered_at
   return s->bind(1, attempt).bind(2, ms(answered_at)).bind_text_or_null(3, agent_id).run();
 }
 
-absl::StatusOr<bool> SqliteStore::finish(AttemptId attempt, const AttemptEnd& end,
+absl::StatusOr<Store::Finished> SqliteStore::finish(AttemptId attempt, const AttemptEnd& end,
                                          const RetryRules& rules) {
   sqlite::Transaction txn(db_);
   PD_RETURN_IF_ERROR(txn.begin());
@@ -560,7 +561,7 @@ absl::StatusOr<bool> SqliteStore::finish(AttemptId attempt, const AttemptEnd& en
   find->bind(1, attempt);
   PD_ASSIGN_OR_RETURN(bool row, find->step());
   if (!row) return absl::NotFoundError(cat("no attempt ", attempt));
-  if (find->text(0) == "ended") return false;
+  if (find->text(0) == "ended") return Finished{};
   const int64_t customer_id = find->int64(1);
   PhoneProgress progress{static_cast<int>(find->int64(2)), static_cast<int>(find->int64(4)),
                          static_cast<int>(find->int64(3))};
@@ -585,7 +586,9 @@ absl::StatusOr<bool> SqliteStore::finish(AttemptId attempt, const AttemptEnd& en
                          .bind(4, ms(next_at))
                          .run());
   PD_RETURN_IF_ERROR(txn.commit());
-  return true;
+  Finished finished{true, std::nullopt};
+  if (next.state == CustomerState::kPending) finished.callable_at = next_at;
+  return finished;
 }
 
 absl::StatusOr<std::optional<WallTime>> SqliteStore::next_callable_at(CampaignId id) {

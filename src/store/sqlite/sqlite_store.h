@@ -47,7 +47,7 @@ class SqliteStore final : public Store {
   absl::Status set_contact_id(AttemptId attempt, std::string_view contact_id) override;
   absl::Status mark_connected(AttemptId attempt, WallTime answered_at,
                               std::string_view agent_id) override;
-  absl::StatusOr<bool> finish(AttemptId attempt, const AttemptEnd& end,
+  absl::StatusOr<Finished> finish(AttemptId attempt, const AttemptEnd& end,
                               const RetryRules& rules) override;
   absl::StatusOr<std::optional<WallTime>> next_callable_at(CampaignId id) override;
   absl::StatusOr<std::vector<AttemptRecord>> open_attempts(CampaignId id) override;

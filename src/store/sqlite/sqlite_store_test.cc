@@ -187,7 +187,8 @@ TEST_F(SqliteStoreTest, CrashBetweenClaimAndFinishLosesNothing) {
   auto done = store_->finish((*open_attempts)[0].id, {Outcome::kInterrupted, t(2), "", ""},
                              RetryRules{2, std::chrono::seconds(60)});
   ASSERT_TRUE(done.ok());
-  EXPECT_TRUE(*done);
+  EXPECT_TRUE(done->ended_now);
+  EXPECT_EQ(done->callable_at, t(62));
   auto status = store_->status(campaign_);
   ASSERT_TRUE(status.ok());
   EXPECT_EQ(status->customers_by_state[CustomerState::kPending], 1);
@@ -205,8 +206,9 @@ TEST_F(SqliteStoreTest, FinishIsIdempotent) {
   auto first = store_->finish(id, {Outcome::kConnected, t(60), "CUSTOMER_DISCONNECT", ""}, {});
   auto second = store_->finish(id, {Outcome::kNoAnswer, t(61), "", ""}, {});
   ASSERT_TRUE(first.ok() && second.ok());
-  EXPECT_TRUE(*first);
-  EXPECT_FALSE(*second);
+  EXPECT_TRUE(first->ended_now);
+  EXPECT_FALSE(first->callable_at.has_value());  // reached
+  EXPECT_FALSE(second->ended_now);
   std::vector<AttemptRecord> rows;
   ASSERT_TRUE(store_->for_each_attempt(campaign_, [&](const AttemptRecord& r) { rows.push_back(r); })
                   .ok());

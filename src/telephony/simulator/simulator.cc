@@ -392,6 +392,7 @@ void Simulator::start_call(const CallRequest& request,
   Call& c = calls_[slot];
   c.number = number;
   c.phase = Call::Phase::kRinging;
+  ++unanswered_in_flight_;
   c.machine = u_machine < config_.machine_rate;
   c.agent_hangs_up = agent_hangs_up;
   Micros ring{0};
@@ -448,15 +449,20 @@ void Simulator::log_in_all() {
 
 void Simulator::end_shift() {
   shift_timer_ = 0;
-  for (uint32_t a = 0; a < agents_.size() && !stopped_; ++a) {
-    Agent& agent = agents_[a];
-    agent.shift_over = true;
-    // Busy agents finish the call and its after-call work first.
-    if (agent.state == AgentState::kAvailable) {
-      fifo_unlink(idle_, agents_, a);
-      set_state(a, AgentState::kOffline);
-      emit_agent(a);
-    }
+  shift_ended_ = true;
+  // Busy agents finish the call and its after-call work first; available
+  // ones leave as soon as no call placed for them can still be answered.
+  for (Agent& agent : agents_) agent.shift_over = true;
+  release_off_shift_agents();
+}
+
+void Simulator::release_off_shift_agents() {
+  if (!shift_ended_) return;
+  while (!stopped_ && idle_.head != kNone && in_state_[0] - 1 >= unanswered_in_flight_) {
+    const uint32_t a = idle_.head;
+    fifo_unlink(idle_, agents_, a);
+    set_state(a, AgentState::kOffline);
+    emit_agent(a);
   }
 }
 
@@ -583,6 +589,7 @@ void Simulator::connect(uint32_t slot, uint32_t a) {
   fifo_unlink(idle_, agents_, a);
   set_state(a, AgentState::kBusy);
   Call& c = calls_[slot];
+  --unanswered_in_flight_;
   c.phase = Call::Phase::kTalking;
   c.agent = a;
   schedule_call_timer(slot, lognormal(agents_[a].rng, config_.talk_mean, config_.talk_sigma));
@@ -607,7 +614,11 @@ void Simulator::end_call(uint32_t slot, Outcome outcome, std::string_view reason
   ++stats_.calls_ended;
   ++stats_.by_outcome[static_cast<size_t>(outcome)];
   const uint32_t number = calls_[slot].number;
+  if (calls_[slot].phase != Call::Phase::kTalking) --unanswered_in_flight_;
   free_call(slot);
+  // An agent who may now leave does so before the end is reported, so the
+  // dialer never counts them as free for the next call.
+  release_off_shift_agents();
   emit(ContactEvent::Kind::kCallEnded, number, reason, outcome, agent);
 }
 

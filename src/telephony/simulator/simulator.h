@@ -136,6 +136,9 @@ class Simulator final : public ContactCenter {
 
   void log_in_all();
   void end_shift();
+  // After the shift: lets available agents log off while the others still
+  // cover every call that may yet be answered (no abandons from leaving).
+  void release_off_shift_agents();
   void on_call_timer(uint32_t slot);
   void on_answered(uint32_t slot);
   void dispatch();  // connects waiting calls to idle agents
@@ -169,6 +172,10 @@ class Simulator final : public ContactCenter {
   std::unique_ptr<TokenIndex> tokens_;  // client_token -> contact number
   uint32_t next_contact_ = 0;
   TimerId shift_timer_ = 0;
+  bool shift_ended_ = false;
+  // Calls placed and not yet connected or ended (ringing, at a machine, or
+  // waiting in the queue): each may still need an agent.
+  int64_t unanswered_in_flight_ = 0;
 
   // Agent-time accounting: totals up to last_accounted_, and how many agents
   // are in each logged-in state now (Available, Busy, AfterCallWork).

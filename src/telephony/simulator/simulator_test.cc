@@ -539,6 +539,35 @@ TEST(Simulator, ShiftEndTakesAgentsOfflineAfterTheirCurrentCall) {
   EXPECT_EQ(s.after_call_work_time, seconds(10));
 }
 
+TEST(Simulator, AnAvailableAgentStaysPastTheShiftForACallThatMayBeAnswered) {
+  VirtualLoop loop;
+  SimConfig config = exact_config();
+  config.agents = 2;
+  config.shift = seconds(60);
+  config.ring_min = seconds(20);
+  config.ring_max = seconds(20);
+  Simulator sim(loop, config);
+  Recorder rec(loop);
+  sim.start(rec.handler());
+  // A call placed (for one of the two idle agents) 50 s in is still ringing
+  // when the shift ends at 60 s: one agent stays for it, the other leaves.
+  loop.schedule_at(at(seconds(50)), [&sim] { place(sim, "late"); });
+  loop.run();
+  const SimStats s = sim.stats();
+  EXPECT_EQ(s.abandoned, 0);
+  EXPECT_EQ(s.connected, 1);
+  std::map<std::string, Micros> offline_at;
+  for (const Seen& seen : rec.of_kind(Kind::kAgentState)) {
+    if (seen.e.agent_state == AgentState::kOffline) offline_at[seen.e.agent_id] = seen.t;
+  }
+  ASSERT_EQ(offline_at.size(), 2u);
+  std::vector<Micros> times;
+  for (const auto& [id, t] : offline_at) times.push_back(t);
+  std::sort(times.begin(), times.end());
+  EXPECT_EQ(times[0], seconds(60));             // left at the end of the shift
+  EXPECT_EQ(times[1], seconds(70 + 60 + 10));  // answered at 70, talk, after-call work
+}
+
 TEST(Simulator, AgentTimeAddsUpToLoggedInTimeAtAnyMoment) {
   VirtualLoop loop;
   SimConfig config;
