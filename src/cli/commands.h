@@ -12,6 +12,7 @@ namespace pd::cli {
 struct Context {
   std::string db_path = "powerdialer.db";
   std::string campaign = "default";
+  std::string program = "powerdialer";  // how the user invoked us, for hints
   std::ostream* out = &std::cout;
   std::ostream* err = &std::cerr;
 };

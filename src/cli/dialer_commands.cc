@@ -371,8 +371,8 @@ int cmd_demo(const Context& ctx, const DemoOptions& options) {
   run.sim = options.sim;
   if (int rc = cmd_run(demo, run); rc != kOk) return rc;
   out << "\nNext: look at " << results << ", or try\n"
-      << "  powerdialer --db " << demo.db_path << " --campaign demo status\n"
-      << "  powerdialer simulate --agents 1000 --customers 300000 --shift 8h\n";
+      << "  " << ctx.program << " --db " << demo.db_path << " --campaign demo status\n"
+      << "  " << ctx.program << " simulate --agents 1000 --customers 400000 --shift 8h\n";
   return kOk;
 }
 

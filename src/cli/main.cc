@@ -60,6 +60,7 @@ std::string apply_sim_durations(pd::SimConfig& sim, const SimFlags& flags) {
 
 int main(int argc, char** argv) {
   pd::cli::Context ctx;
+  ctx.program = argv[0];
   if (const char* db = std::getenv("POWERDIALER_DB"); db != nullptr && *db != '\0') {
     ctx.db_path = db;
   }
