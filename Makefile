@@ -28,8 +28,9 @@ demo: build
 
 # Unit tests under AddressSanitizer + UndefinedBehaviorSanitizer.
 asan:
-	@$(MAKE) --no-print-directory test BUILD=build-asan BUILD_TYPE=Debug \
+	@$(MAKE) --no-print-directory build BUILD=build-asan BUILD_TYPE=Debug \
 	  CMAKE_ARGS="-DPOWERDIALER_SANITIZE=ON"
+	cd build-asan && ctest --output-on-failure -j$(JOBS) -L unit
 
 bench: build
 	$(BUILD)/bench/powerdialer_bench
