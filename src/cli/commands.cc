@@ -1,13 +1,12 @@
-#include "core/strings.h"
 #include "cli/commands.h"
-
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cctype>
+#include <nlohmann/json.hpp>
 
 #include "core/config_keys.h"
 #include "core/status_macros.h"
+#include "core/strings.h"
 #include "core/time_format.h"
 #include "io/list_import.h"
 #include "io/object_io.h"
@@ -26,14 +25,13 @@ int fail(const Context& ctx, const absl::Status& status) {
 }
 
 absl::Status check_campaign_name(std::string_view name) {
-  const bool ok = !name.empty() && name.size() <= 64 &&
-                  std::all_of(name.begin(), name.end(), [](char c) {
-                    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ||
-                           c == '.';
-                  });
+  const bool ok =
+      !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+      });
   if (!ok) {
-    return absl::InvalidArgumentError(cat(
-        "invalid campaign name '", name, "': use 1-64 letters, digits, '-', '_' or '.'"));
+    return absl::InvalidArgumentError(
+        cat("invalid campaign name '", name, "': use 1-64 letters, digits, '-', '_' or '.'"));
   }
   return absl::OkStatus();
 }
@@ -81,8 +79,9 @@ nlohmann::json status_json(const CampaignStatus& st) {
       {"attempts", st.attempts},
       {"attempts_in_flight", st.attempts_in_flight},
       {"attempts_by_outcome", by_outcome},
-      {"next_callable_at", st.next_callable_at ? nlohmann::json(format_iso8601(*st.next_callable_at))
-                                               : nlohmann::json(nullptr)},
+      {"next_callable_at", st.next_callable_at
+                               ? nlohmann::json(format_iso8601(*st.next_callable_at))
+                               : nlohmann::json(nullptr)},
   };
 }
 
@@ -115,8 +114,8 @@ int cmd_config_unset(const Context& ctx, const std::string& key) {
   auto o = open_campaign(ctx);
   if (!o.ok()) return fail(ctx, o.status());
   if (auto s = o->store->unset_config(o->campaign.id, key); !s.ok()) return fail(ctx, s);
-  *ctx.out << key << " = " << k->default_value << (k->default_value.empty() ? "(unset)" : " (default)")
-           << "\n";
+  *ctx.out << key << " = " << k->default_value
+           << (k->default_value.empty() ? "(unset)" : " (default)") << "\n";
   return kOk;
 }
 
@@ -147,14 +146,12 @@ int cmd_config_list(const Context& ctx, bool json) {
   }
   for (const ConfigKey& k : all_config_keys()) {
     const std::string v = value_or_default(*stored, k);
-    *ctx.out << fmt::format("{:<15} {:<38} {}\n", k.name, v.empty() ? "(unset)" : v,
-                                k.description);
+    *ctx.out << fmt::format("{:<15} {:<38} {}\n", k.name, v.empty() ? "(unset)" : v, k.description);
   }
   return kOk;
 }
 
-int cmd_load(const Context& ctx, const std::optional<std::string>& file, bool append,
-             int workers) {
+int cmd_load(const Context& ctx, const std::optional<std::string>& file, bool append, int workers) {
   auto o = open_campaign(ctx);
   if (!o.ok()) return fail(ctx, o.status());
   auto stored = o->store->config(o->campaign.id);
@@ -205,10 +202,10 @@ int cmd_status(const Context& ctx, bool json) {
   auto& out = *ctx.out;
   out << fmt::format("campaign   {} ({})\n", st->campaign.name, to_string(st->campaign.state));
   out << fmt::format("customers  {}: {} pending, {} dialing, {} reached, {} exhausted\n",
-                         st->customers, j["customers_by_state"]["pending"].get<int64_t>(),
-                         j["customers_by_state"]["dialing"].get<int64_t>(),
-                         j["customers_by_state"]["reached"].get<int64_t>(),
-                         j["customers_by_state"]["exhausted"].get<int64_t>());
+                     st->customers, j["customers_by_state"]["pending"].get<int64_t>(),
+                     j["customers_by_state"]["dialing"].get<int64_t>(),
+                     j["customers_by_state"]["reached"].get<int64_t>(),
+                     j["customers_by_state"]["exhausted"].get<int64_t>());
   out << fmt::format("phones     {}\n", st->phones);
   out << fmt::format("rejected   {} row(s) at the last load\n", st->rejected_rows);
   out << fmt::format("attempts   {} ({} in flight)", st->attempts, st->attempts_in_flight);

@@ -22,8 +22,7 @@ int cmd_config_set(const Context& ctx, const std::string& key, const std::string
 int cmd_config_unset(const Context& ctx, const std::string& key);
 int cmd_config_get(const Context& ctx, const std::string& key);
 int cmd_config_list(const Context& ctx, bool json);
-int cmd_load(const Context& ctx, const std::optional<std::string>& file, bool append,
-             int workers);
+int cmd_load(const Context& ctx, const std::optional<std::string>& file, bool append, int workers);
 int cmd_status(const Context& ctx, bool json);
 int cmd_results(const Context& ctx, const std::optional<std::string>& output);
 int cmd_campaigns(const Context& ctx, bool json);

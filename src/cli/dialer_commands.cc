@@ -1,6 +1,5 @@
 #include "cli/dialer_commands.h"
 
-#include <nlohmann/json.hpp>
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -10,6 +9,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
 
@@ -76,12 +76,11 @@ class Progress {
 
   void update(const EngineStats& e, const CampaignStatus* st, double sim_seconds,
               double real_seconds, bool final) {
-    const int64_t done = st ? count(*st, CustomerState::kReached) +
-                                  count(*st, CustomerState::kExhausted)
-                            : 0;
-    const std::string line1 = fmt::format(
-        "{} [{}]  sim {}  real {}", campaign_, final ? "finished" : "running", clock_text(sim_seconds),
-        clock_text(real_seconds));
+    const int64_t done =
+        st ? count(*st, CustomerState::kReached) + count(*st, CustomerState::kExhausted) : 0;
+    const std::string line1 =
+        fmt::format("{} [{}]  sim {}  real {}", campaign_, final ? "finished" : "running",
+                    clock_text(sim_seconds), clock_text(real_seconds));
     const std::string line2 = fmt::format(
         "  customers {}/{} done | agents {} talking, {} after-call work, {} available | dials {}, "
         "connects {}, abandons {}, in flight {}",
@@ -175,9 +174,10 @@ void print_summary(std::ostream& out, const CampaignStatus& st) {
 
 int cmd_run(const Context& ctx, const RunOptions& options) {
   if (options.backend != "sim") {
-    return fail(ctx, absl::InvalidArgumentError(cat(
-                         "unknown backend '", options.backend,
-                         "': this build dials through the built-in simulator only (--backend sim)")));
+    return fail(
+        ctx, absl::InvalidArgumentError(
+                 cat("unknown backend '", options.backend,
+                     "': this build dials through the built-in simulator only (--backend sim)")));
   }
   if (auto s = options.sim.validate(); !s.ok()) return fail(ctx, s);
   if (!(options.speed > 0 && options.speed <= 10000)) {
@@ -208,7 +208,8 @@ int cmd_run(const Context& ctx, const RunOptions& options) {
     SignalWatcher signals([&] {
       loop.post([&] {
         if (engine_ptr != nullptr) {
-          *ctx.err << (live ? "\n" : "") << "stopping: calls in flight finish first (Ctrl-C again to quit now)\n";
+          *ctx.err << (live ? "\n" : "")
+                   << "stopping: calls in flight finish first (Ctrl-C again to quit now)\n";
           engine_ptr->request_stop();
         }
       });
@@ -219,7 +220,8 @@ int cmd_run(const Context& ctx, const RunOptions& options) {
     Simulator sim(loop, options.sim);
     EngineOptions eo;
     eo.owner = new_owner_id();
-    eo.heartbeat = std::chrono::duration_cast<Micros>(std::chrono::milliseconds(500) * options.speed);
+    eo.heartbeat =
+        std::chrono::duration_cast<Micros>(std::chrono::milliseconds(500) * options.speed);
     eo.seed = options.sim.seed;
     Engine engine(loop, executor, sim, *campaign, *config, eo);
     engine_ptr = &engine;
@@ -239,8 +241,8 @@ int cmd_run(const Context& ctx, const RunOptions& options) {
                           real_seconds(), false);
         };
       });
-      loop.schedule_after(std::chrono::duration_cast<Micros>(std::chrono::seconds(1) * options.speed),
-                          tick);
+      loop.schedule_after(
+          std::chrono::duration_cast<Micros>(std::chrono::seconds(1) * options.speed), tick);
     };
     *ctx.err << fmt::format("dialing campaign '{}' on the simulator: {} agents, {}x real time\n",
                             campaign->name, options.sim.agents, options.speed);
@@ -279,11 +281,12 @@ int cmd_stop(const Context& ctx) {
     *ctx.out << "campaign '" << campaign->name << "' is already stopping\n";
     return kOk;
   }
-  auto moved = (*store)->transition(campaign->id, {CampaignState::kRunning}, CampaignState::kStopping);
+  auto moved =
+      (*store)->transition(campaign->id, {CampaignState::kRunning}, CampaignState::kStopping);
   if (!moved.ok()) {
-    return fail(ctx, absl::FailedPreconditionError(
-                         cat("campaign '", campaign->name, "' is not running (it is ",
-                             to_string(campaign->state), ")")));
+    return fail(ctx, absl::FailedPreconditionError(cat("campaign '", campaign->name,
+                                                       "' is not running (it is ",
+                                                       to_string(campaign->state), ")")));
   }
   *ctx.out << "stop requested: campaign '" << campaign->name
            << "' dials nothing new; calls in flight finish, then it is stopped\n";
@@ -363,7 +366,8 @@ int cmd_demo(const Context& ctx, const DemoOptions& options) {
   out << "\nloading the list (two rows are bad on purpose, to show how rejects are reported):\n";
   if (int rc = cmd_load(demo, list, false, 1); rc != kOk) return rc;
   if (int rc = cmd_config_set(demo, "outputfile", results); rc != kOk) return rc;
-  out << "\n" << options.sim.agents << " simulated agents; every call placed the moment an agent is free.\n"
+  out << "\n"
+      << options.sim.agents << " simulated agents; every call placed the moment an agent is free.\n"
       << "Time runs " << options.speed << "x faster than real time. Ctrl-C stops gracefully.\n\n"
       << std::flush;
   RunOptions run;

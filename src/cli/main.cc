@@ -1,6 +1,5 @@
 // powerdialer: wires the command line to the subcommands; no logic here.
 #include <CLI/CLI.hpp>
-
 #include <algorithm>
 #include <cstdlib>
 #include <functional>
@@ -26,9 +25,11 @@ void add_sim_options(CLI::App* app, pd::SimConfig& sim, SimFlags& flags) {
       ->check(CLI::Range(0.0, 1.0));
   app->add_option("--invalid-rate", sim.invalid_rate, "share of numbers the network rejects")
       ->check(CLI::Range(0.0, 1.0));
-  app->add_option("--machine-rate", sim.machine_rate, "share of answers that are answering machines")
+  app->add_option("--machine-rate", sim.machine_rate,
+                  "share of answers that are answering machines")
       ->check(CLI::Range(0.0, 1.0));
-  app->add_option("--throttle-rate", sim.failure_rate, "share of call requests refused as throttled")
+  app->add_option("--throttle-rate", sim.failure_rate,
+                  "share of call requests refused as throttled")
       ->check(CLI::Range(0.0, 1.0));
   app->add_option("--talk-mean", flags.talk_mean, "mean talk time (90s, 3m, ...)");
   app->add_option("--acw-mean", flags.acw_mean, "mean after-call work");
@@ -46,8 +47,9 @@ std::string apply_sim_durations(pd::SimConfig& sim, const SimFlags& flags) {
   };
   for (const auto& [name, target] : items) {
     auto d = pd::parse_duration(*target.first);
-    if (!d) return std::string("invalid value '") + *target.first + "' for " + name +
-                   ": expected a duration such as 90s, 5m or 8h";
+    if (!d)
+      return std::string("invalid value '") + *target.first + "' for " + name +
+             ": expected a duration such as 90s, 5m or 8h";
     *target.second = std::chrono::duration_cast<pd::Micros>(*d);
   }
   // A short ring timeout shortens how long answered calls ring, too.
@@ -68,7 +70,8 @@ int main(int argc, char** argv) {
     ctx.campaign = c;
   }
 
-  CLI::App app{"powerdialer: a power dialer for Amazon Connect (and a built-in simulated contact centre)"};
+  CLI::App app{
+      "powerdialer: a power dialer for Amazon Connect (and a built-in simulated contact centre)"};
   app.set_version_flag("--version", std::string("powerdialer ") + POWERDIALER_VERSION);
   app.require_subcommand(1);
   app.option_defaults()->always_capture_default();
@@ -77,7 +80,9 @@ int main(int argc, char** argv) {
 
   std::function<int()> run;
 
-  auto* init = app.add_subcommand("init", "create or upgrade the database and the campaign with its default configuration; safe to run twice");
+  auto* init = app.add_subcommand("init",
+                                  "create or upgrade the database and the campaign with its "
+                                  "default configuration; safe to run twice");
   init->callback([&] { run = [&] { return pd::cli::cmd_init(ctx); }; });
 
   auto* config = app.add_subcommand("config", "read and change the campaign's configuration");
@@ -101,7 +106,9 @@ int main(int argc, char** argv) {
   std::string file;
   bool append = false;
   int workers = 0;
-  auto* load = app.add_subcommand("load", "import a dialing list (CSV with custID and phone columns); replaces the list and resets dialing state unless --append");
+  auto* load = app.add_subcommand("load",
+                                  "import a dialing list (CSV with custID and phone columns); "
+                                  "replaces the list and resets dialing state unless --append");
   load->add_option("file", file, "CSV file (default: the campaign's inputfile)");
   load->add_flag("--append", append, "add to the current list instead of replacing it");
   load->add_option("--workers", workers, "phone-validation processes (0: one per core)")
@@ -132,10 +139,12 @@ int main(int argc, char** argv) {
 
   pd::cli::RunOptions run_options;
   SimFlags run_flags;
-  auto* run_cmd = app.add_subcommand("run", "dial the campaign until the list is done or it is stopped");
+  auto* run_cmd =
+      app.add_subcommand("run", "dial the campaign until the list is done or it is stopped");
   run_cmd->add_option("--backend", run_options.backend, "contact centre: sim (built-in simulator)")
       ->check(CLI::IsMember({"sim", "connect"}));
-  run_cmd->add_option("--speed", run_options.speed, "simulator only: run X times faster than real time");
+  run_cmd->add_option("--speed", run_options.speed,
+                      "simulator only: run X times faster than real time");
   add_sim_options(run_cmd, run_options.sim, run_flags);
   run_cmd->callback([&] {
     run = [&] {
@@ -147,17 +156,24 @@ int main(int argc, char** argv) {
     };
   });
 
-  auto* stop = app.add_subcommand("stop", "make the running dialer stop gracefully (from any process sharing the database)");
+  auto* stop = app.add_subcommand(
+      "stop", "make the running dialer stop gracefully (from any process sharing the database)");
   stop->callback([&] { run = [&] { return pd::cli::cmd_stop(ctx); }; });
 
   pd::cli::SimulateOptions sim_options;
   SimFlags sim_flags;
-  auto* simulate = app.add_subcommand("simulate", "a whole campaign on a virtual clock, through the real engine and store, as fast as the machine allows; prints JSON");
-  auto* customers_opt = simulate->add_option("--customers", sim_options.customers, "generated customers");
-  simulate->add_option("--list", sim_options.list, "dial this CSV list instead")->excludes(customers_opt);
+  auto* simulate =
+      app.add_subcommand("simulate",
+                         "a whole campaign on a virtual clock, through the real engine and store, "
+                         "as fast as the machine allows; prints JSON");
+  auto* customers_opt =
+      simulate->add_option("--customers", sim_options.customers, "generated customers");
+  simulate->add_option("--list", sim_options.list, "dial this CSV list instead")
+      ->excludes(customers_opt);
   simulate->add_option("--results", sim_options.results, "also write the results CSV here");
   simulate->add_option("--max-attempts", sim_options.max_attempts, "attempts per phone");
-  simulate->add_option("--retry-delay", sim_options.retry_delay, "wait before calling a phone again");
+  simulate->add_option("--retry-delay", sim_options.retry_delay,
+                       "wait before calling a phone again");
   add_sim_options(simulate, sim_options.sim, sim_flags);
   simulate->callback([&] {
     run = [&] {
@@ -172,7 +188,9 @@ int main(int argc, char** argv) {
   pd::cli::DemoOptions demo_options;
   demo_options.sim.agents = 20;
   SimFlags demo_flags;
-  auto* demo = app.add_subcommand("demo", "a first campaign for a newcomer: bundled list, simulator, fresh store; about a minute");
+  auto* demo = app.add_subcommand(
+      "demo",
+      "a first campaign for a newcomer: bundled list, simulator, fresh store; about a minute");
   demo->add_option("--dir", demo_options.dir, "folder for the demo's store, list and results");
   demo->add_option("--speed", demo_options.speed, "run X times faster than real time");
   add_sim_options(demo, demo_options.sim, demo_flags);

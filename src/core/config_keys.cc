@@ -1,12 +1,13 @@
-#include "core/strings.h"
-#include <fmt/ranges.h>
 #include "core/config_keys.h"
+
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 
 #include "core/status_macros.h"
+#include "core/strings.h"
 #include "io/phone.h"
 
 namespace pd {
@@ -17,18 +18,18 @@ constexpr long long kDay = 24 * 3600;
 // The order is the order `config list` shows.
 const std::vector<ConfigKey>& keys() {
   static const std::vector<ConfigKey> k{
-    {"connectid", ConfigKind::kConnectId, "", "Amazon Connect instance id"},
-    {"contactflow", ConfigKind::kConnectId, "", "contact flow id for the outbound calls"},
-    {"queue", ConfigKind::kConnectId, "", "queue id the calls go to (and whose agents are used)"},
-    {"inputfile", ConfigKind::kLocation, "",
-     "dialing list loaded by 'load' without a file (path or s3://bucket/key)"},
-    {"io-bucket", ConfigKind::kBucket, "", "S3 bucket for input and results files"},
-    {"outputfile", ConfigKind::kLocation, "",
-     "where the results CSV is written when the campaign ends (path or s3://bucket/key)"},
-    {"default-region", ConfigKind::kRegionCode, "US",
-     "region for phone numbers written without a leading + (ISO 3166 code)"},
-    {"max-attempts", ConfigKind::kInteger, "1",
-     "attempts per phone after no answer, busy or failure", 1, 20},
+      {"connectid", ConfigKind::kConnectId, "", "Amazon Connect instance id"},
+      {"contactflow", ConfigKind::kConnectId, "", "contact flow id for the outbound calls"},
+      {"queue", ConfigKind::kConnectId, "", "queue id the calls go to (and whose agents are used)"},
+      {"inputfile", ConfigKind::kLocation, "",
+       "dialing list loaded by 'load' without a file (path or s3://bucket/key)"},
+      {"io-bucket", ConfigKind::kBucket, "", "S3 bucket for input and results files"},
+      {"outputfile", ConfigKind::kLocation, "",
+       "where the results CSV is written when the campaign ends (path or s3://bucket/key)"},
+      {"default-region", ConfigKind::kRegionCode, "US",
+       "region for phone numbers written without a leading + (ISO 3166 code)"},
+      {"max-attempts", ConfigKind::kInteger, "1",
+       "attempts per phone after no answer, busy or failure", 1, 20},
       {"retry-delay", ConfigKind::kDuration, "5m",
        "wait before calling a phone again (90s, 5m, 2h, 1d)", 0, 7 * kDay},
   };
@@ -47,12 +48,13 @@ bool is_uuid(std::string_view s) {
 bool is_bucket_name(std::string_view s) {
   if (s.size() < 3 || s.size() > 63) return false;
   for (char c : s) {
-    if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
-          c == '-' || c == '.'))
+    if (!(std::islower(static_cast<unsigned char>(c)) ||
+          std::isdigit(static_cast<unsigned char>(c)) || c == '-' || c == '.'))
       return false;
   }
   return std::isalnum(static_cast<unsigned char>(s.front())) &&
-         std::isalnum(static_cast<unsigned char>(s.back())) && s.find("..") == std::string_view::npos;
+         std::isalnum(static_cast<unsigned char>(s.back())) &&
+         s.find("..") == std::string_view::npos;
 }
 
 bool has_control_chars(std::string_view s) {
@@ -80,11 +82,24 @@ std::optional<std::chrono::seconds> parse_duration(std::string_view text) {
   if (text.empty()) return std::nullopt;
   long long multiplier = 1;
   switch (text.back()) {
-    case 's': multiplier = 1; text.remove_suffix(1); break;
-    case 'm': multiplier = 60; text.remove_suffix(1); break;
-    case 'h': multiplier = 3600; text.remove_suffix(1); break;
-    case 'd': multiplier = kDay; text.remove_suffix(1); break;
-    default: break;
+    case 's':
+      multiplier = 1;
+      text.remove_suffix(1);
+      break;
+    case 'm':
+      multiplier = 60;
+      text.remove_suffix(1);
+      break;
+    case 'h':
+      multiplier = 3600;
+      text.remove_suffix(1);
+      break;
+    case 'd':
+      multiplier = kDay;
+      text.remove_suffix(1);
+      break;
+    default:
+      break;
   }
   long long value = 0;
   auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -108,7 +123,7 @@ absl::StatusOr<std::string> validate_config_value(std::string_view key, std::str
     std::vector<std::string_view> names;
     for (const ConfigKey& known : keys()) names.push_back(known.name);
     return absl::NotFoundError(cat("unknown config key '", key,
-                                            "'; known keys: ", fmt::format("{}", fmt::join(names, ", "))));
+                                   "'; known keys: ", fmt::format("{}", fmt::join(names, ", "))));
   }
   const std::string_view trimmed = trim(value);
   switch (k->kind) {
@@ -137,10 +152,10 @@ absl::StatusOr<std::string> validate_config_value(std::string_view key, std::str
     case ConfigKind::kDuration: {
       auto d = parse_duration(trimmed);
       if (!d || d->count() < k->min || d->count() > k->max)
-        return invalid(key, value,
-                       cat("a duration from ", format_duration(std::chrono::seconds(k->min)),
-                                    " to ", format_duration(std::chrono::seconds(k->max)),
-                                    " such as 90s, 5m, 2h or 1d"));
+        return invalid(
+            key, value,
+            cat("a duration from ", format_duration(std::chrono::seconds(k->min)), " to ",
+                format_duration(std::chrono::seconds(k->max)), " such as 90s, 5m, 2h or 1d"));
       return format_duration(*d);
     }
     case ConfigKind::kRegionCode: {
@@ -179,9 +194,9 @@ absl::StatusOr<CampaignConfig> CampaignConfig::from(
     if (it == stored.end()) return std::string(k != nullptr ? k->default_value : "");
     auto valid = validate_config_value(key, it->second);
     if (!valid.ok()) {
-      return absl::FailedPreconditionError(cat(
-          "stored configuration is invalid: ", valid.status().message(),
-          "; fix it with 'powerdialer config set ", key, " VALUE'"));
+      return absl::FailedPreconditionError(
+          cat("stored configuration is invalid: ", valid.status().message(),
+              "; fix it with 'powerdialer config set ", key, " VALUE'"));
     }
     return valid;
   };

@@ -103,7 +103,8 @@ RealTimeLoop::RealTimeLoop(double speed, Clock& real)
 
 MonoTime RealTimeLoop::now() const {
   const auto real_elapsed = real_.now() - real_start_;
-  return real_start_ + Micros{static_cast<int64_t>(static_cast<double>(real_elapsed.count()) * speed_)};
+  return real_start_ +
+         Micros{static_cast<int64_t>(static_cast<double>(real_elapsed.count()) * speed_)};
 }
 
 WallTime RealTimeLoop::wall_now() const {

@@ -29,7 +29,9 @@ class EventLoop : public Clock {
   // Runs `task` at `when` (or at once when `when` has passed). Timers that
   // fall due together run in the order they were scheduled.
   virtual TimerId schedule_at(MonoTime when, Task task) = 0;
-  TimerId schedule_after(Micros delay, Task task) { return schedule_at(now() + delay, std::move(task)); }
+  TimerId schedule_after(Micros delay, Task task) {
+    return schedule_at(now() + delay, std::move(task));
+  }
   // Cancels a timer that has not run; unknown or past ids are ignored.
   virtual void cancel(TimerId id) = 0;
   // Runs `task` on the loop thread soon. Thread-safe.
@@ -86,7 +88,8 @@ class TimerQueue {
 
 class VirtualLoop final : public EventLoop {
  public:
-  explicit VirtualLoop(WallTime start_wall = WallTime{std::chrono::milliseconds{1'767'225'600'000}});
+  explicit VirtualLoop(WallTime start_wall = WallTime{
+                           std::chrono::milliseconds{1'767'225'600'000}});
 
   MonoTime now() const override { return now_; }
   WallTime wall_now() const override;
@@ -130,7 +133,7 @@ class RealTimeLoop final : public EventLoop {
   WallTime wall_start_;
   mutable std::mutex mu_;
   std::condition_variable wake_;
-  TimerQueue timers_;        // guarded by mu_
+  TimerQueue timers_;         // guarded by mu_
   std::vector<Task> posted_;  // guarded by mu_
   bool stopped_ = false;      // guarded by mu_
 };

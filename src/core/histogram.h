@@ -20,7 +20,7 @@ class LatencyHistogram {
   Micros max() const { return max_; }
 
  private:
-  static constexpr int kFine = 1000;    // 1 µs each
+  static constexpr int kFine = 1000;     // 1 µs each
   static constexpr int kCoarse = 10000;  // 1 ms each
   std::array<uint64_t, kFine> fine_{};
   std::array<uint64_t, kCoarse> coarse_{};

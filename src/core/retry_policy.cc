@@ -2,8 +2,7 @@
 
 namespace pd {
 
-NextStep decide_next_step(Outcome outcome, const PhoneProgress& progress,
-                          const RetryRules& rules) {
+NextStep decide_next_step(Outcome outcome, const PhoneProgress& progress, const RetryRules& rules) {
   if (is_reached(outcome)) return {CustomerState::kReached, progress.phone_seq, {}};
   if (is_retryable(outcome) && progress.attempts_on_phone < rules.max_attempts_per_phone) {
     return {CustomerState::kPending, progress.phone_seq, rules.retry_delay};

@@ -11,7 +11,7 @@
 namespace pd {
 
 struct RetryRules {
-  int max_attempts_per_phone = 1;   // >= 1
+  int max_attempts_per_phone = 1;  // >= 1
   std::chrono::seconds retry_delay{300};
 };
 
@@ -24,11 +24,10 @@ struct PhoneProgress {
 
 struct NextStep {
   CustomerState state = CustomerState::kPending;  // kPending, kReached or kExhausted
-  int next_phone_seq = 0;                          // meaningful when kPending
-  std::chrono::seconds delay{0};                   // from the attempt's end
+  int next_phone_seq = 0;                         // meaningful when kPending
+  std::chrono::seconds delay{0};                  // from the attempt's end
 };
 
-NextStep decide_next_step(Outcome outcome, const PhoneProgress& progress,
-                          const RetryRules& rules);
+NextStep decide_next_step(Outcome outcome, const PhoneProgress& progress, const RetryRules& rules);
 
 }  // namespace pd

@@ -8,10 +8,10 @@
 #define PD_CONCAT_INNER_(a, b) a##b
 #define PD_CONCAT_(a, b) PD_CONCAT_INNER_(a, b)
 
-#define PD_RETURN_IF_ERROR(expr)                   \
-  do {                                             \
-    ::absl::Status pd_status_ = (expr);            \
-    if (!pd_status_.ok()) return pd_status_;       \
+#define PD_RETURN_IF_ERROR(expr)             \
+  do {                                       \
+    ::absl::Status pd_status_ = (expr);      \
+    if (!pd_status_.ok()) return pd_status_; \
   } while (false)
 
 #define PD_ASSIGN_OR_RETURN(lhs, expr) \

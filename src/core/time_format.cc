@@ -24,8 +24,8 @@ std::optional<WallTime> parse_iso8601(std::string_view s) {
     return ec == std::errc() && p == s.data() + pos + len;
   };
   int y, mo, d, h, mi, sec, ms = 0;
-  if (s.size() < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' ||
-      s[16] != ':' || s.back() != 'Z')
+  if (s.size() < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' ||
+      s.back() != 'Z')
     return std::nullopt;
   if (!number(0, 4, y) || !number(5, 2, mo) || !number(8, 2, d) || !number(11, 2, h) ||
       !number(14, 2, mi) || !number(17, 2, sec))

@@ -25,8 +25,7 @@ uint64_t splitmix64(uint64_t& state) {
 
 // Where the results go when the campaign is done: `outputfile`, else the
 // io-bucket (as the sample's SaveResults does), else nowhere.
-std::string results_location(const CampaignConfig& config, const Campaign& campaign,
-                             WallTime now) {
+std::string results_location(const CampaignConfig& config, const Campaign& campaign, WallTime now) {
   if (!config.output_file.empty()) return config.output_file;
   if (!config.io_bucket.empty()) {
     std::string stamp = format_iso8601(now);
@@ -65,7 +64,8 @@ void Engine::start(std::function<void(absl::Status, CampaignState)> on_finished)
   const std::string owner = options_.owner;
   const bool lease = options_.heartbeat.has_value();
   const WallTime lease_now = options_.lease_clock();
-  const WallTime lease_until = lease_now + std::chrono::duration_cast<Millis>(options_.lease_duration);
+  const WallTime lease_until =
+      lease_now + std::chrono::duration_cast<Millis>(options_.lease_duration);
   const WallTime now = loop_.wall_now();
   const RetryRules rules = config_.retry;
   const std::string name = campaign_.name;
@@ -87,9 +87,9 @@ void Engine::start(std::function<void(absl::Status, CampaignState)> on_finished)
       // it ends as interrupted and the customer moves on by the rules.
       PD_ASSIGN_OR_RETURN(std::vector<AttemptRecord> open, s.open_attempts(id));
       for (const AttemptRecord& a : open) {
-        PD_ASSIGN_OR_RETURN(Store::Finished ended,
-                            s.finish(a.id, {Outcome::kInterrupted, now, "DIALER_RESTARTED", ""},
-                                     rules));
+        PD_ASSIGN_OR_RETURN(
+            Store::Finished ended,
+            s.finish(a.id, {Outcome::kInterrupted, now, "DIALER_RESTARTED", ""}, rules));
         recovered += ended.ended_now ? 1 : 0;
       }
       PD_RETURN_IF_ERROR(s.transition(id, {}, CampaignState::kRunning).status());
@@ -175,8 +175,9 @@ void Engine::on_event(const ContactEvent& event) {
     Attempt* a = find_by_contact(event.contact_id);
     if (a == nullptr) {
       // Not (yet) ours. Keep it only while some call awaits its contact id.
-      const bool awaiting = std::any_of(attempts_.begin(), attempts_.end(),
-                                        [](const auto& kv) { return kv.second.contact_id.empty(); });
+      const bool awaiting = std::any_of(attempts_.begin(), attempts_.end(), [](const auto& kv) {
+        return kv.second.contact_id.empty();
+      });
       if (awaiting && early_events_.size() < kMaxEarlyEvents) {
         early_events_.emplace(event.contact_id, event);
       }
@@ -200,10 +201,17 @@ void Engine::on_agent_state(const ContactEvent& event) {
   reported_available_.reset();  // events are the truth from now on
   auto adjust = [this](AgentState s, int d) {
     switch (s) {
-      case AgentState::kAvailable: stats_.agents_available += d; break;
-      case AgentState::kBusy: stats_.agents_busy += d; break;
-      case AgentState::kAfterCallWork: stats_.agents_after_call_work += d; break;
-      case AgentState::kOffline: break;
+      case AgentState::kAvailable:
+        stats_.agents_available += d;
+        break;
+      case AgentState::kBusy:
+        stats_.agents_busy += d;
+        break;
+      case AgentState::kAfterCallWork:
+        stats_.agents_after_call_work += d;
+        break;
+      case AgentState::kOffline:
+        break;
     }
   };
   adjust(before, -1);
@@ -247,7 +255,8 @@ void Engine::on_call_ended(Attempt& attempt, const ContactEvent& event) {
   } else {
     --stats_.dialing;
     // The agent this call was for is still free: the next call follows now.
-    if (unserved_since_.size() < kMaxUnserved) unserved_since_.push_back(options_.real_clock->now());
+    if (unserved_since_.size() < kMaxUnserved)
+      unserved_since_.push_back(options_.real_clock->now());
   }
   if (event.outcome == Outcome::kAbandoned) ++stats_.abandons;
   end_attempt(attempt.id, {event.outcome, event.at, event.disconnect_reason, ""});
@@ -383,8 +392,9 @@ void Engine::on_claimed(absl::StatusOr<std::vector<Claim>> claims,
 void Engine::dial(Attempt& attempt) {
   attempt.retry_timer.reset();
   const AttemptId id = attempt.id;
-  cc_.start_call(attempt.request,
-                 [this, id](absl::StatusOr<std::string> contact) { on_dialed(id, std::move(contact)); });
+  cc_.start_call(attempt.request, [this, id](absl::StatusOr<std::string> contact) {
+    on_dialed(id, std::move(contact));
+  });
 }
 
 void Engine::on_dialed(AttemptId id, absl::StatusOr<std::string> contact) {
@@ -429,7 +439,8 @@ void Engine::on_dialed(AttemptId id, absl::StatusOr<std::string> contact) {
     a.backoff = std::min(options_.throttle_backoff_max,
                          a.backoff.count() == 0 ? options_.throttle_backoff : a.backoff * 2);
     const auto half = a.backoff.count() / 2;
-    const Micros delay{half + static_cast<int64_t>(splitmix64(rng_) % static_cast<uint64_t>(half + 1))};
+    const Micros delay{half +
+                       static_cast<int64_t>(splitmix64(rng_) % static_cast<uint64_t>(half + 1))};
     a.retry_timer = loop_.schedule_after(delay, [this, id] {
       auto retry = attempts_.find(id);
       if (retry != attempts_.end()) dial(retry->second);
@@ -467,8 +478,8 @@ void Engine::end_attempt(AttemptId id, AttemptEnd end) {
       // The customer is callable again at callable_at; everyone else is as
       // the last claim left them, so the earliest callable time is known
       // without asking the store.
-      if (done->callable_at && (!next_callable_known_ || !next_callable_ ||
-                                *done->callable_at < *next_callable_)) {
+      if (done->callable_at &&
+          (!next_callable_known_ || !next_callable_ || *done->callable_at < *next_callable_)) {
         note_next_callable(done->callable_at);
       }
       pump();
@@ -505,8 +516,7 @@ void Engine::heartbeat() {
 }
 
 void Engine::maybe_finish() {
-  if (finished_ || !running_ || claim_outstanding_ || pending_store_ops_ > 0 ||
-      !attempts_.empty())
+  if (finished_ || !running_ || claim_outstanding_ || pending_store_ops_ > 0 || !attempts_.empty())
     return;
   if (stopping_) {
     finish(absl::OkStatus());
@@ -531,9 +541,9 @@ void Engine::finish(absl::Status status) {
   const Campaign campaign = campaign_;
   const std::string owner = options_.owner;
   const bool lease = options_.heartbeat.has_value();
-  const std::string output =
-      final_state == CampaignState::kDone ? results_location(config_, campaign_, loop_.wall_now())
-                                          : std::string();
+  const std::string output = final_state == CampaignState::kDone
+                                 ? results_location(config_, campaign_, loop_.wall_now())
+                                 : std::string();
   store_.submit([=, this](Store& s) -> StoreExecutor::Completion {
     absl::Status result = status;
     auto moved = s.transition(id, {}, final_state);

@@ -101,8 +101,8 @@ class Engine {
   void on_call_connected(Attempt& attempt, const ContactEvent& event);
   void on_call_ended(Attempt& attempt, const ContactEvent& event);
   void pump();
-  void on_claimed(absl::StatusOr<std::vector<Claim>> claims,
-                  std::optional<WallTime> next_callable, int wanted);
+  void on_claimed(absl::StatusOr<std::vector<Claim>> claims, std::optional<WallTime> next_callable,
+                  int wanted);
   void dial(Attempt& attempt);
   void on_dialed(AttemptId id, absl::StatusOr<std::string> contact_id);
   void end_attempt(AttemptId id, AttemptEnd end);
@@ -136,7 +136,7 @@ class Engine {
   bool finished_ = false;
   bool claim_outstanding_ = false;
   bool first_claim_done_ = false;
-  int pending_store_ops_ = 0;  // finishes/releases not yet completed
+  int pending_store_ops_ = 0;              // finishes/releases not yet completed
   std::optional<WallTime> next_callable_;  // last known; nullopt = no pending customer
   bool next_callable_known_ = false;
   std::optional<TimerId> wake_timer_;

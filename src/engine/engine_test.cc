@@ -102,7 +102,8 @@ class EngineTest : public ::testing::Test {
     ASSERT_TRUE(w.ok());
     for (int i = 0; i < customers; ++i) {
       for (int p = 0; p < phones; ++p) {
-        ASSERT_TRUE((*w)->add(cat("C", i), fmt::format("+1202555{:04d}", i * 10 + p), "{}", 2).ok());
+        ASSERT_TRUE(
+            (*w)->add(cat("C", i), fmt::format("+1202555{:04d}", i * 10 + p), "{}", 2).ok());
       }
     }
     ASSERT_TRUE((*w)->commit().ok());
@@ -126,7 +127,9 @@ class EngineTest : public ::testing::Test {
 
   std::vector<AttemptRecord> attempts() {
     std::vector<AttemptRecord> out;
-    EXPECT_TRUE(store_->for_each_attempt(campaign_.id, [&](const AttemptRecord& r) { out.push_back(r); }).ok());
+    EXPECT_TRUE(
+        store_->for_each_attempt(campaign_.id, [&](const AttemptRecord& r) { out.push_back(r); })
+            .ok());
     return out;
   }
 

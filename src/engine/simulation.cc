@@ -40,9 +40,10 @@ absl::StatusOr<SimulationReport> run_simulation(const SimulationSpec& spec) {
   if (!spec.list.empty()) {
     std::ifstream in(spec.list, std::ios::binary);
     if (!in) return absl::NotFoundError(cat(spec.list, ": cannot open"));
-    PD_RETURN_IF_ERROR(import_list(in, spec.list,
-                                   [&] { return store->begin_list(campaign.id, LoadMode::kReplace); },
-                                   ImportOptions{})
+    PD_RETURN_IF_ERROR(import_list(
+                           in, spec.list,
+                           [&] { return store->begin_list(campaign.id, LoadMode::kReplace); },
+                           ImportOptions{})
                            .status());
   } else {
     // Generated customers with well-formed US numbers, streamed to the store.

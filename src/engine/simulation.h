@@ -18,7 +18,7 @@ struct SimulationSpec {
   int64_t customers = 1000;  // generated, one phone each, unless `list` is set
   std::string list;          // a CSV dialing list instead
   RetryRules retry;
-  std::string results;       // also write the results CSV here
+  std::string results;  // also write the results CSV here
 };
 
 struct SimulationReport {

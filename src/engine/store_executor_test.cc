@@ -42,7 +42,8 @@ TEST_F(StoreExecutorTest, ThreadedCompletionsRunOnTheLoopInSubmissionOrderAfterC
         return [&order, i] { order.push_back(i); };
       });
     }
-    executor.submit([&loop](Store&) -> StoreExecutor::Completion { return [&loop] { loop.stop(); }; });
+    executor.submit(
+        [&loop](Store&) -> StoreExecutor::Completion { return [&loop] { loop.stop(); }; });
     loop.run();
     executor.drain();
   }
@@ -64,12 +65,13 @@ TEST_F(StoreExecutorTest, AFailedOperationInABatchDoesNotUndoTheOthers) {
     for (int i = 0; i < 50; ++i) {
       executor.submit([this, i, &failures](Store& s) -> StoreExecutor::Completion {
         // Every tenth operation fails (no such attempt) inside the batch.
-        absl::Status st = i % 10 == 0 ? s.set_contact_id(999999, "x")
-                                      : s.set_config(campaign_, cat("k", i), "v");
+        absl::Status st =
+            i % 10 == 0 ? s.set_contact_id(999999, "x") : s.set_config(campaign_, cat("k", i), "v");
         return [st, &failures] { failures += st.ok() ? 0 : 1; };
       });
     }
-    executor.submit([&loop](Store&) -> StoreExecutor::Completion { return [&loop] { loop.stop(); }; });
+    executor.submit(
+        [&loop](Store&) -> StoreExecutor::Completion { return [&loop] { loop.stop(); }; });
     loop.run();
     executor.drain();
   }

@@ -1,4 +1,3 @@
-#include "core/strings.h"
 #include "io/object_io.h"
 
 #include <cerrno>
@@ -6,14 +5,16 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/strings.h"
 
 namespace pd {
 namespace {
 
 absl::Status s3_not_yet(std::string_view location) {
   return absl::UnimplementedError(
-      cat(location, ": S3 locations need the Amazon Connect backend, which this build "
-                             "does not have yet; use a local file"));
+      cat(location,
+          ": S3 locations need the Amazon Connect backend, which this build "
+          "does not have yet; use a local file"));
 }
 
 class LocalOutput final : public OutputObject {
@@ -68,8 +69,7 @@ absl::StatusOr<std::unique_ptr<OutputObject>> open_output(const std::string& loc
   if (is_s3_location(location)) return s3_not_yet(location);
   auto out = std::make_unique<LocalOutput>(location, location + ".partial");
   if (!out->ok()) {
-    return absl::PermissionDeniedError(
-        cat(location, ": cannot write: ", std::strerror(errno)));
+    return absl::PermissionDeniedError(cat(location, ": cannot write: ", std::strerror(errno)));
   }
   return std::unique_ptr<OutputObject>(std::move(out));
 }

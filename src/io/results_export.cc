@@ -1,6 +1,6 @@
-#include "core/strings.h"
 #include "io/results_export.h"
 
+#include "core/strings.h"
 #include "core/time_format.h"
 #include "io/csv_writer.h"
 

@@ -29,11 +29,11 @@ TEST(ResultsExport, OneNeutralisedRowPerAttemptWithTheDocumentedHeader) {
   ASSERT_EQ(claims->size(), 2u);
   ASSERT_TRUE((*store)->set_contact_id((*claims)[0].attempt_id, "c-1").ok());
   ASSERT_TRUE((*store)->mark_connected((*claims)[0].attempt_id, t0 + Millis{5000}, "@agent").ok());
-  ASSERT_TRUE((*store)
-                  ->finish((*claims)[0].attempt_id,
-                           {Outcome::kConnected, t0 + Millis{65000}, "CUSTOMER_DISCONNECT", "-sale"},
-                           {})
-                  .ok());
+  ASSERT_TRUE(
+      (*store)
+          ->finish((*claims)[0].attempt_id,
+                   {Outcome::kConnected, t0 + Millis{65000}, "CUSTOMER_DISCONNECT", "-sale"}, {})
+          .ok());
 
   std::ostringstream out;
   auto rows = export_results(**store, c.id, out);

@@ -67,7 +67,7 @@ struct Claim {
   AttemptId attempt_id = 0;
   std::string client_token;  // unique per attempt; Connect's ClientToken
   std::string cust_id;
-  std::string phone;         // E.164
+  std::string phone;  // E.164
   int phone_seq = 0;
   int attempt_on_phone = 1;  // 1 for the first try of this phone
   std::string attributes_json;

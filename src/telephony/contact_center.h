@@ -21,9 +21,9 @@ std::string_view to_string(AgentState s);
 
 struct ContactEvent {
   enum class Kind {
-    kAgentState,      // agent_id moved to agent_state
-    kCallConnected,   // contact_id answered and was put through to agent_id
-    kCallEnded,       // contact_id ended with outcome (and agent_id if it had one)
+    kAgentState,     // agent_id moved to agent_state
+    kCallConnected,  // contact_id answered and was put through to agent_id
+    kCallEnded,      // contact_id ended with outcome (and agent_id if it had one)
   };
   Kind kind = Kind::kAgentState;
   WallTime at{};

@@ -1,15 +1,14 @@
-#include "core/strings.h"
 #include "store/sqlite/sqlite_db.h"
 
 #include <utility>
 
+#include "core/strings.h"
 
 namespace pd::sqlite {
 
 absl::Status to_status(sqlite3* db, int rc, std::string_view what) {
   if (rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW) return absl::OkStatus();
-  const std::string msg =
-      cat(what, ": ", db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  const std::string msg = cat(what, ": ", db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
   switch (rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:

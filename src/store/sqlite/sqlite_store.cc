@@ -1,4 +1,3 @@
-#include "core/strings.h"
 #include "store/sqlite/sqlite_store.h"
 
 #include <filesystem>
@@ -6,6 +5,7 @@
 
 #include "core/config_keys.h"
 #include "core/status_macros.h"
+#include "core/strings.h"
 
 namespace pd {
 namespace {
@@ -162,8 +162,8 @@ class SqliteStore::Writer final : public ListWriter {
     PD_RETURN_IF_ERROR(txn_.begin());
     PD_ASSIGN_OR_RETURN(Campaign c, store_.campaign_by_id(campaign_));
     if (c.state == CampaignState::kRunning || c.state == CampaignState::kStopping) {
-      return absl::FailedPreconditionError(cat(
-          "campaign '", c.name, "' is ", to_string(c.state), "; stop it before loading a list"));
+      return absl::FailedPreconditionError(cat("campaign '", c.name, "' is ", to_string(c.state),
+                                               "; stop it before loading a list"));
     }
     if (mode == LoadMode::kReplace) {
       for (const char* sql : {
@@ -178,9 +178,9 @@ class SqliteStore::Writer final : public ListWriter {
       }
     }
     // A new or extended list makes a finished campaign callable again.
-    PD_ASSIGN_OR_RETURN(Stmt s, store_.db_.prepare(
-                                    "UPDATE campaigns SET state = 'idle', updated_at = ?2 "
-                                    "WHERE id = ?1 AND state IN ('done', 'stopped')"));
+    PD_ASSIGN_OR_RETURN(Stmt s,
+                        store_.db_.prepare("UPDATE campaigns SET state = 'idle', updated_at = ?2 "
+                                           "WHERE id = ?1 AND state IN ('done', 'stopped')"));
     PD_RETURN_IF_ERROR(s.bind(1, campaign_).bind(2, wall_now_ms()).run());
 
     PD_ASSIGN_OR_RETURN(insert_customer_,
@@ -248,8 +248,8 @@ class SqliteStore::Writer final : public ListWriter {
 
 // ---------------------------------------------------------------------------
 
-absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path,
-                                                               bool create, bool durable) {
+absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, bool create,
+                                                               bool durable) {
   if (!create && !std::filesystem::exists(path)) {
     return absl::FailedPreconditionError(
         cat("no database at ", path, "; run 'powerdialer init' first"));
@@ -260,7 +260,8 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string
   sqlite3_busy_timeout(store->db_.handle(), 10000);
   // WAL: readers (status, results) never block the dialer's writes.
   PD_RETURN_IF_ERROR(store->db_.exec("PRAGMA journal_mode=WAL"));
-  PD_RETURN_IF_ERROR(store->db_.exec(durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=OFF"));
+  PD_RETURN_IF_ERROR(
+      store->db_.exec(durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=OFF"));
   if (!durable) {
     // A throw-away store has one user: skip the per-transaction file locks,
     // and give it a page cache big enough that a batch's index updates do
@@ -302,13 +303,13 @@ absl::Status SqliteStore::check_schema() {
         cat(path_, " is not initialised; run 'powerdialer init' first"));
   }
   if (*version < kSchemaVersion) {
-    return absl::FailedPreconditionError(cat(path_, " has schema version ", *version,
-                                                      "; run 'powerdialer init' to upgrade it"));
+    return absl::FailedPreconditionError(
+        cat(path_, " has schema version ", *version, "; run 'powerdialer init' to upgrade it"));
   }
   if (*version > kSchemaVersion) {
     return absl::FailedPreconditionError(
         cat(path_, " was written by a newer powerdialer (schema version ", *version,
-                     "); this build knows version ", kSchemaVersion));
+            "); this build knows version ", kSchemaVersion));
   }
   PD_ASSIGN_OR_RETURN(Stmt s, db_.prepare("SELECT value FROM meta WHERE key = 'instance_id'"));
   PD_ASSIGN_OR_RETURN(bool row, s.step());
@@ -388,8 +389,7 @@ absl::StatusOr<Campaign> SqliteStore::find_campaign(std::string_view name) {
   PD_ASSIGN_OR_RETURN(bool row, s->step());
   if (!row) {
     return absl::NotFoundError(
-        cat("no campaign '", name, "'; create it with 'powerdialer --campaign ", name,
-                     " init'"));
+        cat("no campaign '", name, "'; create it with 'powerdialer --campaign ", name, " init'"));
   }
   PD_ASSIGN_OR_RETURN(CampaignState state, state_from(s->text(2)));
   Campaign c{s->int64(0), std::string(s->text(1)), state};
@@ -416,8 +416,7 @@ absl::StatusOr<Campaign> SqliteStore::transition(CampaignId id, std::vector<Camp
   PD_RETURN_IF_ERROR(txn.begin());
   PD_ASSIGN_OR_RETURN(Campaign c, campaign_by_id(id));
   if (!from.empty() && std::find(from.begin(), from.end(), c.state) == from.end()) {
-    return absl::FailedPreconditionError(
-        cat("campaign '", c.name, "' is ", to_string(c.state)));
+    return absl::FailedPreconditionError(cat("campaign '", c.name, "' is ", to_string(c.state)));
   }
   PD_ASSIGN_OR_RETURN(Stmt * s,
                       stmt("UPDATE campaigns SET state = ?2, updated_at = ?3 WHERE id = ?1"));
@@ -452,8 +451,7 @@ absl::Status SqliteStore::unset_config(CampaignId id, std::string_view key) {
   return s->bind(1, id).bind(2, key).run();
 }
 
-absl::StatusOr<std::unique_ptr<ListWriter>> SqliteStore::begin_list(CampaignId id,
-                                                                     LoadMode mode) {
+absl::StatusOr<std::unique_ptr<ListWriter>> SqliteStore::begin_list(CampaignId id, LoadMode mode) {
   auto writer = std::make_unique<Writer>(*this, id);
   PD_RETURN_IF_ERROR(writer->start(mode));
   return writer;
@@ -550,7 +548,7 @@ absl::Status SqliteStore::mark_connected(AttemptId attempt, WallTime answered_at
 }
 
 absl::StatusOr<Store::Finished> SqliteStore::finish(AttemptId attempt, const AttemptEnd& end,
-                                         const RetryRules& rules) {
+                                                    const RetryRules& rules) {
   sqlite::Transaction txn(db_);
   PD_RETURN_IF_ERROR(txn.begin());
   PD_ASSIGN_OR_RETURN(Stmt * find,
@@ -605,9 +603,9 @@ absl::StatusOr<std::optional<WallTime>> SqliteStore::next_callable_at(CampaignId
 absl::StatusOr<std::vector<AttemptRecord>> SqliteStore::open_attempts(CampaignId id) {
   static const std::string sql =
       cat("SELECT ", kAttemptColumns,
-                   " FROM attempts a JOIN campaigns c ON c.id = a.campaign_id "
-                   "JOIN customers cu ON cu.id = a.customer_id "
-                   "WHERE a.campaign_id = ?1 AND a.state != 'ended' ORDER BY a.id");
+          " FROM attempts a JOIN campaigns c ON c.id = a.campaign_id "
+          "JOIN customers cu ON cu.id = a.customer_id "
+          "WHERE a.campaign_id = ?1 AND a.state != 'ended' ORDER BY a.id");
   PD_ASSIGN_OR_RETURN(Stmt * s, stmt(sql.c_str()));
   s->bind(1, id);
   std::vector<AttemptRecord> out;
@@ -624,8 +622,8 @@ absl::StatusOr<std::optional<AttemptRecord>> SqliteStore::find_attempt_by_contac
     std::string_view contact_id) {
   static const std::string sql =
       cat("SELECT ", kAttemptColumns,
-                   " FROM attempts a JOIN campaigns c ON c.id = a.campaign_id "
-                   "JOIN customers cu ON cu.id = a.customer_id WHERE a.contact_id = ?1");
+          " FROM attempts a JOIN campaigns c ON c.id = a.campaign_id "
+          "JOIN customers cu ON cu.id = a.customer_id WHERE a.contact_id = ?1");
   PD_ASSIGN_OR_RETURN(Stmt * s, stmt(sql.c_str()));
   s->bind(1, contact_id);
   PD_ASSIGN_OR_RETURN(bool row, s->step());
@@ -694,11 +692,10 @@ absl::StatusOr<CampaignStatus> SqliteStore::status(CampaignId id) {
 
 absl::Status SqliteStore::for_each_attempt(CampaignId id,
                                            const std::function<void(const AttemptRecord&)>& fn) {
-  static const std::string sql =
-      cat("SELECT ", kAttemptColumns,
-                   " FROM attempts a JOIN campaigns c ON c.id = a.campaign_id "
-                   "JOIN customers cu ON cu.id = a.customer_id "
-                   "WHERE a.campaign_id = ?1 ORDER BY a.id");
+  static const std::string sql = cat("SELECT ", kAttemptColumns,
+                                     " FROM attempts a JOIN campaigns c ON c.id = a.campaign_id "
+                                     "JOIN customers cu ON cu.id = a.customer_id "
+                                     "WHERE a.campaign_id = ?1 ORDER BY a.id");
   // Its own statement: `fn` may use the store while this one is stepping.
   PD_ASSIGN_OR_RETURN(Stmt s, db_.prepare(sql));
   s.bind(1, id);
@@ -743,8 +740,8 @@ absl::Status SqliteStore::set_checkpoint(std::string_view stream, std::string_vi
   return s->bind(1, stream).bind(2, shard).bind(3, sequence_number).run();
 }
 
-absl::StatusOr<bool> SqliteStore::acquire_lease(CampaignId id, std::string_view owner,
-                                                WallTime now, WallTime until) {
+absl::StatusOr<bool> SqliteStore::acquire_lease(CampaignId id, std::string_view owner, WallTime now,
+                                                WallTime until) {
   PD_ASSIGN_OR_RETURN(Stmt * s, stmt("INSERT INTO leases(campaign_id, owner, expires_at) "
                                      "VALUES(?1, ?2, ?4) ON CONFLICT(campaign_id) DO UPDATE "
                                      "SET owner = ?2, expires_at = ?4 "
@@ -758,9 +755,9 @@ absl::Status SqliteStore::release_lease(CampaignId id, std::string_view owner) {
   return s->bind(1, id).bind(2, owner).run();
 }
 
-absl::StatusOr<std::optional<std::pair<std::string, WallTime>>> SqliteStore::lease(
-    CampaignId id) {
-  PD_ASSIGN_OR_RETURN(Stmt * s, stmt("SELECT owner, expires_at FROM leases WHERE campaign_id = ?1"));
+absl::StatusOr<std::optional<std::pair<std::string, WallTime>>> SqliteStore::lease(CampaignId id) {
+  PD_ASSIGN_OR_RETURN(Stmt * s,
+                      stmt("SELECT owner, expires_at FROM leases WHERE campaign_id = ?1"));
   s->bind(1, id);
   PD_ASSIGN_OR_RETURN(bool row, s->step());
   std::optional<std::pair<std::string, WallTime>> out;

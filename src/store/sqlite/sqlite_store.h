@@ -48,7 +48,7 @@ class SqliteStore final : public Store {
   absl::Status mark_connected(AttemptId attempt, WallTime answered_at,
                               std::string_view agent_id) override;
   absl::StatusOr<Finished> finish(AttemptId attempt, const AttemptEnd& end,
-                              const RetryRules& rules) override;
+                                  const RetryRules& rules) override;
   absl::StatusOr<std::optional<WallTime>> next_callable_at(CampaignId id) override;
   absl::StatusOr<std::vector<AttemptRecord>> open_attempts(CampaignId id) override;
   absl::Status begin_batch() override { return db_.exec("BEGIN IMMEDIATE"); }
@@ -61,8 +61,7 @@ class SqliteStore final : public Store {
   absl::Status for_each_attempt(CampaignId id,
                                 const std::function<void(const AttemptRecord&)>& fn) override;
   absl::Status for_each_reject(
-      CampaignId id,
-      const std::function<void(int64_t line, std::string_view reason)>& fn) override;
+      CampaignId id, const std::function<void(int64_t line, std::string_view reason)>& fn) override;
 
   absl::StatusOr<std::optional<std::string>> checkpoint(std::string_view stream,
                                                         std::string_view shard) override;

@@ -73,7 +73,9 @@ TEST_F(SqliteStoreTest, OpeningWithoutCreateNeedsAnInitialisedFile) {
   auto missing = SqliteStore::open((dir_ / "nope.db").string(), false);
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(std::string(missing.status().message()).find("powerdialer init"), std::string::npos);
-  { std::ofstream((dir_ / "junk.db").string()) << "this is not sqlite at all, just some text....."; }
+  {
+    std::ofstream((dir_ / "junk.db").string()) << "this is not sqlite at all, just some text.....";
+  }
   auto junk = SqliteStore::open((dir_ / "junk.db").string(), false);
   ASSERT_FALSE(junk.ok());
 }
@@ -210,8 +212,8 @@ TEST_F(SqliteStoreTest, FinishIsIdempotent) {
   EXPECT_FALSE(first->callable_at.has_value());  // reached
   EXPECT_FALSE(second->ended_now);
   std::vector<AttemptRecord> rows;
-  ASSERT_TRUE(store_->for_each_attempt(campaign_, [&](const AttemptRecord& r) { rows.push_back(r); })
-                  .ok());
+  ASSERT_TRUE(
+      store_->for_each_attempt(campaign_, [&](const AttemptRecord& r) { rows.push_back(r); }).ok());
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].outcome, Outcome::kConnected);
   EXPECT_EQ(rows[0].agent_id, "agent-1");
@@ -238,7 +240,8 @@ TEST_F(SqliteStoreTest, RetriesWaitForTheirDelayThenMoveToTheNextPhone) {
   ASSERT_EQ(c3->size(), 1u);
   EXPECT_EQ((*c3)[0].phone_seq, 1);
   EXPECT_EQ((*c3)[0].phone, "+12025550001");
-  ASSERT_TRUE(store_->finish((*c3)[0].attempt_id, {Outcome::kConnected, t(400), "", ""}, rules).ok());
+  ASSERT_TRUE(
+      store_->finish((*c3)[0].attempt_id, {Outcome::kConnected, t(400), "", ""}, rules).ok());
   auto st = store_->status(campaign_);
   EXPECT_EQ(st->customers_by_state[CustomerState::kReached], 1);
   EXPECT_TRUE(store_->claim(campaign_, 5, t(10000), "n")->empty());
@@ -301,7 +304,8 @@ TEST_F(SqliteStoreTest, AKilledImportLeavesThePreviousListIntact) {
 TEST_F(SqliteStoreTest, ReplaceResetsDialingStateAndIsRefusedWhileRunning) {
   load(2);
   auto claims = store_->claim(campaign_, 2, t(0), "n");
-  ASSERT_TRUE(store_->finish((*claims)[0].attempt_id, {Outcome::kConnected, t(1), "", ""}, {}).ok());
+  ASSERT_TRUE(
+      store_->finish((*claims)[0].attempt_id, {Outcome::kConnected, t(1), "", ""}, {}).ok());
   ASSERT_TRUE(store_->transition(campaign_, {}, CampaignState::kRunning).ok());
   auto refused = store_->begin_list(campaign_, LoadMode::kReplace);
   ASSERT_FALSE(refused.ok());

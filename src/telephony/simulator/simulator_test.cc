@@ -564,7 +564,7 @@ TEST(Simulator, AnAvailableAgentStaysPastTheShiftForACallThatMayBeAnswered) {
   std::vector<Micros> times;
   for (const auto& [id, t] : offline_at) times.push_back(t);
   std::sort(times.begin(), times.end());
-  EXPECT_EQ(times[0], seconds(60));             // left at the end of the shift
+  EXPECT_EQ(times[0], seconds(60));            // left at the end of the shift
   EXPECT_EQ(times[1], seconds(70 + 60 + 10));  // answered at 70, talk, after-call work
 }
 
