@@ -23,12 +23,7 @@ void report(benchmark::State& state, const SimulationReport& r) {
   state.counters["dial_p99_us"] = static_cast<double>(r.engine.dial_latency.quantile(0.99).count());
 }
 
-// The headline target: 1,000 agents for an 8-hour shift in <= 10 s wall.
-void BM_Shift1000Agents8Hours(benchmark::State& state) {
-  SimulationSpec spec;
-  spec.sim.agents = 1000;
-  spec.sim.shift = std::chrono::hours(8);
-  spec.customers = 400'000;  // more than a shift can dial
+void run_and_report(benchmark::State& state, const SimulationSpec& spec) {
   for (auto _ : state) {
     auto r = run_simulation(spec);
     if (!r.ok()) {
@@ -38,6 +33,15 @@ void BM_Shift1000Agents8Hours(benchmark::State& state) {
     report(state, *r);
   }
 }
+
+// The headline target: 1,000 agents for an 8-hour shift in <= 10 s wall.
+void BM_Shift1000Agents8Hours(benchmark::State& state) {
+  SimulationSpec spec;
+  spec.sim.agents = 1000;
+  spec.sim.shift = std::chrono::hours(8);
+  spec.customers = 330'000;  // a little more than a shift dials (~319k)
+  run_and_report(state, spec);
+}
 BENCHMARK(BM_Shift1000Agents8Hours)->Unit(benchmark::kSecond)->Iterations(1)->UseRealTime();
 
 // Smaller campaigns run to the end of the list, for the idle-time and
@@ -46,14 +50,7 @@ void BM_CampaignToCompletion(benchmark::State& state) {
   SimulationSpec spec;
   spec.sim.agents = static_cast<int>(state.range(0));
   spec.customers = state.range(1);
-  for (auto _ : state) {
-    auto r = run_simulation(spec);
-    if (!r.ok()) {
-      state.SkipWithError(std::string(r.status().message()).c_str());
-      return;
-    }
-    report(state, *r);
-  }
+  run_and_report(state, spec);
 }
 BENCHMARK(BM_CampaignToCompletion)
     ->Args({100, 20'000})

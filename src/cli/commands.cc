@@ -14,15 +14,23 @@
 #include "store/store.h"
 
 namespace pd::cli {
-namespace {
-
-constexpr int kOk = 0;
-constexpr int kError = 1;
 
 int fail(const Context& ctx, const absl::Status& status) {
   *ctx.err << "powerdialer: " << sv(status.message()) << "\n";
   return kError;
 }
+
+nlohmann::json outcomes_json(const std::map<Outcome, int64_t>& by_outcome) {
+  nlohmann::json j = nlohmann::json::object();
+  for (int i = 0; i < kOutcomeCount; ++i) {
+    const auto o = static_cast<Outcome>(i);
+    auto it = by_outcome.find(o);
+    j[std::string(to_string(o))] = it == by_outcome.end() ? 0 : it->second;
+  }
+  return j;
+}
+
+namespace {
 
 absl::Status check_campaign_name(std::string_view name) {
   const bool ok =
@@ -63,12 +71,6 @@ nlohmann::json status_json(const CampaignStatus& st) {
     auto it = st.customers_by_state.find(s);
     by_state[std::string(to_string(s))] = it == st.customers_by_state.end() ? 0 : it->second;
   }
-  nlohmann::json by_outcome = nlohmann::json::object();
-  for (int i = 0; i < kOutcomeCount; ++i) {
-    const auto o = static_cast<Outcome>(i);
-    auto it = st.attempts_by_outcome.find(o);
-    by_outcome[std::string(to_string(o))] = it == st.attempts_by_outcome.end() ? 0 : it->second;
-  }
   return {
       {"campaign", st.campaign.name},
       {"state", to_string(st.campaign.state)},
@@ -78,7 +80,7 @@ nlohmann::json status_json(const CampaignStatus& st) {
       {"rejected_rows", st.rejected_rows},
       {"attempts", st.attempts},
       {"attempts_in_flight", st.attempts_in_flight},
-      {"attempts_by_outcome", by_outcome},
+      {"attempts_by_outcome", outcomes_json(st.attempts_by_outcome)},
       {"next_callable_at", st.next_callable_at
                                ? nlohmann::json(format_iso8601(*st.next_callable_at))
                                : nlohmann::json(nullptr)},

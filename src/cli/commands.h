@@ -3,9 +3,15 @@
 // and writes user output to ctx.out and one-line errors to ctx.err.
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include <iostream>
+#include <map>
 #include <optional>
 #include <string>
+
+#include "absl/status/status.h"
+#include "core/types.h"
 
 namespace pd::cli {
 
@@ -16,6 +22,14 @@ struct Context {
   std::ostream* out = &std::cout;
   std::ostream* err = &std::cerr;
 };
+
+// Shared by the command files.
+inline constexpr int kOk = 0;
+inline constexpr int kError = 1;
+// Prints "powerdialer: <message>" on ctx.err and returns kError.
+int fail(const Context& ctx, const absl::Status& status);
+// {"connected": n, ...} with every outcome, 0 when none.
+nlohmann::json outcomes_json(const std::map<Outcome, int64_t>& by_outcome);
 
 int cmd_init(const Context& ctx);
 int cmd_config_set(const Context& ctx, const std::string& key, const std::string& value);

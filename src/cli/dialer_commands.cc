@@ -27,14 +27,6 @@
 namespace pd::cli {
 namespace {
 
-constexpr int kOk = 0;
-constexpr int kError = 1;
-
-int fail(const Context& ctx, const absl::Status& status) {
-  *ctx.err << "powerdialer: " << sv(status.message()) << "\n";
-  return kError;
-}
-
 std::string hostname() {
   char buf[256] = {};
   if (::gethostname(buf, sizeof buf - 1) != 0) return "localhost";
@@ -146,16 +138,6 @@ class SignalWatcher {
   sigset_t set_{}, old_{};
   std::thread thread_;
 };
-
-nlohmann::json outcomes_json(const std::map<Outcome, int64_t>& by_outcome) {
-  nlohmann::json j = nlohmann::json::object();
-  for (int i = 0; i < kOutcomeCount; ++i) {
-    const auto o = static_cast<Outcome>(i);
-    auto it = by_outcome.find(o);
-    j[std::string(to_string(o))] = it == by_outcome.end() ? 0 : it->second;
-  }
-  return j;
-}
 
 void print_summary(std::ostream& out, const CampaignStatus& st) {
   auto count = [&](CustomerState s) {

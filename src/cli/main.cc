@@ -58,6 +58,16 @@ std::string apply_sim_durations(pd::SimConfig& sim, const SimFlags& flags) {
   return {};
 }
 
+// Runs `command` once the durations parsed; otherwise reports the bad flag.
+int with_sim_durations(pd::SimConfig& sim, const SimFlags& flags,
+                       const std::function<int()>& command) {
+  if (auto e = apply_sim_durations(sim, flags); !e.empty()) {
+    std::cerr << "powerdialer: " << e << "\n";
+    return 1;
+  }
+  return command();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -147,13 +157,7 @@ int main(int argc, char** argv) {
                       "simulator only: run X times faster than real time");
   add_sim_options(run_cmd, run_options.sim, run_flags);
   run_cmd->callback([&] {
-    run = [&] {
-      if (auto e = apply_sim_durations(run_options.sim, run_flags); !e.empty()) {
-        std::cerr << "powerdialer: " << e << "\n";
-        return 1;
-      }
-      return pd::cli::cmd_run(ctx, run_options);
-    };
+    run = [&] { return with_sim_durations(run_options.sim, run_flags, [&] { return pd::cli::cmd_run(ctx, run_options); }); };
   });
 
   auto* stop = app.add_subcommand(
@@ -176,13 +180,7 @@ int main(int argc, char** argv) {
                        "wait before calling a phone again");
   add_sim_options(simulate, sim_options.sim, sim_flags);
   simulate->callback([&] {
-    run = [&] {
-      if (auto e = apply_sim_durations(sim_options.sim, sim_flags); !e.empty()) {
-        std::cerr << "powerdialer: " << e << "\n";
-        return 1;
-      }
-      return pd::cli::cmd_simulate(ctx, sim_options);
-    };
+    run = [&] { return with_sim_durations(sim_options.sim, sim_flags, [&] { return pd::cli::cmd_simulate(ctx, sim_options); }); };
   });
 
   pd::cli::DemoOptions demo_options;
@@ -195,13 +193,7 @@ int main(int argc, char** argv) {
   demo->add_option("--speed", demo_options.speed, "run X times faster than real time");
   add_sim_options(demo, demo_options.sim, demo_flags);
   demo->callback([&] {
-    run = [&] {
-      if (auto e = apply_sim_durations(demo_options.sim, demo_flags); !e.empty()) {
-        std::cerr << "powerdialer: " << e << "\n";
-        return 1;
-      }
-      return pd::cli::cmd_demo(ctx, demo_options);
-    };
+    run = [&] { return with_sim_durations(demo_options.sim, demo_flags, [&] { return pd::cli::cmd_demo(ctx, demo_options); }); };
   });
 
   try {

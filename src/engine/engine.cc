@@ -145,15 +145,7 @@ void Engine::request_stop() {
   for (AttemptId id : unplaced) {
     attempts_.erase(id);
     --stats_.dialing;
-    ++pending_store_ops_;
-    store_.submit([this, id](Store& s) -> StoreExecutor::Completion {
-      absl::Status st = s.release_claim(id);
-      (void)st;  // already ended or gone: nothing to give back
-      return [this] {
-        --pending_store_ops_;
-        maybe_finish();
-      };
-    });
+    release(id);
   }
   const CampaignId cid = campaign_.id;
   store_.submit([cid](Store& s) -> StoreExecutor::Completion {
@@ -359,17 +351,7 @@ void Engine::on_claimed(absl::StatusOr<std::vector<Claim>> claims,
   if (static_cast<int>(claims->size()) < wanted) unserved_since_.clear();  // nobody left to call
   if (stopping_) {
     // Stopped while the claim was being recorded: these calls are not placed.
-    for (const Claim& c : *claims) {
-      const AttemptId id = c.attempt_id;
-      ++pending_store_ops_;
-      store_.submit([this, id](Store& s) -> StoreExecutor::Completion {
-        (void)s.release_claim(id);
-        return [this] {
-          --pending_store_ops_;
-          maybe_finish();
-        };
-      });
-    }
+    for (const Claim& c : *claims) release(c.attempt_id);
     return;
   }
   for (Claim& c : *claims) {
@@ -426,14 +408,7 @@ void Engine::on_dialed(AttemptId id, absl::StatusOr<std::string> contact) {
     if (stopping_) {
       attempts_.erase(it);
       --stats_.dialing;
-      ++pending_store_ops_;
-      store_.submit([this, id](Store& s) -> StoreExecutor::Completion {
-        (void)s.release_claim(id);
-        return [this] {
-          --pending_store_ops_;
-          maybe_finish();
-        };
-      });
+      release(id);
       return;
     }
     a.backoff = std::min(options_.throttle_backoff_max,
@@ -454,6 +429,17 @@ void Engine::on_dialed(AttemptId id, absl::StatusOr<std::string> contact) {
       absl::IsInvalidArgument(contact.status()) ? Outcome::kInvalidNumber : Outcome::kFailed;
   end_attempt(id, {outcome, loop_.wall_now(), std::string(sv(contact.status().message())), ""});
   pump();
+}
+
+void Engine::release(AttemptId id) {
+  ++pending_store_ops_;
+  store_.submit([this, id](Store& s) -> StoreExecutor::Completion {
+    (void)s.release_claim(id);  // already ended or gone: nothing to give back
+    return [this] {
+      --pending_store_ops_;
+      maybe_finish();
+    };
+  });
 }
 
 void Engine::end_attempt(AttemptId id, AttemptEnd end) {

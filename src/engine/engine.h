@@ -106,6 +106,8 @@ class Engine {
   void dial(Attempt& attempt);
   void on_dialed(AttemptId id, absl::StatusOr<std::string> contact_id);
   void end_attempt(AttemptId id, AttemptEnd end);
+  // Gives back a claim whose call was never placed.
+  void release(AttemptId id);
   void note_next_callable(std::optional<WallTime> next);
   void heartbeat();
   void maybe_finish();
