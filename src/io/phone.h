@@ -15,8 +15,22 @@ bool is_supported_region(std::string_view region);
 // as a number of `default_region`) and returns it in E.164 ("+12025550123").
 // InvalidArgument with a reason a person can act on ("not a phone number",
 // "too short", "not a valid number for US", ...).
-// Thread-safe, but libphonenumber serialises threads internally (measured:
-// two threads give ~1.1x one), so bulk work should use PhoneNormalizerPool.
+//
+// The answer is exactly libphonenumber's Parse + IsValidNumber + Format(E164);
+// two shortcuts that give the same answer make it 1.3-1.7x faster (see
+// phone.cc, bench/README.md): ~10-15 us a number on the build machine, spent
+// in ICU regexes. Thread-safe, but libphonenumber serialises threads on a
+// lock (measured: two threads give 1.3-1.4x one, two processes 1.7-2.0x), so
+// bulk work should use PhoneNormalizerPool (io/phone_pool.h).
 absl::StatusOr<std::string> normalize_phone(std::string_view raw, std::string_view default_region);
+
+// The same as normalize_phone, written for bulk use: no Status on the
+// failure path. Returns true and sets `out` to the E.164 number, or returns
+// false and sets `out` to the reason.
+bool normalize_phone_into(std::string_view raw, std::string_view default_region, std::string& out);
+
+// Warms libphonenumber (metadata, compiled regexes) so that processes forked
+// afterwards share it instead of each building their own.
+void warm_phone_normalizer();
 
 }  // namespace pd
