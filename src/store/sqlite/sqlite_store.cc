@@ -1,5 +1,6 @@
 #include "store/sqlite/sqlite_store.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <random>
 
@@ -49,7 +50,6 @@ CREATE TABLE IF NOT EXISTS phones(
   attempts INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY(customer_id, seq)
 ) WITHOUT ROWID;
-CREATE UNIQUE INDEX IF NOT EXISTS phones_unique ON phones(customer_id, e164);
 CREATE TABLE IF NOT EXISTS attempts(
   id INTEGER PRIMARY KEY,
   campaign_id INTEGER NOT NULL REFERENCES campaigns(id),
@@ -194,7 +194,9 @@ class SqliteStore::Writer final : public ListWriter {
                                            "cust_id = ?2"));
     PD_ASSIGN_OR_RETURN(insert_phone_,
                         store_.db_.prepare("INSERT INTO phones(customer_id, seq, e164) "
-                                           "VALUES(?1, ?2, ?3) ON CONFLICT DO NOTHING"));
+                                           "VALUES(?1, ?2, ?3)"));
+    PD_ASSIGN_OR_RETURN(find_phone_, store_.db_.prepare("SELECT 1 FROM phones WHERE "
+                                                        "customer_id = ?1 AND e164 = ?2"));
     PD_ASSIGN_OR_RETURN(insert_reject_, store_.db_.prepare("INSERT INTO rejects(campaign_id, "
                                                            "line, reason) VALUES(?1, ?2, ?3)"));
     return absl::OkStatus();
@@ -210,10 +212,13 @@ class SqliteStore::Writer final : public ListWriter {
                              .bind(3, attributes_json)
                              .bind(4, line)
                              .run());
+      last_phones_.clear();
       if (store_.db_.changes() == 1) {
         last_customer_ = store_.db_.last_insert_rowid();
         next_seq_ = 0;
+        phones_in_memory_ = true;
       } else {
+        phones_in_memory_ = false;
         find_customer_.bind(1, campaign_).bind(2, cust_id);
         PD_ASSIGN_OR_RETURN(bool row, find_customer_.step());
         if (!row) return absl::InternalError("customer vanished during import");
@@ -223,10 +228,29 @@ class SqliteStore::Writer final : public ListWriter {
       }
       last_cust_id_.assign(cust_id);
     }
+    // The same phone again is kept once. A customer first seen in this run
+    // of rows has their phones here; anyone else's are looked up (cheaper
+    // than a unique index that every row would pay for).
+    if (phones_in_memory_) {
+      if (std::find(last_phones_.begin(), last_phones_.end(), phone_e164) != last_phones_.end()) {
+        return false;
+      }
+    } else {
+      find_phone_.bind(1, last_customer_).bind(2, phone_e164);
+      PD_ASSIGN_OR_RETURN(bool seen, find_phone_.step());
+      find_phone_.reset();
+      if (seen) return false;
+    }
     PD_RETURN_IF_ERROR(
         insert_phone_.bind(1, last_customer_).bind(2, next_seq_).bind(3, phone_e164).run());
-    if (store_.db_.changes() == 0) return false;  // the same phone again
     ++next_seq_;
+    if (phones_in_memory_) {
+      if (last_phones_.size() < kPhonesInMemory) {
+        last_phones_.emplace_back(phone_e164);
+      } else {
+        phones_in_memory_ = false;  // a long run of one customer: ask the store
+      }
+    }
     return true;
   }
 
@@ -240,8 +264,11 @@ class SqliteStore::Writer final : public ListWriter {
   SqliteStore& store_;
   CampaignId campaign_;
   sqlite::Transaction txn_;
-  Stmt insert_customer_, find_customer_, insert_phone_, insert_reject_;
+  static constexpr size_t kPhonesInMemory = 64;
+  Stmt insert_customer_, find_customer_, insert_phone_, find_phone_, insert_reject_;
   std::string last_cust_id_;
+  std::vector<std::string> last_phones_;  // the last customer's, while phones_in_memory_
+  bool phones_in_memory_ = false;
   int64_t last_customer_ = 0;
   int64_t next_seq_ = 0;
 };
