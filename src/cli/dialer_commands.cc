@@ -173,6 +173,13 @@ int cmd_run(const Context& ctx, const RunOptions& options) {
   if (!stored.ok()) return fail(ctx, stored.status());
   auto config = CampaignConfig::from(*stored);
   if (!config.ok()) return fail(ctx, config.status());
+  auto before = (*setup)->status(campaign->id);
+  if (!before.ok()) return fail(ctx, before.status());
+  if (before->customers == 0) {
+    return fail(ctx, absl::FailedPreconditionError(
+                         cat("campaign '", campaign->name, "' has no dialing list; load one with '",
+                             ctx.program, " load FILE'")));
+  }
   if (auto s = break_dead_lease(**setup, campaign->id); !s.ok()) return fail(ctx, s);
   setup->reset();
 

@@ -188,6 +188,9 @@ class DialerTest(unittest.TestCase):
 
     def test_bad_run_flags_are_refused(self):
         self.pd("init")
+        self.assertIn("no dialing list", self.pd("run", ok=False).stderr)
+        write_list(os.path.join(self.dir, "list.csv"), 3)
+        self.pd("load", "list.csv")
         self.assertIn("--talk-mean", self.pd("run", "--talk-mean", "soon", ok=False).stderr)
         self.assertIn("speed", self.pd("run", "--speed", "0", ok=False).stderr)
 
