@@ -266,6 +266,23 @@ int cmd_stop(const Context& ctx) {
   if (!store.ok()) return fail(ctx, store.status());
   auto campaign = (*store)->find_campaign(ctx.campaign);
   if (!campaign.ok()) return fail(ctx, campaign.status());
+  // Nobody holds the lease (the dialer was killed): there is no one to
+  // finish the calls, so the campaign is stopped now; the next run resolves
+  // whatever the dead process left in flight.
+  if (campaign->state == CampaignState::kRunning || campaign->state == CampaignState::kStopping) {
+    if (auto s = break_dead_lease(**store, campaign->id); !s.ok()) return fail(ctx, s);
+    auto lease = (*store)->lease(campaign->id);
+    if (!lease.ok()) return fail(ctx, lease.status());
+    if (!*lease || (*lease)->second <= system_clock().wall_now()) {
+      auto moved = (*store)->transition(
+          campaign->id, {CampaignState::kRunning, CampaignState::kStopping}, CampaignState::kStopped);
+      if (!moved.ok()) return fail(ctx, moved.status());
+      *ctx.out << "no dialer is running campaign '" << campaign->name
+               << "'; it is stopped now (calls a dead dialer left in flight are resolved by the "
+                  "next run)\n";
+      return kOk;
+    }
+  }
   if (campaign->state == CampaignState::kStopping) {
     *ctx.out << "campaign '" << campaign->name << "' is already stopping\n";
     return kOk;

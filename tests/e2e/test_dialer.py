@@ -164,6 +164,9 @@ class DialerTest(unittest.TestCase):
             run.wait()
         st = self.status()
         self.assertEqual(st["state"], "running")  # as the dead process left it
+        # Stopping a campaign whose dialer is dead stops it at once.
+        self.assertIn("no dialer is running", self.pd("stop").stdout)
+        self.assertEqual(self.status()["state"], "stopped")
         self.pd("run", "--speed", "2000", "--agents", "8")
         st = self.status()
         self.assertEqual(st["state"], "done")
