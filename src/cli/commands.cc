@@ -234,6 +234,22 @@ int cmd_results(const Context& ctx, const std::optional<std::string>& output) {
   return kOk;
 }
 
+int cmd_rejects(const Context& ctx, bool json) {
+  auto o = open_campaign(ctx);
+  if (!o.ok()) return fail(ctx, o.status());
+  nlohmann::json j = nlohmann::json::array();
+  auto s = o->store->for_each_reject(o->campaign.id, [&](int64_t line, std::string_view reason) {
+    if (json) {
+      j.push_back({{"line", line}, {"reason", reason}});
+    } else {
+      *ctx.out << "line " << line << ": " << reason << "\n";
+    }
+  });
+  if (!s.ok()) return fail(ctx, s);
+  if (json) *ctx.out << j.dump(2) << "\n";
+  return kOk;
+}
+
 int cmd_campaigns(const Context& ctx, bool json) {
   auto store = open_store(ctx.db_path, /*create=*/false);
   if (!store.ok()) return fail(ctx, store.status());

@@ -3,10 +3,9 @@
 // and writes user output to ctx.out and one-line errors to ctx.err.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <iostream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
@@ -40,5 +39,7 @@ int cmd_load(const Context& ctx, const std::optional<std::string>& file, bool ap
 int cmd_status(const Context& ctx, bool json);
 int cmd_results(const Context& ctx, const std::optional<std::string>& output);
 int cmd_campaigns(const Context& ctx, bool json);
+// The rows the last load rejected, "line N: reason" (or JSON), in line order.
+int cmd_rejects(const Context& ctx, bool json);
 
 }  // namespace pd::cli

@@ -176,9 +176,9 @@ int cmd_run(const Context& ctx, const RunOptions& options) {
   auto before = (*setup)->status(campaign->id);
   if (!before.ok()) return fail(ctx, before.status());
   if (before->customers == 0) {
-    return fail(ctx, absl::FailedPreconditionError(
-                         cat("campaign '", campaign->name, "' has no dialing list; load one with '",
-                             ctx.program, " load FILE'")));
+    return fail(ctx, absl::FailedPreconditionError(cat("campaign '", campaign->name,
+                                                       "' has no dialing list; load one with '",
+                                                       ctx.program, " load FILE'")));
   }
   if (auto s = break_dead_lease(**setup, campaign->id); !s.ok()) return fail(ctx, s);
   setup->reset();
@@ -274,8 +274,9 @@ int cmd_stop(const Context& ctx) {
     auto lease = (*store)->lease(campaign->id);
     if (!lease.ok()) return fail(ctx, lease.status());
     if (!*lease || (*lease)->second <= system_clock().wall_now()) {
-      auto moved = (*store)->transition(
-          campaign->id, {CampaignState::kRunning, CampaignState::kStopping}, CampaignState::kStopped);
+      auto moved =
+          (*store)->transition(campaign->id, {CampaignState::kRunning, CampaignState::kStopping},
+                               CampaignState::kStopped);
       if (!moved.ok()) return fail(ctx, moved.status());
       *ctx.out << "no dialer is running campaign '" << campaign->name
                << "'; it is stopped now (calls a dead dialer left in flight are resolved by the "

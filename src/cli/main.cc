@@ -143,6 +143,11 @@ int main(int argc, char** argv) {
     };
   });
 
+  auto* rejects = app.add_subcommand(
+      "rejects", "the rows the last load rejected, with line numbers and reasons");
+  rejects->add_flag("--json", json, "print JSON");
+  rejects->callback([&] { run = [&] { return pd::cli::cmd_rejects(ctx, json); }; });
+
   auto* campaigns = app.add_subcommand("campaigns", "list the campaigns in the database");
   campaigns->add_flag("--json", json, "print JSON");
   campaigns->callback([&] { run = [&] { return pd::cli::cmd_campaigns(ctx, json); }; });
@@ -157,7 +162,10 @@ int main(int argc, char** argv) {
                       "simulator only: run X times faster than real time");
   add_sim_options(run_cmd, run_options.sim, run_flags);
   run_cmd->callback([&] {
-    run = [&] { return with_sim_durations(run_options.sim, run_flags, [&] { return pd::cli::cmd_run(ctx, run_options); }); };
+    run = [&] {
+      return with_sim_durations(run_options.sim, run_flags,
+                                [&] { return pd::cli::cmd_run(ctx, run_options); });
+    };
   });
 
   auto* stop = app.add_subcommand(
@@ -180,7 +188,10 @@ int main(int argc, char** argv) {
                        "wait before calling a phone again");
   add_sim_options(simulate, sim_options.sim, sim_flags);
   simulate->callback([&] {
-    run = [&] { return with_sim_durations(sim_options.sim, sim_flags, [&] { return pd::cli::cmd_simulate(ctx, sim_options); }); };
+    run = [&] {
+      return with_sim_durations(sim_options.sim, sim_flags,
+                                [&] { return pd::cli::cmd_simulate(ctx, sim_options); });
+    };
   });
 
   pd::cli::DemoOptions demo_options;
@@ -193,7 +204,10 @@ int main(int argc, char** argv) {
   demo->add_option("--speed", demo_options.speed, "run X times faster than real time");
   add_sim_options(demo, demo_options.sim, demo_flags);
   demo->callback([&] {
-    run = [&] { return with_sim_durations(demo_options.sim, demo_flags, [&] { return pd::cli::cmd_demo(ctx, demo_options); }); };
+    run = [&] {
+      return with_sim_durations(demo_options.sim, demo_flags,
+                                [&] { return pd::cli::cmd_demo(ctx, demo_options); });
+    };
   });
 
   try {

@@ -41,7 +41,8 @@ class CliTest(unittest.TestCase):
         return json.loads(self.pd("status", "--json", campaign=campaign).stdout)
 
     def test_help_on_every_subcommand(self):
-        for sub in ["init", "config", "load", "status", "results", "campaigns"]:
+        for sub in ["init", "config", "load", "status", "results", "campaigns", "rejects", "run",
+                    "stop", "simulate", "demo"]:
             p = subprocess.run([BIN, sub, "--help"], capture_output=True, text=True)
             self.assertEqual(p.returncode, 0, sub)
             self.assertIn("Usage", p.stdout)
@@ -109,6 +110,11 @@ class CliTest(unittest.TestCase):
         st = self.status()
         self.assertEqual(st["customers"], 1)
         self.assertEqual(st["rejected_rows"], 5)
+        # They are kept with the list, for whoever looks later.
+        kept = json.loads(self.pd("rejects", "--json").stdout)
+        self.assertEqual([r["line"] for r in kept], [3, 4, 5, 6, 7])
+        self.assertEqual(kept[1]["reason"], "blank line")
+        self.assertIn("line 5: missing custID", self.pd("rejects").stdout)
 
     def test_file_errors_leave_the_list_untouched(self):
         self.pd("init")
