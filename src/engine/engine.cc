@@ -87,9 +87,11 @@ void Engine::start(std::function<void(absl::Status, CampaignState)> on_finished)
       // it ends as interrupted and the customer moves on by the rules.
       PD_ASSIGN_OR_RETURN(std::vector<AttemptRecord> open, s.open_attempts(id));
       for (const AttemptRecord& a : open) {
-        PD_ASSIGN_OR_RETURN(
-            Store::Finished ended,
-            s.finish(a.id, {Outcome::kInterrupted, now, "DIALER_RESTARTED", ""}, rules));
+        PD_ASSIGN_OR_RETURN(Store::Finished ended,
+                            s.finish(a.id,
+                                     {Outcome::kInterrupted, now,
+                                      std::string(disconnect_reason::kDialerRestarted), ""},
+                                     rules));
         recovered += ended.ended_now ? 1 : 0;
       }
       PD_RETURN_IF_ERROR(s.transition(id, {}, CampaignState::kRunning).status());

@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include "absl/status/statusor.h"
 #include "core/types.h"
@@ -18,6 +19,21 @@ namespace pd {
 // Agent states as the dialer cares about them.
 enum class AgentState { kAvailable, kBusy, kAfterCallWork, kOffline };
 std::string_view to_string(AgentState s);
+
+// Disconnect reasons, in Amazon Connect's words (contact records'
+// DisconnectReason), shared by every ContactCenter so results read the same
+// whichever backend dialled. kAnsweringMachine is ours: Connect reports a
+// machine through AnsweringMachineDetectionStatus instead.
+namespace disconnect_reason {
+inline constexpr std::string_view kCustomerDisconnect = "CUSTOMER_DISCONNECT";
+inline constexpr std::string_view kAgentDisconnect = "AGENT_DISCONNECT";
+inline constexpr std::string_view kTelecomBusy = "TELECOM_BUSY";
+inline constexpr std::string_view kTelecomNumberInvalid = "TELECOM_NUMBER_INVALID";
+inline constexpr std::string_view kTelecomUnanswered = "TELECOM_UNANSWERED";
+inline constexpr std::string_view kAnsweringMachine = "ANSWERING_MACHINE";
+// Ours too: the dialer died with the call in flight.
+inline constexpr std::string_view kDialerRestarted = "DIALER_RESTARTED";
+}  // namespace disconnect_reason
 
 struct ContactEvent {
   enum class Kind {

@@ -16,15 +16,7 @@ namespace {
 
 constexpr uint32_t kNone = UINT32_MAX;
 
-// Connect's CTR DisconnectReason values, plus ANSWERING_MACHINE: Connect
-// reports a machine as an AnsweringMachineDetectionStatus, which the Connect
-// adapter normalises to this reason.
-constexpr std::string_view kCustomerDisconnect = "CUSTOMER_DISCONNECT";
-constexpr std::string_view kAgentDisconnect = "AGENT_DISCONNECT";
-constexpr std::string_view kTelecomBusy = "TELECOM_BUSY";
-constexpr std::string_view kTelecomNumberInvalid = "TELECOM_NUMBER_INVALID";
-constexpr std::string_view kTelecomUnanswered = "TELECOM_UNANSWERED";
-constexpr std::string_view kAnsweringMachine = "ANSWERING_MACHINE";
+using namespace disconnect_reason;  // NOLINT: the shared reason names
 
 // Domain tags, so the streams derived from one seed are unrelated.
 constexpr uint64_t kFateTag = 0x66617465'00000001;      // "fate"
