@@ -450,7 +450,6 @@ void Engine::end_attempt(AttemptId id, AttemptEnd end) {
     if (!it->second.contact_id.empty()) by_contact_.erase(it->second.contact_id);
     attempts_.erase(it);
   }
-  ++stats_.ended;
   ++pending_store_ops_;
   const RetryRules rules = config_.retry;
   store_.submit([=, this](Store& s) -> StoreExecutor::Completion {

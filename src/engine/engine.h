@@ -50,7 +50,6 @@ struct EngineStats {
   int64_t dials = 0;
   int64_t connects = 0;
   int64_t abandons = 0;
-  int64_t ended = 0;
   int64_t throttled = 0;
   int64_t recovered = 0;  // attempts left open by a dead run, resolved at start
   int agents_available = 0;

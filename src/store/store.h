@@ -216,9 +216,7 @@ class Store {
 };
 
 // Opens the store named by `url`: a file path (SQLite; created when
-// `create` is set, otherwise it must exist). `durable` = false is for
-// throw-away stores (simulation): faster, not crash-safe.
-absl::StatusOr<std::unique_ptr<Store>> open_store(const std::string& url, bool create,
-                                                  bool durable = true);
+// `create` is set, otherwise it must exist).
+absl::StatusOr<std::unique_ptr<Store>> open_store(const std::string& url, bool create);
 
 }  // namespace pd

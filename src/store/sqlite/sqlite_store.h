@@ -74,7 +74,6 @@ class SqliteStore final : public Store {
   absl::StatusOr<std::optional<std::pair<std::string, WallTime>>> lease(CampaignId id) override;
   absl::Status break_lease(CampaignId id) override;
 
-  sqlite::Db& db() { return db_; }
   // Fixes the random instance id that prefixes client tokens, so a
   // simulation's tokens (and with them the simulator's choices) repeat.
   absl::Status pin_instance_id(std::string_view id);
