@@ -32,6 +32,34 @@ const std::vector<ConfigKey>& keys() {
        "attempts per phone after no answer, busy or failure", 1, 20},
       {"retry-delay", ConfigKind::kDuration, "5m",
        "wait before calling a phone again (90s, 5m, 2h, 1d)", 0, 7 * kDay},
+      // Amazon Connect (run --backend connect).
+      {"region", ConfigKind::kAwsRegion, "",
+       "AWS region of the Connect instance (default: AWS_REGION or the AWS config file)"},
+      {"agent-stream", ConfigKind::kStream, "",
+       "Kinesis stream (name or ARN) the instance streams agent events to"},
+      {"ctr-stream", ConfigKind::kStream, "",
+       "Kinesis stream (name or ARN) the instance streams contact trace records to (may be "
+       "the agent stream)"},
+      {"source-phone", ConfigKind::kPhone, "",
+       "caller id for the calls, a number claimed in the instance (default: the queue's)"},
+      {"traffic-type", ConfigKind::kChoice, "",
+       "GENERAL or CAMPAIGN (Connect's TrafficType; default GENERAL)", 0, 0, "GENERAL|CAMPAIGN"},
+      {"answering-machine-detection", ConfigKind::kChoice, "off",
+       "off, on, or on-await-prompt (Connect's AnswerMachineDetectionConfig)", 0, 0,
+       "off|on|on-await-prompt"},
+      {"ring-timeout", ConfigKind::kDuration, "",
+       "how long Connect lets a call ring, 15s to 60s (default: Connect's)", 15, 60},
+      {"dial-rate", ConfigKind::kInteger, "2",
+       "StartOutboundVoiceContact calls per second (the account's quota)", 1, 1000},
+      {"dial-burst", ConfigKind::kInteger, "5", "StartOutboundVoiceContact burst", 1, 1000},
+      {"metric-rate", ConfigKind::kInteger, "5", "GetCurrentMetricData calls per second", 1, 100},
+      {"metric-burst", ConfigKind::kInteger, "8", "GetCurrentMetricData burst", 1, 100},
+      {"connect-endpoint", ConfigKind::kUrl, "",
+       "Amazon Connect API endpoint override (default: AWS_ENDPOINT_URL_CONNECT or AWS's)"},
+      {"kinesis-endpoint", ConfigKind::kUrl, "",
+       "Kinesis endpoint override (default: AWS_ENDPOINT_URL_KINESIS or AWS's)"},
+      {"s3-endpoint", ConfigKind::kUrl, "",
+       "S3 endpoint override (default: AWS_ENDPOINT_URL_S3 or AWS's)"},
   };
   return k;
 }
@@ -60,6 +88,28 @@ bool is_bucket_name(std::string_view s) {
 bool has_control_chars(std::string_view s) {
   return std::any_of(s.begin(), s.end(),
                      [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+}
+
+bool is_aws_region(std::string_view s) {
+  // Partition-style names: us-east-1, eu-west-2, ap-southeast-1, us-gov-west-1.
+  if (s.size() < 9 || s.size() > 25) return false;
+  int dashes = 0;
+  for (char c : s) {
+    if (c == '-') {
+      ++dashes;
+    } else if (!std::islower(static_cast<unsigned char>(c)) &&
+               !std::isdigit(static_cast<unsigned char>(c))) {
+      return false;
+    }
+  }
+  return dashes >= 2 && std::isdigit(static_cast<unsigned char>(s.back())) && s.front() != '-';
+}
+
+bool is_stream_name(std::string_view s) {
+  if (s.empty() || s.size() > 128) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
+  });
 }
 
 absl::Status invalid(std::string_view key, std::string_view value, std::string_view expected) {
@@ -181,6 +231,55 @@ absl::StatusOr<std::string> validate_config_value(std::string_view key, std::str
           return invalid(key, value, "s3://bucket/key with a valid bucket name and a key");
       }
       return std::string(trimmed);
+    case ConfigKind::kAwsRegion:
+      if (!is_aws_region(trimmed)) return invalid(key, value, "an AWS region such as us-east-1");
+      return std::string(trimmed);
+    case ConfigKind::kStream: {
+      // arn:aws:kinesis:us-east-1:123456789012:stream/NAME
+      std::string_view name = trimmed;
+      if (name.substr(0, 4) == "arn:") {
+        const size_t at = name.find(":kinesis:");
+        const size_t slash = name.find(":stream/");
+        if (at == std::string_view::npos || slash == std::string_view::npos)
+          return invalid(key, value, "a Kinesis stream name or arn:aws:kinesis:REGION:ACCOUNT:stream/NAME");
+        name = name.substr(slash + 8);
+      }
+      if (!is_stream_name(name))
+        return invalid(key, value,
+                       "a Kinesis stream name (1-128 letters, digits, '_', '.', '-') or its ARN");
+      return std::string(trimmed);
+    }
+    case ConfigKind::kPhone: {
+      const bool ok = trimmed.size() >= 3 && trimmed.size() <= 16 && trimmed[0] == '+' &&
+                      trimmed[1] >= '1' && trimmed[1] <= '9' &&
+                      std::all_of(trimmed.begin() + 1, trimmed.end(),
+                                  [](char c) { return c >= '0' && c <= '9'; });
+      if (!ok) return invalid(key, value, "a phone number in E.164 form such as +12025550123");
+      return std::string(trimmed);
+    }
+    case ConfigKind::kChoice: {
+      std::string_view rest = k->choices;
+      std::vector<std::string_view> allowed;
+      while (!rest.empty()) {
+        const size_t bar = rest.find('|');
+        allowed.push_back(rest.substr(0, bar));
+        rest = bar == std::string_view::npos ? std::string_view() : rest.substr(bar + 1);
+      }
+      for (std::string_view a : allowed) {
+        if (to_lower(a) == to_lower(trimmed)) return std::string(a);
+      }
+      return invalid(key, value, cat("one of ", fmt::format("{}", fmt::join(allowed, ", "))));
+    }
+    case ConfigKind::kUrl: {
+      const bool scheme = trimmed.substr(0, 7) == "http://" || trimmed.substr(0, 8) == "https://";
+      const size_t host_at = trimmed.find("://") + 3;
+      if (!scheme || trimmed.size() <= host_at || has_control_chars(trimmed) ||
+          trimmed.find(' ') != std::string_view::npos)
+        return invalid(key, value, "an http:// or https:// URL such as http://127.0.0.1:4566");
+      std::string url(trimmed);
+      while (url.size() > host_at + 1 && url.back() == '/') url.pop_back();
+      return url;
+    }
   }
   return absl::InternalError("unhandled config kind");
 }
@@ -211,6 +310,26 @@ absl::StatusOr<CampaignConfig> CampaignConfig::from(
   c.retry.max_attempts_per_phone = std::stoi(max_attempts);
   PD_ASSIGN_OR_RETURN(std::string delay, get("retry-delay"));
   c.retry.retry_delay = parse_duration(delay).value_or(std::chrono::seconds(300));
+  PD_ASSIGN_OR_RETURN(c.aws_region, get("region"));
+  PD_ASSIGN_OR_RETURN(c.agent_stream, get("agent-stream"));
+  PD_ASSIGN_OR_RETURN(c.ctr_stream, get("ctr-stream"));
+  PD_ASSIGN_OR_RETURN(c.source_phone, get("source-phone"));
+  PD_ASSIGN_OR_RETURN(c.traffic_type, get("traffic-type"));
+  PD_ASSIGN_OR_RETURN(c.answering_machine_detection, get("answering-machine-detection"));
+  PD_ASSIGN_OR_RETURN(std::string ring, get("ring-timeout"));
+  if (!ring.empty()) c.ring_timeout = parse_duration(ring);
+  auto integer = [&](std::string_view key, int& out) -> absl::Status {
+    PD_ASSIGN_OR_RETURN(std::string v, get(key));
+    out = std::stoi(v);
+    return absl::OkStatus();
+  };
+  PD_RETURN_IF_ERROR(integer("dial-rate", c.dial_rate));
+  PD_RETURN_IF_ERROR(integer("dial-burst", c.dial_burst));
+  PD_RETURN_IF_ERROR(integer("metric-rate", c.metric_rate));
+  PD_RETURN_IF_ERROR(integer("metric-burst", c.metric_burst));
+  PD_ASSIGN_OR_RETURN(c.connect_endpoint, get("connect-endpoint"));
+  PD_ASSIGN_OR_RETURN(c.kinesis_endpoint, get("kinesis-endpoint"));
+  PD_ASSIGN_OR_RETURN(c.s3_endpoint, get("s3-endpoint"));
   return c;
 }
 

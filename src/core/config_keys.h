@@ -24,6 +24,11 @@ enum class ConfigKind {
   kRegionCode,  // ISO 3166-1 alpha-2 region that libphonenumber knows
   kBucket,      // S3 bucket name
   kLocation,    // local path or s3://bucket/key
+  kAwsRegion,   // AWS region name: us-east-1
+  kStream,      // Kinesis stream name or ARN
+  kPhone,       // E.164 phone number
+  kChoice,      // one of `choices` ("GENERAL|CAMPAIGN")
+  kUrl,         // http(s)://host[:port][/path]
 };
 
 struct ConfigKey {
@@ -33,6 +38,7 @@ struct ConfigKey {
   std::string_view description;
   long long min = 0;  // kInteger / kDuration (seconds)
   long long max = 0;
+  std::string_view choices;  // kChoice: allowed values separated by '|'
 };
 
 std::span<const ConfigKey> all_config_keys();
@@ -58,6 +64,22 @@ struct CampaignConfig {
   std::string output_file;
   std::string default_region = "US";
   RetryRules retry;
+
+  // Amazon Connect backend.
+  std::string aws_region;     // empty: from the environment / AWS config
+  std::string agent_stream;   // Kinesis stream of agent events
+  std::string ctr_stream;     // Kinesis stream of contact trace records
+  std::string source_phone;   // caller id (E.164); empty: the flow's default
+  std::string traffic_type;   // GENERAL or CAMPAIGN; empty: Connect's default
+  std::string answering_machine_detection = "off";  // off, on, on-await-prompt
+  std::optional<std::chrono::seconds> ring_timeout;  // Connect's RingTimeoutInSeconds
+  int dial_rate = 2;   // StartOutboundVoiceContact requests/s (the account quota)
+  int dial_burst = 5;
+  int metric_rate = 5;  // GetCurrentMetricData requests/s
+  int metric_burst = 8;
+  std::string connect_endpoint;  // overrides, e.g. a local stand-in
+  std::string kinesis_endpoint;
+  std::string s3_endpoint;
 
   // `stored` holds the values set for the campaign; missing keys take their
   // defaults. Values are re-validated so a hand-edited store is caught.

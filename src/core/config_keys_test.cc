@@ -68,3 +68,49 @@ TEST(ConfigKeys, CampaignConfigAppliesDefaultsAndCatchesBadStoredValues) {
 
 }  // namespace
 }  // namespace pd
+
+namespace pd {
+namespace {
+
+TEST(ConfigKeys, ConnectBackendKeysAreValidated) {
+  EXPECT_EQ(*validate_config_value("region", "eu-west-2"), "eu-west-2");
+  EXPECT_FALSE(validate_config_value("region", "Ireland").ok());
+  EXPECT_EQ(*validate_config_value("agent-stream", "agent-events"), "agent-events");
+  EXPECT_EQ(*validate_config_value("ctr-stream",
+                                   "arn:aws:kinesis:us-east-1:123456789012:stream/ctr"),
+            "arn:aws:kinesis:us-east-1:123456789012:stream/ctr");
+  auto bad = validate_config_value("agent-stream", "my stream");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(std::string(bad.status().message()).find("agent-stream: expected a Kinesis stream"),
+            std::string::npos);
+  EXPECT_EQ(*validate_config_value("traffic-type", "campaign"), "CAMPAIGN");
+  EXPECT_FALSE(validate_config_value("traffic-type", "bulk").ok());
+  EXPECT_EQ(*validate_config_value("answering-machine-detection", "ON"), "on");
+  EXPECT_EQ(*validate_config_value("source-phone", "+12025550100"), "+12025550100");
+  EXPECT_FALSE(validate_config_value("source-phone", "2025550100").ok());
+  EXPECT_EQ(*validate_config_value("ring-timeout", "30"), "30s");
+  EXPECT_FALSE(validate_config_value("ring-timeout", "10s").ok());
+  EXPECT_EQ(*validate_config_value("connect-endpoint", "http://127.0.0.1:9000/"),
+            "http://127.0.0.1:9000");
+  EXPECT_FALSE(validate_config_value("connect-endpoint", "ftp://x").ok());
+  EXPECT_FALSE(validate_config_value("dial-rate", "0").ok());
+}
+
+TEST(ConfigKeys, ConnectSettingsReachTheTypedConfig) {
+  auto c = CampaignConfig::from({{"region", "eu-west-2"},
+                                 {"agent-stream", "a"},
+                                 {"ctr-stream", "c"},
+                                 {"ring-timeout", "30s"},
+                                 {"dial-rate", "4"}});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->aws_region, "eu-west-2");
+  EXPECT_EQ(c->agent_stream, "a");
+  EXPECT_EQ(c->ctr_stream, "c");
+  EXPECT_EQ(c->ring_timeout->count(), 30);
+  EXPECT_EQ(c->dial_rate, 4);
+  EXPECT_EQ(c->dial_burst, 5);
+  EXPECT_EQ(c->answering_machine_detection, "off");
+}
+
+}  // namespace
+}  // namespace pd

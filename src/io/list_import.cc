@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "core/strings.h"
 #include "io/phone.h"
+#include "telephony/amazon_connect/limits.h"
 #include "io/phone_pool.h"
 
 namespace pd {
@@ -73,6 +74,12 @@ absl::StatusOr<Header> parse_header(const CsvRecord& rec, std::string_view sourc
     } else if (key == "phone") {
       phone = i;
     } else {
+      if (!connect::is_valid_attribute_key(name)) {
+        return absl::InvalidArgumentError(
+            cat(source, ": column ", i + 1, " (\"", shown(name),
+                "\") cannot be a contact attribute: Amazon Connect allows only letters, "
+                "digits, '-' and '_' in attribute names"));
+      }
       h.attr_cols.push_back(i);
       h.attr_names.emplace_back(name);
     }
@@ -178,14 +185,23 @@ class Importer {
         reject(row, "missing phone");
       } else {
         row.cust_id.assign(cust);
+        size_t attribute_bytes = 0;
         for (size_t i = 0; i < slots_.size(); ++i) {
           slots_[i]->assign(rec.fields[header_.attr_cols[i]]);
+          attribute_bytes += header_.attr_names[i].size() + slots_[i]->size();
         }
-        // The CSV reader lets only valid UTF-8 through; `replace` keeps a
-        // stray byte from throwing all the same.
-        row.attributes = attributes_.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-        b.phones.emplace_back(phone);
-        b.bytes += row.cust_id.size() + row.attributes.size() + phone.size();
+        if (attribute_bytes > connect::kMaxAttributesBytes) {
+          reject(row, cat("attributes are ", attribute_bytes,
+                          " bytes; Amazon Connect allows at most ", connect::kMaxAttributesBytes,
+                          " across all names and values"));
+        } else {
+          // The CSV reader lets only valid UTF-8 through; `replace` keeps a
+          // stray byte from throwing all the same.
+          row.attributes =
+              attributes_.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+          b.phones.emplace_back(phone);
+          b.bytes += row.cust_id.size() + row.attributes.size() + phone.size();
+        }
       }
     }
     if (b.full()) return dispatch(/*last=*/false);

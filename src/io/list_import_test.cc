@@ -261,6 +261,38 @@ TEST(ListImportTest, RepeatedOrEmptyColumnNamesAreErrors) {
   EXPECT_EQ(list.opened, 0);
 }
 
+TEST(ListImportTest, AttributeColumnsMustBeNamesAmazonConnectAccepts) {
+  FakeList list;
+  ImportRun r = run("custID,phone,first name\nc1,+12025550123,Ann\n", list);
+  EXPECT_EQ(message(r.summary.status()),
+            "list.csv: column 3 (\"first name\") cannot be a contact attribute: Amazon Connect "
+            "allows only letters, digits, '-' and '_' in attribute names");
+  EXPECT_EQ(list.opened, 0);
+  r = run("custID,phone,first_name,account-no\nc1,+12025550123,Ann,7\n", list);
+  ASSERT_TRUE(r.summary.ok()) << r.summary.status();
+  EXPECT_EQ(list.added.size(), 1u);
+}
+
+TEST(ListImportTest, ARowWhoseAttributesExceedConnectsLimitIsRejected) {
+  FakeList list;
+  // Nine columns of 4000 bytes (a field may hold 4096): 36,018 bytes in all.
+  std::string header = "custID,phone", big_row = "c1,+12025550123", ok_row = "c2,+12025550124";
+  for (int i = 1; i <= 9; ++i) {
+    header += ",a" + std::to_string(i);
+    big_row += "," + std::string(4000, 'x');
+    ok_row += ",y";
+  }
+  ImportRun r = run(header + "\n" + big_row + "\n" + ok_row + "\n", list);
+  ASSERT_TRUE(r.summary.ok()) << r.summary.status();
+  ASSERT_EQ(list.rejects.size(), 1u);
+  EXPECT_EQ(list.rejects[0].first, 2);
+  EXPECT_EQ(list.rejects[0].second,
+            "attributes are 36018 bytes; Amazon Connect allows at most 32768 across all names "
+            "and values");
+  ASSERT_EQ(list.added.size(), 1u);
+  EXPECT_EQ(list.added[0].cust_id, "c2");
+}
+
 TEST(ListImportTest, AnUnreadableHeaderIsAnError) {
   FakeList list;
   ImportRun r = run("custID,\"phone\nc1,+12025550123\n", list);
