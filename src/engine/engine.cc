@@ -69,8 +69,10 @@ void Engine::start(std::function<void(absl::Status, CampaignState)> on_finished)
   const WallTime now = loop_.wall_now();
   const RetryRules rules = config_.retry;
   const std::string name = campaign_.name;
+  const bool describe = cc_.can_describe_calls();
   store_.submit([=, this](Store& s) -> StoreExecutor::Completion {
     int64_t recovered = 0;
+    std::vector<AttemptRecord> adopted;
     std::optional<WallTime> next;
     absl::Status status = [&]() -> absl::Status {
       if (lease) {
@@ -83,10 +85,16 @@ void Engine::start(std::function<void(absl::Status, CampaignState)> on_finished)
         }
       }
       // Holding the lease, every open attempt belongs to a run that died. Its
-      // call may or may not have been placed, so it is never dialled again:
-      // it ends as interrupted and the customer moves on by the rules.
+      // call may or may not have been placed, so it is never dialled again.
+      // A call with a contact id is taken over when the contact centre can
+      // say what became of it; any other ends as interrupted and the
+      // customer moves on by the rules.
       PD_ASSIGN_OR_RETURN(std::vector<AttemptRecord> open, s.open_attempts(id));
       for (const AttemptRecord& a : open) {
+        if (describe && !a.contact_id.empty()) {
+          adopted.push_back(a);
+          continue;
+        }
         PD_ASSIGN_OR_RETURN(Store::Finished ended,
                             s.finish(a.id,
                                      {Outcome::kInterrupted, now,
@@ -98,15 +106,15 @@ void Engine::start(std::function<void(absl::Status, CampaignState)> on_finished)
       PD_ASSIGN_OR_RETURN(next, s.next_callable_at(id));
       return absl::OkStatus();
     }();
-    return [this, status, recovered, next] {
-      stats_.recovered = recovered;
+    return [this, status, recovered, next, adopted = std::move(adopted)]() mutable {
+      stats_.recovered = recovered + static_cast<int64_t>(adopted.size());
       if (status.ok()) note_next_callable(next);
-      on_started(status);
+      on_started(status, std::move(adopted));
     };
   });
 }
 
-void Engine::on_started(absl::Status status) {
+void Engine::on_started(absl::Status status, std::vector<AttemptRecord> adopted) {
   if (!status.ok()) {
     finished_ = true;
     if (on_finished_) on_finished_(status, campaign_.state);
@@ -116,6 +124,7 @@ void Engine::on_started(absl::Status status) {
   campaign_.state = CampaignState::kRunning;
   idle_accounted_at_ = loop_.now();
   cc_.start([this](const ContactEvent& e) { on_event(e); });
+  for (const AttemptRecord& r : adopted) adopt(r);
   cc_.available_agents([this](absl::StatusOr<int> n) {
     if (n.ok() && agents_.empty()) reported_available_ = *n;
     pump();
@@ -125,6 +134,36 @@ void Engine::on_started(absl::Status status) {
   }
   pump();
   maybe_finish();
+}
+
+void Engine::adopt(const AttemptRecord& r) {
+  Attempt& a = attempts_[r.id];
+  a.id = r.id;
+  a.request.phone = r.phone;
+  a.request.client_token = r.client_token;
+  a.request.cust_id = r.cust_id;
+  a.contact_id = r.contact_id;
+  a.connected = r.answered_at.has_value();
+  by_contact_[r.contact_id] = r.id;
+  ++(a.connected ? stats_.talking : stats_.dialing);
+  const AttemptId id = r.id;
+  const std::string contact_id = r.contact_id;
+  cc_.describe_call(contact_id, [this, id, contact_id](
+                                    absl::StatusOr<std::vector<ContactEvent>> events) {
+    if (finished_ || attempts_.find(id) == attempts_.end()) return;
+    if (events.ok()) {
+      for (const ContactEvent& e : *events) on_event(e);
+      return;  // none: in progress, its events follow
+    }
+    // The contact centre cannot say: end it as the dead run left it.
+    ContactEvent ended;
+    ended.kind = ContactEvent::Kind::kCallEnded;
+    ended.at = loop_.wall_now();
+    ended.contact_id = contact_id;
+    ended.outcome = Outcome::kInterrupted;
+    ended.disconnect_reason = std::string(disconnect_reason::kDialerRestarted);
+    on_event(ended);
+  });
 }
 
 void Engine::request_stop() {
@@ -139,7 +178,7 @@ void Engine::request_stop() {
   // placed: give their customers back untouched.
   std::vector<AttemptId> unplaced;
   for (auto& [id, a] : attempts_) {
-    if (a.retry_timer) {
+    if (a.retry_timer && !a.maybe_placed) {
       loop_.cancel(*a.retry_timer);
       unplaced.push_back(id);
     }
@@ -163,6 +202,11 @@ void Engine::request_stop() {
 void Engine::on_event(const ContactEvent& event) {
   if (finished_) return;
   account_idle();
+  const double lag =
+      std::max(0.0, std::chrono::duration<double>(loop_.wall_now() - event.at).count());
+  ++stats_.events;
+  stats_.event_lag_seconds_sum += lag;
+  stats_.event_lag_seconds_last = lag;
   if (event.kind == ContactEvent::Kind::kAgentState) {
     on_agent_state(event);
   } else {
@@ -404,10 +448,13 @@ void Engine::on_dialed(AttemptId id, absl::StatusOr<std::string> contact) {
     return;
   }
   if (absl::IsUnavailable(contact.status()) || absl::IsResourceExhausted(contact.status())) {
-    // Throttled: not placed. Try again later with the same client token, so
-    // even a request that did reach the contact centre is not placed twice.
+    // Throttled (not placed) or unanswered (maybe placed): try again later
+    // with the same client token, so a request that did reach the contact
+    // centre is not placed twice. Only a certainly unplaced claim is handed
+    // back when stopping; a maybe-placed one is retried until it is certain.
     ++stats_.throttled;
-    if (stopping_) {
+    if (absl::IsUnavailable(contact.status())) a.maybe_placed = true;
+    if (stopping_ && !a.maybe_placed) {
       attempts_.erase(it);
       --stats_.dialing;
       release(id);
@@ -422,6 +469,24 @@ void Engine::on_dialed(AttemptId id, absl::StatusOr<std::string> contact) {
       auto retry = attempts_.find(id);
       if (retry != attempts_.end()) dial(retry->second);
     });
+    return;
+  }
+  const absl::StatusCode code = contact.status().code();
+  if (code == absl::StatusCode::kPermissionDenied || code == absl::StatusCode::kUnauthenticated ||
+      code == absl::StatusCode::kNotFound || code == absl::StatusCode::kFailedPrecondition) {
+    // The contact centre refuses every call (wrong instance, flow or queue;
+    // no permission): the call was not placed, and the next would not be
+    // either. Give the customer back and stop the campaign with the reason,
+    // rather than burn the list.
+    attempts_.erase(it);
+    --stats_.dialing;
+    release(id);
+    if (fatal_.ok()) {
+      fatal_ = absl::Status(code, cat("the contact centre refused a call, so the campaign "
+                                      "stopped: ",
+                                      sv(contact.status().message())));
+    }
+    request_stop();
     return;
   }
   // Refused for good (bad number, bad request): the attempt ends here.
@@ -506,7 +571,7 @@ void Engine::maybe_finish() {
   if (finished_ || !running_ || claim_outstanding_ || pending_store_ops_ > 0 || !attempts_.empty())
     return;
   if (stopping_) {
-    finish(absl::OkStatus());
+    finish(fatal_);
   } else if (next_callable_known_ && !next_callable_) {
     finish(absl::OkStatus());
   }
@@ -536,7 +601,10 @@ void Engine::finish(absl::Status status) {
     auto moved = s.transition(id, {}, final_state);
     if (result.ok() && !moved.ok()) result = moved.status();
     if (result.ok() && !output.empty()) {
-      auto out = open_output(output);
+      ObjectIoOptions io;
+      io.region = config_.aws_region;
+      io.s3_endpoint = config_.s3_endpoint;
+      auto out = open_output(output, io);
       absl::Status exported = out.status();
       if (out.ok()) {
         auto rows = export_results(s, id, (*out)->stream());

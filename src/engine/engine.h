@@ -63,6 +63,12 @@ struct EngineStats {
   // Real time from an agent becoming available to the dial request issued
   // (agents already available when the campaign starts are not counted).
   LatencyHistogram dial_latency;
+  // Contact-centre events handled, and how late (loop wall time at handling
+  // minus the event's own time; 0 when the event claims to be from the
+  // future): the event stream's lag, for monitoring.
+  int64_t events = 0;
+  double event_lag_seconds_sum = 0;
+  double event_lag_seconds_last = 0;
 };
 
 class Engine {
@@ -90,11 +96,17 @@ class Engine {
     CallRequest request;
     std::string contact_id;
     bool connected = false;
+    // The contact centre gave no answer once (timeout, 5xx): the call may
+    // have been placed, so the claim is never handed back, only retried with
+    // its token until the answer is certain.
+    bool maybe_placed = false;
     Micros backoff{0};
     std::optional<TimerId> retry_timer;
   };
 
-  void on_started(absl::Status status);
+  void on_started(absl::Status status, std::vector<AttemptRecord> adopted);
+  // Takes over a call a dead run placed, and asks what became of it.
+  void adopt(const AttemptRecord& record);
   void on_event(const ContactEvent& event);
   void on_agent_state(const ContactEvent& event);
   void on_call_connected(Attempt& attempt, const ContactEvent& event);
@@ -123,6 +135,7 @@ class Engine {
   CampaignConfig config_;
   EngineOptions options_;
   std::function<void(absl::Status, CampaignState)> on_finished_;
+  absl::Status fatal_;  // why the campaign must stop (set once), reported at finish
 
   std::unordered_map<std::string, AgentState> agents_;
   std::optional<int> reported_available_;  // from available_agents(), until events arrive

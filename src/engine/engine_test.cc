@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <map>
 #include <fstream>
 
 #include "core/strings.h"
@@ -28,14 +29,44 @@ class ScriptedContactCenter final : public ContactCenter {
   void start_call(const CallRequest& request,
                   std::function<void(absl::StatusOr<std::string>)> done) override {
     requests.push_back(request);
+    if (!refuse_all.ok()) {
+      loop_.post([done = std::move(done), st = refuse_all] { done(st); });
+      return;
+    }
+    if (unanswered_next > 0) {
+      // Timed out: the call was placed all the same (the token remembers).
+      --unanswered_next;
+      if (by_token.find(request.client_token) == by_token.end()) {
+        by_token[request.client_token] = cat("contact-", ++placed);
+        contacts.push_back(by_token[request.client_token]);
+      }
+      loop_.post([done = std::move(done)] { done(absl::UnavailableError("timed out")); });
+      return;
+    }
+    if (auto known = by_token.find(request.client_token); known != by_token.end()) {
+      loop_.post([done = std::move(done), id = known->second] { done(id); });
+      return;
+    }
     if (throttle_next > 0) {
       --throttle_next;
-      loop_.post([done = std::move(done)] { done(absl::UnavailableError("TooManyRequests")); });
+      loop_.post([done = std::move(done)] { done(absl::ResourceExhaustedError("TooManyRequests")); });
       return;
     }
     const std::string id = cat("contact-", ++placed);
     contacts.push_back(id);
+    by_token[request.client_token] = id;
     loop_.post([done = std::move(done), id] { done(id); });
+  }
+  bool can_describe_calls() const override { return describable; }
+  void describe_call(const std::string& contact_id,
+                     std::function<void(absl::StatusOr<std::vector<ContactEvent>>)> done) override {
+    described.push_back(contact_id);
+    auto it = past_calls.find(contact_id);
+    absl::StatusOr<std::vector<ContactEvent>> r =
+        it == past_calls.end()
+            ? absl::StatusOr<std::vector<ContactEvent>>(absl::NotFoundError("no such contact"))
+            : it->second;
+    loop_.post([done = std::move(done), r] { done(r); });
   }
 
   void agent(const std::string& id, AgentState state) {
@@ -72,6 +103,12 @@ class ScriptedContactCenter final : public ContactCenter {
   std::vector<std::string> contacts;  // calls actually placed
   int placed = 0;
   int throttle_next = 0;
+  int unanswered_next = 0;
+  absl::Status refuse_all;  // every start_call fails with this
+  std::map<std::string, std::string> by_token;  // client token -> contact id
+  bool describable = false;
+  std::map<std::string, std::vector<ContactEvent>> past_calls;  // describe_call answers
+  std::vector<std::string> described;
 
  private:
   EventLoop& loop_;
@@ -309,6 +346,79 @@ TEST_F(EngineTest, StopReleasesACallThatWasNeverPlaced) {
   EXPECT_EQ(finished_state_, CampaignState::kStopped);
   EXPECT_TRUE(attempts().empty());
   EXPECT_EQ(store_->status(campaign_.id)->customers_by_state[CustomerState::kPending], 2);
+}
+
+TEST_F(EngineTest, StopNeverHandsBackACallThatMayHaveBeenPlaced) {
+  load(2);
+  cc_.unanswered_next = 1;  // placed, but the answer was lost
+  start();
+  cc_.agent("a1", AgentState::kAvailable);
+  settle();
+  engine_->request_stop();
+  settle();
+  EXPECT_FALSE(finished_state_.has_value());  // the retry must learn the contact id
+  advance(seconds(5));
+  ASSERT_EQ(cc_.requests.size(), 2u);
+  EXPECT_EQ(cc_.requests[0].client_token, cc_.requests[1].client_token);
+  EXPECT_EQ(cc_.placed, 1);
+  cc_.end("contact-1", Outcome::kNoAnswer);
+  settle();
+  EXPECT_EQ(finished_state_, CampaignState::kStopped);
+  auto rows = attempts();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].contact_id, "contact-1");
+  EXPECT_EQ(rows[0].outcome, Outcome::kNoAnswer);
+}
+
+TEST_F(EngineTest, AContactCentreThatRefusesEveryCallStopsTheCampaignWithoutBurningTheList) {
+  load(3);
+  cc_.refuse_all = absl::PermissionDeniedError(
+      "StartOutboundVoiceContact: AccessDeniedException: not authorized");
+  start();
+  cc_.agent("a1", AgentState::kAvailable);
+  cc_.agent("a2", AgentState::kAvailable);
+  settle();
+  ASSERT_TRUE(finished_status_.has_value());
+  EXPECT_EQ(finished_status_->code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_NE(std::string(finished_status_->message()).find("AccessDeniedException"),
+            std::string::npos);
+  EXPECT_EQ(finished_state_, CampaignState::kStopped);
+  EXPECT_TRUE(attempts().empty());
+  EXPECT_EQ(store_->status(campaign_.id)->customers_by_state[CustomerState::kPending], 3);
+}
+
+TEST_F(EngineTest, ARestartTakesOverTheDeadRunsCallsTheContactCentreKnows) {
+  load(4);
+  auto orphans = store_->claim(campaign_.id, 3, loop_.wall_now(), "dead-run");
+  ASSERT_EQ(orphans->size(), 3u);
+  // C0's call ended while no dialer was watching; C1's is still ringing;
+  // C2's request never got a contact id (it may or may not have been placed).
+  ASSERT_TRUE(store_->set_contact_id((*orphans)[0].attempt_id, "old-1").ok());
+  ASSERT_TRUE(store_->set_contact_id((*orphans)[1].attempt_id, "old-2").ok());
+  ContactEvent connected, ended;
+  connected.kind = ContactEvent::Kind::kCallConnected;
+  connected.contact_id = "old-1";
+  connected.agent_id = "a9";
+  ended.kind = ContactEvent::Kind::kCallEnded;
+  ended.contact_id = "old-1";
+  ended.outcome = Outcome::kConnected;
+  ended.disconnect_reason = "CUSTOMER_DISCONNECT";
+  cc_.past_calls["old-1"] = {connected, ended};
+  cc_.past_calls["old-2"] = {};
+  cc_.describable = true;
+  start();
+  EXPECT_EQ(engine_->stats().recovered, 3);
+  EXPECT_EQ(cc_.described.size(), 2u);
+  EXPECT_EQ(engine_->stats().dialing, 1);  // old-2 still rings
+  cc_.end("old-2", Outcome::kBusy, "TELECOM_BUSY");
+  settle();
+  std::map<std::string, AttemptRecord> by_cust;
+  for (const AttemptRecord& r : attempts()) by_cust[r.cust_id] = r;
+  EXPECT_EQ(by_cust["C0"].outcome, Outcome::kConnected);
+  EXPECT_EQ(by_cust["C0"].agent_id, "a9");
+  EXPECT_EQ(by_cust["C1"].outcome, Outcome::kBusy);
+  EXPECT_EQ(by_cust["C2"].outcome, Outcome::kInterrupted);
+  EXPECT_TRUE(cc_.requests.empty());  // nothing redialled
 }
 
 TEST_F(EngineTest, ARestartResolvesTheDeadRunsCallsWithoutRedialling) {

@@ -10,6 +10,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "core/types.h"
@@ -71,12 +72,32 @@ class ContactCenter {
   // retry later (throttled or unreachable).
   virtual void available_agents(std::function<void(absl::StatusOr<int>)> done) = 0;
 
-  // Places an outbound call; `done` gets the contact id. kUnavailable means
-  // not placed yet, try again with the same client_token (it is safe: the
-  // token makes the request idempotent); kInvalidArgument means the number
-  // or request was refused (do not retry).
+  // Places an outbound call; `done` gets the contact id. Errors:
+  //  kResourceExhausted: throttled, certainly not placed; try again later
+  //    with the same client_token.
+  //  kUnavailable: no answer (timeout, 5xx): the call may or may not have
+  //    been placed; try again with the same client_token, which makes the
+  //    request idempotent (a placed call is not placed twice), and never
+  //    hand the customer to another attempt.
+  //  kInvalidArgument and others: refused (bad number, bad request); do not
+  //    retry.
   virtual void start_call(const CallRequest& request,
                           std::function<void(absl::StatusOr<std::string>)> done) = 0;
+
+  // Whether describe_call() can tell what became of a call placed by a
+  // process that died (Amazon Connect can; the simulator's calls die with
+  // it).
+  virtual bool can_describe_calls() const { return false; }
+  // What became of the call `contact_id` (placed earlier, maybe by a dead
+  // process). `done` gets the events that end it, in order (kCallConnected
+  // when an agent took it, then kCallEnded), or none while it is still in
+  // progress: then its events follow as for any call placed now.
+  // REQUIRES: can_describe_calls(), after start().
+  virtual void describe_call(const std::string& contact_id,
+                             std::function<void(absl::StatusOr<std::vector<ContactEvent>>)> done) {
+    (void)contact_id;
+    done(absl::UnimplementedError("this contact centre cannot describe past calls"));
+  }
 };
 
 }  // namespace pd

@@ -353,7 +353,7 @@ void Simulator::start_call(const CallRequest& request,
       unit(derive(config_.seed, kThrottleTag, request_no)) < config_.failure_rate) {
     ++stats_.calls_throttled;
     reply(std::move(done),
-          absl::UnavailableError("simulator: TooManyRequestsException (rate exceeded)"));
+          absl::ResourceExhaustedError("simulator: TooManyRequestsException (rate exceeded)"));
     return;
   }
   const std::string_view token = request.client_token;

@@ -387,7 +387,7 @@ TEST(Simulator, CallFateDependsOnTheClientTokenNotOnTheOrderOfRequests) {
   EXPECT_EQ(forward, fates(true));
 }
 
-TEST(Simulator, ThrottledRequestGetsUnavailableAndPlacesNoCall) {
+TEST(Simulator, ThrottledRequestGetsResourceExhaustedAndPlacesNoCall) {
   VirtualLoop loop;
   SimConfig config = exact_config();
   config.failure_rate = 1;
@@ -398,7 +398,7 @@ TEST(Simulator, ThrottledRequestGetsUnavailableAndPlacesNoCall) {
   loop.run();
 
   ASSERT_TRUE(id->has_value());
-  EXPECT_EQ((*id)->status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ((*id)->status().code(), absl::StatusCode::kResourceExhausted);
   EXPECT_TRUE(rec.of_kind(Kind::kCallEnded).empty());
   EXPECT_TRUE(rec.of_kind(Kind::kCallConnected).empty());
   EXPECT_EQ(sim.stats().calls_placed, 0);

@@ -1,0 +1,186 @@
+#include "telephony/amazon_connect/connect_events.h"
+
+#include <cmath>
+
+#include "core/strings.h"
+#include "core/time_format.h"
+
+namespace pd::connect {
+namespace {
+
+using nlohmann::json;
+
+std::string text(const json& obj, const char* key) {
+  if (!obj.is_object()) return {};
+  auto it = obj.find(key);
+  if (it == obj.end() || !it->is_string()) return {};
+  return it->get<std::string>();
+}
+
+const json* object(const json& obj, const char* key) {
+  if (!obj.is_object()) return nullptr;
+  auto it = obj.find(key);
+  if (it == obj.end() || !it->is_object()) return nullptr;
+  return &*it;
+}
+
+// Connect writes ISO 8601 in stream records and epoch seconds in API
+// answers; either is accepted, anything else reads as absent.
+std::optional<WallTime> time_at(const json& obj, const char* key) {
+  if (!obj.is_object()) return std::nullopt;
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return std::nullopt;
+  if (it->is_number()) {
+    const double s = it->get<double>();
+    if (!std::isfinite(s) || s < 0) return std::nullopt;
+    return WallTime(Millis(static_cast<int64_t>(std::llround(s * 1000))));
+  }
+  if (it->is_string()) return parse_iso8601(it->get_ref<const std::string&>());
+  return std::nullopt;
+}
+
+bool one_of(std::string_view v, std::initializer_list<std::string_view> set) {
+  for (std::string_view s : set) {
+    if (v == s) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string_view arn_tail(std::string_view arn) {
+  if (arn.substr(0, 4) != "arn:") return arn;
+  const size_t slash = arn.find_last_of('/');
+  return slash == std::string_view::npos ? arn : arn.substr(slash + 1);
+}
+
+RecordKind classify(const json& record) {
+  if (!record.is_object()) return RecordKind::kOther;
+  if (record.contains("EventType") && record.contains("AgentARN")) return RecordKind::kAgentEvent;
+  if (record.contains("ContactId") &&
+      (record.contains("AWSContactTraceRecordFormatVersion") ||
+       record.contains("DisconnectTimestamp") || record.contains("InitiationMethod")))
+    return RecordKind::kContactRecord;
+  return RecordKind::kOther;
+}
+
+absl::StatusOr<ContactFacts> parse_contact_record(const json& ctr) {
+  ContactFacts c;
+  c.contact_id = text(ctr, "ContactId");
+  if (c.contact_id.empty())
+    return absl::InvalidArgumentError("contact trace record without a ContactId");
+  c.initiation_method = text(ctr, "InitiationMethod");
+  c.disconnect_reason = text(ctr, "DisconnectReason");
+  c.amd_status = text(ctr, "AnsweringMachineDetectionStatus");
+  c.connected_to_system_at = time_at(ctr, "ConnectedToSystemTimestamp");
+  c.disconnected_at = time_at(ctr, "DisconnectTimestamp");
+  if (const json* agent = object(ctr, "Agent")) {
+    c.agent_id = std::string(arn_tail(text(*agent, "ARN")));
+    c.connected_to_agent_at = time_at(*agent, "ConnectedToAgentTimestamp");
+  }
+  if (const json* queue = object(ctr, "Queue")) {
+    c.queue_id = std::string(arn_tail(text(*queue, "ARN")));
+  }
+  return c;
+}
+
+absl::StatusOr<ContactFacts> parse_describe_contact(const json& response) {
+  const json* contact = object(response, "Contact");
+  if (contact == nullptr)
+    return absl::InvalidArgumentError("DescribeContact answer without a Contact");
+  ContactFacts c;
+  c.contact_id = text(*contact, "Id");
+  if (c.contact_id.empty())
+    return absl::InvalidArgumentError("DescribeContact answer without a Contact.Id");
+  c.initiation_method = text(*contact, "InitiationMethod");
+  c.disconnect_reason = text(*contact, "DisconnectReason");
+  c.amd_status = text(*contact, "AnsweringMachineDetectionStatus");
+  c.connected_to_system_at = time_at(*contact, "ConnectedToSystemTimestamp");
+  c.disconnected_at = time_at(*contact, "DisconnectTimestamp");
+  if (const json* agent = object(*contact, "AgentInfo")) {
+    c.agent_id = std::string(arn_tail(text(*agent, "Id")));
+    c.connected_to_agent_at = time_at(*agent, "ConnectedToAgentTimestamp");
+  }
+  if (const json* queue = object(*contact, "QueueInfo")) {
+    c.queue_id = std::string(arn_tail(text(*queue, "Id")));
+  }
+  return c;
+}
+
+EndedAs map_outcome(const ContactFacts& c) {
+  const std::string& why = c.disconnect_reason;
+  const std::string& amd = c.amd_status;
+  if (c.connected_to_agent_at) return {Outcome::kConnected, why};
+  if (one_of(amd, {"VOICEMAIL_BEEP", "VOICEMAIL_NO_BEEP", "FAX_MACHINE_DETECTED"}))
+    return {Outcome::kNoAnswer, std::string(disconnect_reason::kAnsweringMachine)};
+  if (amd == "SIT_TONE_BUSY" || why == "TELECOM_BUSY")
+    return {Outcome::kBusy, std::string(disconnect_reason::kTelecomBusy)};
+  if (amd == "SIT_TONE_INVALID_NUMBER" || why == "TELECOM_NUMBER_INVALID")
+    return {Outcome::kInvalidNumber, std::string(disconnect_reason::kTelecomNumberInvalid)};
+  if (one_of(why, {"TELECOM_UNANSWERED", "TELECOM_TIMEOUT"}) || amd == "AMD_UNANSWERED")
+    return {Outcome::kNoAnswer, why.empty() ? std::string("TELECOM_UNANSWERED") : why};
+  if (c.connected_to_system_at) return {Outcome::kAbandoned, why};
+  return {Outcome::kFailed, why};
+}
+
+absl::StatusOr<AgentEvent> parse_agent_event(const json& event, std::string_view queue_id) {
+  AgentEvent e;
+  e.event_type = text(event, "EventType");
+  e.event_id = text(event, "EventId");
+  e.agent_id = std::string(arn_tail(text(event, "AgentARN")));
+  if (e.agent_id.empty()) return absl::InvalidArgumentError("agent event without an AgentARN");
+  const auto at = time_at(event, "EventTimestamp");
+  if (!at) {
+    return absl::InvalidArgumentError(
+        cat("agent event for ", e.agent_id, " without a valid EventTimestamp"));
+  }
+  e.at = *at;
+  if (e.event_type == "LOGOUT") {
+    e.state = AgentState::kOffline;
+    return e;
+  }
+  const json* snap = object(event, "CurrentAgentSnapshot");
+  if (snap == nullptr) {
+    // Only LOGOUT (handled above) comes without a snapshot; anything else
+    // tells us nothing about the agent.
+    return absl::InvalidArgumentError(
+        cat("agent event ", e.event_type, " for ", e.agent_id, " without CurrentAgentSnapshot"));
+  }
+  if (const json* config = object(*snap, "Configuration")) {
+    if (const json* profile = object(*config, "RoutingProfile")) {
+      auto queues = profile->find("InboundQueues");
+      if (!queue_id.empty() && queues != profile->end() && queues->is_array()) {
+        e.serves_queue = false;
+        for (const json& q : *queues) {
+          if (arn_tail(text(q, "ARN")) == queue_id) e.serves_queue = true;
+        }
+      }
+    }
+  }
+  bool on_contact = false, after_contact = false;
+  if (auto contacts = snap->find("Contacts"); contacts != snap->end() && contacts->is_array()) {
+    for (const json& c : *contacts) {
+      std::string state = text(c, "State");
+      if (one_of(state, {"ENDED"})) {
+        after_contact = true;
+      } else if (!one_of(state, {"MISSED", "ERROR", "REJECTED"})) {
+        on_contact = true;  // INCOMING, PENDING, CONNECTING, CONNECTED, CONNECTED_ONHOLD
+      }
+      e.contacts.emplace_back(text(c, "ContactId"), std::move(state));
+    }
+  }
+  const json* status = object(*snap, "AgentStatus");
+  const std::string type = status != nullptr ? text(*status, "Type") : std::string();
+  if (on_contact) {
+    e.state = AgentState::kBusy;
+  } else if (after_contact) {
+    e.state = AgentState::kAfterCallWork;
+  } else if (type == "ROUTABLE") {
+    e.state = AgentState::kAvailable;
+  } else {
+    e.state = AgentState::kOffline;  // OFFLINE, or a custom (not routable) status
+  }
+  return e;
+}
+
+}  // namespace pd::connect
