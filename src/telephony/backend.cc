@@ -1,0 +1,38 @@
+#include "telephony/backend.h"
+
+#include <iostream>
+
+#include "core/strings.h"
+#include "telephony/amazon_connect/connect_backend.h"
+
+namespace pd {
+
+absl::Status validate_backend(const BackendOptions& options) {
+  if (options.backend == "connect") return absl::OkStatus();
+  if (options.backend != "sim") {
+    return absl::InvalidArgumentError(
+        cat("unknown backend '", options.backend,
+            "': use sim (the built-in simulator) or connect (Amazon Connect)"));
+  }
+  return options.sim.validate();
+}
+
+absl::StatusOr<std::unique_ptr<ContactCenter>> make_contact_center(const BackendOptions& options,
+                                                                   EventLoop& loop,
+                                                                   const CampaignConfig& config,
+                                                                   const BackendContext& context) {
+  if (auto s = validate_backend(options); !s.ok()) return s;
+  if (options.backend == "connect") {
+    connect::ConnectBackendContext c{context.campaign, context.db_path, context.executor,
+                                     [campaign = context.campaign](const absl::Status& s) {
+                                       std::cerr << "powerdialer: campaign '" << campaign
+                                                 << "': " << sv(s.message()) << "\n";
+                                     }};
+    auto cc = connect::make_connect_contact_center(loop, config, c);
+    if (!cc.ok()) return cc.status();
+    return std::unique_ptr<ContactCenter>(std::move(*cc));
+  }
+  return std::unique_ptr<ContactCenter>(std::make_unique<Simulator>(loop, options.sim));
+}
+
+}  // namespace pd
