@@ -38,13 +38,12 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "absl/status/statusor.h"
 #include "aws/credentials.h"
@@ -88,7 +87,7 @@ struct AwsCall {
 struct AwsClientStats {
   std::atomic<int64_t> calls{0};
   std::atomic<int64_t> retries{0};
-  std::atomic<int64_t> throttled{0};  // responses that were throttling errors
+  std::atomic<int64_t> throttled{0};           // responses that were throttling errors
   std::atomic<int64_t> rate_limited_waits{0};  // calls that waited for a token
 };
 
@@ -107,9 +106,9 @@ class AwsClient {
   absl::StatusOr<HttpResponse> call(const AwsCall& call);
 
   // REST-JSON (Amazon Connect): JSON body in and out.
-  absl::StatusOr<nlohmann::json> rest_json(std::string_view api, std::string_view method,
-                                           std::string path, const nlohmann::json* body,
-                                           std::vector<std::pair<std::string, std::string>> query = {});
+  absl::StatusOr<nlohmann::json> rest_json(
+      std::string_view api, std::string_view method, std::string path, const nlohmann::json* body,
+      std::vector<std::pair<std::string, std::string>> query = {});
   // JSON 1.1 RPC (Kinesis): X-Amz-Target "<target_prefix>.<api>".
   absl::StatusOr<nlohmann::json> json_rpc(std::string_view target_prefix, std::string_view api,
                                           const nlohmann::json& body);

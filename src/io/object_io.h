@@ -1,7 +1,9 @@
 // The ObjectIO seam: where dialing lists come from and results go to. A
 // location is a local path or s3://bucket/key. Local files are written to a
 // temporary name and renamed on commit, so a reader never sees half a file
-// and a failed export leaves the previous file in place.
+// and a failed export leaves the previous file in place. S3 objects are
+// streamed with bounded memory (io/s3_object.h): read in 8 MiB ranges,
+// written as an 8 MiB multipart upload that only appears on commit.
 // Thread-safety: objects are used by one thread.
 #pragma once
 
@@ -13,7 +15,18 @@
 
 #include "absl/status/statusor.h"
 
+namespace pd::aws {
+class CredentialsProvider;
+}
+
 namespace pd {
+
+// How s3:// locations are reached (ignored for local paths).
+struct ObjectIoOptions {
+  std::string region;       // empty: AWS_REGION, AWS_DEFAULT_REGION, the AWS config file
+  std::string s3_endpoint;  // empty: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, then AWS's
+  std::shared_ptr<aws::CredentialsProvider> credentials;  // null: the default chain
+};
 
 class OutputObject {
  public:
@@ -25,8 +38,12 @@ class OutputObject {
 
 bool is_s3_location(std::string_view location);
 
-// Opens `location` for reading; the error names the location.
-absl::StatusOr<std::unique_ptr<std::istream>> open_input(const std::string& location);
-absl::StatusOr<std::unique_ptr<OutputObject>> open_output(const std::string& location);
+// Opens `location` for reading; the error names the location (and, for S3,
+// AWS's error: "s3://b/k: NoSuchKey: The specified key does not exist.").
+// A read that fails midway leaves the stream bad(), not at a clean end.
+absl::StatusOr<std::unique_ptr<std::istream>> open_input(const std::string& location,
+                                                         const ObjectIoOptions& options = {});
+absl::StatusOr<std::unique_ptr<OutputObject>> open_output(const std::string& location,
+                                                          const ObjectIoOptions& options = {});
 
 }  // namespace pd
