@@ -5,12 +5,16 @@
 #include <nlohmann/json.hpp>
 
 #include "core/config_keys.h"
+#include "core/clock.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
 #include "core/time_format.h"
+#include "engine/campaign_control.h"
 #include "io/list_import.h"
 #include "io/object_io.h"
 #include "io/results_export.h"
+#include "io/status_json.h"
+#include "server/api_tokens.h"
 #include "store/store.h"
 
 namespace pd::cli {
@@ -21,28 +25,10 @@ int fail(const Context& ctx, const absl::Status& status) {
 }
 
 nlohmann::json outcomes_json(const std::map<Outcome, int64_t>& by_outcome) {
-  nlohmann::json j = nlohmann::json::object();
-  for (int i = 0; i < kOutcomeCount; ++i) {
-    const auto o = static_cast<Outcome>(i);
-    auto it = by_outcome.find(o);
-    j[std::string(to_string(o))] = it == by_outcome.end() ? 0 : it->second;
-  }
-  return j;
+  return pd::outcomes_json(by_outcome);
 }
 
 namespace {
-
-absl::Status check_campaign_name(std::string_view name) {
-  const bool ok =
-      !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
-      });
-  if (!ok) {
-    return absl::InvalidArgumentError(
-        cat("invalid campaign name '", name, "': use 1-64 letters, digits, '-', '_' or '.'"));
-  }
-  return absl::OkStatus();
-}
 
 // The store and the campaign every command but init works on.
 struct Opened {
@@ -58,33 +44,19 @@ absl::StatusOr<Opened> open_campaign(const Context& ctx) {
   return o;
 }
 
+// How the campaign reaches s3:// locations: its 'region' and 's3-endpoint'
+// (unset: the AWS environment and config files decide).
+ObjectIoOptions object_io_options(const std::map<std::string, std::string>& stored) {
+  ObjectIoOptions options;
+  if (auto it = stored.find("region"); it != stored.end()) options.region = it->second;
+  if (auto it = stored.find("s3-endpoint"); it != stored.end()) options.s3_endpoint = it->second;
+  return options;
+}
+
 std::string value_or_default(const std::map<std::string, std::string>& stored,
                              const ConfigKey& key) {
   auto it = stored.find(std::string(key.name));
   return it != stored.end() ? it->second : std::string(key.default_value);
-}
-
-nlohmann::json status_json(const CampaignStatus& st) {
-  nlohmann::json by_state = nlohmann::json::object();
-  for (auto s : {CustomerState::kPending, CustomerState::kDialing, CustomerState::kReached,
-                 CustomerState::kExhausted}) {
-    auto it = st.customers_by_state.find(s);
-    by_state[std::string(to_string(s))] = it == st.customers_by_state.end() ? 0 : it->second;
-  }
-  return {
-      {"campaign", st.campaign.name},
-      {"state", to_string(st.campaign.state)},
-      {"customers", st.customers},
-      {"customers_by_state", by_state},
-      {"phones", st.phones},
-      {"rejected_rows", st.rejected_rows},
-      {"attempts", st.attempts},
-      {"attempts_in_flight", st.attempts_in_flight},
-      {"attempts_by_outcome", outcomes_json(st.attempts_by_outcome)},
-      {"next_callable_at", st.next_callable_at
-                               ? nlohmann::json(format_iso8601(*st.next_callable_at))
-                               : nlohmann::json(nullptr)},
-  };
 }
 
 }  // namespace
@@ -97,6 +69,16 @@ int cmd_init(const Context& ctx) {
   if (!campaign.ok()) return fail(ctx, campaign.status());
   *ctx.out << "campaign '" << campaign->name << "' is ready in " << ctx.db_path << " (state "
            << to_string(campaign->state) << ")\n";
+  // The first init makes the HTTP API's first token: shown this once.
+  auto tokens = (*store)->api_tokens();
+  if (!tokens.ok()) return fail(ctx, tokens.status());
+  if (tokens->empty()) {
+    auto token = create_api_token(**store, "default", system_clock().wall_now());
+    if (!token.ok()) return fail(ctx, token.status());
+    *ctx.out << "API token for 'powerdialer serve' (shown only now; revoke with 'token revoke "
+                "default'): "
+             << *token << "\n";
+  }
   return kOk;
 }
 
@@ -138,12 +120,7 @@ int cmd_config_list(const Context& ctx, bool json) {
   auto stored = o->store->config(o->campaign.id);
   if (!stored.ok()) return fail(ctx, stored.status());
   if (json) {
-    nlohmann::json j = nlohmann::json::object();
-    for (const ConfigKey& k : all_config_keys()) {
-      const std::string v = value_or_default(*stored, k);
-      j[std::string(k.name)] = v.empty() ? nlohmann::json(nullptr) : nlohmann::json(v);
-    }
-    *ctx.out << j.dump(2) << "\n";
+    *ctx.out << config_values_json(*stored).dump(2) << "\n";
     return kOk;
   }
   for (const ConfigKey& k : all_config_keys()) {
@@ -166,7 +143,7 @@ int cmd_load(const Context& ctx, const std::optional<std::string>& file, bool ap
                          "no file given and no 'inputfile' configured; use 'powerdialer load "
                          "FILE' or 'powerdialer config set inputfile FILE'"));
   }
-  auto in = open_input(location);
+  auto in = open_input(location, object_io_options(*stored));
   if (!in.ok()) return fail(ctx, in.status());
 
   ImportOptions options;
@@ -196,7 +173,7 @@ int cmd_status(const Context& ctx, bool json) {
   if (!o.ok()) return fail(ctx, o.status());
   auto st = o->store->status(o->campaign.id);
   if (!st.ok()) return fail(ctx, st.status());
-  const nlohmann::json j = status_json(*st);
+  const nlohmann::json j = campaign_status_json(*st);
   if (json) {
     *ctx.out << j.dump(2) << "\n";
     return kOk;
@@ -225,7 +202,9 @@ int cmd_results(const Context& ctx, const std::optional<std::string>& output) {
     auto rows = export_results(*o->store, o->campaign.id, *ctx.out);
     return rows.ok() ? kOk : fail(ctx, rows.status());
   }
-  auto object = open_output(*output);
+  auto stored = o->store->config(o->campaign.id);
+  if (!stored.ok()) return fail(ctx, stored.status());
+  auto object = open_output(*output, object_io_options(*stored));
   if (!object.ok()) return fail(ctx, object.status());
   auto rows = export_results(*o->store, o->campaign.id, (*object)->stream());
   if (!rows.ok()) return fail(ctx, rows.status());

@@ -14,45 +14,21 @@
 #include <thread>
 
 #include "cli/demo_list.h"
+#include "cli/signal_watcher.h"
 #include "core/event_loop.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
+#include "engine/campaign_control.h"
 #include "engine/engine.h"
 #include "engine/simulation.h"
 #include "io/list_import.h"
 #include "io/results_export.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/store.h"
+#include "telephony/backend.h"
 
 namespace pd::cli {
 namespace {
-
-std::string hostname() {
-  char buf[256] = {};
-  if (::gethostname(buf, sizeof buf - 1) != 0) return "localhost";
-  return buf;
-}
-
-// "host:pid:random": unique per run, and says where to look for the holder.
-std::string new_owner_id() {
-  std::random_device rd;
-  return fmt::format("{}:{}:{:08x}", hostname(), ::getpid(), rd());
-}
-
-// A lease left by a dialer on this machine whose process is gone (killed,
-// crashed) is broken at once instead of waiting for it to lapse.
-absl::Status break_dead_lease(Store& store, CampaignId id) {
-  PD_ASSIGN_OR_RETURN(auto lease, store.lease(id));
-  if (!lease) return absl::OkStatus();
-  const std::string& owner = lease->first;
-  const size_t a = owner.find(':');
-  const size_t b = owner.find(':', a + 1);
-  if (a == std::string::npos || b == std::string::npos) return absl::OkStatus();
-  if (owner.substr(0, a) != hostname()) return absl::OkStatus();
-  const pid_t pid = static_cast<pid_t>(std::strtol(owner.c_str() + a + 1, nullptr, 10));
-  if (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH) return store.break_lease(id);
-  return absl::OkStatus();
-}
 
 std::string clock_text(double seconds) {
   const auto s = static_cast<int64_t>(seconds);
@@ -101,44 +77,6 @@ class Progress {
   double last_plain_ = -1e9;
 };
 
-// Turns SIGINT/SIGTERM into a graceful stop; a second one ends at once (the
-// next run resolves whatever was in flight).
-class SignalWatcher {
- public:
-  explicit SignalWatcher(std::function<void()> on_stop) : on_stop_(std::move(on_stop)) {
-    sigemptyset(&set_);
-    sigaddset(&set_, SIGINT);
-    sigaddset(&set_, SIGTERM);
-    sigaddset(&set_, SIGUSR1);
-    // Blocked here, before any thread starts, so every thread inherits it
-    // and only sigwait() sees these signals.
-    pthread_sigmask(SIG_BLOCK, &set_, &old_);
-    thread_ = std::thread([this] { watch(); });
-  }
-  ~SignalWatcher() {
-    pthread_kill(thread_.native_handle(), SIGUSR1);
-    thread_.join();
-    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
-  }
-
- private:
-  void watch() {
-    int count = 0;
-    while (true) {
-      int sig = 0;
-      if (sigwait(&set_, &sig) != 0 || sig == SIGUSR1) return;
-      if (++count == 1) {
-        on_stop_();
-      } else {
-        std::_Exit(130);
-      }
-    }
-  }
-  std::function<void()> on_stop_;
-  sigset_t set_{}, old_{};
-  std::thread thread_;
-};
-
 void print_summary(std::ostream& out, const CampaignStatus& st) {
   auto count = [&](CustomerState s) {
     auto it = st.customers_by_state.find(s);
@@ -155,32 +93,23 @@ void print_summary(std::ostream& out, const CampaignStatus& st) {
 }  // namespace
 
 int cmd_run(const Context& ctx, const RunOptions& options) {
-  if (options.backend != "sim") {
-    return fail(
-        ctx, absl::InvalidArgumentError(
-                 cat("unknown backend '", options.backend,
-                     "': this build dials through the built-in simulator only (--backend sim)")));
-  }
-  if (auto s = options.sim.validate(); !s.ok()) return fail(ctx, s);
+  BackendOptions backend;
+  backend.backend = options.backend;
+  backend.sim = options.sim;
+  if (auto s = validate_backend(backend); !s.ok()) return fail(ctx, s);
   if (!(options.speed > 0 && options.speed <= 10000)) {
     return fail(ctx, absl::InvalidArgumentError("--speed must be above 0 and at most 10000"));
   }
+  if (backend.backend == "connect" && options.speed != 1) {
+    return fail(ctx, absl::InvalidArgumentError(
+                         "--speed is for the simulator; Amazon Connect dials in real time"));
+  }
   auto setup = open_store(ctx.db_path, /*create=*/false);
   if (!setup.ok()) return fail(ctx, setup.status());
-  auto campaign = (*setup)->find_campaign(ctx.campaign);
-  if (!campaign.ok()) return fail(ctx, campaign.status());
-  auto stored = (*setup)->config(campaign->id);
-  if (!stored.ok()) return fail(ctx, stored.status());
-  auto config = CampaignConfig::from(*stored);
-  if (!config.ok()) return fail(ctx, config.status());
-  auto before = (*setup)->status(campaign->id);
-  if (!before.ok()) return fail(ctx, before.status());
-  if (before->customers == 0) {
-    return fail(ctx, absl::FailedPreconditionError(cat("campaign '", campaign->name,
-                                                       "' has no dialing list; load one with '",
-                                                       ctx.program, " load FILE'")));
-  }
-  if (auto s = break_dead_lease(**setup, campaign->id); !s.ok()) return fail(ctx, s);
+  auto plan = prepare_campaign_start(**setup, ctx.campaign, ctx.program);
+  if (!plan.ok()) return fail(ctx, plan.status());
+  const Campaign* campaign = &plan->campaign;
+  const CampaignConfig* config = &plan->config;
   setup->reset();
 
   const bool live = options.live_display.value_or(::isatty(STDERR_FILENO) == 1);
@@ -206,13 +135,15 @@ int cmd_run(const Context& ctx, const RunOptions& options) {
     auto exec_store = open_store(ctx.db_path, /*create=*/false);
     if (!exec_store.ok()) return fail(ctx, exec_store.status());
     ThreadedStoreExecutor executor(std::move(*exec_store), loop);
-    Simulator sim(loop, options.sim);
+    auto contact_center =
+        make_contact_center(backend, loop, *config, {campaign->name, ctx.db_path, &executor});
+    if (!contact_center.ok()) return fail(ctx, contact_center.status());
     EngineOptions eo;
-    eo.owner = new_owner_id();
+    eo.owner = new_dialer_owner_id();
     eo.heartbeat =
         std::chrono::duration_cast<Micros>(std::chrono::milliseconds(500) * options.speed);
     eo.seed = options.sim.seed;
-    Engine engine(loop, executor, sim, *campaign, *config, eo);
+    Engine engine(loop, executor, **contact_center, *campaign, *config, eo);
     engine_ptr = &engine;
 
     const MonoTime sim_start = loop.now();
@@ -233,8 +164,14 @@ int cmd_run(const Context& ctx, const RunOptions& options) {
       loop.schedule_after(
           std::chrono::duration_cast<Micros>(std::chrono::seconds(1) * options.speed), tick);
     };
-    *ctx.err << fmt::format("dialing campaign '{}' on the simulator: {} agents, {}x real time\n",
-                            campaign->name, options.sim.agents, options.speed);
+    if (backend.backend == "connect") {
+      *ctx.err << fmt::format("dialing campaign '{}' through Amazon Connect instance {}\n",
+                              campaign->name, config->connect_instance_id);
+    } else {
+      *ctx.err << fmt::format(
+          "dialing campaign '{}' on the simulator: {} agents, {}x real time\n", campaign->name,
+          options.sim.agents, options.speed);
+    }
     engine.start([&](absl::Status s, CampaignState state) {
       outcome = s;
       final_state = state;
@@ -266,34 +203,17 @@ int cmd_stop(const Context& ctx) {
   if (!store.ok()) return fail(ctx, store.status());
   auto campaign = (*store)->find_campaign(ctx.campaign);
   if (!campaign.ok()) return fail(ctx, campaign.status());
-  // Nobody holds the lease (the dialer was killed): there is no one to
-  // finish the calls, so the campaign is stopped now; the next run resolves
-  // whatever the dead process left in flight.
-  if (campaign->state == CampaignState::kRunning || campaign->state == CampaignState::kStopping) {
-    if (auto s = break_dead_lease(**store, campaign->id); !s.ok()) return fail(ctx, s);
-    auto lease = (*store)->lease(campaign->id);
-    if (!lease.ok()) return fail(ctx, lease.status());
-    if (!*lease || (*lease)->second <= system_clock().wall_now()) {
-      auto moved =
-          (*store)->transition(campaign->id, {CampaignState::kRunning, CampaignState::kStopping},
-                               CampaignState::kStopped);
-      if (!moved.ok()) return fail(ctx, moved.status());
-      *ctx.out << "no dialer is running campaign '" << campaign->name
-               << "'; it is stopped now (calls a dead dialer left in flight are resolved by the "
-                  "next run)\n";
-      return kOk;
-    }
-  }
-  if (campaign->state == CampaignState::kStopping) {
-    *ctx.out << "campaign '" << campaign->name << "' is already stopping\n";
+  auto stopped = request_campaign_stop(**store, *campaign);
+  if (!stopped.ok()) return fail(ctx, stopped.status());
+  if (*stopped == StopResult::kStoppedNow) {
+    *ctx.out << "no dialer is running campaign '" << campaign->name
+             << "'; it is stopped now (calls a dead dialer left in flight are resolved by the "
+                "next run)\n";
     return kOk;
   }
-  auto moved =
-      (*store)->transition(campaign->id, {CampaignState::kRunning}, CampaignState::kStopping);
-  if (!moved.ok()) {
-    return fail(ctx, absl::FailedPreconditionError(cat("campaign '", campaign->name,
-                                                       "' is not running (it is ",
-                                                       to_string(campaign->state), ")")));
+  if (*stopped == StopResult::kAlreadyStopping) {
+    *ctx.out << "campaign '" << campaign->name << "' is already stopping\n";
+    return kOk;
   }
   *ctx.out << "stop requested: campaign '" << campaign->name
            << "' dials nothing new; calls in flight finish, then it is stopped\n";

@@ -6,7 +6,10 @@
 
 #include "cli/commands.h"
 #include "cli/dialer_commands.h"
+#include "cli/serve_command.h"
 #include "core/config_keys.h"
+#include "core/strings.h"
+#include "telephony/amazon_connect/standin.h"
 
 namespace {
 
@@ -156,7 +159,8 @@ int main(int argc, char** argv) {
   SimFlags run_flags;
   auto* run_cmd =
       app.add_subcommand("run", "dial the campaign until the list is done or it is stopped");
-  run_cmd->add_option("--backend", run_options.backend, "contact centre: sim (built-in simulator)")
+  run_cmd->add_option("--backend", run_options.backend,
+                      "contact centre: sim (built-in simulator) or connect (Amazon Connect)")
       ->check(CLI::IsMember({"sim", "connect"}));
   run_cmd->add_option("--speed", run_options.speed,
                       "simulator only: run X times faster than real time");
@@ -207,6 +211,126 @@ int main(int argc, char** argv) {
     run = [&] {
       return with_sim_durations(demo_options.sim, demo_flags,
                                 [&] { return pd::cli::cmd_demo(ctx, demo_options); });
+    };
+  });
+
+  pd::cli::ServeOptions serve_options;
+  SimFlags serve_flags;
+  auto* serve = app.add_subcommand(
+      "serve",
+      "HTTP API, live feed, /metrics and dashboard; dials every campaign started through it");
+  serve->add_option("--listen", serve_options.listen,
+                    "HOST:PORT to listen on (a non-loopback address needs an API token)");
+  serve
+      ->add_option("--backend", serve_options.backend.backend,
+                   "contact centre: sim (built-in simulator) or connect (Amazon Connect)")
+      ->check(CLI::IsMember({"sim", "connect"}));
+  serve->add_option("--speed", serve_options.speed,
+                    "simulator only: run X times faster than real time");
+  serve->add_option("--max-clients", serve_options.max_clients,
+                    "HTTP worker threads; a live-feed client holds one while it watches");
+  serve
+      ->add_option("--max-list-bytes", serve_options.max_list_bytes,
+                   "largest dialing list accepted by PUT .../list")
+      ->check(CLI::Range(int64_t{1024}, int64_t{1} << 40));
+  serve
+      ->add_option("--max-body-bytes", serve_options.max_body_bytes,
+                   "largest body of any other request")
+      ->check(CLI::Range(int64_t{1024}, int64_t{1} << 30));
+  serve
+      ->add_option("--io-timeout", serve_options.io_timeout_seconds,
+                   "seconds one socket read or write may take")
+      ->check(CLI::Range(1, 3600));
+  serve
+      ->add_option("--body-timeout", serve_options.body_timeout_seconds,
+                   "seconds a whole request body may take to arrive")
+      ->check(CLI::Range(1, 86400));
+  add_sim_options(serve, serve_options.backend.sim, serve_flags);
+  serve->callback([&] {
+    run = [&] {
+      return with_sim_durations(serve_options.backend.sim, serve_flags,
+                                [&] { return pd::cli::cmd_serve(ctx, serve_options); });
+    };
+  });
+
+  auto* token = app.add_subcommand("token", "bearer tokens for the HTTP API (`serve`)");
+  token->require_subcommand(1);
+  std::string token_name;
+  auto* token_create = token->add_subcommand(
+      "create", "make a new token and print it once (only its SHA-256 is stored)");
+  token_create->add_option("--name", token_name, "a name to revoke it by (default: default)");
+  token_create->callback([&] {
+    run = [&] {
+      return pd::cli::cmd_token_create(
+          ctx, token_name.empty() ? std::nullopt : std::optional(token_name));
+    };
+  });
+  auto* token_list =
+      token->add_subcommand("list", "the tokens' names, creation times and last 4 characters");
+  token_list->add_flag("--json", json, "print JSON");
+  token_list->callback([&] { run = [&] { return pd::cli::cmd_token_list(ctx, json); }; });
+  auto* token_revoke = token->add_subcommand("revoke", "delete token NAME");
+  token_revoke->add_option("name", token_name, "token name")->required();
+  token_revoke->callback([&] { run = [&] { return pd::cli::cmd_token_revoke(ctx, token_name); }; });
+
+  pd::connect::StandinOptions standin;
+  SimFlags standin_flags{"60s", "10s", "25s", "0"};
+  std::string standin_listen = "127.0.0.1:0";
+  double heartbeat_seconds = 120, latency_ms = 0;
+  auto* standin_cmd = app.add_subcommand(
+      "connect-standin",
+      "a local stand-in for Amazon Connect (tests, trying --backend connect without AWS): "
+      "Connect's API with SigV4, events into Kinesis, driven by the simulator");
+  standin_cmd->add_option("--listen", standin_listen, "HOST:PORT (port 0: any free port)");
+  standin_cmd->add_option("--region", standin.region, "region it signs for");
+  standin_cmd->add_option("--access-key-id", standin.access_key_id, "the key it accepts");
+  standin_cmd->add_option("--secret-access-key", standin.secret_access_key, "its secret");
+  standin_cmd->add_option("--instance-id", standin.instance_id, "the Connect instance id it is");
+  standin_cmd->add_option("--queue-id", standin.queue_id, "its one queue");
+  standin_cmd->add_option("--agent-stream", standin.agent_stream,
+                          "Kinesis stream for agent events (created when missing)");
+  standin_cmd->add_option("--ctr-stream", standin.ctr_stream,
+                          "Kinesis stream for contact trace records (created when missing)");
+  standin_cmd->add_option("--kinesis-endpoint", standin.kinesis_endpoint,
+                          "Kinesis endpoint (default: AWS_ENDPOINT_URL_KINESIS, AWS_ENDPOINT_URL)");
+  standin_cmd->add_option("--heartbeat", heartbeat_seconds, "seconds between agent HEART_BEATs")
+      ->check(CLI::Range(0.1, 3600.0));
+  standin_cmd->add_option("--throttle", standin.throttle_rate,
+                          "share of StartOutboundVoiceContact answered 429 TooManyRequests")
+      ->check(CLI::Range(0.0, 1.0));
+  standin_cmd->add_option("--errors", standin.error_rate, "share of API calls answered 500")
+      ->check(CLI::Range(0.0, 1.0));
+  standin_cmd->add_option("--latency-ms", latency_ms, "delay before every API answer")
+      ->check(CLI::Range(0.0, 60000.0));
+  standin_cmd->add_option("--duplicate", standin.duplicate_rate,
+                          "share of stream records written twice")
+      ->check(CLI::Range(0.0, 1.0));
+  standin_cmd->add_option("--reorder", standin.reorder_rate,
+                          "share of stream records written after later ones")
+      ->check(CLI::Range(0.0, 1.0));
+  standin_cmd->add_option("--ledger", standin.ledger,
+                          "append a JSON line per ended contact to this file");
+  add_sim_options(standin_cmd, standin.sim, standin_flags);
+  standin_cmd->callback([&] {
+    run = [&] {
+      return with_sim_durations(standin.sim, standin_flags, [&] {
+        const size_t colon = standin_listen.rfind(':');
+        if (colon == std::string::npos) {
+          std::cerr << "powerdialer: --listen must be HOST:PORT\n";
+          return 1;
+        }
+        standin.host = standin_listen.substr(0, colon);
+        standin.port = std::atoi(standin_listen.c_str() + colon + 1);
+        standin.seed = standin.sim.seed;
+        standin.heartbeat = std::chrono::milliseconds(static_cast<int64_t>(heartbeat_seconds * 1000));
+        standin.latency = std::chrono::milliseconds(static_cast<int64_t>(latency_ms));
+        absl::Status s = pd::connect::run_standin(standin);
+        if (!s.ok()) {
+          std::cerr << "powerdialer: connect-standin: " << pd::sv(s.message()) << "\n";
+          return 1;
+        }
+        return 0;
+      });
     };
   });
 

@@ -101,6 +101,15 @@ struct AttemptEnd {
   std::string disposition;
 };
 
+// A bearer token for the HTTP API. Only its SHA-256 is stored, never the
+// token itself.
+struct ApiToken {
+  std::string name;
+  std::string sha256_hex;  // lower-case hex of SHA-256(token)
+  std::string hint;        // the token's last 4 characters, to tell tokens apart
+  WallTime created_at{};
+};
+
 struct CampaignStatus {
   Campaign campaign;
   int64_t customers = 0;
@@ -213,6 +222,14 @@ class Store {
   virtual absl::StatusOr<std::optional<std::pair<std::string, WallTime>>> lease(CampaignId id) = 0;
   // Drops the lease whoever holds it (its holder is known to be dead).
   virtual absl::Status break_lease(CampaignId id) = 0;
+
+  // --- HTTP API tokens (hashes only) ------------------------------------
+  // kAlreadyExists when a token named `token.name` exists.
+  virtual absl::Status add_api_token(const ApiToken& token) = 0;
+  // Every token, oldest first.
+  virtual absl::StatusOr<std::vector<ApiToken>> api_tokens() = 0;
+  // kNotFound when there is no token `name`.
+  virtual absl::Status revoke_api_token(std::string_view name) = 0;
 };
 
 // Opens the store named by `url`: a file path (SQLite; created when

@@ -26,7 +26,7 @@ struct BackendOptions {
 // What one campaign's contact centre needs from the process running it.
 struct BackendContext {
   std::string campaign;
-  std::string db_path;               // Connect: stream checkpoints are read from here
+  std::string db_path;                // Connect: stream checkpoints are read from here
   StoreExecutor* executor = nullptr;  // and written through here, in order
 };
 

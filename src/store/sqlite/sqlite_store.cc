@@ -90,6 +90,16 @@ CREATE TABLE IF NOT EXISTS leases(
 );
 )sql";
 
+// Version 2: bearer tokens for the HTTP API (`serve`), hashes only.
+constexpr const char* kSchemaV2 = R"sql(
+CREATE TABLE IF NOT EXISTS api_tokens(
+  name TEXT PRIMARY KEY,
+  sha256 TEXT NOT NULL UNIQUE,
+  hint TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+)sql";
+
 int64_t ms(WallTime t) { return t.time_since_epoch().count(); }
 WallTime wall(int64_t v) { return WallTime{Millis{v}}; }
 
@@ -355,6 +365,7 @@ absl::Status SqliteStore::migrate() {
   if (*version > kSchemaVersion) return check_schema();
   // Version 0 -> 1. Later versions add their steps here, each idempotent.
   if (*version < 1) PD_RETURN_IF_ERROR(db_.exec(kSchemaV1));
+  if (*version < 2) PD_RETURN_IF_ERROR(db_.exec(kSchemaV2));
   PD_ASSIGN_OR_RETURN(Stmt set, db_.prepare("INSERT INTO meta(key, value) VALUES(?1, ?2) "
                                             "ON CONFLICT(key) DO UPDATE SET value = ?2"));
   PD_RETURN_IF_ERROR(set.bind(1, "schema_version").bind(2, std::to_string(kSchemaVersion)).run());
@@ -796,6 +807,45 @@ absl::StatusOr<std::optional<std::pair<std::string, WallTime>>> SqliteStore::lea
 absl::Status SqliteStore::break_lease(CampaignId id) {
   PD_ASSIGN_OR_RETURN(Stmt * s, stmt("DELETE FROM leases WHERE campaign_id = ?1"));
   return s->bind(1, id).run();
+}
+
+absl::Status SqliteStore::add_api_token(const ApiToken& token) {
+  PD_ASSIGN_OR_RETURN(Stmt * s, stmt("INSERT INTO api_tokens(name, sha256, hint, created_at) "
+                                     "VALUES(?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING"));
+  PD_RETURN_IF_ERROR(s->bind(1, token.name)
+                         .bind(2, token.sha256_hex)
+                         .bind(3, token.hint)
+                         .bind(4, ms(token.created_at))
+                         .run());
+  if (db_.changes() == 0) {
+    return absl::AlreadyExistsError(cat("an API token named '", token.name, "' exists"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<ApiToken>> SqliteStore::api_tokens() {
+  PD_ASSIGN_OR_RETURN(Stmt * s, stmt("SELECT name, sha256, hint, created_at FROM api_tokens "
+                                     "ORDER BY created_at, name"));
+  std::vector<ApiToken> out;
+  while (true) {
+    auto row = s->step();
+    if (!row.ok()) {
+      s->reset();
+      return row.status();
+    }
+    if (!*row) break;
+    out.push_back({std::string(s->text(0)), std::string(s->text(1)), std::string(s->text(2)),
+                   wall(s->int64(3))});
+  }
+  s->reset();
+  return out;
+}
+
+absl::Status SqliteStore::revoke_api_token(std::string_view name) {
+  PD_ASSIGN_OR_RETURN(Stmt * s, stmt("DELETE FROM api_tokens WHERE name = ?1"));
+  PD_RETURN_IF_ERROR(s->bind(1, name).run());
+  if (db_.changes() == 0) return absl::NotFoundError(cat("no API token named '", name, "'"));
+  return absl::OkStatus();
 }
 
 }  // namespace pd

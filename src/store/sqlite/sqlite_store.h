@@ -17,7 +17,7 @@ namespace pd {
 class SqliteStore final : public Store {
  public:
   // The schema version this build writes; `init` upgrades older files.
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   // Opens (and with `create`, creates) the file. Without `create`, a
   // missing file or an un-initialised/older schema is kFailedPrecondition
@@ -73,6 +73,10 @@ class SqliteStore final : public Store {
   absl::Status release_lease(CampaignId id, std::string_view owner) override;
   absl::StatusOr<std::optional<std::pair<std::string, WallTime>>> lease(CampaignId id) override;
   absl::Status break_lease(CampaignId id) override;
+
+  absl::Status add_api_token(const ApiToken& token) override;
+  absl::StatusOr<std::vector<ApiToken>> api_tokens() override;
+  absl::Status revoke_api_token(std::string_view name) override;
 
   // Fixes the random instance id that prefixes client tokens, so a
   // simulation's tokens (and with them the simulator's choices) repeat.

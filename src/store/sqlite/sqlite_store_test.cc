@@ -350,5 +350,46 @@ TEST_F(SqliteStoreTest, ContactIdFindsTheAttempt) {
   EXPECT_FALSE(store_->find_attempt_by_contact("nope")->has_value());
 }
 
+TEST_F(SqliteStoreTest, ApiTokensAreKeptByNameAndHashOnly) {
+  ASSERT_TRUE(store_->api_tokens()->empty());
+  const WallTime t0{Millis{1'700'000'000'000}};
+  ASSERT_TRUE(store_->add_api_token({"ci", std::string(64, 'a'), "wxyz", t0}).ok());
+  ASSERT_TRUE(store_->add_api_token({"ops", std::string(64, 'b'), "abcd", t0 + Millis{1}}).ok());
+  auto dup = store_->add_api_token({"ci", std::string(64, 'c'), "efgh", t0});
+  EXPECT_TRUE(absl::IsAlreadyExists(dup)) << dup;
+  // Seen by another connection (a running server) at once.
+  auto other = open(false);
+  auto all = other->api_tokens();
+  ASSERT_TRUE(all.ok()) << all.status();
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].name, "ci");
+  EXPECT_EQ((*all)[0].sha256_hex, std::string(64, 'a'));
+  EXPECT_EQ((*all)[0].hint, "wxyz");
+  EXPECT_EQ((*all)[0].created_at, t0);
+  EXPECT_TRUE(store_->revoke_api_token("ci").ok());
+  EXPECT_TRUE(absl::IsNotFound(store_->revoke_api_token("ci")));
+  EXPECT_EQ(other->api_tokens()->size(), 1u);
+}
+
+TEST_F(SqliteStoreTest, SchemaVersion1UpgradesWithInitAndKeepsItsData) {
+  load(3);
+  store_.reset();
+  {
+    // What a version-1 file looks like: no token table.
+    sqlite::Db db;
+    ASSERT_TRUE(db.open(path_, false).ok());
+    ASSERT_TRUE(db.exec("DROP TABLE api_tokens").ok());
+    ASSERT_TRUE(db.exec("UPDATE meta SET value = '1' WHERE key = 'schema_version'").ok());
+  }
+  auto refused = SqliteStore::open(path_, false);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("run 'powerdialer init' to upgrade"),
+            absl::string_view::npos)
+      << refused.status();
+  store_ = open(true);  // what `init` does
+  ASSERT_TRUE(store_->add_api_token({"t", std::string(64, 'd'), "1234", WallTime{}}).ok());
+  EXPECT_EQ(store_->status(campaign_)->customers, 3);
+}
+
 }  // namespace
 }  // namespace pd

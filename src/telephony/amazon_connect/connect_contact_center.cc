@@ -88,6 +88,7 @@ const aws::KinesisConsumerStats* ConnectContactCenter::consumer_stats() const {
 
 void ConnectContactCenter::start(EventHandler handler) {
   handler_ = std::move(handler);
+  agent_timer_ = loop_.schedule_after(options_.agent_check_every, [this] { check_agents(); });
   std::vector<ContactEvent> pending;
   pending.swap(pending_);
   for (const ContactEvent& e : pending) deliver(e);
@@ -110,6 +111,7 @@ void ConnectContactCenter::shutdown() {
   for (auto& [id, c] : contacts_) {
     if (c.reconcile_timer) loop_.cancel(*c.reconcile_timer);
   }
+  if (agent_timer_) loop_.cancel(*agent_timer_);
   contacts_.clear();
 }
 
@@ -331,6 +333,7 @@ void ConnectContactCenter::on_agent_event(const AgentEvent& e) {
   state.agent_id = e.agent_id;
   // An agent who does not take this queue's calls is nobody we dial for.
   state.agent_state = e.serves_queue ? e.state : AgentState::kOffline;
+  agent_state_[e.agent_id] = state.agent_state;
   deliver(state);
   for (const auto& [contact_id, contact_state] : e.contacts) {
     if (contact_state == "CONNECTED" || contact_state == "CONNECTED_ONHOLD") {
@@ -445,6 +448,46 @@ void ConnectContactCenter::reconcile(const std::string& contact_id) {
       schedule_reconcile(contact_id, talking ? options_.reconcile_every * 5
                                              : options_.reconcile_every);
     };
+  });
+}
+
+void ConnectContactCenter::check_agents() {
+  agent_timer_ = loop_.schedule_after(options_.agent_check_every, [this] { check_agents(); });
+  // An agent whose events stopped is not there to take a call.
+  const WallTime now = loop_.wall_now();
+  int available = 0;
+  for (auto& [agent, state] : agent_state_) {
+    if (state != AgentState::kOffline && now - agent_seen_[agent] > options_.agent_silence) {
+      ++stats_.silent_agents;
+      state = AgentState::kOffline;
+      ContactEvent gone;
+      gone.kind = ContactEvent::Kind::kAgentState;
+      gone.at = now;
+      gone.agent_id = agent;
+      gone.agent_state = AgentState::kOffline;
+      deliver(gone);
+    }
+    available += state == AgentState::kAvailable ? 1 : 0;
+  }
+  // Cross-check with Connect's own count (within GetCurrentMetricData's
+  // quota: once a minute). Agents change state all the time, so only a
+  // disagreement seen twice running is reported.
+  available_agents([this, available](absl::StatusOr<int> reported) {
+    if (!reported.ok()) return;
+    stats_.agents_reported_available = *reported;
+    if (*reported == available) {
+      mismatches_in_a_row_ = 0;
+      return;
+    }
+    if (++mismatches_in_a_row_ == 2) {
+      ++stats_.agent_count_mismatches;
+      if (options_.on_error) {
+        options_.on_error(absl::DataLossError(
+            cat("Connect counts ", *reported, " available agents in the queue, the agent event "
+                "stream ", available, "; check that agent events stream to the configured "
+                "agent-stream")));
+      }
+    }
   });
 }
 

@@ -68,6 +68,11 @@ struct ConnectOptions {
   Micros reconcile_after{std::chrono::seconds(90)};
   Micros reconcile_every{std::chrono::seconds(60)};
   Micros early_event_ttl{std::chrono::minutes(5)};
+  // Agents are reconciled this often: one whose events stopped (Connect
+  // sends a HEART_BEAT every 120 s) for `agent_silence` is taken as gone,
+  // and GetCurrentMetricData's count is compared with the stream's.
+  Micros agent_check_every{std::chrono::seconds(60)};
+  std::chrono::milliseconds agent_silence{std::chrono::seconds(300)};
   int workers = 4;
 };
 
@@ -82,6 +87,9 @@ struct ConnectStats {
   int64_t bad_records = 0;           // unparseable
   int64_t reconciled = 0;            // ends learned from DescribeContact
   int64_t dial_throttled = 0;
+  int64_t silent_agents = 0;         // taken as gone after their events stopped
+  int64_t agent_count_mismatches = 0;  // the metric and the stream disagreed twice running
+  int agents_reported_available = -1;  // GetCurrentMetricData's last count (-1: none yet)
 };
 
 class ConnectContactCenter final : public ContactCenter {
@@ -143,6 +151,7 @@ class ConnectContactCenter final : public ContactCenter {
   void hold(const std::string& contact_id, HeldEvent e);
   void prune_held();
   void remember_ended(const std::string& contact_id);
+  void check_agents();
 
   EventLoop& loop_;
   ConnectOptions options_;
@@ -156,6 +165,9 @@ class ConnectContactCenter final : public ContactCenter {
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 
   std::unordered_map<std::string, WallTime> agent_seen_;  // agent -> last EventTimestamp
+  std::unordered_map<std::string, AgentState> agent_state_;  // as last delivered
+  int mismatches_in_a_row_ = 0;
+  std::optional<TimerId> agent_timer_;
   std::unordered_map<std::string, Contact> contacts_;     // ours, not ended
   std::unordered_set<std::string> ended_;
   std::deque<std::string> ended_order_;  // bounds ended_

@@ -1,0 +1,220 @@
+#include "cli/serve_command.h"
+
+#include <mutex>
+#include <nlohmann/json.hpp>
+
+#include "cli/signal_watcher.h"
+#include "core/clock.h"
+#include "core/strings.h"
+#include "core/time_format.h"
+#include "server/api.h"
+#include "server/api_tokens.h"
+#include "server/campaign_host.h"
+#include "server/http_server.h"
+#include "server/live_feed.h"
+#include "server/metrics.h"
+#include "store/store.h"
+
+namespace pd::cli {
+namespace {
+
+// The feed's view of every campaign: status from the store, engine stats
+// from the host.
+LiveFeed::Source feed_source(std::shared_ptr<Store> store, CampaignHost& host) {
+  return [store, &host]() -> absl::StatusOr<std::vector<CampaignFrame>> {
+    auto list = store->list_campaigns();
+    if (!list.ok()) return list.status();
+    const auto live = host.live_all();
+    std::vector<CampaignFrame> frames;
+    frames.reserve(list->size());
+    for (const Campaign& c : *list) {
+      auto st = store->status(c.id);
+      if (!st.ok()) return st.status();
+      CampaignFrame f;
+      f.status = std::move(*st);
+      const bool active = f.status.campaign.state == CampaignState::kRunning ||
+                          f.status.campaign.state == CampaignState::kStopping;
+      if (auto it = live.find(c.name); active && it != live.end()) f.live = it->second;
+      frames.push_back(std::move(f));
+    }
+    return frames;
+  };
+}
+
+}  // namespace
+
+int cmd_serve(const Context& ctx, const ServeOptions& options) {
+  if (auto s = validate_backend(options.backend); !s.ok()) return fail(ctx, s);
+  if (!(options.speed > 0 && options.speed <= 10000)) {
+    return fail(ctx, absl::InvalidArgumentError("--speed must be above 0 and at most 10000"));
+  }
+  if (options.max_clients < 8 || options.max_clients > 20000) {
+    return fail(ctx, absl::InvalidArgumentError("--max-clients must be from 8 to 20000"));
+  }
+  auto address = parse_listen_address(options.listen);
+  if (!address.ok()) return fail(ctx, address.status());
+  const auto& [host_name, port] = *address;
+  const bool loopback = is_loopback_host(host_name);
+
+  auto check = open_store(ctx.db_path, /*create=*/false);
+  if (!check.ok()) return fail(ctx, check.status());
+  auto existing_tokens = (*check)->api_tokens();
+  if (!existing_tokens.ok()) return fail(ctx, existing_tokens.status());
+  if (!loopback && existing_tokens->empty()) {
+    return fail(ctx, absl::FailedPreconditionError(cat(
+                         "refusing to listen on ", options.listen,
+                         ", which other machines can reach, with no API token: create one with '",
+                         ctx.program, " token create' first")));
+  }
+  check->reset();
+
+  // Signals first, before any thread exists (see SignalWatcher).
+  std::mutex mu;
+  bool stop_requested = false;
+  HttpServer* server_ptr = nullptr;
+  LiveFeed* feed_ptr = nullptr;
+  CampaignHost* host_ptr = nullptr;
+  SignalWatcher signals([&] {
+    std::lock_guard<std::mutex> lock(mu);
+    stop_requested = true;
+    *ctx.err << "stopping: no new requests; calls in flight finish first (Ctrl-C again to quit "
+                "now)\n";
+    if (feed_ptr) feed_ptr->shutdown();
+    if (server_ptr) server_ptr->stop();
+    if (host_ptr) host_ptr->stop_all();
+  });
+
+  HostOptions host_options;
+  host_options.db_path = ctx.db_path;
+  host_options.backend = options.backend;
+  host_options.speed = options.speed;
+  host_options.program = ctx.program;
+  CampaignHost host(host_options);
+
+  auto feed_store = open_store(ctx.db_path, /*create=*/false);
+  if (!feed_store.ok()) return fail(ctx, feed_store.status());
+  LiveFeed feed(feed_source(std::shared_ptr<Store>(std::move(*feed_store)), host));
+
+  auto token_store = open_store(ctx.db_path, /*create=*/false);
+  if (!token_store.ok()) return fail(ctx, token_store.status());
+  std::shared_ptr<Store> tokens_db(std::move(*token_store));
+  TokenVerifier tokens([tokens_db] { return tokens_db->api_tokens(); });
+
+  StorePool stores(ctx.db_path);
+  Api api(stores, &host);
+  HttpCounters counters;
+  HttpOptions http;
+  http.host = host_name;
+  http.port = port;
+  http.max_clients = options.max_clients;
+  http.max_list_bytes = static_cast<size_t>(options.max_list_bytes);
+  http.max_body_bytes = static_cast<size_t>(options.max_body_bytes);
+  http.io_timeout = std::chrono::seconds(options.io_timeout_seconds);
+  http.body_timeout = std::chrono::seconds(options.body_timeout_seconds);
+  http.metrics_need_token = !loopback;
+  HttpServer server(http, api, feed, tokens, counters);
+  if (auto s = server.bind(); !s.ok()) return fail(ctx, s);
+  feed.start();
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    server_ptr = &server;
+    feed_ptr = &feed;
+    host_ptr = &host;
+    if (stop_requested) {
+      feed.shutdown();
+      host.stop_all();
+    }
+  }
+  const std::string shown_host =
+      host_name.find(':') != std::string::npos ? cat("[", host_name, "]") : host_name;
+  *ctx.err << fmt::format(
+      "powerdialer serve: dashboard and API on http://{}:{}/ (database {}, {} backend{}, up to {} "
+      "clients)\n",
+      shown_host, server.port(), ctx.db_path, options.backend.backend,
+      options.backend.backend == "sim" ? fmt::format(" at {}x", options.speed) : "",
+      options.max_clients);
+  if (existing_tokens->empty()) {
+    *ctx.err << "note: no API token exists yet; create one with '" << ctx.program
+             << " token create' (every /api request needs it)\n";
+  }
+  *ctx.err << std::flush;
+  bool stop_now = false;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    stop_now = stop_requested;
+  }
+  if (!stop_now) server.run();
+  feed.shutdown();
+  host.shutdown();  // waits for calls in flight
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    server_ptr = nullptr;
+    feed_ptr = nullptr;
+    host_ptr = nullptr;
+  }
+  *ctx.err << "powerdialer serve: stopped\n";
+  return kOk;
+}
+
+namespace {
+
+absl::StatusOr<std::unique_ptr<Store>> open_tokens(const Context& ctx) {
+  return open_store(ctx.db_path, /*create=*/false);
+}
+
+}  // namespace
+
+int cmd_token_create(const Context& ctx, const std::optional<std::string>& name) {
+  auto store = open_tokens(ctx);
+  if (!store.ok()) return fail(ctx, store.status());
+  std::string chosen;
+  if (name) {
+    chosen = *name;
+  } else {
+    auto all = (*store)->api_tokens();
+    if (!all.ok()) return fail(ctx, all.status());
+    for (int i = 1; chosen.empty(); ++i) {
+      const std::string candidate = i == 1 ? "default" : cat("default-", i);
+      if (std::none_of(all->begin(), all->end(),
+                       [&](const ApiToken& t) { return t.name == candidate; })) {
+        chosen = candidate;
+      }
+    }
+  }
+  auto token = create_api_token(**store, chosen, system_clock().wall_now());
+  if (!token.ok()) return fail(ctx, token.status());
+  *ctx.out << *token << "\n";
+  *ctx.err << "created API token '" << chosen
+           << "': it is shown only this once (only its SHA-256 is kept); send it as "
+              "'Authorization: Bearer <token>'\n";
+  return kOk;
+}
+
+int cmd_token_list(const Context& ctx, bool json) {
+  auto store = open_tokens(ctx);
+  if (!store.ok()) return fail(ctx, store.status());
+  auto all = (*store)->api_tokens();
+  if (!all.ok()) return fail(ctx, all.status());
+  nlohmann::json j = nlohmann::json::array();
+  for (const ApiToken& t : *all) {
+    if (json) {
+      j.push_back(
+          {{"name", t.name}, {"created_at", format_iso8601(t.created_at)}, {"ends_with", t.hint}});
+    } else {
+      *ctx.out << fmt::format("{:<30} created {}  ...{}\n", t.name, format_iso8601(t.created_at),
+                              t.hint);
+    }
+  }
+  if (json) *ctx.out << j.dump(2) << "\n";
+  return kOk;
+}
+
+int cmd_token_revoke(const Context& ctx, const std::string& name) {
+  auto store = open_tokens(ctx);
+  if (!store.ok()) return fail(ctx, store.status());
+  if (auto s = (*store)->revoke_api_token(name); !s.ok()) return fail(ctx, s);
+  *ctx.out << "revoked API token '" << name << "' (a running server refuses it within a second)\n";
+  return kOk;
+}
+
+}  // namespace pd::cli

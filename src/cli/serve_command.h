@@ -1,0 +1,33 @@
+// `serve` (the HTTP API, live feed and dashboard, dialing every campaign
+// started through it in this process) and `token` (the API's bearer
+// tokens). Plain functions over a Context, like the other commands.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "cli/commands.h"
+#include "telephony/backend.h"
+
+namespace pd::cli {
+
+struct ServeOptions {
+  std::string listen = "127.0.0.1:8080";
+  BackendOptions backend;
+  double speed = 1.0;  // simulator only
+  int max_clients = 256;
+  int64_t max_list_bytes = int64_t{64} << 20;
+  int64_t max_body_bytes = int64_t{1} << 20;
+  int io_timeout_seconds = 30;
+  int body_timeout_seconds = 300;
+};
+int cmd_serve(const Context& ctx, const ServeOptions& options);
+
+// Prints the new token on ctx.out (alone on its line) and a note on ctx.err.
+int cmd_token_create(const Context& ctx, const std::optional<std::string>& name);
+int cmd_token_list(const Context& ctx, bool json);
+int cmd_token_revoke(const Context& ctx, const std::string& name);
+
+}  // namespace pd::cli

@@ -1,0 +1,60 @@
+// The operator's campaign controls shared by the command line (`run`,
+// `stop`, `init`) and the HTTP API (`serve`): campaign-name rules, the
+// checks before a campaign starts, dialer identities and leases, and the
+// graceful stop request. Plain functions over a Store, so both front ends
+// say the same things in the same words.
+//
+// Thread-safety: the functions use only their arguments; a Store is used by
+// one thread at a time (see store.h).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "core/config_keys.h"
+#include "store/store.h"
+
+namespace pd {
+
+// 1-64 letters, digits, '-', '_' or '.'; kInvalidArgument naming the name.
+absl::Status check_campaign_name(std::string_view name);
+
+// "host:pid:random": unique per dialer run, and says where to look for the
+// holder of a lease.
+std::string new_dialer_owner_id();
+
+// A lease left by a dialer on this machine whose process is gone (killed,
+// crashed) is broken at once instead of waiting for it to lapse.
+absl::Status break_dead_lease(Store& store, CampaignId id);
+
+// What a dialer needs to start a campaign.
+struct StartPlan {
+  Campaign campaign;
+  CampaignConfig config;
+};
+
+// Checks that campaign `name` can be started by a new dialer: it exists,
+// its configuration is valid, it has a dialing list, and no live dialer
+// holds it (a dead dialer's lease is broken on the way). kNotFound,
+// kFailedPrecondition (no list; held by another process, named) or the
+// configuration's error. `program` is how hints name the binary.
+// The engine still takes the lease itself; this only refuses early and
+// clearly.
+absl::StatusOr<StartPlan> prepare_campaign_start(Store& store, std::string_view name,
+                                                 std::string_view program = "powerdialer");
+
+// What a stop request did.
+enum class StopResult {
+  kRequested,        // running: the dialer dials nothing new and finishes
+  kAlreadyStopping,  // a stop was requested before
+  kStoppedNow,       // no live dialer held it: it is `stopped` at once
+};
+// Asks whichever process runs `campaign` to stop gracefully (the store is
+// the channel: the dialer's heartbeat sees `stopping`). A campaign whose
+// dialer died is stopped at once. kFailedPrecondition when it is not
+// running.
+absl::StatusOr<StopResult> request_campaign_stop(Store& store, const Campaign& campaign);
+
+}  // namespace pd

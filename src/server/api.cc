@@ -1,0 +1,344 @@
+#include "server/api.h"
+
+#include "core/config_keys.h"
+#include "core/status_macros.h"
+#include "core/strings.h"
+#include "engine/campaign_control.h"
+#include "io/list_import.h"
+#include "io/status_json.h"
+#include "server/live_feed.h"
+
+namespace pd {
+namespace {
+
+using json = nlohmann::json;
+
+ApiResponse error_with(const absl::Status& status, std::string_view key, std::string_view value) {
+  ApiResponse r = api_error(status);
+  r.body[std::string(key)] = value;
+  return r;
+}
+
+// A configuration value the request got wrong (an unknown key included) is
+// bad input: 400, naming the key.
+ApiResponse bad_config(const absl::Status& status, std::string_view key) {
+  ApiResponse r = error_with(status, "key", key);
+  r.status = 400;
+  return r;
+}
+
+// Parses a request body that must be a JSON object.
+absl::StatusOr<json> parse_object(std::string_view body) {
+  json j = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return absl::InvalidArgumentError("the request body is not valid JSON");
+  if (!j.is_object()) return absl::InvalidArgumentError("the request body must be a JSON object");
+  return j;
+}
+
+// A ListWriter that asks `check` before committing: an upload cut short
+// must not replace the list with its first half.
+class GuardedWriter final : public ListWriter {
+ public:
+  GuardedWriter(std::unique_ptr<ListWriter> inner, const std::function<absl::Status()>& check)
+      : inner_(std::move(inner)), check_(check) {}
+  absl::StatusOr<bool> add(std::string_view cust_id, std::string_view phone_e164,
+                           std::string_view attributes_json, int64_t line) override {
+    return inner_->add(cust_id, phone_e164, attributes_json, line);
+  }
+  absl::Status reject(int64_t line, std::string_view reason) override {
+    return inner_->reject(line, reason);
+  }
+  absl::Status commit() override {
+    if (check_) PD_RETURN_IF_ERROR(check_());
+    return inner_->commit();
+  }
+
+ private:
+  std::unique_ptr<ListWriter> inner_;
+  const std::function<absl::Status()>& check_;
+};
+
+}  // namespace
+
+std::optional<LiveStats> live_while_running(const CampaignHost& host, const Campaign& campaign) {
+  if (campaign.state != CampaignState::kRunning && campaign.state != CampaignState::kStopping) {
+    return std::nullopt;
+  }
+  return host.live(campaign.name);
+}
+
+int http_status_for(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kOk:
+      return 200;
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kOutOfRange:
+      return 400;
+    case absl::StatusCode::kUnauthenticated:
+      return 401;
+    case absl::StatusCode::kPermissionDenied:
+      return 403;
+    case absl::StatusCode::kNotFound:
+      return 404;
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kAlreadyExists:
+    case absl::StatusCode::kAborted:
+      return 409;
+    case absl::StatusCode::kResourceExhausted:
+      return 413;
+    case absl::StatusCode::kUnavailable:
+      return 503;
+    case absl::StatusCode::kDeadlineExceeded:
+      return 408;
+    default:
+      return 500;
+  }
+}
+
+ApiResponse api_error(const absl::Status& status) {
+  return {http_status_for(status), {{"error", std::string(sv(status.message()))}}};
+}
+
+StorePool::StorePool(std::string db_path, size_t max_idle)
+    : db_path_(std::move(db_path)), max_idle_(max_idle) {}
+
+StorePool::~StorePool() = default;
+
+absl::StatusOr<StorePool::Handle> StorePool::acquire() {
+  std::unique_ptr<Store> store;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!idle_.empty()) {
+      store = std::move(idle_.back());
+      idle_.pop_back();
+    }
+  }
+  if (!store) {
+    PD_ASSIGN_OR_RETURN(store, open_store(db_path_, /*create=*/false));
+  }
+  return Handle(store.release(), [this](Store* s) {
+    std::unique_ptr<Store> owned(s);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (idle_.size() < max_idle_) idle_.push_back(std::move(owned));
+  });
+}
+
+Api::Api(StorePool& stores, CampaignHost* host) : stores_(stores), host_(host) {}
+
+json Api::summary_json(const CampaignStatus& st) const {
+  return {
+      {"name", st.campaign.name},
+      {"state", to_string(st.campaign.state)},
+      {"customers", st.customers},
+      {"attempts", st.attempts},
+      {"reached", customers_in(st, CustomerState::kReached)},
+      {"exhausted", customers_in(st, CustomerState::kExhausted)},
+      {"pending",
+       customers_in(st, CustomerState::kPending) + customers_in(st, CustomerState::kDialing)},
+      {"in_flight", st.attempts_in_flight},
+  };
+}
+
+ApiResponse Api::list_campaigns() {
+  auto store = stores_.acquire();
+  if (!store.ok()) return api_error(store.status());
+  auto list = (*store)->list_campaigns();
+  if (!list.ok()) return api_error(list.status());
+  json out = json::array();
+  for (const Campaign& c : *list) {
+    auto st = (*store)->status(c.id);
+    if (!st.ok()) return api_error(st.status());
+    out.push_back(summary_json(*st));
+  }
+  return {200, {{"campaigns", std::move(out)}}};
+}
+
+ApiResponse Api::create_campaign(std::string_view body) {
+  auto j = parse_object(body);
+  if (!j.ok()) return api_error(j.status());
+  auto name = j->find("name");
+  if (name == j->end() || !name->is_string()) {
+    return api_error(absl::InvalidArgumentError("'name' (a string) is required"));
+  }
+  const std::string n = name->get<std::string>();
+  if (auto s = check_campaign_name(n); !s.ok()) return api_error(s);
+  auto store = stores_.acquire();
+  if (!store.ok()) return api_error(store.status());
+  auto existing = (*store)->find_campaign(n);
+  if (existing.ok()) {
+    return api_error(absl::AlreadyExistsError(cat("campaign '", n, "' exists")));
+  }
+  if (!absl::IsNotFound(existing.status())) return api_error(existing.status());
+  auto created = (*store)->init_campaign(n);
+  if (!created.ok()) return api_error(created.status());
+  auto st = (*store)->status(created->id);
+  if (!st.ok()) return api_error(st.status());
+  return {201, summary_json(*st)};
+}
+
+ApiResponse Api::get_campaign(std::string_view name) {
+  if (auto s = check_campaign_name(name); !s.ok()) return api_error(s);
+  auto store = stores_.acquire();
+  if (!store.ok()) return api_error(store.status());
+  auto c = (*store)->find_campaign(name);
+  if (!c.ok()) return api_error(c.status());
+  auto st = (*store)->status(c->id);
+  if (!st.ok()) return api_error(st.status());
+  json out = campaign_status_json(*st);
+  out["live"] = live_json(host_ ? live_while_running(*host_, st->campaign) : std::nullopt);
+  return {200, std::move(out)};
+}
+
+ApiResponse Api::get_config(std::string_view name) {
+  if (auto s = check_campaign_name(name); !s.ok()) return api_error(s);
+  auto store = stores_.acquire();
+  if (!store.ok()) return api_error(store.status());
+  auto c = (*store)->find_campaign(name);
+  if (!c.ok()) return api_error(c.status());
+  auto stored = (*store)->config(c->id);
+  if (!stored.ok()) return api_error(stored.status());
+  json keys = json::array();
+  for (const ConfigKey& k : all_config_keys()) {
+    keys.push_back({{"name", k.name},
+                    {"description", k.description},
+                    {"default", k.default_value.empty() ? json(nullptr) : json(k.default_value)}});
+  }
+  return {200, {{"config", config_values_json(*stored)}, {"keys", std::move(keys)}}};
+}
+
+ApiResponse Api::patch_config(std::string_view name, std::string_view body) {
+  if (auto s = check_campaign_name(name); !s.ok()) return api_error(s);
+  auto j = parse_object(body);
+  if (!j.ok()) return api_error(j.status());
+  // Everything is validated before anything changes.
+  std::vector<std::pair<std::string, std::optional<std::string>>> changes;
+  for (const auto& [key, value] : j->items()) {
+    if (value.is_null()) {
+      if (find_config_key(key) == nullptr) {
+        return bad_config(validate_config_value(key, "").status(), key);
+      }
+      changes.emplace_back(key, std::nullopt);
+      continue;
+    }
+    std::string text;
+    if (value.is_string()) {
+      text = value.get<std::string>();
+    } else if (value.is_number()) {
+      text = value.dump();
+    } else {
+      return bad_config(
+          absl::InvalidArgumentError(cat("invalid value for ", key, ": a string or null")), key);
+    }
+    auto valid = validate_config_value(key, text);
+    if (!valid.ok()) return bad_config(valid.status(), key);
+    changes.emplace_back(key, *valid);
+  }
+  auto store = stores_.acquire();
+  if (!store.ok()) return api_error(store.status());
+  auto c = (*store)->find_campaign(name);
+  if (!c.ok()) return api_error(c.status());
+  if (!changes.empty()) {
+    Store& s = **store;
+    if (auto b = s.begin_batch(); !b.ok()) return api_error(b);
+    for (const auto& [key, value] : changes) {
+      absl::Status done = value ? s.set_config(c->id, key, *value) : s.unset_config(c->id, key);
+      if (!done.ok()) {
+        s.abort_batch();
+        return error_with(done, "key", key);
+      }
+    }
+    if (auto committed = s.commit_batch(); !committed.ok()) {
+      s.abort_batch();
+      return api_error(committed);
+    }
+  }
+  return get_config(name);
+}
+
+ApiResponse Api::load_list(std::string_view name, bool append, std::istream& csv,
+                           const std::function<absl::Status()>& before_commit) {
+  if (auto s = check_campaign_name(name); !s.ok()) return api_error(s);
+  if (host_ && host_->running_here(name)) {
+    return api_error(absl::FailedPreconditionError(
+        cat("campaign '", name, "' is running; stop it before loading a list")));
+  }
+  auto store = stores_.acquire();
+  if (!store.ok()) return api_error(store.status());
+  auto c = (*store)->find_campaign(name);
+  if (!c.ok()) return api_error(c.status());
+  auto stored = (*store)->config(c->id);
+  if (!stored.ok()) return api_error(stored.status());
+  auto config = CampaignConfig::from(*stored);
+  if (!config.ok()) return api_error(config.status());
+
+  json rejects = json::array();
+  ImportOptions options;
+  options.default_region = config->default_region;
+  options.workers = 1;  // a threaded server does not fork phone workers
+  options.on_reject = [&](int64_t line, std::string_view reason) {
+    if (rejects.size() < kMaxRejectsShown) rejects.push_back({{"line", line}, {"reason", reason}});
+  };
+  Store& s = **store;
+  const CampaignId id = c->id;
+  auto summary = import_list(
+      csv, cat("campaign '", name, "' list"),
+      [&]() -> absl::StatusOr<std::unique_ptr<ListWriter>> {
+        PD_ASSIGN_OR_RETURN(auto writer,
+                            s.begin_list(id, append ? LoadMode::kAppend : LoadMode::kReplace));
+        return std::unique_ptr<ListWriter>(
+            std::make_unique<GuardedWriter>(std::move(writer), before_commit));
+      },
+      options);
+  if (!summary.ok()) {
+    ApiResponse r = api_error(summary.status());
+    if (!rejects.empty()) r.body["rejects"] = std::move(rejects);
+    return r;
+  }
+  auto st = s.status(id);
+  if (!st.ok()) return api_error(st.status());
+  return {200,
+          {{"loaded", summary->loaded},
+           {"rejected", summary->rejected},
+           {"duplicates", summary->duplicates},
+           {"customers", st->customers},
+           {"phones", st->phones},
+           {"rejects", std::move(rejects)}}};
+}
+
+ApiResponse Api::start(std::string_view name) {
+  if (host_ == nullptr) return api_error(absl::UnavailableError("this server does not dial"));
+  if (auto s = host_->start(name); !s.ok()) return api_error(s);
+  return {202, {{"state", "running"}}};
+}
+
+ApiResponse Api::stop(std::string_view name) {
+  if (host_ == nullptr) return api_error(absl::UnavailableError("this server does not dial"));
+  auto r = host_->stop(name);
+  if (!r.ok()) return api_error(r.status());
+  return {202, {{"state", *r == StopResult::kStoppedNow ? "stopped" : "stopping"}}};
+}
+
+ApiResponse Api::rejects(std::string_view name) {
+  if (auto s = check_campaign_name(name); !s.ok()) return api_error(s);
+  auto store = stores_.acquire();
+  if (!store.ok()) return api_error(store.status());
+  auto c = (*store)->find_campaign(name);
+  if (!c.ok()) return api_error(c.status());
+  json out = json::array();
+  auto s = (*store)->for_each_reject(c->id, [&](int64_t line, std::string_view reason) {
+    out.push_back({{"line", line}, {"reason", reason}});
+  });
+  if (!s.ok()) return api_error(s);
+  return {200, {{"rejects", std::move(out)}}};
+}
+
+absl::StatusOr<Api::ResultsSource> Api::results(std::string_view name) {
+  PD_RETURN_IF_ERROR(check_campaign_name(name));
+  ResultsSource src;
+  PD_ASSIGN_OR_RETURN(src.store, stores_.acquire());
+  PD_ASSIGN_OR_RETURN(Campaign c, src.store->find_campaign(name));
+  src.campaign = c.id;
+  return src;
+}
+
+}  // namespace pd

@@ -1,0 +1,99 @@
+// The HTTP API's operations as plain functions over the store and the
+// CampaignHost: each takes parsed input and returns a status code and a
+// JSON body, so they are tested without a server; http_server.cc only
+// moves bytes. Every operation names its campaign, looks it up by name and
+// touches nothing else, so no request reaches another campaign's data.
+//
+// Thread-safety: Api is thread-safe (each call borrows its own Store from
+// a pool).
+#pragma once
+
+#include <functional>
+#include <istream>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "server/campaign_host.h"
+#include "store/store.h"
+
+namespace pd {
+
+struct ApiResponse {
+  int status = 200;
+  nlohmann::json body;
+};
+
+// {"error": message} with the status that fits the code: 400 invalid
+// argument, 404 not found, 409 failed precondition / already exists, 413
+// resource exhausted (too large), 503 unavailable, 500 otherwise.
+ApiResponse api_error(const absl::Status& status);
+
+// The engine's figures for `campaign` (as read from the store) when it runs
+// here; nullopt unless the store says running or stopping, so the state and
+// "live" never disagree while an engine starts or finishes.
+std::optional<LiveStats> live_while_running(const CampaignHost& host, const Campaign& campaign);
+int http_status_for(const absl::Status& status);
+
+// Open Stores for the HTTP threads, reused across requests (an open SQLite
+// connection keeps its prepared statements). Thread-safe.
+class StorePool {
+ public:
+  using Handle = std::unique_ptr<Store, std::function<void(Store*)>>;
+  explicit StorePool(std::string db_path, size_t max_idle = 64);
+  ~StorePool();
+  absl::StatusOr<Handle> acquire();
+
+ private:
+  std::string db_path_;
+  size_t max_idle_;
+  std::mutex mu_;
+  std::vector<std::unique_ptr<Store>> idle_;  // guarded by mu_
+};
+
+class Api {
+ public:
+  static constexpr int kMaxRejectsShown = 1000;
+
+  // `host` may be null (no dialing: start/stop refused), for tests.
+  Api(StorePool& stores, CampaignHost* host);
+
+  ApiResponse list_campaigns();
+  // Body {"name": "spring"}: 201 with the campaign's summary.
+  ApiResponse create_campaign(std::string_view body);
+  // `status --json` plus "live".
+  ApiResponse get_campaign(std::string_view name);
+  ApiResponse get_config(std::string_view name);
+  // Body {"key": "value" | null}: all validated first, then applied in one
+  // transaction; 400 naming the first bad key.
+  ApiResponse patch_config(std::string_view name, std::string_view body);
+  // Imports `csv` (streamed). `before_commit` runs just before the list is
+  // committed; an error from it (the upload was cut short or too large)
+  // rolls the import back and is returned.
+  ApiResponse load_list(std::string_view name, bool append, std::istream& csv,
+                        const std::function<absl::Status()>& before_commit);
+  ApiResponse start(std::string_view name);
+  ApiResponse stop(std::string_view name);
+  ApiResponse rejects(std::string_view name);
+  // Checks the campaign exists; the caller then streams the results with
+  // export_results over the returned store.
+  struct ResultsSource {
+    StorePool::Handle store;
+    CampaignId campaign = 0;
+  };
+  absl::StatusOr<ResultsSource> results(std::string_view name);
+
+ private:
+  nlohmann::json summary_json(const CampaignStatus& st) const;
+
+  StorePool& stores_;
+  CampaignHost* host_;
+};
+
+}  // namespace pd

@@ -1,0 +1,89 @@
+// The live feed behind GET /api/events and /metrics: one thread reads every
+// campaign's status from the store and the engines' stats from the
+// CampaignHost about once a second, renders each campaign's event once, and
+// hands the same snapshot to every subscriber. So the cost per second is one
+// store read per campaign, whatever the number of clients watching.
+//
+// Thread-safety: LiveFeed is thread-safe; the free functions are pure.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "server/campaign_host.h"
+#include "store/store.h"
+
+namespace pd {
+
+// One campaign as the feed sees it.
+struct CampaignFrame {
+  CampaignStatus status;
+  std::optional<LiveStats> live;
+};
+
+// {"dials", "connects", ...}: the "live" object of the API.
+nlohmann::json live_json(const std::optional<LiveStats>& live);
+// The `campaign` event's data: name, state, t (unix ms), customers, pending
+// (pending + dialing), reached, exhausted, attempts, in_flight,
+// attempts_by_outcome, live.
+nlohmann::json campaign_event_json(const CampaignFrame& frame, WallTime t);
+// "event: <event>\ndata: <data>\n\n" (data must be one line, as dump() is).
+std::string sse_event(std::string_view event, std::string_view data);
+
+struct FeedSnapshot {
+  uint64_t generation = 0;
+  WallTime at{};
+  std::vector<CampaignFrame> campaigns;
+  std::vector<std::string> events;  // one SSE event per campaign, same order
+};
+
+class LiveFeed {
+ public:
+  using Source = std::function<absl::StatusOr<std::vector<CampaignFrame>>()>;
+  explicit LiveFeed(Source source, std::chrono::milliseconds every = std::chrono::seconds(1));
+  ~LiveFeed();
+  LiveFeed(const LiveFeed&) = delete;
+  LiveFeed& operator=(const LiveFeed&) = delete;
+
+  // Starts the feed thread (the first snapshot is taken at once).
+  void start();
+  // Wakes every waiter; wait_newer returns nullptr from then on. Idempotent.
+  void shutdown();
+  bool closed() const;
+
+  // The newest snapshot with a generation above `after`, waiting until
+  // `deadline`; nullptr on timeout or shutdown.
+  std::shared_ptr<const FeedSnapshot> wait_newer(uint64_t after,
+                                                 std::chrono::steady_clock::time_point deadline);
+  // The newest snapshot (nullptr before the first).
+  std::shared_ptr<const FeedSnapshot> latest() const;
+
+  // Live-feed clients connected now (maintained by the HTTP layer).
+  std::atomic<int64_t> subscribers{0};
+
+ private:
+  void run();
+
+  Source source_;
+  std::chrono::milliseconds every_;
+  std::mutex join_mu_;  // shutdown() from two threads joins once
+  mutable std::mutex mu_;
+  std::condition_variable changed_;
+  std::shared_ptr<const FeedSnapshot> latest_;  // guarded by mu_
+  bool closed_ = false;                         // guarded by mu_
+  std::thread thread_;
+};
+
+}  // namespace pd
