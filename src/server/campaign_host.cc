@@ -79,34 +79,32 @@ absl::Status CampaignHost::start(std::string_view name) {
   auto plan = prepare_campaign_start(**store, name, options_.program);
   if (!plan.ok()) return release(plan.status());
   store->reset();
+  // The store thread and the contact centre are made here, on the caller's
+  // thread: Amazon Connect's set-up makes network calls (credentials, the
+  // event streams), which must not stall the loop every campaign shares, and
+  // its errors (a missing key or stream) belong in the caller's answer.
+  auto exec_store = open_store(options_.db_path, /*create=*/false);
+  if (!exec_store.ok()) return release(exec_store.status());
+  auto run = std::make_shared<std::unique_ptr<Run>>(std::make_unique<Run>());
+  (*run)->name = plan->campaign.name;
+  (*run)->executor = std::make_unique<ThreadedStoreExecutor>(std::move(*exec_store), loop_);
+  auto cc = make_contact_center(options_.backend, loop_, plan->config,
+                                {plan->campaign.name, options_.db_path, (*run)->executor.get()});
+  if (!cc.ok()) return release(cc.status());
+  (*run)->contact_center = std::move(*cc);
   {
     std::lock_guard<std::mutex> lock(mu_);
     ++runs_started_;
   }
   auto shared_plan = std::make_shared<StartPlan>(std::move(*plan));
-  loop_.post([this, run_id, shared_plan] { create_run(run_id, std::move(*shared_plan)); });
+  loop_.post([this, run_id, shared_plan, run] {
+    create_run(run_id, std::move(*shared_plan), std::move(*run));
+  });
   return absl::OkStatus();
 }
 
-void CampaignHost::create_run(uint64_t run_id, StartPlan plan) {
+void CampaignHost::create_run(uint64_t run_id, StartPlan plan, std::unique_ptr<Run> run) {
   const std::string name = plan.campaign.name;
-  auto fail = [&](const absl::Status& s) {
-    std::cerr << "powerdialer: campaign '" << name << "' did not start: " << sv(s.message())
-              << "\n";
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = slots_.find(name);
-    if (it != slots_.end() && it->second.run_id == run_id) it->second.active = false;
-    idle_.notify_all();
-  };
-  auto store = open_store(options_.db_path, /*create=*/false);
-  if (!store.ok()) return fail(store.status());
-  auto run = std::make_unique<Run>();
-  run->name = name;
-  run->executor = std::make_unique<ThreadedStoreExecutor>(std::move(*store), loop_);
-  auto cc = make_contact_center(options_.backend, loop_, plan.config,
-                                {name, options_.db_path, run->executor.get()});
-  if (!cc.ok()) return fail(cc.status());
-  run->contact_center = std::move(*cc);
   EngineOptions eo;
   eo.owner = new_dialer_owner_id();
   eo.heartbeat = loop_time(std::chrono::milliseconds(500));

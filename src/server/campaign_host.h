@@ -92,7 +92,7 @@ class CampaignHost {
   struct Run;   // loop thread only
   struct Slot;  // guarded by mu_
 
-  void create_run(uint64_t run_id, StartPlan plan);  // on the loop
+  void create_run(uint64_t run_id, StartPlan plan, std::unique_ptr<Run> run);  // on the loop
   void on_finished(uint64_t run_id, const std::string& name, absl::Status status,
                    CampaignState state);  // on the loop
   void snapshot();                        // on the loop

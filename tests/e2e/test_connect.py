@@ -11,6 +11,7 @@ throttled calls, 5xx answers, duplicated and reordered events, and a dialer
 killed mid-campaign."""
 
 import csv
+import http.client
 import io
 import json
 import os
@@ -28,6 +29,7 @@ import botocore.config
 import botocore.exceptions
 
 from local_aws import BIN, MotoServer, Standin, aws_env
+from test_serve import Server
 
 INSTANCE = "11111111-2222-3333-4444-555555555555"
 QUEUE = "aaaaaaaa-1111-2222-3333-444444444444"
@@ -237,6 +239,56 @@ class ConnectTest(unittest.TestCase):
                       and r["outcome"] != "interrupted"]
         self.assertGreater(len(taken_over), 0, "no call in flight at the kill was taken over")
         self.assertEqual(len(rows), 30)
+
+    def test_serve_runs_a_connect_campaign_through_the_api(self):
+        standin = self.standin()
+        self.campaign(standin, customers=12)
+        token = self.pd("token", "create", "--name", "connect").stdout.strip()
+        server = Server(self.dir, self.db, "--backend", "connect", env=self.env)
+        try:
+            def api(method, path, body=None):
+                conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+                conn.request(method, path, body=json.dumps(body) if body is not None else None,
+                             headers={"Authorization": f"Bearer {token}"})
+                r = conn.getresponse()
+                data = r.read()
+                conn.close()
+                return r.status, data
+
+            status, body = api("POST", "/api/campaigns/default/start")
+            self.assertEqual(status, 202, body)
+            deadline = time.time() + 120
+            while time.time() < deadline:
+                campaign = json.loads(api("GET", "/api/campaigns/default")[1])
+                if campaign["state"] == "done":
+                    break
+                time.sleep(0.5)
+            self.assertEqual(campaign["state"], "done", campaign)
+            status, csv_body = api("GET", "/api/campaigns/default/results")
+            self.assertEqual(status, 200)
+            rows = list(csv.DictReader(io.StringIO(csv_body.decode())))
+            self.check_against_ledger(rows, standin, customers=12)
+        finally:
+            server.stop()
+
+    def test_serve_refuses_to_start_a_connect_campaign_missing_its_config(self):
+        self.pd("init")
+        self.pd("load", os.path.join(os.environ.get("POWERDIALER_FIXTURES", "../fixtures"),
+                                     "good.csv"))
+        token = self.pd("token", "create", "--name", "connect").stdout.strip()
+        server = Server(self.dir, self.db, "--backend", "connect", env=self.env)
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+            conn.request("POST", "/api/campaigns/default/start",
+                         headers={"Authorization": f"Bearer {token}"})
+            r = conn.getresponse()
+            body = json.loads(r.read())
+            conn.close()
+            self.assertEqual(r.status, 409, body)
+            self.assertIn("needs config connectid, contactflow, queue, agent-stream, ctr-stream",
+                          body["error"])
+        finally:
+            server.stop()
 
     def test_missing_configuration_is_named_before_any_call(self):
         standin = self.standin()

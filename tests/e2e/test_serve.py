@@ -34,10 +34,10 @@ def list_csv(prefix, customers, area="202"):
 class Server:
     """A `powerdialer serve` process on a free loopback port."""
 
-    def __init__(self, workdir, db, *flags):
+    def __init__(self, workdir, db, *flags, env=None):
         self.proc = subprocess.Popen(
             [BIN, "--db", db, "serve", "--listen", "127.0.0.1:0", *flags],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=workdir)
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=workdir, env=env)
         self.port = None
         self.log = b""
         deadline = time.time() + 30
