@@ -242,8 +242,7 @@ absl::StatusOr<nlohmann::json> AwsClient::json_rpc(std::string_view target_prefi
                                                    const nlohmann::json& body) {
   AwsCall c;
   c.api = std::string(api);
-  c.method = "POST";
-  c.path = "/";
+  c.method = "POST";  // path: "/", AwsCall's default
   c.body = body.dump();
   c.headers = {{"Content-Type", "application/x-amz-json-1.1"},
                {"X-Amz-Target", cat(target_prefix, ".", api)}};

@@ -92,7 +92,8 @@ absl::StatusOr<UrlParts> split_url(std::string_view url) {
       path_start == std::string_view::npos ? std::string_view{} : rest.substr(path_start);
   const size_t q = path_query.find('?');
   out.path = std::string(path_query.substr(0, q));
-  if (out.path.empty()) out.path = "/";
+  // assign(1, '/'), not = "/": g++ 12 warns falsely (-Wrestrict) on the latter here.
+  if (out.path.empty()) out.path.assign(1, '/');
   if (q != std::string_view::npos) out.query = std::string(path_query.substr(q + 1));
   return out;
 }

@@ -25,25 +25,12 @@ namespace {
 using std::chrono::milliseconds;
 using ::testing::ElementsAre;
 
-class MotoKinesisTest : public ::testing::Test {
+class MotoKinesisTest : public testing::MotoSuite {
  protected:
-  static void SetUpTestSuite() {
-    auto server = testing::MotoServer::start();
-    if (!server.ok()) {
-      skip_reason_ = new std::string(sv(server.status().message()));
-      return;
-    }
-    server_ = server->release();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-    delete skip_reason_;
-    skip_reason_ = nullptr;
-  }
   void SetUp() override {
-    if (!server_) GTEST_SKIP() << *skip_reason_;
-    auto client = make_kinesis_client(testing::MotoServer::kRegion, server_->endpoint(),
+    testing::MotoSuite::SetUp();
+    if (HasFatalFailure()) return;
+    auto client = make_kinesis_client(testing::MotoServer::kRegion, moto().endpoint(),
                                       testing::MotoServer::credentials());
     ASSERT_TRUE(client.ok()) << client.status();
     kinesis_ = *client;
@@ -65,12 +52,8 @@ class MotoKinesisTest : public ::testing::Test {
     ASSERT_EQ(r->failed_record_count, 0);
   }
 
-  static testing::MotoServer* server_;
-  static std::string* skip_reason_;
   std::shared_ptr<KinesisClient> kinesis_;
 };
-testing::MotoServer* MotoKinesisTest::server_ = nullptr;
-std::string* MotoKinesisTest::skip_reason_ = nullptr;
 
 // The owner's side: records by partition key, checkpoints persisted after
 // each batch (as the engine does in its store transaction).

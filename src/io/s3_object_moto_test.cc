@@ -24,26 +24,13 @@ std::string message(const absl::Status& s) { return std::string(sv(s.message()))
 // repeated range shows up as a mismatch.
 char byte_at(size_t i) { return static_cast<char>((i * 131 + i / 4099) & 0xff); }
 
-class MotoS3Test : public ::testing::Test {
+class MotoS3Test : public aws::testing::MotoSuite {
  protected:
-  static void SetUpTestSuite() {
-    auto server = aws::testing::MotoServer::start();
-    if (!server.ok()) {
-      skip_reason_ = new std::string(sv(server.status().message()));
-      return;
-    }
-    server_ = server->release();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-    delete skip_reason_;
-    skip_reason_ = nullptr;
-  }
   void SetUp() override {
-    if (!server_) GTEST_SKIP() << *skip_reason_;
+    aws::testing::MotoSuite::SetUp();
+    if (HasFatalFailure()) return;
     options_.region = aws::testing::MotoServer::kRegion;
-    options_.s3_endpoint = server_->endpoint();
+    options_.s3_endpoint = moto().endpoint();
     options_.credentials = aws::testing::MotoServer::credentials();
     auto s3 = aws::make_s3_client(options_.region, options_.s3_endpoint, options_.credentials);
     ASSERT_TRUE(s3.ok()) << s3.status();
@@ -54,13 +41,9 @@ class MotoS3Test : public ::testing::Test {
     ASSERT_TRUE(s.ok()) << s;
   }
 
-  static aws::testing::MotoServer* server_;
-  static std::string* skip_reason_;
   ObjectIoOptions options_;
   std::shared_ptr<aws::S3Client> s3_;
 };
-aws::testing::MotoServer* MotoS3Test::server_ = nullptr;
-std::string* MotoS3Test::skip_reason_ = nullptr;
 
 TEST_F(MotoS3Test, MultipartRoundTripWithBoundedMemory) {
   create_bucket("round-trip");

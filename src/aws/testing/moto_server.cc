@@ -126,4 +126,27 @@ std::shared_ptr<CredentialsProvider> MotoServer::credentials() {
   return std::make_shared<StaticCredentialsProvider>(std::move(c));
 }
 
+MotoServer* MotoSuite::server_ = nullptr;
+std::string* MotoSuite::error_ = nullptr;
+
+void MotoSuite::SetUpTestSuite() {
+  auto server = MotoServer::start();
+  if (!server.ok()) {
+    error_ = new std::string(sv(server.status().message()));
+    return;
+  }
+  server_ = server->release();
+}
+
+void MotoSuite::TearDownTestSuite() {
+  delete server_;
+  server_ = nullptr;
+  delete error_;
+  error_ = nullptr;
+}
+
+void MotoSuite::SetUp() {
+  ASSERT_NE(server_, nullptr) << "moto_server did not start: " << (error_ ? *error_ : "");
+}
+
 }  // namespace pd::aws::testing

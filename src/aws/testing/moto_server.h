@@ -10,6 +10,8 @@
 #include <memory>
 #include <string>
 
+#include <gtest/gtest.h>
+
 #include "absl/status/statusor.h"
 #include "aws/credentials.h"
 
@@ -18,7 +20,7 @@ namespace pd::aws::testing {
 class MotoServer {
  public:
   // kUnavailable when moto_server is not on PATH or does not answer within
-  // `startup_timeout_ms` (tests skip then, saying why).
+  // `startup_timeout_ms`.
   static absl::StatusOr<std::unique_ptr<MotoServer>> start(int startup_timeout_ms = 30000);
   ~MotoServer();  // SIGTERM, then SIGKILL if it lingers; reaps the child
   MotoServer(const MotoServer&) = delete;
@@ -38,6 +40,22 @@ class MotoServer {
   pid_t pid_;
   int port_;
   std::string log_path_;
+};
+
+// A fixture base for tests against moto: one server per test suite. A test
+// fails (it does not skip) when the server could not start, so a machine
+// without moto cannot pass these tests by not running them.
+class MotoSuite : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite();
+  static void TearDownTestSuite();
+  // REQUIRES: derived SetUp() calls this first.
+  void SetUp() override;
+  static MotoServer& moto() { return *server_; }
+
+ private:
+  static MotoServer* server_;
+  static std::string* error_;
 };
 
 }  // namespace pd::aws::testing

@@ -254,7 +254,10 @@ void ConnectContactCenter::describe_call(
         done(std::vector<ContactEvent>{});  // its end was delivered already
         return;
       }
-      track(contact_id, loop_.wall_now(), facts->connected_to_agent_at.has_value());
+      // Not marked connected here even when an agent took it: the
+      // kCallConnected that end_events() or the streams give then carries
+      // the agent to the engine (it ignores a second one).
+      track(contact_id, loop_.wall_now(), false);
       Contact& c = contacts_[contact_id];
       if (!facts->ended()) {
         done(std::vector<ContactEvent>{});  // in progress: events follow
