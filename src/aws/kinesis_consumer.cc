@@ -210,6 +210,9 @@ void KinesisConsumer::poll(StreamState& stream, ShardState& shard, SteadyTime no
     shard.iterator = *std::move(it);
   }
 
+  // Intervals count from when the call was made, not from the top of the
+  // loop: that is what Kinesis' per-shard read limit counts.
+  now = std::chrono::steady_clock::now();
   auto got = api_->get_records(stream.ref, *shard.iterator, options_.max_records_per_call);
   if (!got.ok()) {
     if (aws_error_code(got.status()) == "ExpiredIteratorException") {
