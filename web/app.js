@@ -39,6 +39,7 @@ const app = {
   config: null,           // {config, keys} of the selected campaign
   history: new Map(),     // name -> [{t, live: {dials, connects, abandons} | null}]
   lastEventAt: new Map(), // name -> Date.now() of the last snapshot
+  actedAt: new Map(), // name -> Date.now() of our last start/stop answer
   stream: null,           // AbortController of the event stream
   generation: 0,          // bumps on sign-out, ends stale loops
   busy: new Set(),        // actions in progress ("start", "upload", ...)
@@ -387,9 +388,15 @@ function handleSseBlock(block) {
   if (snap && typeof snap.name === 'string') onSnapshot(snap);
 }
 
+// A feed snapshot may be up to a second old: right after our own start or
+// stop, its state is older than the one the API just answered with.
+const ACTION_SETTLE_MS = 1500;
+
 function onSnapshot(s) {
   const prev = app.campaigns.get(s.name);
   const c = { ...(prev || {}), ...s };
+  const acted = app.actedAt.get(s.name);
+  if (prev && acted && Date.now() - acted < ACTION_SETTLE_MS) c.state = prev.state;
   app.campaigns.set(s.name, c);
   app.lastEventAt.set(s.name, Date.now());
 
@@ -762,6 +769,7 @@ $('start-button').addEventListener('click', () => withBusy('start', async () => 
     const r = await api('POST', campaignPath(name, '/start'));
     const c = app.campaigns.get(name);
     if (c && r && r.state) c.state = r.state;
+    app.actedAt.set(name, Date.now());
     notify(`Campaign “${name}” started.`, 'ok');
   } catch (e) {
     if (e.status !== 401) notify(`Could not start: ${e.message}`, 'error');
@@ -775,6 +783,7 @@ $('stop-button').addEventListener('click', () => withBusy('stop', async () => {
     const r = await api('POST', campaignPath(name, '/stop'));
     const c = app.campaigns.get(name);
     if (c && r && r.state) c.state = r.state;
+    app.actedAt.set(name, Date.now());
     notify(`Stopping “${name}”: nothing new is dialled; calls in progress finish.`, 'ok');
   } catch (e) {
     if (e.status !== 401) notify(`Could not stop: ${e.message}`, 'error');

@@ -183,6 +183,11 @@ test('dashboard: sign in, create, upload, start, live numbers, stop, download', 
     // Start: the live numbers move without a reload.
     await page.getByTestId('start-button').click();
     await page.locator('[data-testid="campaign-state"][data-state="running"]').waitFor({ timeout: 15000 });
+    // A live-feed snapshot taken just before the start may still say idle
+    // for up to a second: wait for the page to settle on running.
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="start-button"]').disabled,
+      null, { timeout: 15000 });
     assert.equal(await page.getByTestId('start-button').isDisabled(), true, 'start while running');
     await page.waitForFunction(() => {
       const n = Number(document.querySelector('[data-testid="stat-dials"]').textContent.replace(/\D/g, ''));
