@@ -97,13 +97,7 @@ int cmd_run(const Context& ctx, const RunOptions& options) {
   backend.backend = options.backend;
   backend.sim = options.sim;
   if (auto s = validate_backend(backend); !s.ok()) return fail(ctx, s);
-  if (!(options.speed > 0 && options.speed <= 10000)) {
-    return fail(ctx, absl::InvalidArgumentError("--speed must be above 0 and at most 10000"));
-  }
-  if (backend.backend == "connect" && options.speed != 1) {
-    return fail(ctx, absl::InvalidArgumentError(
-                         "--speed is for the simulator; Amazon Connect dials in real time"));
-  }
+  if (auto s = validate_speed(backend, options.speed); !s.ok()) return fail(ctx, s);
   auto setup = open_store(ctx.db_path, /*create=*/false);
   if (!setup.ok()) return fail(ctx, setup.status());
   auto plan = prepare_campaign_start(**setup, ctx.campaign, ctx.program);

@@ -45,9 +45,7 @@ LiveFeed::Source feed_source(std::shared_ptr<Store> store, CampaignHost& host) {
 
 int cmd_serve(const Context& ctx, const ServeOptions& options) {
   if (auto s = validate_backend(options.backend); !s.ok()) return fail(ctx, s);
-  if (!(options.speed > 0 && options.speed <= 10000)) {
-    return fail(ctx, absl::InvalidArgumentError("--speed must be above 0 and at most 10000"));
-  }
+  if (auto s = validate_speed(options.backend, options.speed); !s.ok()) return fail(ctx, s);
   if (options.max_clients < 8 || options.max_clients > 20000) {
     return fail(ctx, absl::InvalidArgumentError("--max-clients must be from 8 to 20000"));
   }

@@ -17,6 +17,17 @@ absl::Status validate_backend(const BackendOptions& options) {
   return options.sim.validate();
 }
 
+absl::Status validate_speed(const BackendOptions& options, double speed) {
+  if (!(speed > 0 && speed <= 10000)) {
+    return absl::InvalidArgumentError("--speed must be above 0 and at most 10000");
+  }
+  if (options.backend == "connect" && speed != 1) {
+    return absl::InvalidArgumentError(
+        "--speed is for the simulator; Amazon Connect dials in real time");
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::unique_ptr<ContactCenter>> make_contact_center(const BackendOptions& options,
                                                                    EventLoop& loop,
                                                                    const CampaignConfig& config,

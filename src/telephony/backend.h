@@ -33,6 +33,9 @@ struct BackendContext {
 // Checks the options before anything is opened: kInvalidArgument naming
 // the unknown backend or the bad flag.
 absl::Status validate_backend(const BackendOptions& options);
+// Checks --speed for the backend: (0, 10000] for the simulator; Amazon
+// Connect dials in real time only (1).
+absl::Status validate_speed(const BackendOptions& options, double speed);
 
 // A contact centre for one campaign (`config` carries its instance, queue
 // and contact flow). REQUIRES: validate_backend(options).ok().

@@ -301,6 +301,9 @@ class ConnectTest(unittest.TestCase):
         p = self.pd("run", "--backend", "connect", ok=False)
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("no-such-stream", p.stderr)
+        p = self.pd("run", "--backend", "connect", "--speed", "10", ok=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("Amazon Connect dials in real time", p.stderr)
         self.assertEqual(standin.contacts(), [])
 
 
