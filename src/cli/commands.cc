@@ -137,7 +137,7 @@ int cmd_load(const Context& ctx, const std::optional<std::string>& file, bool ap
   if (!stored.ok()) return fail(ctx, stored.status());
   auto config = CampaignConfig::from(*stored);
   if (!config.ok()) return fail(ctx, config.status());
-  std::string location = file.value_or(config->input_file);
+  std::string location = file.value_or(config->input_location());
   if (location.empty()) {
     return fail(ctx, absl::InvalidArgumentError(
                          "no file given and no 'inputfile' configured; use 'powerdialer load "

@@ -22,7 +22,8 @@ const std::vector<ConfigKey>& keys() {
       {"contactflow", ConfigKind::kConnectId, "", "contact flow id for the outbound calls"},
       {"queue", ConfigKind::kConnectId, "", "queue id the calls go to (and whose agents are used)"},
       {"inputfile", ConfigKind::kLocation, "",
-       "dialing list loaded by 'load' without a file (path or s3://bucket/key)"},
+       "dialing list loaded by 'load' without a file (path, s3://bucket/key, or a file name "
+       "in io-bucket)"},
       {"io-bucket", ConfigKind::kBucket, "", "S3 bucket for input and results files"},
       {"outputfile", ConfigKind::kLocation, "",
        "where the results CSV is written when the campaign ends (path or s3://bucket/key)"},
@@ -282,6 +283,12 @@ absl::StatusOr<std::string> validate_config_value(std::string_view key, std::str
     }
   }
   return absl::InternalError("unhandled config kind");
+}
+
+std::string CampaignConfig::input_location() const {
+  const bool bare_name = !input_file.empty() && input_file.find('/') == std::string::npos;
+  if (bare_name && !io_bucket.empty()) return cat("s3://", io_bucket, "/", input_file);
+  return input_file;
 }
 
 absl::StatusOr<CampaignConfig> CampaignConfig::from(

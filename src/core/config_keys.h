@@ -81,6 +81,12 @@ struct CampaignConfig {
   std::string kinesis_endpoint;
   std::string s3_endpoint;
 
+  // Where `load` without a file reads: `inputfile` as set, except that a
+  // bare file name with `io-bucket` set is that bucket's object, as in the
+  // reference sample (inputfile "list.csv", io-bucket "b" → s3://b/list.csv).
+  // Empty when no inputfile is set.
+  std::string input_location() const;
+
   // `stored` holds the values set for the campaign; missing keys take their
   // defaults. Values are re-validated so a hand-edited store is caught.
   static absl::StatusOr<CampaignConfig> from(const std::map<std::string, std::string>& stored);

@@ -114,3 +114,21 @@ TEST(ConfigKeys, ConnectSettingsReachTheTypedConfig) {
 
 }  // namespace
 }  // namespace pd
+
+namespace pd {
+namespace {
+
+TEST(ConfigKeys, ABareInputFileNameIsAnObjectInTheIoBucketAsInTheSample) {
+  CampaignConfig c;
+  c.input_file = "list.csv";
+  EXPECT_EQ(c.input_location(), "list.csv");
+  c.io_bucket = "dialer-io";
+  EXPECT_EQ(c.input_location(), "s3://dialer-io/list.csv");
+  c.input_file = "./list.csv";
+  EXPECT_EQ(c.input_location(), "./list.csv");
+  c.input_file = "s3://other/lists/a.csv";
+  EXPECT_EQ(c.input_location(), "s3://other/lists/a.csv");
+}
+
+}  // namespace
+}  // namespace pd

@@ -89,14 +89,15 @@ class ConnectTest(unittest.TestCase):
     def campaign(self, standin, customers, phones=1, max_attempts=1):
         rows = "".join(f"C{i:04d},+1202{4000000 + i * 10 + p:07d},Customer {i}\n"
                        for i in range(customers) for p in range(phones))
-        self.s3.put_object(Bucket=self.bucket, Key="lists/list.csv",
+        self.s3.put_object(Bucket=self.bucket, Key="list.csv",
                            Body=("custID,phone,first_name\n" + rows).encode())
         self.pd("init")
         for key, value in [("connectid", INSTANCE), ("contactflow", FLOW), ("queue", QUEUE),
                            ("agent-stream", self.streams[0]), ("ctr-stream", self.streams[1]),
                            ("connect-endpoint", standin.endpoint),
                            ("max-attempts", str(max_attempts)), ("retry-delay", "0s"),
-                           ("inputfile", f"s3://{self.bucket}/lists/list.csv")]:
+                           # As in the reference sample: a file name in io-bucket.
+                           ("io-bucket", self.bucket), ("inputfile", "list.csv")]:
             self.pd("config", "set", key, value)
         self.pd("load")  # the campaign's inputfile, from S3
 
