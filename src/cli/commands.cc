@@ -44,15 +44,6 @@ absl::StatusOr<Opened> open_campaign(const Context& ctx) {
   return o;
 }
 
-// How the campaign reaches s3:// locations: its 'region' and 's3-endpoint'
-// (unset: the AWS environment and config files decide).
-ObjectIoOptions object_io_options(const std::map<std::string, std::string>& stored) {
-  ObjectIoOptions options;
-  if (auto it = stored.find("region"); it != stored.end()) options.region = it->second;
-  if (auto it = stored.find("s3-endpoint"); it != stored.end()) options.s3_endpoint = it->second;
-  return options;
-}
-
 std::string value_or_default(const std::map<std::string, std::string>& stored,
                              const ConfigKey& key) {
   auto it = stored.find(std::string(key.name));
@@ -143,7 +134,7 @@ int cmd_load(const Context& ctx, const std::optional<std::string>& file, bool ap
                          "no file given and no 'inputfile' configured; use 'powerdialer load "
                          "FILE' or 'powerdialer config set inputfile FILE'"));
   }
-  auto in = open_input(location, object_io_options(*stored));
+  auto in = open_input(location, object_io_options(*config));
   if (!in.ok()) return fail(ctx, in.status());
 
   ImportOptions options;
@@ -204,7 +195,9 @@ int cmd_results(const Context& ctx, const std::optional<std::string>& output) {
   }
   auto stored = o->store->config(o->campaign.id);
   if (!stored.ok()) return fail(ctx, stored.status());
-  auto object = open_output(*output, object_io_options(*stored));
+  auto config = CampaignConfig::from(*stored);
+  if (!config.ok()) return fail(ctx, config.status());
+  auto object = open_output(*output, object_io_options(*config));
   if (!object.ok()) return fail(ctx, object.status());
   auto rows = export_results(*o->store, o->campaign.id, (*object)->stream());
   if (!rows.ok()) return fail(ctx, rows.status());

@@ -601,10 +601,7 @@ void Engine::finish(absl::Status status) {
     auto moved = s.transition(id, {}, final_state);
     if (result.ok() && !moved.ok()) result = moved.status();
     if (result.ok() && !output.empty()) {
-      ObjectIoOptions io;
-      io.region = config_.aws_region;
-      io.s3_endpoint = config_.s3_endpoint;
-      auto out = open_output(output, io);
+      auto out = open_output(output, object_io_options(config_));
       absl::Status exported = out.status();
       if (out.ok()) {
         auto rows = export_results(s, id, (*out)->stream());

@@ -59,6 +59,13 @@ class LocalOutput final : public OutputObject {
 
 }  // namespace
 
+ObjectIoOptions object_io_options(const CampaignConfig& config) {
+  ObjectIoOptions options;
+  options.region = config.aws_region;
+  options.s3_endpoint = config.s3_endpoint;
+  return options;
+}
+
 bool is_s3_location(std::string_view location) { return location.substr(0, 5) == "s3://"; }
 
 absl::StatusOr<std::unique_ptr<std::istream>> open_input(const std::string& location,

@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "core/config_keys.h"
 
 namespace pd::aws {
 class CredentialsProvider;
@@ -35,6 +36,10 @@ class OutputObject {
   // Makes the object visible at its location. Without commit(), nothing is.
   virtual absl::Status commit() = 0;
 };
+
+// How a campaign reaches s3:// locations: its `region` and `s3-endpoint`
+// (unset: the AWS environment and config files decide).
+ObjectIoOptions object_io_options(const CampaignConfig& config);
 
 bool is_s3_location(std::string_view location);
 

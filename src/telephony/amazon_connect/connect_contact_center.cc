@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/status_macros.h"
 #include "core/strings.h"
 
 namespace pd::connect {
@@ -203,17 +204,20 @@ void ConnectContactCenter::available_agents(std::function<void(absl::StatusOr<in
 void ConnectContactCenter::start_call(const CallRequest& request,
                                       std::function<void(absl::StatusOr<std::string>)> done) {
   json body = start_body(request);
+  ++lookups_in_flight_;
   run_async([this, body = std::move(body), done = std::move(done)]() -> std::function<void()> {
     auto r = connect_->rest_json("StartOutboundVoiceContact", "PUT", "/contact/outbound-voice",
                                  &body);
     if (!r.ok()) {
       return [this, done, status = r.status()] {
+        --lookups_in_flight_;
         if (is_throttle(status)) ++stats_.dial_throttled;
         done(dial_error(status));
       };
     }
     std::string id = r->value("ContactId", "");
     return [this, done, id] {
+      --lookups_in_flight_;
       if (id.empty()) {
         // Placed or not, we cannot follow it: ask again with the same token.
         done(absl::UnavailableError("StartOutboundVoiceContact answered without a ContactId"));
@@ -240,12 +244,11 @@ void ConnectContactCenter::start_call(const CallRequest& request,
 void ConnectContactCenter::describe_call(
     const std::string& contact_id,
     std::function<void(absl::StatusOr<std::vector<ContactEvent>>)> done) {
-  const std::string path = cat("/contacts/", options_.instance_id, "/", contact_id);
-  run_async([this, path, contact_id, done = std::move(done)]() -> std::function<void()> {
-    auto r = connect_->rest_json("DescribeContact", "GET", path, nullptr);
-    absl::StatusOr<ContactFacts> facts =
-        r.ok() ? parse_describe_contact(*r) : absl::StatusOr<ContactFacts>(r.status());
+  ++lookups_in_flight_;
+  run_async([this, contact_id, done = std::move(done)]() -> std::function<void()> {
+    absl::StatusOr<ContactFacts> facts = describe(contact_id);
     return [this, contact_id, done, facts] {
+      --lookups_in_flight_;
       if (!facts.ok()) {
         done(facts.status());
         return;
@@ -267,6 +270,14 @@ void ConnectContactCenter::describe_call(
       done(end_events(*facts, c));
     };
   });
+}
+
+absl::StatusOr<ContactFacts> ConnectContactCenter::describe(const std::string& contact_id) {
+  PD_ASSIGN_OR_RETURN(json r,
+                      connect_->rest_json("DescribeContact", "GET",
+                                          cat("/contacts/", options_.instance_id, "/", contact_id),
+                                          nullptr));
+  return parse_describe_contact(r);
 }
 
 // --- events ------------------------------------------------------------------
@@ -431,11 +442,8 @@ void ConnectContactCenter::reconcile(const std::string& contact_id) {
   auto it = contacts_.find(contact_id);
   if (it == contacts_.end()) return;
   it->second.reconcile_timer.reset();
-  const std::string path = cat("/contacts/", options_.instance_id, "/", contact_id);
-  run_async([this, path, contact_id]() -> std::function<void()> {
-    auto r = connect_->rest_json("DescribeContact", "GET", path, nullptr);
-    absl::StatusOr<ContactFacts> facts =
-        r.ok() ? parse_describe_contact(*r) : absl::StatusOr<ContactFacts>(r.status());
+  run_async([this, contact_id]() -> std::function<void()> {
+    absl::StatusOr<ContactFacts> facts = describe(contact_id);
     return [this, contact_id, facts] {
       auto c = contacts_.find(contact_id);
       if (c == contacts_.end()) return;  // the record came meanwhile
@@ -495,7 +503,10 @@ void ConnectContactCenter::check_agents() {
 }
 
 void ConnectContactCenter::hold(const std::string& contact_id, HeldEvent e) {
-  if (held_.size() >= kMaxHeld) {
+  // Only while a call awaits its contact id can an unknown contact be ours;
+  // otherwise it is another contact of the instance (inbound, another
+  // campaign), and holding it would only crowd out our own.
+  if (lookups_in_flight_ == 0 || held_.size() >= kMaxHeld) {
     ++stats_.unknown_contacts;
     return;
   }

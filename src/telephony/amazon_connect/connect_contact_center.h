@@ -9,9 +9,9 @@
 //    dropped (EventTimestamp order), and a repeated state changes nothing;
 //  - a contact's end is applied once; later copies are dropped;
 //  - events for a contact id not yet returned by StartOutboundVoiceContact
-//    (the stream can beat the API answer) are held for a while and replayed
-//    when the id arrives; records of other contacts (inbound calls, other
-//    campaigns) age out of that buffer unseen;
+//    (the stream can beat the API answer) are held, while a request is
+//    unanswered, and replayed when the id arrives; records of other contacts
+//    (inbound calls, other campaigns) are dropped or age out unseen;
 //  - a call with no end after `reconcile_after` is asked about with
 //    DescribeContact, then every `reconcile_every` until it ends.
 // Stream checkpoints are handed to `save_checkpoint` on the loop after the
@@ -135,6 +135,8 @@ class ConnectContactCenter final : public ContactCenter {
   };
 
   void run_async(std::function<std::function<void()>()> work);
+  // DescribeContact (worker thread).
+  absl::StatusOr<ContactFacts> describe(const std::string& contact_id);
   void worker_loop();
   void deliver(const ContactEvent& e);
   void on_batch(const std::string& stream, const std::string& shard,
@@ -172,6 +174,9 @@ class ConnectContactCenter final : public ContactCenter {
   std::unordered_set<std::string> ended_;
   std::deque<std::string> ended_order_;  // bounds ended_
   std::unordered_multimap<std::string, HeldEvent> held_;
+  // StartOutboundVoiceContact and describe_call() requests not yet answered:
+  // only then can a record of an unknown contact be one of ours.
+  int lookups_in_flight_ = 0;
   ConnectStats stats_;
 
   // Worker threads for AWS calls.
