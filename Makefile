@@ -5,7 +5,7 @@ BUILD_TYPE ?= Release
 JOBS       ?= 2
 CMAKE_ARGS ?=
 
-.PHONY: all deps build test demo asan bench format clean
+.PHONY: all deps build test demo asan fuzz bench format clean
 
 all: build
 
@@ -31,6 +31,13 @@ asan:
 	@$(MAKE) --no-print-directory build BUILD=build-asan BUILD_TYPE=Debug \
 	  CMAKE_ARGS="-DPOWERDIALER_SANITIZE=ON"
 	cd build-asan && ctest --output-on-failure -j$(JOBS) -L unit
+
+# The fuzz targets (fuzz/), longer than the ctest `fuzz` runs them, for bug
+# hunting: FUZZ_SECONDS per target; FUZZ_TARGETS picks some (default: all).
+FUZZ_SECONDS ?= 300
+FUZZ_TARGETS ?=
+fuzz: deps
+	scripts/fuzz --build-dir $(BUILD)/fuzz --seconds $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 bench: build
 	$(BUILD)/bench/powerdialer_bench
