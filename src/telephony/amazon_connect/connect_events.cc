@@ -25,14 +25,18 @@ const json* object(const json& obj, const char* key) {
 }
 
 // Connect writes ISO 8601 in stream records and epoch seconds in API
-// answers; either is accepted, anything else reads as absent.
+// answers; either is accepted, anything else reads as absent. So is a
+// number past the year 9999 (where ISO 8601 text ends): it would overflow
+// the milliseconds, and the results' times with them.
+constexpr double kLastEpochSecond = 253402300799;  // 9999-12-31T23:59:59Z
+
 std::optional<WallTime> time_at(const json& obj, const char* key) {
   if (!obj.is_object()) return std::nullopt;
   auto it = obj.find(key);
   if (it == obj.end() || it->is_null()) return std::nullopt;
   if (it->is_number()) {
     const double s = it->get<double>();
-    if (!std::isfinite(s) || s < 0) return std::nullopt;
+    if (!std::isfinite(s) || s < 0 || s > kLastEpochSecond) return std::nullopt;
     return WallTime(Millis(static_cast<int64_t>(std::llround(s * 1000))));
   }
   if (it->is_string()) return parse_iso8601(it->get_ref<const std::string&>());

@@ -182,5 +182,26 @@ TEST(ConnectEvents, DescribeContactUsesEpochSecondsAndTellsInProgressFromEnded) 
   EXPECT_FALSE(parse_describe_contact(json{{"Nope", 1}}).ok());
 }
 
+// Found by fuzz/ctr_fuzz.cc: 1e300 seconds overflowed the milliseconds, and
+// formatting the time for the results was undefined behaviour.
+TEST(ConnectEvents, EpochSecondsPastTheYear9999ReadAsAbsent) {
+  for (double seconds : {1e300, 1e20, 253402300800.0}) {
+    json answer = {{"Contact",
+                    {{"Id", "c-1"},
+                     {"ConnectedToSystemTimestamp", seconds},
+                     {"DisconnectTimestamp", seconds},
+                     {"AgentInfo", {{"ConnectedToAgentTimestamp", seconds}}}}}};
+    auto c = parse_describe_contact(answer);
+    ASSERT_TRUE(c.ok()) << c.status();
+    EXPECT_FALSE(c->connected_to_system_at) << seconds;
+    EXPECT_FALSE(c->connected_to_agent_at) << seconds;
+    EXPECT_FALSE(c->ended()) << seconds;
+  }
+  json last = {{"Contact", {{"Id", "c-1"}, {"DisconnectTimestamp", 253402300799.0}}}};
+  auto c = parse_describe_contact(last);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(format_iso8601(*c->disconnected_at), "9999-12-31T23:59:59.000Z");
+}
+
 }  // namespace
 }  // namespace pd::connect
