@@ -310,6 +310,7 @@ ApiResponse Api::load_list(std::string_view name, bool append, std::istream& csv
   return {200,
           {{"loaded", summary->loaded},
            {"rejected", summary->rejected},
+           {"rejected_by_reason", summary->rejected_by_reason},
            {"duplicates", summary->duplicates},
            {"customers", st->customers},
            {"phones", st->phones},

@@ -106,6 +106,7 @@ TEST_F(ApiTest, RejectsAreBoundedAndCountedByReason) {
   auto r = load("c", csv);
   ASSERT_EQ(r.status, 200) << r.body.dump().substr(0, 200);
   EXPECT_EQ(r.body["rejected"], 2500);
+  EXPECT_EQ(r.body["rejected_by_reason"], (nlohmann::json{{"invalid_phone", 2500}}));
   auto kept = api_->rejects("c");
   ASSERT_EQ(kept.status, 200);
   EXPECT_EQ(kept.body["rejects"].size(), 1000u);
