@@ -23,8 +23,8 @@ absl::Status to_status(std::string_view path, sqlite3* db, int rc, std::string_v
   if (primary == SQLITE_FULL || os_error == ENOSPC || os_error == EDQUOT) {
     return absl::ResourceExhaustedError(
         cat(file,
-            ": the disk is full (or the store reached its size limit); nothing was "
-            "changed: free some space and try again"));
+            ": the disk is full (or the store reached its size limit); free some space "
+            "and try again"));
   }
   if (primary == SQLITE_READONLY || primary == SQLITE_PERM || os_error == EROFS ||
       (primary == SQLITE_CANTOPEN && (os_error == EACCES || os_error == EPERM))) {
@@ -54,7 +54,9 @@ absl::Status to_status(std::string_view path, sqlite3* db, int rc, std::string_v
           cat("cannot open the store ", file, ": ",
               os_error != 0 ? std::string(std::strerror(os_error)) : detail));
     case SQLITE_IOERR:
-      return absl::UnavailableError(
+      // Not kUnavailable: a failing disk does not heal by retrying, and the
+      // dialer would retry forever.
+      return absl::InternalError(
           cat(file, ": the disk reported an error (", detail,
               os_error != 0 ? cat(": ", std::strerror(os_error)) : std::string(),
               "); nothing was changed: check the disk and try again"));

@@ -528,7 +528,7 @@ TEST(SqliteErrorTest, ResultCodesBecomeAUsersWordsNamingTheFile) {
       {SQLITE_NOTADB, absl::StatusCode::kFailedPrecondition, "s.db is not a powerdialer store"},
       {SQLITE_CORRUPT, absl::StatusCode::kDataLoss, "s.db is damaged"},
       {SQLITE_BUSY, absl::StatusCode::kUnavailable, "s.db is busy"},
-      {SQLITE_IOERR_WRITE, absl::StatusCode::kUnavailable, "s.db: the disk reported an error"},
+      {SQLITE_IOERR_WRITE, absl::StatusCode::kInternal, "s.db: the disk reported an error"},
       {SQLITE_CANTOPEN, absl::StatusCode::kFailedPrecondition, "cannot open the store s.db"},
   };
   for (const Case& c : cases) {
