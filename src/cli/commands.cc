@@ -61,6 +61,9 @@ std::string reasons_text(const std::map<std::string, int64_t>& by_reason) {
     if (!out.empty()) out += ", ";
     std::string words = escape_controls(reason);
     std::replace(words.begin(), words.end(), '_', ' ');
+    if (const size_t at = words.find("custid"); at != std::string::npos) {
+      words.replace(at, 6, "custID");
+    }
     out += cat(rows, " ", words);
   }
   return out;
@@ -293,11 +296,21 @@ int cmd_campaigns(const Context& ctx, bool json) {
   auto list = (*store)->list_campaigns();
   if (!list.ok()) return fail(ctx, list.status());
   nlohmann::json j = nlohmann::json::array();
+  const WallTime now = system_clock().wall_now();
   for (const Campaign& c : *list) {
+    auto dialer = dialer_health(**store, c, now);
+    if (!dialer.ok()) return fail(ctx, dialer.status());
     if (json) {
-      j.push_back({{"campaign", c.name}, {"state", to_string(c.state)}});
+      j.push_back({{"campaign", c.name},
+                   {"state", to_string(c.state)},
+                   {"dialer_responding",
+                    *dialer ? nlohmann::json((*dialer)->responding) : nlohmann::json(nullptr)}});
     } else {
-      *ctx.out << fmt::format("{:<30} {}\n", escape_controls(c.name), to_string(c.state));
+      std::string state(to_string(c.state));
+      if (*dialer && !(*dialer)->responding) {
+        state += cat(" (", escape_controls((*dialer)->problem), ")");
+      }
+      *ctx.out << fmt::format("{:<30} {}\n", escape_controls(c.name), state);
     }
   }
   if (json) *ctx.out << j.dump(2) << "\n";

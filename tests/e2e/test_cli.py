@@ -280,6 +280,9 @@ class CliTest(unittest.TestCase):
         self.assertIn(f"dialer process {run.pid} on this machine has exited",
                       st["dialer"]["problem"])
         self.assertIn("(running; dialer process", self.pd("status").stdout)
+        self.assertIn("running (dialer process", self.pd("campaigns").stdout)
+        self.assertEqual(json.loads(self.pd("campaigns", "--json").stdout)[0]["dialer_responding"],
+                         False)
         p = self.pd("load", self.fixture("good.csv"))
         self.assertIn("loaded 5 phone(s)", p.stdout)
         st = self.status()
