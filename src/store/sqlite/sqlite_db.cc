@@ -12,9 +12,8 @@ absl::Status to_status(std::string_view path, sqlite3* db, int rc, std::string_v
   if (rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW) return absl::OkStatus();
   const std::string detail = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
   // The OS's reason, when SQLite had one: a full disk or a read-only file
-  // system can surface as an I/O or open error.
-  // It is kept from the last failed system call, so it only counts for the
-  // codes that come from one.
+  // system can surface as an I/O or open error. SQLite keeps it from the
+  // last failed system call, so it only counts for codes that come from one.
   const int primary = rc & 0xff;
   const bool from_os = primary == SQLITE_IOERR || primary == SQLITE_CANTOPEN ||
                        primary == SQLITE_FULL || primary == SQLITE_READONLY;
@@ -39,7 +38,7 @@ absl::Status to_status(std::string_view path, sqlite3* db, int rc, std::string_v
       return absl::UnavailableError(
           cat(file, " is busy: another process holds it; try again in a moment"));
     case SQLITE_CONSTRAINT:
-      return absl::AlreadyExistsError(cat(what, ": ", detail));
+      return absl::AlreadyExistsError(cat(file, ": ", detail));
     case SQLITE_NOTADB:
       return absl::FailedPreconditionError(
           cat(file,

@@ -22,9 +22,9 @@ namespace pd::sqlite {
 // Maps an SQLite result code to a Status in a user's words, naming the
 // store file at `path`: disk full (kResourceExhausted), not a powerdialer
 // store (kFailedPrecondition), read-only (kPermissionDenied), damaged
-// (kDataLoss, with what to do), busy (kUnavailable). SQL text (`what`)
-// appears only in errors that should not happen (kInternal) and in
-// constraint violations (kAlreadyExists), which callers translate.
+// (kDataLoss, with what to do), busy (kUnavailable); a constraint
+// violation is kAlreadyExists (callers translate it). SQL text (`what`)
+// appears only in errors that should not happen (kInternal).
 // `db` may be null (then only `rc` is used).
 absl::Status to_status(std::string_view path, sqlite3* db, int rc, std::string_view what);
 
