@@ -514,6 +514,28 @@ TEST_F(SqliteStoreTest, AnEmptyOrInMemoryPathIsRefusedForItWouldKeepNothing) {
   }
 }
 
+TEST_F(SqliteStoreTest, SchemaVersion2UpgradesCountingTheRejectsItKept) {
+  load(1);
+  store_.reset();
+  {
+    // A version-2 file: rejects kept, no counts.
+    sqlite::Db db;
+    ASSERT_TRUE(db.open(path_, false).ok());
+    ASSERT_TRUE(db.exec("DROP TABLE reject_counts").ok());
+    ASSERT_TRUE(db.exec(cat("INSERT INTO rejects(campaign_id, line, reason) VALUES(", campaign_,
+                            ", 3, 'blank line'), (", campaign_, ", 4, 'missing phone')"))
+                    .ok());
+    ASSERT_TRUE(db.exec("UPDATE meta SET value = '2' WHERE key = 'schema_version'").ok());
+  }
+  EXPECT_FALSE(SqliteStore::open(path_, false).ok());
+  store_ = open(true);  // what `init` does
+  auto counts = store_->reject_counts(campaign_);
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  EXPECT_EQ(counts->rows, 2);
+  EXPECT_EQ(counts->listed, 2);
+  EXPECT_EQ(counts->by_reason, (std::map<std::string, int64_t>{{"unclassified", 2}}));
+}
+
 TEST(SqliteErrorTest, ResultCodesBecomeAUsersWordsNamingTheFile) {
   struct Case {
     int rc;
