@@ -119,6 +119,9 @@ class DiscardWriter : public ListWriter {
     return true;
   }
   absl::Status reject(int64_t, std::string_view) override { return absl::OkStatus(); }
+  absl::Status count_rejects(const std::map<std::string, int64_t>&) override {
+    return absl::OkStatus();
+  }
   absl::Status commit() override { return absl::OkStatus(); }
 };
 

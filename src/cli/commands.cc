@@ -20,7 +20,8 @@
 namespace pd::cli {
 
 int fail(const Context& ctx, const absl::Status& status) {
-  *ctx.err << "powerdialer: " << sv(status.message()) << "\n";
+  // Messages echo file names, list values and store contents.
+  *ctx.err << "powerdialer: " << escape_controls(sv(status.message())) << "\n";
   return kError;
 }
 
@@ -48,6 +49,24 @@ std::string value_or_default(const std::map<std::string, std::string>& stored,
                              const ConfigKey& key) {
   auto it = stored.find(std::string(key.name));
   return it != stored.end() ? it->second : std::string(key.default_value);
+}
+
+// "5 invalid phone, 2 missing custid": the counts by reason, largest first.
+std::string reasons_text(const std::map<std::string, int64_t>& by_reason) {
+  std::vector<std::pair<std::string, int64_t>> sorted(by_reason.begin(), by_reason.end());
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
+  std::string out;
+  for (const auto& [reason, rows] : sorted) {
+    if (!out.empty()) out += ", ";
+    std::string words = escape_controls(reason);
+    std::replace(words.begin(), words.end(), '_', ' ');
+    if (const size_t at = words.find("custid"); at != std::string::npos) {
+      words.replace(at, 6, "custID");
+    }
+    out += cat(rows, " ", words);
+  }
+  return out;
 }
 
 }  // namespace
@@ -79,7 +98,7 @@ int cmd_config_set(const Context& ctx, const std::string& key, const std::string
   auto o = open_campaign(ctx);
   if (!o.ok()) return fail(ctx, o.status());
   if (auto s = o->store->set_config(o->campaign.id, key, *valid); !s.ok()) return fail(ctx, s);
-  *ctx.out << key << " = " << *valid << "\n";
+  *ctx.out << key << " = " << escape_controls(*valid) << "\n";
   return kOk;
 }
 
@@ -101,7 +120,7 @@ int cmd_config_get(const Context& ctx, const std::string& key) {
   if (!o.ok()) return fail(ctx, o.status());
   auto stored = o->store->config(o->campaign.id);
   if (!stored.ok()) return fail(ctx, stored.status());
-  *ctx.out << value_or_default(*stored, *k) << "\n";
+  *ctx.out << escape_controls(value_or_default(*stored, *k)) << "\n";
   return kOk;
 }
 
@@ -115,7 +134,7 @@ int cmd_config_list(const Context& ctx, bool json) {
     return kOk;
   }
   for (const ConfigKey& k : all_config_keys()) {
-    const std::string v = value_or_default(*stored, k);
+    const std::string v = escape_controls(value_or_default(*stored, k));
     *ctx.out << fmt::format("{:<15} {:<38} {}\n", k.name, v.empty() ? "(unset)" : v, k.description);
   }
   return kOk;
@@ -136,12 +155,21 @@ int cmd_load(const Context& ctx, const std::optional<std::string>& file, bool ap
   }
   auto in = open_input(location, object_io_options(*config));
   if (!in.ok()) return fail(ctx, in.status());
+  // A dialer that died (killed, crashed) leaves the campaign `running`;
+  // it must not block the next load.
+  auto settled = stop_if_dialer_dead(*o->store, o->campaign, system_clock().wall_now());
+  if (!settled.ok()) return fail(ctx, settled.status());
 
   ImportOptions options;
   options.default_region = config->default_region;
   options.workers = workers;
-  options.on_reject = [&](int64_t line, std::string_view reason) {
-    *ctx.err << location << ": line " << line << ": " << reason << "\n";
+  const std::string shown_location = escape_controls(location);
+  // As many as the store keeps: thousands of lines on a terminal help no
+  // one, and the counts by reason follow.
+  options.on_reject = [&, printed = int64_t{0}](int64_t line, std::string_view reason) mutable {
+    if (printed++ < kMaxRejectsKept) {
+      *ctx.err << shown_location << ": line " << line << ": " << escape_controls(reason) << "\n";
+    }
   };
   Store& store = *o->store;
   const CampaignId id = o->campaign.id;
@@ -150,12 +178,19 @@ int cmd_load(const Context& ctx, const std::optional<std::string>& file, bool ap
       [&]() { return store.begin_list(id, append ? LoadMode::kAppend : LoadMode::kReplace); },
       options);
   if (!summary.ok()) return fail(ctx, summary.status());
+  if (summary->rejected > kMaxRejectsKept) {
+    *ctx.err << shown_location << ": " << summary->rejected - kMaxRejectsKept
+             << " more rejected row(s) not listed; all " << summary->rejected
+             << " by reason: " << reasons_text(summary->rejected_by_reason) << "\n";
+  }
   auto st = store.status(id);
   if (!st.ok()) return fail(ctx, st.status());
-  *ctx.out << "loaded " << summary->loaded << " phone(s) from " << location << ": "
+  *ctx.out << (append ? "appended " : "loaded ") << summary->loaded
+           << (append ? " new phone(s) from " : " phone(s) from ") << shown_location << ": "
            << summary->rejected << " row(s) rejected, " << summary->duplicates
-           << " duplicate(s) skipped; campaign '" << o->campaign.name << "' now has "
-           << st->customers << " customer(s) with " << st->phones << " phone(s)\n";
+           << (append ? " duplicate(s) or already listed skipped" : " duplicate(s) skipped")
+           << "; campaign '" << o->campaign.name << "' now has " << st->customers
+           << " customer(s) with " << st->phones << " phone(s)\n";
   return kOk;
 }
 
@@ -164,20 +199,33 @@ int cmd_status(const Context& ctx, bool json) {
   if (!o.ok()) return fail(ctx, o.status());
   auto st = o->store->status(o->campaign.id);
   if (!st.ok()) return fail(ctx, st.status());
+  auto dialer = dialer_health(*o->store, st->campaign, system_clock().wall_now());
+  if (!dialer.ok()) return fail(ctx, dialer.status());
+  st->dialer = *dialer;
   const nlohmann::json j = campaign_status_json(*st);
   if (json) {
     *ctx.out << j.dump(2) << "\n";
     return kOk;
   }
   auto& out = *ctx.out;
-  out << fmt::format("campaign   {} ({})\n", st->campaign.name, to_string(st->campaign.state));
+  std::string state(to_string(st->campaign.state));
+  if (st->dialer && !st->dialer->responding) {
+    state += cat("; ", escape_controls(st->dialer->problem));
+  }
+  out << fmt::format("campaign   {} ({})\n", escape_controls(st->campaign.name), state);
   out << fmt::format("customers  {}: {} pending, {} dialing, {} reached, {} exhausted\n",
                      st->customers, j["customers_by_state"]["pending"].get<int64_t>(),
                      j["customers_by_state"]["dialing"].get<int64_t>(),
                      j["customers_by_state"]["reached"].get<int64_t>(),
                      j["customers_by_state"]["exhausted"].get<int64_t>());
   out << fmt::format("phones     {}\n", st->phones);
-  out << fmt::format("rejected   {} row(s) at the last load\n", st->rejected_rows);
+  out << fmt::format("rejected   {} row(s) at the last load", st->rejects.rows);
+  if (st->rejects.rows > 0) out << ": " << reasons_text(st->rejects.by_reason);
+  if (st->rejects.rows > st->rejects.listed) {
+    out << fmt::format(" ({} listed by 'rejects', {} more not listed)", st->rejects.listed,
+                       st->rejects.rows - st->rejects.listed);
+  }
+  out << "\n";
   out << fmt::format("attempts   {} ({} in flight)", st->attempts, st->attempts_in_flight);
   for (auto& [name, n] : j["attempts_by_outcome"].items()) {
     if (n.get<int64_t>() > 0) out << ", " << n.get<int64_t>() << " " << name;
@@ -209,16 +257,36 @@ int cmd_results(const Context& ctx, const std::optional<std::string>& output) {
 int cmd_rejects(const Context& ctx, bool json) {
   auto o = open_campaign(ctx);
   if (!o.ok()) return fail(ctx, o.status());
-  nlohmann::json j = nlohmann::json::array();
+  auto counts = o->store->reject_counts(o->campaign.id);
+  if (!counts.ok()) return fail(ctx, counts.status());
+  auto& out = *ctx.out;
+  // Row by row, never the whole answer in memory.
+  if (json) {
+    nlohmann::json head = reject_counts_json(*counts);
+    std::string text = head.dump(2);
+    text.pop_back();  // the closing brace: the rows follow
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+    out << text << ",\n  \"rejects\": [";
+  }
+  bool first = true;
   auto s = o->store->for_each_reject(o->campaign.id, [&](int64_t line, std::string_view reason) {
     if (json) {
-      j.push_back({{"line", line}, {"reason", reason}});
+      out << (first ? "\n    " : ",\n    ")
+          << nlohmann::json{{"line", line}, {"reason", reason}}.dump(
+                 -1, ' ', false, nlohmann::json::error_handler_t::replace);
     } else {
-      *ctx.out << "line " << line << ": " << reason << "\n";
+      out << "line " << line << ": " << escape_controls(reason) << "\n";
     }
+    first = false;
   });
   if (!s.ok()) return fail(ctx, s);
-  if (json) *ctx.out << j.dump(2) << "\n";
+  if (json) {
+    out << (first ? "]\n}\n" : "\n  ]\n}\n");
+  } else if (counts->rows > counts->listed) {
+    out << fmt::format("... {} more rejected row(s) not listed; all {} by reason: {}\n",
+                       counts->rows - counts->listed, counts->rows,
+                       reasons_text(counts->by_reason));
+  }
   return kOk;
 }
 
@@ -228,11 +296,21 @@ int cmd_campaigns(const Context& ctx, bool json) {
   auto list = (*store)->list_campaigns();
   if (!list.ok()) return fail(ctx, list.status());
   nlohmann::json j = nlohmann::json::array();
+  const WallTime now = system_clock().wall_now();
   for (const Campaign& c : *list) {
+    auto dialer = dialer_health(**store, c, now);
+    if (!dialer.ok()) return fail(ctx, dialer.status());
     if (json) {
-      j.push_back({{"campaign", c.name}, {"state", to_string(c.state)}});
+      j.push_back({{"campaign", c.name},
+                   {"state", to_string(c.state)},
+                   {"dialer_responding",
+                    *dialer ? nlohmann::json((*dialer)->responding) : nlohmann::json(nullptr)}});
     } else {
-      *ctx.out << fmt::format("{:<30} {}\n", c.name, to_string(c.state));
+      std::string state(to_string(c.state));
+      if (*dialer && !(*dialer)->responding) {
+        state += cat(" (", escape_controls((*dialer)->problem), ")");
+      }
+      *ctx.out << fmt::format("{:<30} {}\n", escape_controls(c.name), state);
     }
   }
   if (json) *ctx.out << j.dump(2) << "\n";

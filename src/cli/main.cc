@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <functional>
+#include <optional>
 
 #include "cli/commands.h"
 #include "cli/dialer_commands.h"
@@ -65,10 +66,49 @@ std::string apply_sim_durations(pd::SimConfig& sim, const SimFlags& flags) {
 int with_sim_durations(pd::SimConfig& sim, const SimFlags& flags,
                        const std::function<int()>& command) {
   if (auto e = apply_sim_durations(sim, flags); !e.empty()) {
-    std::cerr << "powerdialer: " << e << "\n";
+    std::cerr << "powerdialer: " << pd::escape_controls(e) << "\n";
     return 1;
   }
   return command();
+}
+
+// The word that names no command, when argv has one where a command is
+// due. CLI11 reports that as "A subcommand is required" (or as an argument
+// not expected), which leaves the user guessing.
+struct UnknownCommand {
+  std::string word;
+  const CLI::App* parent = nullptr;
+};
+std::optional<UnknownCommand> find_unknown_command(const CLI::App& app, int argc, char** argv) {
+  const CLI::App* at = &app;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--") return std::nullopt;
+    if (arg.size() > 1 && arg[0] == '-') {
+      // An option: skip its value when it takes one and is not "--x=v".
+      if (arg.find('=') != std::string::npos) continue;
+      const CLI::Option* opt = nullptr;
+      for (const CLI::App* a = at; a != nullptr && opt == nullptr; a = a->get_parent()) {
+        opt = a->get_option_no_throw(arg);
+      }
+      if (opt != nullptr && opt->get_items_expected_max() > 0) ++i;
+      continue;
+    }
+    const CLI::App* sub = nullptr;
+    for (const CLI::App* s : at->get_subcommands([](const CLI::App*) { return true; })) {
+      if (s->check_name(arg)) sub = s;
+    }
+    if (sub == nullptr) {
+      // A command that takes positionals (e.g. `load FILE`) has no
+      // subcommands to miss.
+      if (at->get_subcommands([](const CLI::App*) { return true; }).empty()) {
+        return std::nullopt;
+      }
+      return UnknownCommand{arg, at};
+    }
+    at = sub;
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -258,11 +298,15 @@ int main(int argc, char** argv) {
   std::string token_name;
   auto* token_create = token->add_subcommand(
       "create", "make a new token and print it once (only its SHA-256 is stored)");
-  token_create->add_option("--name", token_name, "a name to revoke it by (default: default)");
+  auto* token_name_opt =
+      token_create->add_option("--name", token_name,
+                               "a name to revoke it by: 1-64 letters, digits, '-', '_' or '.' "
+                               "(default: default, default-2, ...)");
   token_create->callback([&] {
     run = [&] {
+      // `--name ''` is a name given, and refused as such, not "no name".
       return pd::cli::cmd_token_create(
-          ctx, token_name.empty() ? std::nullopt : std::optional(token_name));
+          ctx, token_name_opt->count() > 0 ? std::optional(token_name) : std::nullopt);
     };
   });
   auto* token_list =
@@ -326,7 +370,8 @@ int main(int argc, char** argv) {
         standin.latency = std::chrono::milliseconds(static_cast<int64_t>(latency_ms));
         absl::Status s = pd::connect::run_standin(standin);
         if (!s.ok()) {
-          std::cerr << "powerdialer: connect-standin: " << pd::sv(s.message()) << "\n";
+          std::cerr << "powerdialer: connect-standin: " << pd::escape_controls(pd::sv(s.message()))
+                    << "\n";
           return 1;
         }
         return 0;
@@ -337,6 +382,25 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() != 0) {
+      if (auto unknown = find_unknown_command(app, argc, argv)) {
+        std::string names;
+        for (const CLI::App* s :
+             unknown->parent->get_subcommands([](const CLI::App*) { return true; })) {
+          names += pd::cat(names.empty() ? "" : ", ", s->get_name());
+        }
+        const std::string where =
+            unknown->parent == &app ? std::string() : pd::cat(unknown->parent->get_name(), " ");
+        std::cerr << "powerdialer: unknown command '" << pd::escape_controls(unknown->word)
+                  << "'; the " << where << "commands are: " << names << " (see '" << argv[0] << " "
+                  << where << "--help')\n";
+        return 1;
+      }
+      // CLI11's messages echo what was typed.
+      std::cerr << "powerdialer: " << pd::escape_controls(e.what()) << "\nRun with --help for "
+                << "more information.\n";
+      return e.get_exit_code();
+    }
     return app.exit(e);
   }
   return run ? run() : 1;

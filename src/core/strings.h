@@ -50,6 +50,34 @@ inline std::string to_lower(std::string_view s) {
   return out;
 }
 
+// `s` safe to print on a terminal: control characters (C0, DEL, and C1
+// in UTF-8) become visible escapes (\n, \t, \x1b, \u009b), so data
+// echoed from a file or a request cannot move the cursor, recolour the
+// screen or forge lines. Everything else, UTF-8 included, passes as is.
+inline std::string escape_controls(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c < 0x20 || c == 0x7f) {
+      out += fmt::format("\\x{:02x}", c);
+    } else if (c == 0xc2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) >= 0x80 &&
+               static_cast<unsigned char>(s[i + 1]) <= 0x9f) {
+      out += fmt::format("\\u{:04x}", static_cast<unsigned char>(s[i + 1]));
+      ++i;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
 inline std::string to_upper(std::string_view s) {
   std::string out(s);
   std::transform(out.begin(), out.end(), out.begin(),

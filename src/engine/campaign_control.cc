@@ -12,6 +12,7 @@
 #include "core/clock.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
+#include "core/time_format.h"
 
 namespace pd {
 namespace {
@@ -41,17 +42,76 @@ std::string new_dialer_owner_id() {
   return fmt::format("{}:{}:{:08x}", hostname(), ::getpid(), rd());
 }
 
+namespace {
+
+// The pid of a lease owner ("host:pid:random") on this machine whose
+// process is gone; 0 otherwise (another machine, or alive, or unknown).
+pid_t gone_local_process(const std::string& owner) {
+  const size_t a = owner.find(':');
+  const size_t b = a == std::string::npos ? a : owner.find(':', a + 1);
+  if (a == std::string::npos || b == std::string::npos) return 0;
+  if (owner.substr(0, a) != hostname()) return 0;
+  const pid_t pid = static_cast<pid_t>(std::strtol(owner.c_str() + a + 1, nullptr, 10));
+  if (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH) return pid;
+  return 0;
+}
+
+}  // namespace
+
 absl::Status break_dead_lease(Store& store, CampaignId id) {
   PD_ASSIGN_OR_RETURN(auto lease, store.lease(id));
   if (!lease) return absl::OkStatus();
-  const std::string& owner = lease->first;
-  const size_t a = owner.find(':');
-  const size_t b = owner.find(':', a + 1);
-  if (a == std::string::npos || b == std::string::npos) return absl::OkStatus();
-  if (owner.substr(0, a) != hostname()) return absl::OkStatus();
-  const pid_t pid = static_cast<pid_t>(std::strtol(owner.c_str() + a + 1, nullptr, 10));
-  if (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH) return store.break_lease(id);
+  if (gone_local_process(lease->first) != 0) return store.break_lease(id);
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<DialerHealth>> dialer_health(Store& store, const Campaign& campaign,
+                                                          WallTime now) {
+  if (campaign.state != CampaignState::kRunning && campaign.state != CampaignState::kStopping) {
+    return std::nullopt;
+  }
+  PD_ASSIGN_OR_RETURN(auto lease, store.lease(campaign.id));
+  DialerHealth h;
+  if (!lease) {
+    // A dialer takes the lease before it marks the campaign running and
+    // gives it up only after marking it stopped or done.
+    h.responding = false;
+    h.problem = "no dialer holds it";
+    return h;
+  }
+  h.owner = lease->first;
+  h.lease_until = lease->second;
+  if (const pid_t pid = gone_local_process(h.owner); pid != 0) {
+    h.responding = false;
+    h.problem = cat("dialer process ", pid, " on this machine has exited");
+  } else if (lease->second <= now) {
+    h.responding = false;
+    h.problem = cat("dialer not responding since ", format_iso8601(lease->second));
+  }
+  return h;
+}
+
+absl::StatusOr<Campaign> stop_if_dialer_dead(Store& store, const Campaign& campaign, WallTime now) {
+  // One transaction from the look at the lease to the stop, so a dialer
+  // starting meanwhile is never stopped by mistake.
+  PD_RETURN_IF_ERROR(store.begin_batch());
+  absl::StatusOr<Campaign> result = [&]() -> absl::StatusOr<Campaign> {
+    PD_ASSIGN_OR_RETURN(Campaign current, store.campaign(campaign.id));
+    PD_ASSIGN_OR_RETURN(std::optional<DialerHealth> health, dialer_health(store, current, now));
+    if (!health || health->responding) return current;
+    if (!health->owner.empty()) PD_RETURN_IF_ERROR(store.release_lease(current.id, health->owner));
+    return store.transition(current.id, {CampaignState::kRunning, CampaignState::kStopping},
+                            CampaignState::kStopped);
+  }();
+  if (!result.ok()) {
+    store.abort_batch();
+    return result;
+  }
+  if (absl::Status s = store.commit_batch(); !s.ok()) {
+    store.abort_batch();
+    return s;
+  }
+  return result;
 }
 
 absl::StatusOr<StartPlan> prepare_campaign_start(Store& store, std::string_view name,

@@ -8,6 +8,7 @@
 // one thread at a time (see store.h).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -28,6 +29,20 @@ std::string new_dialer_owner_id();
 // A lease left by a dialer on this machine whose process is gone (killed,
 // crashed) is broken at once instead of waiting for it to lapse.
 absl::Status break_dead_lease(Store& store, CampaignId id);
+
+// How the dialer of `campaign` is doing, by its lease, at `now`: nullopt
+// unless the campaign is running or stopping. Not responding when no lease
+// is held, when the lease lapsed, or when it names a process on this
+// machine that is gone. Reads only.
+absl::StatusOr<std::optional<DialerHealth>> dialer_health(Store& store, const Campaign& campaign,
+                                                          WallTime now);
+
+// A campaign left running or stopping by a dialer that is certainly dead
+// (see dialer_health) is marked stopped and its lease dropped, so that a
+// load or a new run may go ahead; the next run resolves the calls it left
+// in flight. Returns the campaign as it is now (unchanged when its dialer
+// is alive or it was not running).
+absl::StatusOr<Campaign> stop_if_dialer_dead(Store& store, const Campaign& campaign, WallTime now);
 
 // What a dialer needs to start a campaign.
 struct StartPlan {

@@ -37,6 +37,13 @@ absl::Status with_source(std::string_view source, const absl::Status& s) {
   return absl::Status(s.code(), cat(source, ": ", s.message()));
 }
 
+// A store's failure (a full disk, say) is not the row's: the load stops
+// whole, and the message is the store's (it names the store file).
+absl::Status load_failed(std::string_view source, const absl::Status& s) {
+  return absl::Status(s.code(), cat(s.message(), "; ", source,
+                                    " was not loaded and the campaign's list is unchanged"));
+}
+
 struct Header {
   size_t fields = 0;
   size_t cust_col = 0;
@@ -110,7 +117,8 @@ absl::StatusOr<Header> parse_header(const CsvRecord& rec, std::string_view sourc
 struct Row {
   int64_t line = 0;
   bool rejected = false;
-  std::string reason;  // when rejected
+  const char* kind = nullptr;  // when rejected: a reject_reason:: key
+  std::string reason;          // when rejected
   std::string cust_id;
   std::string attributes;  // JSON object
 };
@@ -168,21 +176,22 @@ class Importer {
     ++summary_.rows;
     Batch& b = current();
     Row& row = b.add(rec.line);
+    namespace why = reject_reason;
     if (!rec.error.empty()) {
-      reject(row, rec.error);
-    } else if (rec.blank) {
-      reject(row, "blank line");
+      reject(row, why::kUnreadable, rec.error);
     } else if (rec.fields.size() != header_.fields) {
-      reject(row, cat("expected ", header_.fields, " fields, found ", rec.fields.size()));
+      reject(row, why::kFieldCount,
+             cat("expected ", header_.fields, " fields, found ", rec.fields.size()));
     } else {
       const std::string_view cust = trim(rec.fields[header_.cust_col]);
       const std::string_view phone = trim(rec.fields[header_.phone_col]);
       if (cust.empty()) {
-        reject(row, "missing custID");
+        reject(row, why::kMissingCustId, "missing custID");
       } else if (cust.size() > kMaxCustIdBytes) {
-        reject(row, cat("custID \"", shown(cust), "\" is longer than ", kMaxCustIdBytes, " bytes"));
+        reject(row, why::kLongCustId,
+               cat("custID \"", shown(cust), "\" is longer than ", kMaxCustIdBytes, " bytes"));
       } else if (phone.empty()) {
-        reject(row, "missing phone");
+        reject(row, why::kMissingPhone, "missing phone");
       } else {
         row.cust_id.assign(cust);
         size_t attribute_bytes = 0;
@@ -191,9 +200,9 @@ class Importer {
           attribute_bytes += header_.attr_names[i].size() + slots_[i]->size();
         }
         if (attribute_bytes > connect::kMaxAttributesBytes) {
-          reject(row, cat("attributes are ", attribute_bytes,
-                          " bytes; Amazon Connect allows at most ", connect::kMaxAttributesBytes,
-                          " across all names and values"));
+          reject(row, why::kAttributesTooLong,
+                 cat("attributes are ", attribute_bytes, " bytes; Amazon Connect allows at most ",
+                     connect::kMaxAttributesBytes, " across all names and values"));
         } else {
           // The CSV reader lets only valid UTF-8 through; `replace` keeps a
           // stray byte from throwing all the same.
@@ -222,8 +231,9 @@ class Importer {
   ImportSummary& summary() { return summary_; }
 
  private:
-  static void reject(Row& row, std::string reason) {
+  static void reject(Row& row, const char* kind, std::string reason) {
     row.rejected = true;
+    row.kind = kind;
     row.reason = std::move(reason);
   }
 
@@ -297,18 +307,18 @@ class Importer {
       const Row& row = b.rows[i];
       absl::Status s;
       if (row.rejected) {
-        s = report(row.line, row.reason);
+        s = report(row.line, row.kind, row.reason);
       } else {
         const PhoneResult& r = results_[next_phone];
         const std::string& raw = b.phones[next_phone];
         ++next_phone;
         if (!r.ok) {
-          s = report(row.line, cat("invalid phone \"", shown(raw), "\": ", r.value));
+          s = report(row.line, reject_reason::kInvalidPhone,
+                     cat("invalid phone \"", shown(raw), "\": ", r.value));
         } else {
           absl::StatusOr<bool> added = writer_.add(row.cust_id, r.value, row.attributes, row.line);
           if (!added.ok()) {
-            s = absl::Status(added.status().code(),
-                             cat("line ", row.line, ": ", added.status().message()));
+            return load_failed(source_, added.status());
           } else if (*added) {
             ++summary_.loaded;
           } else {
@@ -316,14 +326,16 @@ class Importer {
           }
         }
       }
-      if (!s.ok()) return with_source(source_, s);
+      if (!s.ok()) return load_failed(source_, s);
     }
     return absl::OkStatus();
   }
 
-  absl::Status report(int64_t line, std::string_view reason) {
+  absl::Status report(int64_t line, const char* kind, std::string_view reason) {
     ++summary_.rejected;
+    ++summary_.rejected_by_reason[kind];
     if (options_.on_reject) options_.on_reject(line, reason);
+    if (summary_.rejected > options_.max_rejects_kept) return absl::OkStatus();
     return writer_.reject(line, reason);
   }
 
@@ -383,16 +395,24 @@ absl::StatusOr<ImportSummary> import_list(
 
   Importer importer(source_name, options, region, *header, **writer);
   while (reader.next(rec)) {
+    // Blank lines are no rows (as CSV tools read them), so they cost
+    // neither a reject nor memory, however many there are.
+    if (rec.blank && rec.error.empty()) continue;
     if (absl::Status s = importer.add_record(rec); !s.ok()) return s;
   }
   if (absl::Status s = importer.finish(); !s.ok()) return s;
 
   ImportSummary summary = importer.summary();
-  if (summary.loaded == 0) {
+  // Rows already in the list (an append) are valid: loading them again is
+  // no error, it adds nothing.
+  if (summary.loaded + summary.duplicates == 0) {
     return absl::InvalidArgumentError(cat(source_name, ": no valid rows (", summary.rejected,
                                           " rejected); the campaign's list is unchanged"));
   }
-  if (absl::Status s = (*writer)->commit(); !s.ok()) return with_source(source_name, s);
+  if (absl::Status s = (*writer)->count_rejects(summary.rejected_by_reason); !s.ok()) {
+    return load_failed(source_name, s);
+  }
+  if (absl::Status s = (*writer)->commit(); !s.ok()) return load_failed(source_name, s);
   return summary;
 }
 

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -33,7 +34,9 @@ struct FakeList {
   bool committed = false;
   std::vector<Added> added;
   std::vector<std::pair<int64_t, std::string>> rejects;
-  int64_t fail_add_at_line = -1;  // add() fails for this line
+  std::map<std::string, int64_t> reject_counts;
+  int64_t fail_add_at_line = -1;                                 // add() fails for this line
+  std::set<std::pair<std::string, std::string>> listed_already;  // as for an append
 };
 
 class FakeWriter : public ListWriter {
@@ -41,7 +44,10 @@ class FakeWriter : public ListWriter {
   explicit FakeWriter(FakeList& list) : list_(list) {}
   absl::StatusOr<bool> add(std::string_view cust_id, std::string_view phone,
                            std::string_view attributes_json, int64_t line) override {
-    if (line == list_.fail_add_at_line) return absl::UnavailableError("database is locked");
+    if (line == list_.fail_add_at_line) {
+      return absl::ResourceExhaustedError("list.db: the disk is full");
+    }
+    if (list_.listed_already.count({std::string(cust_id), std::string(phone)}) > 0) return false;
     if (!pairs_.emplace(cust_id, phone).second) return false;
     list_.added.push_back(
         {std::string(cust_id), std::string(phone), std::string(attributes_json), line});
@@ -49,6 +55,10 @@ class FakeWriter : public ListWriter {
   }
   absl::Status reject(int64_t line, std::string_view reason) override {
     list_.rejects.emplace_back(line, std::string(reason));
+    return absl::OkStatus();
+  }
+  absl::Status count_rejects(const std::map<std::string, int64_t>& by_reason) override {
+    list_.reject_counts = by_reason;
     return absl::OkStatus();
   }
   absl::Status commit() override {
@@ -177,7 +187,7 @@ TEST(ListImportTest, RejectsEachBadRowWithItsLineAndReasonInLineOrder) {
   FakeList list;
   ImportRun r = run(cat("custID,phone,name\n",                // 1
                         "c1,+12025550123,Ann\n",              // 2 good
-                        "\n",                                 // 3 blank
+                        "\n",                                 // 3 blank: skipped
                         "c2,+12025550124\n",                  // 4 two fields
                         ",+12025550125,Bo\n",                 // 5 no custID
                         "c3, ,Cy\n",                          // 6 no phone
@@ -190,29 +200,82 @@ TEST(ListImportTest, RejectsEachBadRowWithItsLineAndReasonInLineOrder) {
                         "c9,+12025550129,\"unterminated\n"),  // 14 CSV error
                     list);
   ASSERT_TRUE(r.summary.ok()) << r.summary.status();
-  ASSERT_EQ(r.reported.size(), 10u);
-  EXPECT_THAT(r.reported[0], Pair(3, "blank line"));
-  EXPECT_THAT(r.reported[1], Pair(4, "expected 3 fields, found 2"));
-  EXPECT_THAT(r.reported[2], Pair(5, "missing custID"));
-  EXPECT_THAT(r.reported[3], Pair(6, "missing phone"));
-  EXPECT_EQ(r.reported[4].first, 7);
-  EXPECT_THAT(r.reported[4].second, HasSubstr("is longer than 128 bytes"));
-  EXPECT_THAT(r.reported[5], Pair(8, "invalid phone \"12\": too short"));
-  EXPECT_THAT(r.reported[6], Pair(11, "invalid phone \"abc\": not a phone number"));
-  EXPECT_EQ(r.reported[7].first, 12);
-  EXPECT_THAT(r.reported[7].second, HasSubstr("after closing quote"));
-  EXPECT_THAT(r.reported[8],
+  ASSERT_EQ(r.reported.size(), 9u);
+  EXPECT_THAT(r.reported[0], Pair(4, "expected 3 fields, found 2"));
+  EXPECT_THAT(r.reported[1], Pair(5, "missing custID"));
+  EXPECT_THAT(r.reported[2], Pair(6, "missing phone"));
+  EXPECT_EQ(r.reported[3].first, 7);
+  EXPECT_THAT(r.reported[3].second, HasSubstr("is longer than 128 bytes"));
+  EXPECT_THAT(r.reported[4], Pair(8, "invalid phone \"12\": too short"));
+  EXPECT_THAT(r.reported[5], Pair(11, "invalid phone \"abc\": not a phone number"));
+  EXPECT_EQ(r.reported[6].first, 12);
+  EXPECT_THAT(r.reported[6].second, HasSubstr("after closing quote"));
+  EXPECT_THAT(r.reported[7],
               Pair(13, cat("invalid phone \"", long_phone.substr(0, 40), "...\": too long")));
-  EXPECT_EQ(r.reported[9].first, 14);
-  EXPECT_THAT(r.reported[9].second, HasSubstr("unterminated"));
+  EXPECT_EQ(r.reported[8].first, 14);
+  EXPECT_THAT(r.reported[8].second, HasSubstr("unterminated"));
   // The store got the same rejects, and the good rows.
   EXPECT_EQ(list.rejects, r.reported);
   ASSERT_EQ(list.added.size(), 2u);
   EXPECT_EQ(list.added[0].line, 2);
   EXPECT_EQ(list.added[1].line, 9);
-  EXPECT_EQ(r.summary->rows, 12);
+  EXPECT_EQ(r.summary->rows, 11);
   EXPECT_EQ(r.summary->loaded, 2);
-  EXPECT_EQ(r.summary->rejected, 10);
+  EXPECT_EQ(r.summary->rejected, 9);
+  // Counted by reason, for the store too.
+  const std::map<std::string, int64_t> by_reason = {
+      {"wrong_field_count", 1}, {"missing_custid", 1}, {"missing_phone", 1},
+      {"custid_too_long", 1},   {"invalid_phone", 3},  {"unreadable_row", 2}};
+  EXPECT_EQ(r.summary->rejected_by_reason, by_reason);
+  EXPECT_EQ(list.reject_counts, by_reason);
+  EXPECT_TRUE(list.committed);
+}
+
+TEST(ListImportTest, BlankLinesAreSkippedLikeCsvToolsDo) {
+  FakeList list;
+  ImportRun r = run(cat("custID,phone\n\n", std::string(100000, '\n'), "c1,+12025550123\n\r\n",
+                        std::string(1000, '\n')),
+                    list);
+  ASSERT_TRUE(r.summary.ok()) << r.summary.status();
+  EXPECT_EQ(r.summary->rows, 1);
+  EXPECT_EQ(r.summary->rejected, 0);
+  EXPECT_TRUE(list.rejects.empty());
+  EXPECT_TRUE(list.reject_counts.empty());
+  ASSERT_EQ(list.added.size(), 1u);
+  EXPECT_EQ(list.added[0].line, 100003);  // lines still count from the file's first
+}
+
+TEST(ListImportTest, OnlyTheFirstRejectsAreKeptTheRestAreCounted) {
+  FakeList list;
+  std::string csv = "custID,phone\nc0,+12025550123\n";
+  for (int i = 0; i < 3000; ++i) csv += cat("c", i, ",12\n");
+  for (int i = 0; i < 500; ++i) csv += cat(",+12025550123\n");
+  ImportRun r = run(csv, list);
+  ASSERT_TRUE(r.summary.ok()) << r.summary.status();
+  EXPECT_EQ(r.summary->rejected, 3500);
+  EXPECT_EQ(r.reported.size(), 3500u);  // the caller still hears of every one
+  ASSERT_EQ(list.rejects.size(), static_cast<size_t>(kMaxRejectsKept));
+  EXPECT_EQ(list.rejects.front().first, 3);
+  EXPECT_EQ(list.rejects.back().first, 3 + kMaxRejectsKept - 1);
+  EXPECT_EQ(list.reject_counts,
+            (std::map<std::string, int64_t>{{"invalid_phone", 3000}, {"missing_custid", 500}}));
+
+  ImportOptions few;
+  few.max_rejects_kept = 2;
+  FakeList other;
+  r = run(csv, other, few);
+  ASSERT_TRUE(r.summary.ok());
+  EXPECT_EQ(other.rejects.size(), 2u);
+}
+
+TEST(ListImportTest, AnAppendOfRowsAllListedAlreadySucceedsAddingNothing) {
+  FakeList list;
+  list.listed_already = {{"c1", "+12025550123"}, {"c2", "+12025550124"}};
+  ImportRun r = run("custID,phone\nc1,+12025550123\nc2,(202) 555-0124\nc3,12\n", list);
+  ASSERT_TRUE(r.summary.ok()) << r.summary.status();
+  EXPECT_EQ(r.summary->loaded, 0);
+  EXPECT_EQ(r.summary->duplicates, 2);
+  EXPECT_EQ(r.summary->rejected, 1);
   EXPECT_TRUE(list.committed);
 }
 
@@ -322,13 +385,16 @@ TEST(ListImportTest, AHeaderWithoutRowsCommitsNothing) {
   EXPECT_FALSE(list.committed);
 }
 
-TEST(ListImportTest, AStoreErrorStopsTheImportWithTheLine) {
+TEST(ListImportTest, AStoreErrorFailsTheWholeLoadAndIsNotBlamedOnTheRow) {
   FakeList list;
   list.fail_add_at_line = 3;
   ImportRun r = run("custID,phone\nc1,+12025550123\nc2,+12025550124\nc3,+12025550125\n", list);
   ASSERT_FALSE(r.summary.ok());
-  EXPECT_EQ(r.summary.status().code(), absl::StatusCode::kUnavailable);
-  EXPECT_EQ(message(r.summary.status()), "list.csv: line 3: database is locked");
+  EXPECT_EQ(r.summary.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(message(r.summary.status()),
+            "list.db: the disk is full; list.csv was not loaded and the campaign's list is "
+            "unchanged");
+  EXPECT_TRUE(r.reported.empty());
   EXPECT_FALSE(list.committed);
 }
 

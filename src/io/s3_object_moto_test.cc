@@ -200,6 +200,9 @@ TEST_F(MotoS3Test, ListImportReadsThroughRanges) {
     absl::Status reject(int64_t, std::string_view reason) override {
       return absl::InternalError(std::string(reason));
     }
+    absl::Status count_rejects(const std::map<std::string, int64_t>&) override {
+      return absl::OkStatus();
+    }
     absl::Status commit() override { return absl::OkStatus(); }
   };
   std::set<std::string> ids;

@@ -1,5 +1,7 @@
 #include "io/status_json.h"
 
+#include <algorithm>
+
 #include "core/config_keys.h"
 #include "core/time_format.h"
 
@@ -20,26 +22,52 @@ int64_t customers_in(const CampaignStatus& status, CustomerState state) {
   return it == status.customers_by_state.end() ? 0 : it->second;
 }
 
+nlohmann::json reject_counts_json(const RejectCounts& rejects) {
+  nlohmann::json by_reason = nlohmann::json::object();
+  for (const auto& [reason, rows] : rejects.by_reason) by_reason[reason] = rows;
+  return {
+      {"rejected_rows", rejects.rows},
+      {"rejects_by_reason", std::move(by_reason)},
+      {"rejects_not_listed", std::max<int64_t>(0, rejects.rows - rejects.listed)},
+  };
+}
+
+nlohmann::json dialer_json(const std::optional<DialerHealth>& dialer) {
+  if (!dialer) return nullptr;
+  return {
+      {"owner", dialer->owner.empty() ? nlohmann::json(nullptr) : nlohmann::json(dialer->owner)},
+      {"lease_until", dialer->lease_until ? nlohmann::json(format_iso8601(*dialer->lease_until))
+                                          : nlohmann::json(nullptr)},
+      {"responding", dialer->responding},
+      {"problem",
+       dialer->problem.empty() ? nlohmann::json(nullptr) : nlohmann::json(dialer->problem)},
+  };
+}
+
 nlohmann::json campaign_status_json(const CampaignStatus& st) {
   nlohmann::json by_state = nlohmann::json::object();
   for (auto s : {CustomerState::kPending, CustomerState::kDialing, CustomerState::kReached,
                  CustomerState::kExhausted}) {
     by_state[std::string(to_string(s))] = customers_in(st, s);
   }
-  return {
+  nlohmann::json j = {
       {"campaign", st.campaign.name},
       {"state", to_string(st.campaign.state)},
+      {"dialer", dialer_json(st.dialer)},
       {"customers", st.customers},
       {"customers_by_state", by_state},
       {"phones", st.phones},
-      {"rejected_rows", st.rejected_rows},
       {"attempts", st.attempts},
       {"attempts_in_flight", st.attempts_in_flight},
       {"attempts_by_outcome", outcomes_json(st.attempts_by_outcome)},
-      {"next_callable_at", st.next_callable_at
-                               ? nlohmann::json(format_iso8601(*st.next_callable_at))
-                               : nlohmann::json(nullptr)},
   };
+  j.update(reject_counts_json(st.rejects));
+  // Only a real time: a customer never called is callable from the epoch,
+  // which would read as "1970" (then someone is callable at once).
+  if (st.next_callable_at && st.next_callable_at->time_since_epoch().count() > 0) {
+    j["next_callable_at"] = format_iso8601(*st.next_callable_at);
+  }
+  return j;
 }
 
 nlohmann::json config_values_json(const std::map<std::string, std::string>& stored) {

@@ -17,10 +17,15 @@ namespace pd {
 // {"connected": n, ...} with every outcome, 0 when none.
 nlohmann::json outcomes_json(const std::map<Outcome, int64_t>& by_outcome);
 
-// `status --json`: campaign, state, customers, customers_by_state, phones,
-// rejected_rows, attempts, attempts_in_flight, attempts_by_outcome,
-// next_callable_at.
+// `status --json`: campaign, state, dialer (null unless running or
+// stopping), customers, customers_by_state, phones, attempts,
+// attempts_in_flight, attempts_by_outcome, the reject counts below, and
+// next_callable_at (only while every pending customer waits for a retry).
 nlohmann::json campaign_status_json(const CampaignStatus& status);
+
+// rejected_rows, rejects_by_reason ({reason: rows}) and rejects_not_listed
+// (rejected rows the store counted but did not keep).
+nlohmann::json reject_counts_json(const RejectCounts& rejects);
 
 // Customers in `state` (0 when none).
 int64_t customers_in(const CampaignStatus& status, CustomerState state);

@@ -1,5 +1,6 @@
 #include "server/api.h"
 
+#include "core/clock.h"
 #include "core/config_keys.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
@@ -47,6 +48,9 @@ class GuardedWriter final : public ListWriter {
   }
   absl::Status reject(int64_t line, std::string_view reason) override {
     return inner_->reject(line, reason);
+  }
+  absl::Status count_rejects(const std::map<std::string, int64_t>& by_reason) override {
+    return inner_->count_rejects(by_reason);
   }
   absl::Status commit() override {
     if (check_) PD_RETURN_IF_ERROR(check_());
@@ -184,6 +188,9 @@ ApiResponse Api::get_campaign(std::string_view name) {
   if (!c.ok()) return api_error(c.status());
   auto st = (*store)->status(c->id);
   if (!st.ok()) return api_error(st.status());
+  auto dialer = dialer_health(**store, st->campaign, system_clock().wall_now());
+  if (!dialer.ok()) return api_error(dialer.status());
+  st->dialer = *dialer;
   json out = campaign_status_json(*st);
   out["live"] = live_json(host_ ? live_while_running(*host_, st->campaign) : std::nullopt);
   return {200, std::move(out)};
@@ -270,6 +277,10 @@ ApiResponse Api::load_list(std::string_view name, bool append, std::istream& csv
   if (!stored.ok()) return api_error(stored.status());
   auto config = CampaignConfig::from(*stored);
   if (!config.ok()) return api_error(config.status());
+  // A dialer that died elsewhere must not block the load.
+  if (auto settled = stop_if_dialer_dead(**store, *c, system_clock().wall_now()); !settled.ok()) {
+    return api_error(settled.status());
+  }
 
   json rejects = json::array();
   ImportOptions options;
@@ -299,6 +310,7 @@ ApiResponse Api::load_list(std::string_view name, bool append, std::istream& csv
   return {200,
           {{"loaded", summary->loaded},
            {"rejected", summary->rejected},
+           {"rejected_by_reason", summary->rejected_by_reason},
            {"duplicates", summary->duplicates},
            {"customers", st->customers},
            {"phones", st->phones},
@@ -324,12 +336,18 @@ ApiResponse Api::rejects(std::string_view name) {
   if (!store.ok()) return api_error(store.status());
   auto c = (*store)->find_campaign(name);
   if (!c.ok()) return api_error(c.status());
-  json out = json::array();
+  // The store keeps at most kMaxRejectsKept rows a load, so this answer is
+  // bounded; the counts say how many more there were.
+  auto counts = (*store)->reject_counts(c->id);
+  if (!counts.ok()) return api_error(counts.status());
+  json out = reject_counts_json(*counts);
+  json rows = json::array();
   auto s = (*store)->for_each_reject(c->id, [&](int64_t line, std::string_view reason) {
-    out.push_back({{"line", line}, {"reason", reason}});
+    rows.push_back({{"line", line}, {"reason", reason}});
   });
   if (!s.ok()) return api_error(s);
-  return {200, {{"rejects", std::move(out)}}};
+  out["rejects"] = std::move(rows);
+  return {200, std::move(out)};
 }
 
 absl::StatusOr<Api::ResultsSource> Api::results(std::string_view name) {

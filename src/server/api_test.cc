@@ -82,12 +82,12 @@ TEST_F(ApiTest, PatchConfigIsAllOrNothingAndNamesTheKey) {
 
 TEST_F(ApiTest, LoadReportsRejectsAndStatusMatchesTheCli) {
   ASSERT_EQ(api_->create_campaign(R"({"name":"c"})").status, 201);
-  auto r = load("c", "custID,phone\nA,+12025550101\nB,12\n\nC,+12025550103\n");
+  auto r = load("c", "custID,phone\nA,+12025550101\nB,12\n\n,+1202555010\nC,+12025550103\n");
   ASSERT_EQ(r.status, 200) << r.body.dump();
   EXPECT_EQ(r.body["loaded"], 2);
-  EXPECT_EQ(r.body["rejected"], 2);
+  EXPECT_EQ(r.body["rejected"], 2);  // the blank line is skipped
   EXPECT_EQ(r.body["rejects"][0]["line"], 3);
-  EXPECT_EQ(r.body["rejects"][1]["line"], 4);
+  EXPECT_EQ(r.body["rejects"][1]["line"], 5);
   EXPECT_EQ(api_->rejects("c").body["rejects"], r.body["rejects"]);
   auto got = api_->get_campaign("c");
   ASSERT_EQ(got.status, 200);
@@ -97,6 +97,23 @@ TEST_F(ApiTest, LoadReportsRejectsAndStatusMatchesTheCli) {
   nlohmann::json expected = campaign_status_json(*st);
   expected["live"] = nullptr;
   EXPECT_EQ(got.body, expected);
+}
+
+TEST_F(ApiTest, RejectsAreBoundedAndCountedByReason) {
+  ASSERT_EQ(api_->create_campaign(R"({"name":"c"})").status, 201);
+  std::string csv = "custID,phone\nA,+12025550101\n" + std::string(200000, '\n');
+  for (int i = 0; i < 2500; ++i) csv += cat("X", i, ",12\n");
+  auto r = load("c", csv);
+  ASSERT_EQ(r.status, 200) << r.body.dump().substr(0, 200);
+  EXPECT_EQ(r.body["rejected"], 2500);
+  EXPECT_EQ(r.body["rejected_by_reason"], (nlohmann::json{{"invalid_phone", 2500}}));
+  auto kept = api_->rejects("c");
+  ASSERT_EQ(kept.status, 200);
+  EXPECT_EQ(kept.body["rejects"].size(), 1000u);
+  EXPECT_EQ(kept.body["rejected_rows"], 2500);
+  EXPECT_EQ(kept.body["rejects_not_listed"], 1500);
+  EXPECT_EQ(kept.body["rejects_by_reason"], (nlohmann::json{{"invalid_phone", 2500}}));
+  EXPECT_EQ(api_->get_campaign("c").body["rejects_not_listed"], 1500);
 }
 
 TEST_F(ApiTest, AnUploadCutShortLeavesTheListAsItWas) {

@@ -54,8 +54,12 @@ class ListWriter {
   // A (cust_id, phone) pair seen before is ignored and returns false.
   virtual absl::StatusOr<bool> add(std::string_view cust_id, std::string_view phone_e164,
                                    std::string_view attributes_json, int64_t line) = 0;
-  // Records a rejected row, shown by `status` and kept with the list.
+  // Keeps a rejected row with its line and reason, shown by `rejects`.
+  // The importer keeps only the first few of a load (kMaxRejectsKept in
+  // io/list_import.h) and counts the rest with count_rejects().
   virtual absl::Status reject(int64_t line, std::string_view reason) = 0;
+  // How many rows this load rejected, by reason (every one, kept or not).
+  virtual absl::Status count_rejects(const std::map<std::string, int64_t>& by_reason) = 0;
   virtual absl::Status commit() = 0;
 };
 
@@ -110,18 +114,41 @@ struct ApiToken {
   WallTime created_at{};
 };
 
+// The rows the last load of a campaign rejected.
+struct RejectCounts {
+  int64_t rows = 0;                          // all of them
+  int64_t listed = 0;                        // of those, kept with line and reason (the first few)
+  std::map<std::string, int64_t> by_reason;  // reason key (e.g. "invalid_phone") -> rows
+};
+
+// How the dialer of a running or stopping campaign is doing, as its lease
+// tells. The store alone cannot tell whether a process is alive: see
+// engine/campaign_control.h, which fills this in.
+struct DialerHealth {
+  std::string owner;                    // "host:pid:random"; empty when no lease is held
+  std::optional<WallTime> lease_until;  // when its lease lapses (or lapsed)
+  bool responding = true;
+  // When not responding, why, in a user's words (e.g. "not responding
+  // since 2026-01-01T09:00:00.000Z").
+  std::string problem;
+};
+
 struct CampaignStatus {
   Campaign campaign;
   int64_t customers = 0;
   int64_t phones = 0;
-  int64_t rejected_rows = 0;
+  RejectCounts rejects;  // at the last load
   std::map<CustomerState, int64_t> customers_by_state;
   int64_t attempts = 0;
   int64_t attempts_in_flight = 0;
   std::map<Outcome, int64_t> attempts_by_outcome;
   // Earliest time a pending customer becomes callable (absent when none is
   // pending), so an engine knows when to look again after a retry delay.
+  // A customer never called yet is callable from the epoch.
   std::optional<WallTime> next_callable_at;
+  // Running or stopping campaigns only, when the caller asked (Store::status
+  // leaves it empty).
+  std::optional<DialerHealth> dialer;
 };
 
 class Store {
@@ -149,9 +176,10 @@ class Store {
   virtual absl::Status unset_config(CampaignId id, std::string_view key) = 0;
 
   // --- dialing list ---------------------------------------------------
-  // kReplace drops the campaign's customers, attempts and rejects (that
-  // resets its dialing state, which is how a campaign is re-run) in the same
-  // transaction as the new rows. kFailedPrecondition while it is running.
+  // kReplace drops the campaign's customers and attempts (that resets its
+  // dialing state, which is how a campaign is re-run) in the same
+  // transaction as the new rows. Either mode replaces the rejects: they
+  // describe the last load. kFailedPrecondition while it is running.
   virtual absl::StatusOr<std::unique_ptr<ListWriter>> begin_list(CampaignId id, LoadMode mode) = 0;
 
   // --- dialing --------------------------------------------------------
@@ -202,9 +230,11 @@ class Store {
   // Calls `fn` for every attempt in order, streaming (memory stays flat).
   virtual absl::Status for_each_attempt(CampaignId id,
                                         const std::function<void(const AttemptRecord&)>& fn) = 0;
-  // Rejected rows of the last load, in line order.
+  // Rejected rows kept from the last load, in line order, streaming.
   virtual absl::Status for_each_reject(
       CampaignId id, const std::function<void(int64_t line, std::string_view reason)>& fn) = 0;
+  // How many rows the last load rejected, by reason, and how many are kept.
+  virtual absl::StatusOr<RejectCounts> reject_counts(CampaignId id) = 0;
 
   // --- event stream checkpoints ---------------------------------------
   virtual absl::StatusOr<std::optional<std::string>> checkpoint(std::string_view stream,

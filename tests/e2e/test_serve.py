@@ -269,13 +269,15 @@ class ServeApiTest(ServeTestBase):
         got = self.api("PUT", "/api/campaigns/upload-1/list", body,
                        headers={"Content-Type": "text/csv"})
         self.assertEqual(got["loaded"], 1)
-        self.assertEqual(got["rejected"], 5)
+        self.assertEqual(got["rejected"], 4)
         lines = [r["line"] for r in got["rejects"]]
-        self.assertEqual(lines, [3, 4, 5, 6, 7])
-        self.assertIn("blank line", got["rejects"][1]["reason"])
-        self.assertIn("missing custID", got["rejects"][2]["reason"])
-        self.assertEqual(self.api("GET", "/api/campaigns/upload-1/rejects")["rejects"],
-                         got["rejects"])
+        self.assertEqual(lines, [3, 5, 6, 7])  # line 4 is blank: skipped
+        self.assertIn("missing custID", got["rejects"][1]["reason"])
+        kept = self.api("GET", "/api/campaigns/upload-1/rejects")
+        self.assertEqual(kept["rejects"], got["rejects"])
+        self.assertEqual(kept["rejected_rows"], 4)
+        self.assertEqual(kept["rejects_not_listed"], 0)
+        self.assertEqual(kept["rejects_by_reason"]["missing_phone"], 1)
         # Append mode adds; the status is `status --json`'s, plus "live".
         with open(os.path.join(FIXTURES, "good.csv"), "rb") as f:
             self.api("PUT", "/api/campaigns/upload-1/list?append=1", f.read())

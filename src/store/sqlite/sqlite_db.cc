@@ -1,31 +1,69 @@
 #include "store/sqlite/sqlite_db.h"
 
+#include <cerrno>
+#include <cstring>
 #include <utility>
 
 #include "core/strings.h"
 
 namespace pd::sqlite {
 
-absl::Status to_status(sqlite3* db, int rc, std::string_view what) {
+absl::Status to_status(std::string_view path, sqlite3* db, int rc, std::string_view what) {
   if (rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW) return absl::OkStatus();
-  const std::string msg = cat(what, ": ", db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-  switch (rc & 0xff) {
+  const std::string detail = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  // The OS's reason, when SQLite had one: a full disk or a read-only file
+  // system can surface as an I/O or open error. SQLite keeps it from the
+  // last failed system call, so it only counts for codes that come from one.
+  const int primary = rc & 0xff;
+  const bool from_os = primary == SQLITE_IOERR || primary == SQLITE_CANTOPEN ||
+                       primary == SQLITE_FULL || primary == SQLITE_READONLY;
+  const int os_error = db != nullptr && from_os ? sqlite3_system_errno(db) : 0;
+  const std::string_view file = path.empty() ? std::string_view("the store") : path;
+  if (primary == SQLITE_FULL || os_error == ENOSPC || os_error == EDQUOT) {
+    return absl::ResourceExhaustedError(
+        cat(file,
+            ": the disk is full (or the store reached its size limit); free some space "
+            "and try again"));
+  }
+  if (primary == SQLITE_READONLY || primary == SQLITE_PERM || os_error == EROFS ||
+      (primary == SQLITE_CANTOPEN && (os_error == EACCES || os_error == EPERM))) {
+    return absl::PermissionDeniedError(
+        cat(file,
+            " is read-only here: powerdialer must be able to write the store file and "
+            "its folder (for the -wal and -shm files beside it)"));
+  }
+  switch (primary) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
-      return absl::UnavailableError(msg);
+      return absl::UnavailableError(
+          cat(file, " is busy: another process holds it; try again in a moment"));
     case SQLITE_CONSTRAINT:
-      return absl::AlreadyExistsError(msg);
-    case SQLITE_CORRUPT:
+      return absl::AlreadyExistsError(cat(file, ": ", detail));
     case SQLITE_NOTADB:
-      return absl::DataLossError(msg);
+      return absl::FailedPreconditionError(
+          cat(file,
+              " is not a powerdialer store (it is not an SQLite database); check the "
+              "--db path"));
+    case SQLITE_CORRUPT:
+      return absl::DataLossError(
+          cat(file, " is damaged (", detail, "); restore it from a backup, try 'sqlite3 ", file,
+              " .recover', or start a new store with 'powerdialer --db NEW_FILE init'"));
     case SQLITE_CANTOPEN:
-    case SQLITE_PERM:
-    case SQLITE_READONLY:
-      return absl::PermissionDeniedError(msg);
-    case SQLITE_FULL:
-      return absl::ResourceExhaustedError(msg);
+      return absl::FailedPreconditionError(
+          cat("cannot open the store ", file, ": ",
+              os_error != 0 ? std::string(std::strerror(os_error)) : detail));
+    case SQLITE_IOERR:
+      // Not kUnavailable: a failing disk does not heal by retrying, and the
+      // dialer would retry forever.
+      return absl::InternalError(
+          cat(file, ": the disk reported an error (", detail,
+              os_error != 0 ? cat(": ", std::strerror(os_error)) : std::string(),
+              "); nothing was changed: check the disk and try again"));
     default:
-      return absl::InternalError(msg);
+      // Cannot happen with a sound store and this build's SQL: the
+      // statement is what a developer needs to find it.
+      return absl::InternalError(
+          cat(file, ": unexpected store error: ", detail, " (in \"", what.substr(0, 80), "\")"));
   }
 }
 
@@ -70,7 +108,7 @@ absl::StatusOr<bool> Stmt::step() {
   const int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
-  absl::Status status = to_status(db_, rc, sqlite3_sql(stmt_));
+  absl::Status status = db_->status(rc, sqlite3_sql(stmt_));
   sqlite3_reset(stmt_);
   return status;
 }
@@ -131,11 +169,12 @@ void configure_sqlite_once() {
 
 absl::Status Db::open(const std::string& path, bool create) {
   configure_sqlite_once();
+  path_ = path;
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
   if (create) flags |= SQLITE_OPEN_CREATE;
   const int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
   if (rc != SQLITE_OK) {
-    absl::Status status = to_status(db_, rc, cat("cannot open database ", path));
+    absl::Status status = to_status(path, db_, rc, "open");
     sqlite3_close_v2(db_);
     db_ = nullptr;
     return status;
@@ -149,15 +188,15 @@ absl::Status Db::exec(std::string_view sql) {
   char* err = nullptr;
   const int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &err);
   sqlite3_free(err);
-  return to_status(db_, rc, text.substr(0, 80));
+  return status(rc, text);
 }
 
 absl::StatusOr<Stmt> Db::prepare(std::string_view sql) {
   sqlite3_stmt* stmt = nullptr;
   const int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
                                     SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
-  if (rc != SQLITE_OK) return to_status(db_, rc, std::string(sql.substr(0, 80)));
-  return Stmt(db_, stmt);
+  if (rc != SQLITE_OK) return status(rc, sql);
+  return Stmt(this, stmt);
 }
 
 Transaction::~Transaction() {

@@ -19,13 +19,21 @@
 
 namespace pd::sqlite {
 
-// Maps an SQLite result code to a Status naming `what` was being done.
-absl::Status to_status(sqlite3* db, int rc, std::string_view what);
+// Maps an SQLite result code to a Status in a user's words, naming the
+// store file at `path`: disk full (kResourceExhausted), not a powerdialer
+// store (kFailedPrecondition), read-only (kPermissionDenied), damaged
+// (kDataLoss, with what to do), busy (kUnavailable); a constraint
+// violation is kAlreadyExists (callers translate it). SQL text (`what`)
+// appears only in errors that should not happen (kInternal).
+// `db` may be null (then only `rc` is used).
+absl::Status to_status(std::string_view path, sqlite3* db, int rc, std::string_view what);
+
+class Db;
 
 class Stmt {
  public:
   Stmt() = default;
-  Stmt(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  Stmt(const Db* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
   Stmt(Stmt&& other) noexcept;
   Stmt& operator=(Stmt&& other) noexcept;
   Stmt(const Stmt&) = delete;
@@ -52,7 +60,7 @@ class Stmt {
   std::string_view text(int col) const;
 
  private:
-  sqlite3* db_ = nullptr;
+  const Db* db_ = nullptr;
   sqlite3_stmt* stmt_ = nullptr;
 };
 
@@ -72,9 +80,16 @@ class Db {
   int64_t last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
   int changes() const { return sqlite3_changes(db_); }
   sqlite3* handle() const { return db_; }
+  // The file as the user named it, for messages.
+  const std::string& path() const { return path_; }
+  // `rc` from this connection as a Status (see to_status).
+  absl::Status status(int rc, std::string_view what) const {
+    return to_status(path_, db_, rc, what);
+  }
 
  private:
   sqlite3* db_ = nullptr;
+  std::string path_;
   std::unordered_map<const char*, Stmt> cached_;
 };
 

@@ -1,6 +1,7 @@
 #include "store/sqlite/sqlite_store.h"
 
 #include <algorithm>
+#include <charconv>
 #include <filesystem>
 #include <random>
 
@@ -100,6 +101,21 @@ CREATE TABLE IF NOT EXISTS api_tokens(
 );
 )sql";
 
+// Version 3: rejected rows are counted by reason at each load (only the
+// first few are kept with their line), so a list of bad rows cannot fill
+// the disk. Counts for rejects kept before version 3 are filled in as
+// "unclassified".
+constexpr const char* kSchemaV3 = R"sql(
+CREATE TABLE IF NOT EXISTS reject_counts(
+  campaign_id INTEGER NOT NULL,
+  reason TEXT NOT NULL,
+  rows INTEGER NOT NULL,
+  PRIMARY KEY(campaign_id, reason)
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO reject_counts(campaign_id, reason, rows)
+  SELECT campaign_id, 'unclassified', count(*) FROM rejects GROUP BY campaign_id;
+)sql";
+
 int64_t ms(WallTime t) { return t.time_since_epoch().count(); }
 WallTime wall(int64_t v) { return WallTime{Millis{v}}; }
 
@@ -181,11 +197,18 @@ class SqliteStore::Writer final : public ListWriter {
                "(SELECT id FROM customers WHERE campaign_id = ?1)",
                "DELETE FROM attempts WHERE campaign_id = ?1",
                "DELETE FROM customers WHERE campaign_id = ?1",
-               "DELETE FROM rejects WHERE campaign_id = ?1",
            }) {
         PD_ASSIGN_OR_RETURN(Stmt s, store_.db_.prepare(sql));
         PD_RETURN_IF_ERROR(s.bind(1, campaign_).run());
       }
+    }
+    // Rejects describe one load (an append's line numbers are its own file's).
+    for (const char* sql : {
+             "DELETE FROM rejects WHERE campaign_id = ?1",
+             "DELETE FROM reject_counts WHERE campaign_id = ?1",
+         }) {
+      PD_ASSIGN_OR_RETURN(Stmt s, store_.db_.prepare(sql));
+      PD_RETURN_IF_ERROR(s.bind(1, campaign_).run());
     }
     // A new or extended list makes a finished campaign callable again.
     PD_ASSIGN_OR_RETURN(Stmt s,
@@ -268,6 +291,16 @@ class SqliteStore::Writer final : public ListWriter {
     return insert_reject_.bind(1, campaign_).bind(2, line).bind(3, reason).run();
   }
 
+  absl::Status count_rejects(const std::map<std::string, int64_t>& by_reason) override {
+    PD_ASSIGN_OR_RETURN(Stmt s, store_.db_.prepare("INSERT INTO reject_counts(campaign_id, "
+                                                   "reason, rows) VALUES(?1, ?2, ?3) "
+                                                   "ON CONFLICT DO UPDATE SET rows = ?3"));
+    for (const auto& [reason, rows] : by_reason) {
+      if (rows > 0) PD_RETURN_IF_ERROR(s.bind(1, campaign_).bind(2, reason).bind(3, rows).run());
+    }
+    return absl::OkStatus();
+  }
+
   absl::Status commit() override { return txn_.commit(); }
 
  private:
@@ -287,9 +320,16 @@ class SqliteStore::Writer final : public ListWriter {
 
 absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, bool create,
                                                                bool durable) {
+  // SQLite reads both as "a private temporary database": everything would
+  // seem to work and nothing would be kept.
+  if (path.empty() || path == ":memory:") {
+    return absl::InvalidArgumentError(
+        cat(path.empty() ? "the store's file name is empty" : "':memory:' would keep nothing",
+            ": give the store's file path with --db FILE (or POWERDIALER_DB)"));
+  }
   if (!create && !std::filesystem::exists(path)) {
     return absl::FailedPreconditionError(
-        cat("no database at ", path, "; run 'powerdialer init' first"));
+        cat("no store at ", path, "; run 'powerdialer init' first"));
   }
   std::unique_ptr<SqliteStore> store(new SqliteStore());
   store->path_ = path;
@@ -318,34 +358,44 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string
 }
 
 absl::StatusOr<int> SqliteStore::schema_version() {
-  PD_ASSIGN_OR_RETURN(Stmt s, db_.prepare("SELECT count(*) FROM sqlite_master WHERE type = "
-                                          "'table' AND name = 'meta'"));
+  PD_ASSIGN_OR_RETURN(Stmt s, db_.prepare("SELECT count(*), COALESCE(SUM(name = 'meta'), 0) "
+                                          "FROM sqlite_master WHERE type = 'table'"));
   PD_ASSIGN_OR_RETURN(bool row, s.step());
   if (!row || s.int64(0) == 0) return 0;
+  if (s.int64(1) == 0) {
+    return absl::FailedPreconditionError(
+        cat(path_,
+            " is not a powerdialer store (an SQLite database with other tables); check "
+            "the --db path"));
+  }
   PD_ASSIGN_OR_RETURN(Stmt v, db_.prepare("SELECT value FROM meta WHERE key = 'schema_version'"));
   PD_ASSIGN_OR_RETURN(row, v.step());
   if (!row) return 0;
-  return std::stoi(std::string(v.text(0)));
+  const std::string_view text = v.text(0);
+  int version = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), version);
+  if (ec != std::errc() || end != text.data() + text.size() || version < 1) {
+    return absl::DataLossError(
+        cat(path_, " is damaged (its schema version reads '", text.substr(0, 20),
+            "'); restore it from a backup, or start a new store with 'powerdialer --db "
+            "NEW_FILE init'"));
+  }
+  return version;
 }
 
 absl::Status SqliteStore::check_schema() {
-  absl::StatusOr<int> version = schema_version();
-  if (!version.ok() && absl::IsDataLoss(version.status())) {
-    return absl::FailedPreconditionError(
-        cat(path_, " is not a powerdialer database (", version.status().message(), ")"));
-  }
-  PD_RETURN_IF_ERROR(version.status());
-  if (*version == 0) {
+  PD_ASSIGN_OR_RETURN(int version, schema_version());
+  if (version == 0) {
     return absl::FailedPreconditionError(
         cat(path_, " is not initialised; run 'powerdialer init' first"));
   }
-  if (*version < kSchemaVersion) {
+  if (version < kSchemaVersion) {
     return absl::FailedPreconditionError(
-        cat(path_, " has schema version ", *version, "; run 'powerdialer init' to upgrade it"));
+        cat(path_, " has schema version ", version, "; run 'powerdialer init' to upgrade it"));
   }
-  if (*version > kSchemaVersion) {
+  if (version > kSchemaVersion) {
     return absl::FailedPreconditionError(
-        cat(path_, " was written by a newer powerdialer (schema version ", *version,
+        cat(path_, " was written by a newer powerdialer (schema version ", version,
             "); this build knows version ", kSchemaVersion));
   }
   PD_ASSIGN_OR_RETURN(Stmt s, db_.prepare("SELECT value FROM meta WHERE key = 'instance_id'"));
@@ -357,15 +407,12 @@ absl::Status SqliteStore::check_schema() {
 absl::Status SqliteStore::migrate() {
   sqlite::Transaction txn(db_);
   PD_RETURN_IF_ERROR(txn.begin());
-  absl::StatusOr<int> version = schema_version();
-  if (!version.ok()) {
-    return absl::FailedPreconditionError(
-        cat(path_, " is not a powerdialer database (", version.status().message(), ")"));
-  }
-  if (*version > kSchemaVersion) return check_schema();
-  // Version 0 -> 1. Later versions add their steps here, each idempotent.
-  if (*version < 1) PD_RETURN_IF_ERROR(db_.exec(kSchemaV1));
-  if (*version < 2) PD_RETURN_IF_ERROR(db_.exec(kSchemaV2));
+  PD_ASSIGN_OR_RETURN(int version, schema_version());
+  if (version > kSchemaVersion) return check_schema();
+  // Each step is idempotent.
+  if (version < 1) PD_RETURN_IF_ERROR(db_.exec(kSchemaV1));
+  if (version < 2) PD_RETURN_IF_ERROR(db_.exec(kSchemaV2));
+  if (version < 3) PD_RETURN_IF_ERROR(db_.exec(kSchemaV3));
   PD_ASSIGN_OR_RETURN(Stmt set, db_.prepare("INSERT INTO meta(key, value) VALUES(?1, ?2) "
                                             "ON CONFLICT(key) DO UPDATE SET value = ?2"));
   PD_RETURN_IF_ERROR(set.bind(1, "schema_version").bind(2, std::to_string(kSchemaVersion)).run());
@@ -699,17 +746,16 @@ absl::StatusOr<CampaignStatus> SqliteStore::status(CampaignId id) {
   PD_ASSIGN_OR_RETURN(Stmt * counts,
                       stmt("SELECT (SELECT count(*) FROM phones p JOIN customers cu ON "
                            "cu.id = p.customer_id WHERE cu.campaign_id = ?1), "
-                           "(SELECT count(*) FROM rejects WHERE campaign_id = ?1), "
                            "(SELECT MIN(next_at) FROM customers WHERE campaign_id = ?1 AND "
                            "state = 'pending')"));
   counts->bind(1, id);
   PD_ASSIGN_OR_RETURN(bool row, counts->step());
   if (row) {
     st.phones = counts->int64(0);
-    st.rejected_rows = counts->int64(1);
-    if (auto v = counts->opt_int64(2)) st.next_callable_at = wall(*v);
+    if (auto v = counts->opt_int64(1)) st.next_callable_at = wall(*v);
   }
   counts->reset();
+  PD_ASSIGN_OR_RETURN(st.rejects, reject_counts(id));
   PD_ASSIGN_OR_RETURN(Stmt * by_outcome, stmt("SELECT state, outcome, count(*) FROM attempts "
                                               "WHERE campaign_id = ?1 GROUP BY state, outcome"));
   by_outcome->bind(1, id);
@@ -756,6 +802,30 @@ absl::Status SqliteStore::for_each_reject(
     fn(s.int64(0), s.text(1));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<RejectCounts> SqliteStore::reject_counts(CampaignId id) {
+  RejectCounts out;
+  PD_ASSIGN_OR_RETURN(Stmt * by_reason,
+                      stmt("SELECT reason, rows FROM reject_counts WHERE campaign_id = ?1"));
+  by_reason->bind(1, id);
+  while (true) {
+    PD_ASSIGN_OR_RETURN(bool row, by_reason->step());
+    if (!row) break;
+    out.by_reason[std::string(by_reason->text(0))] = by_reason->int64(1);
+    out.rows += by_reason->int64(1);
+  }
+  by_reason->reset();
+  PD_ASSIGN_OR_RETURN(Stmt * listed, stmt("SELECT count(*) FROM rejects WHERE campaign_id = ?1"));
+  listed->bind(1, id);
+  PD_ASSIGN_OR_RETURN(bool row, listed->step());
+  if (row) out.listed = listed->int64(0);
+  listed->reset();
+  return out;
+}
+
+absl::Status SqliteStore::limit_pages_for_testing(int64_t pages) {
+  return db_.exec(cat("PRAGMA max_page_count=", pages));
 }
 
 absl::StatusOr<std::optional<std::string>> SqliteStore::checkpoint(std::string_view stream,

@@ -17,7 +17,7 @@ namespace pd {
 class SqliteStore final : public Store {
  public:
   // The schema version this build writes; `init` upgrades older files.
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
   // Opens (and with `create`, creates) the file. Without `create`, a
   // missing file or an un-initialised/older schema is kFailedPrecondition
@@ -62,6 +62,7 @@ class SqliteStore final : public Store {
                                 const std::function<void(const AttemptRecord&)>& fn) override;
   absl::Status for_each_reject(
       CampaignId id, const std::function<void(int64_t line, std::string_view reason)>& fn) override;
+  absl::StatusOr<RejectCounts> reject_counts(CampaignId id) override;
 
   absl::StatusOr<std::optional<std::string>> checkpoint(std::string_view stream,
                                                         std::string_view shard) override;
@@ -81,6 +82,10 @@ class SqliteStore final : public Store {
   // Fixes the random instance id that prefixes client tokens, so a
   // simulation's tokens (and with them the simulator's choices) repeat.
   absl::Status pin_instance_id(std::string_view id);
+
+  // Caps the file at `pages` pages (this connection only), so tests can
+  // fill the "disk" without filling one.
+  absl::Status limit_pages_for_testing(int64_t pages);
 
  private:
   class Writer;

@@ -391,5 +391,177 @@ TEST_F(SqliteStoreTest, SchemaVersion1UpgradesWithInitAndKeepsItsData) {
   EXPECT_EQ(store_->status(campaign_)->customers, 3);
 }
 
+TEST_F(SqliteStoreTest, RejectsDescribeTheLastLoadOnlyAppendsIncluded) {
+  auto w = store_->begin_list(campaign_, LoadMode::kReplace);
+  ASSERT_TRUE(w.ok());
+  ASSERT_TRUE(*(*w)->add("A", "+12025550100", "{}", 2));
+  ASSERT_TRUE((*w)->reject(3, "invalid phone \"12\": too short").ok());
+  ASSERT_TRUE((*w)->reject(4, "missing custID").ok());
+  // More were rejected than kept.
+  ASSERT_TRUE((*w)->count_rejects({{"invalid_phone", 7}, {"missing_custid", 1}}).ok());
+  ASSERT_TRUE((*w)->commit().ok());
+  auto st = store_->status(campaign_);
+  ASSERT_TRUE(st.ok()) << st.status();
+  EXPECT_EQ(st->rejects.rows, 8);
+  EXPECT_EQ(st->rejects.listed, 2);
+  EXPECT_EQ(st->rejects.by_reason,
+            (std::map<std::string, int64_t>{{"invalid_phone", 7}, {"missing_custid", 1}}));
+  std::vector<int64_t> lines;
+  ASSERT_TRUE(store_
+                  ->for_each_reject(campaign_,
+                                    [&](int64_t line, std::string_view) { lines.push_back(line); })
+                  .ok());
+  EXPECT_EQ(lines, (std::vector<int64_t>{3, 4}));
+
+  // An append is a load of its own: its rejects replace the earlier ones.
+  auto w2 = store_->begin_list(campaign_, LoadMode::kAppend);
+  ASSERT_TRUE(w2.ok());
+  ASSERT_TRUE(*(*w2)->add("B", "+12025550101", "{}", 2));
+  ASSERT_TRUE((*w2)->count_rejects({}).ok());
+  ASSERT_TRUE((*w2)->commit().ok());
+  auto after = store_->reject_counts(campaign_);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->rows, 0);
+  EXPECT_EQ(after->listed, 0);
+  EXPECT_EQ(store_->status(campaign_)->customers, 2);
+}
+
+TEST_F(SqliteStoreTest, AFullDiskFailsTheLoadWholeNamingTheFileNotTheSql) {
+  load(3);
+  ASSERT_TRUE(store_->limit_pages_for_testing(40).ok());
+  auto w = store_->begin_list(campaign_, LoadMode::kReplace);
+  ASSERT_TRUE(w.ok()) << w.status();
+  absl::Status failed;
+  for (int i = 0; i < 100000 && failed.ok(); ++i) {
+    failed = (*w)->add(cat("customer-with-a-long-id-", i), fmt::format("+1202{:07d}", i),
+                       R"({"note":"some attributes to fill the pages a little faster"})", i + 2)
+                 .status();
+  }
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.code(), absl::StatusCode::kResourceExhausted) << failed;
+  const std::string m(sv(failed.message()));
+  EXPECT_NE(m.find(path_ + ": the disk is full"), std::string::npos) << m;
+  EXPECT_EQ(m.find("INSERT"), std::string::npos) << m;
+  w->reset();  // rolled back
+  store_ = open(false);
+  EXPECT_EQ(store_->status(campaign_)->customers, 3);
+}
+
+TEST_F(SqliteStoreTest, AFileThatIsNoSqliteDatabaseIsNamedAsSuch) {
+  const std::string other = (dir_ / "notes.txt").string();
+  {
+    std::ofstream f(other, std::ios::binary);
+    for (int i = 0; i < 200; ++i) f << "not a database, just some text that someone wrote\n";
+  }
+  for (bool create : {false, true}) {
+    auto s = SqliteStore::open(other, create);
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.status().code(), absl::StatusCode::kFailedPrecondition) << s.status();
+    EXPECT_EQ(std::string(sv(s.status().message())),
+              other +
+                  " is not a powerdialer store (it is not an SQLite database); check the "
+                  "--db path");
+  }
+}
+
+TEST_F(SqliteStoreTest, AnotherProgramsSqliteDatabaseIsNotTakenOver) {
+  const std::string other = (dir_ / "other.db").string();
+  {
+    sqlite::Db db;
+    ASSERT_TRUE(db.open(other, true).ok());
+    ASSERT_TRUE(db.exec("CREATE TABLE invoices(id INTEGER PRIMARY KEY)").ok());
+  }
+  for (bool create : {false, true}) {
+    auto s = SqliteStore::open(other, create);
+    ASSERT_FALSE(s.ok());
+    EXPECT_NE(s.status().message().find("is not a powerdialer store"), absl::string_view::npos)
+        << s.status();
+  }
+  sqlite::Db db;
+  ASSERT_TRUE(db.open(other, false).ok());
+  auto tables = db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table'");
+  ASSERT_TRUE(tables.ok());
+  ASSERT_TRUE(*tables->step());
+  EXPECT_EQ(tables->int64(0), 1);  // nothing of ours was added
+}
+
+TEST_F(SqliteStoreTest, ADamagedFileSaysSoAndWhatToDo) {
+  load(3);
+  store_.reset();
+  {
+    // Overwrite the schema page's contents, keeping the file header.
+    std::fstream f(path_, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(100);
+    const std::string junk(3000, '\x5a');
+    f.write(junk.data(), static_cast<std::streamsize>(junk.size()));
+  }
+  std::filesystem::remove(path_ + "-wal");
+  auto s = SqliteStore::open(path_, false);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kDataLoss) << s.status();
+  const std::string m(sv(s.status().message()));
+  EXPECT_EQ(m.rfind(path_ + " is damaged", 0), 0u) << m;
+  EXPECT_NE(m.find("restore it from a backup"), std::string::npos) << m;
+  EXPECT_EQ(m.find("PRAGMA"), std::string::npos) << m;
+}
+
+TEST_F(SqliteStoreTest, AnEmptyOrInMemoryPathIsRefusedForItWouldKeepNothing) {
+  for (const std::string path : {"", ":memory:"}) {
+    auto s = SqliteStore::open(path, true);
+    ASSERT_FALSE(s.ok()) << path;
+    EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(s.status().message().find("--db"), absl::string_view::npos) << s.status();
+  }
+}
+
+TEST_F(SqliteStoreTest, SchemaVersion2UpgradesCountingTheRejectsItKept) {
+  load(1);
+  store_.reset();
+  {
+    // A version-2 file: rejects kept, no counts.
+    sqlite::Db db;
+    ASSERT_TRUE(db.open(path_, false).ok());
+    ASSERT_TRUE(db.exec("DROP TABLE reject_counts").ok());
+    ASSERT_TRUE(db.exec(cat("INSERT INTO rejects(campaign_id, line, reason) VALUES(", campaign_,
+                            ", 3, 'blank line'), (", campaign_, ", 4, 'missing phone')"))
+                    .ok());
+    ASSERT_TRUE(db.exec("UPDATE meta SET value = '2' WHERE key = 'schema_version'").ok());
+  }
+  EXPECT_FALSE(SqliteStore::open(path_, false).ok());
+  store_ = open(true);  // what `init` does
+  auto counts = store_->reject_counts(campaign_);
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  EXPECT_EQ(counts->rows, 2);
+  EXPECT_EQ(counts->listed, 2);
+  EXPECT_EQ(counts->by_reason, (std::map<std::string, int64_t>{{"unclassified", 2}}));
+}
+
+TEST(SqliteErrorTest, ResultCodesBecomeAUsersWordsNamingTheFile) {
+  struct Case {
+    int rc;
+    absl::StatusCode code;
+    const char* says;
+  };
+  const Case cases[] = {
+      {SQLITE_FULL, absl::StatusCode::kResourceExhausted, "s.db: the disk is full"},
+      {SQLITE_READONLY, absl::StatusCode::kPermissionDenied, "s.db is read-only here"},
+      {SQLITE_READONLY_DIRECTORY, absl::StatusCode::kPermissionDenied, "s.db is read-only here"},
+      {SQLITE_PERM, absl::StatusCode::kPermissionDenied, "s.db is read-only here"},
+      {SQLITE_NOTADB, absl::StatusCode::kFailedPrecondition, "s.db is not a powerdialer store"},
+      {SQLITE_CORRUPT, absl::StatusCode::kDataLoss, "s.db is damaged"},
+      {SQLITE_BUSY, absl::StatusCode::kUnavailable, "s.db is busy"},
+      {SQLITE_IOERR_WRITE, absl::StatusCode::kInternal, "s.db: the disk reported an error"},
+      {SQLITE_CANTOPEN, absl::StatusCode::kFailedPrecondition, "cannot open the store s.db"},
+  };
+  for (const Case& c : cases) {
+    const absl::Status s = sqlite::to_status("s.db", nullptr, c.rc, "INSERT INTO customers(x)");
+    EXPECT_EQ(s.code(), c.code) << c.rc;
+    const std::string m(sv(s.message()));
+    EXPECT_NE(m.find(c.says), std::string::npos) << m;
+    EXPECT_EQ(m.find("INSERT"), std::string::npos) << m;
+  }
+  EXPECT_TRUE(sqlite::to_status("s.db", nullptr, SQLITE_DONE, "x").ok());
+}
+
 }  // namespace
 }  // namespace pd
