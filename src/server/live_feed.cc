@@ -73,29 +73,55 @@ void LiveFeed::run() {
   uint64_t generation = 0;
   auto next = std::chrono::steady_clock::now();
   bool warned = false;
+  // Each campaign's last event without its time: what "changed" means.
+  std::vector<std::string> last_bodies;
   while (true) {
+    const auto began = std::chrono::steady_clock::now();
     auto frames = source_();
+    const auto took = std::chrono::steady_clock::now() - began;
     if (frames.ok()) {
-      auto snap = std::make_shared<FeedSnapshot>();
-      snap->generation = ++generation;
-      snap->at = system_clock().wall_now();
-      snap->campaigns = std::move(*frames);
-      snap->events.reserve(snap->campaigns.size());
-      for (const CampaignFrame& f : snap->campaigns) {
-        snap->events.push_back(sse_event("campaign", campaign_event_json(f, snap->at).dump()));
+      const WallTime at = system_clock().wall_now();
+      std::vector<std::string> bodies;
+      std::vector<std::string> events;
+      bodies.reserve(frames->size());
+      events.reserve(frames->size());
+      bool active = false;
+      for (const CampaignFrame& f : *frames) {
+        nlohmann::json j = campaign_event_json(f, at);
+        j.erase("t");
+        bodies.push_back(j.dump());
+        j["t"] = std::chrono::duration_cast<Millis>(at.time_since_epoch()).count();
+        events.push_back(sse_event("campaign", j.dump()));
+        active = active || f.status.campaign.state == CampaignState::kRunning ||
+                 f.status.campaign.state == CampaignState::kStopping;
       }
-      std::lock_guard<std::mutex> lock(mu_);
-      latest_ = std::move(snap);
+      // A running campaign is published every tick even when its figures
+      // stand still: the dashboard reads a silent feed as a stuck one.
+      if (generation == 0 || active || bodies != last_bodies) {
+        auto snap = std::make_shared<FeedSnapshot>();
+        snap->generation = ++generation;
+        snap->at = at;
+        snap->campaigns = std::move(*frames);
+        snap->events = std::move(events);
+        last_bodies = std::move(bodies);
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          latest_ = std::move(snap);
+        }
+        changed_.notify_all();
+      }
       warned = false;
     } else if (!warned) {
       // The store is busy or gone; keep serving the last snapshot.
       std::cerr << "powerdialer: live feed: " << sv(frames.status().message()) << "\n";
       warned = true;
     }
-    changed_.notify_all();
     next += every_;
     const auto now = std::chrono::steady_clock::now();
     if (next < now) next = now;  // fell behind: no burst to catch up
+    // A slow read (a big list that keeps changing) gets a pause three times
+    // its length, so the feed takes at most a quarter of a core.
+    if (next < now + 3 * took) next = now + 3 * took;
     std::unique_lock<std::mutex> lock(mu_);
     if (changed_.wait_until(lock, next, [this] { return closed_; })) return;
   }
@@ -113,6 +139,27 @@ std::shared_ptr<const FeedSnapshot> LiveFeed::wait_newer(
 std::shared_ptr<const FeedSnapshot> LiveFeed::latest() const {
   std::lock_guard<std::mutex> lock(mu_);
   return latest_;
+}
+
+LiveFeed::Source campaign_frames(StatusCache& statuses, LiveStatsSource live) {
+  return [&statuses, live = std::move(live)]() -> absl::StatusOr<std::vector<CampaignFrame>> {
+    auto all = statuses.all();
+    if (!all.ok()) return all.status();
+    const auto running = live ? live() : std::map<std::string, LiveStats>{};
+    std::vector<CampaignFrame> frames;
+    frames.reserve(all->size());
+    for (CampaignStatus& st : *all) {
+      CampaignFrame f;
+      f.status = std::move(st);
+      const bool active = f.status.campaign.state == CampaignState::kRunning ||
+                          f.status.campaign.state == CampaignState::kStopping;
+      if (auto it = running.find(f.status.campaign.name); active && it != running.end()) {
+        f.live = it->second;
+      }
+      frames.push_back(std::move(f));
+    }
+    return frames;
+  };
 }
 
 }  // namespace pd
