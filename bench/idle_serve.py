@@ -4,18 +4,23 @@ no campaign running. Measures the server's CPU over a window (from
 /proc/PID/stat) and the latency of GET /api/campaigns/NAME (curl). Stdlib
 and curl only. Figures and the exact command are in bench/README.md.
 
-    python3 bench/idle_serve.py --bin build/powerdialer --rows 3000000 --db /tmp/idle/big.db
+    python3 bench/idle_serve.py --bin build/powerdialer --rows 3000000 --db /tmp/idle/big.db [--watch]
+
+--watch keeps one live-feed client (GET /api/events) connected during the
+window, as an open dashboard would.
 
 The store is made (init, token, list of --rows rows) only when --db does not
 exist yet, so two binaries can be measured against the same store.
 """
 
 import argparse
+import http.client
 import os
 import re
 import select
 import subprocess
 import sys
+import threading
 import time
 
 
@@ -33,6 +38,7 @@ def main():
     ap.add_argument("--settle", type=float, default=20, help="seconds before measuring")
     ap.add_argument("--window", type=float, default=30, help="seconds of idle CPU measured")
     ap.add_argument("--gets", type=int, default=5)
+    ap.add_argument("--watch", action="store_true", help="one live-feed client during the window")
     a = ap.parse_args()
     token_file = a.db + ".token"
     if not os.path.exists(a.db):
@@ -65,8 +71,21 @@ def main():
     if port is None:
         proc.kill()
         sys.exit("serve did not start")
+    events = [0]
+
+    def watch():
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=a.settle + a.window + 600)
+        conn.request("GET", "/api/events", headers={"Authorization": f"Bearer {token}"})
+        resp = conn.getresponse()
+        for line in resp:
+            if line.startswith(b"event: campaign"):
+                events[0] += 1
+
     try:
+        if a.watch:
+            threading.Thread(target=watch, daemon=True).start()
         time.sleep(a.settle)
+        e0 = events[0]
         c0, t0 = cpu_seconds(proc.pid), time.time()
         time.sleep(a.window)
         idle = (cpu_seconds(proc.pid) - c0) / (time.time() - t0)
@@ -78,7 +97,8 @@ def main():
                                  check=True, capture_output=True, text=True).stdout.split()
             assert out[0] == "200", out
             gets.append(float(out[1]))
-        print(f"idle CPU over {a.window:.0f} s: {idle * 100:.1f}% of a core; "
+        seen = f"; {events[0] - e0} feed events in the window" if a.watch else ""
+        print(f"idle CPU over {a.window:.0f} s: {idle * 100:.1f}% of a core{seen}; "
               f"GET /api/campaigns/big: " + ", ".join(f"{g:.3f} s" for g in gets))
     finally:
         proc.terminate()
