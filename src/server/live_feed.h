@@ -6,8 +6,8 @@
 // and with a StatusCache, a campaign's rows are read again only after the
 // store changed. A new snapshot is published only when something changed or
 // a campaign runs (its live figures move), so an idle server stays idle.
-// When the Source is slow (a list of millions changing), the feed waits
-// three times as long as the read took before the next one, so it never
+// When the Source is costly (a list of millions changing), the feed waits
+// three times the CPU time the read took before the next one, so it never
 // keeps a core busy.
 //
 // Thread-safety: LiveFeed is thread-safe; the free functions are pure.
