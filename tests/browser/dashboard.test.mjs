@@ -3,7 +3,7 @@
 // through Debian's chromium by playwright-core (no downloaded browser).
 //
 //   POWERDIALER_BIN   the binary (default: build/powerdialer)
-//   ARTIFACT_DIR      where dashboard.png, the server log and, on failure,
+//   ARTIFACT_DIR      where dashboard.png, dashboard-ended.png, the server log and, on failure,
 //                     failure.png go (default: build)
 //   CHROMIUM          the browser (default: /usr/bin/chromium)
 //
@@ -266,6 +266,7 @@ test('dashboard: sign in, create, upload, start, live numbers, stop, download', 
       .waitFor({ timeout: 60000 });
     assert.equal(await page.getByTestId('stop-button').isDisabled(), true, 'stop when stopped');
     assert.equal(await page.getByTestId('scope-connects').textContent(), 'final');
+    await page.screenshot({ path: path.join(ARTIFACT_DIR, 'dashboard-ended.png') });
     // Stopped is not an error: its badge is neutral, not red.
     const stoppedBadge = await page.evaluate(() => {
       const b = document.createElement('span');
