@@ -7,7 +7,9 @@ and curl only. Figures and the exact command are in bench/README.md.
     python3 bench/idle_serve.py --bin build/powerdialer --rows 3000000 --db /tmp/idle/big.db [--watch]
 
 --watch keeps one live-feed client (GET /api/events) connected during the
-window, as an open dashboard would.
+window, as an open dashboard would. --start starts the campaign (on the
+simulator: 10 agents, real time) before the settle time, to see what the
+feed costs while a campaign of that size dials; use a copy of the store.
 
 The store is made (init, token, list of --rows rows) only when --db does not
 exist yet, so two binaries can be measured against the same store.
@@ -39,6 +41,7 @@ def main():
     ap.add_argument("--window", type=float, default=30, help="seconds of idle CPU measured")
     ap.add_argument("--gets", type=int, default=5)
     ap.add_argument("--watch", action="store_true", help="one live-feed client during the window")
+    ap.add_argument("--start", action="store_true", help="dial the campaign during the window")
     a = ap.parse_args()
     token_file = a.db + ".token"
     if not os.path.exists(a.db):
@@ -59,7 +62,8 @@ def main():
         os.remove(csv)
     token = open(token_file).read().strip()
 
-    proc = subprocess.Popen([a.bin, "--db", a.db, "serve", "--listen", "127.0.0.1:0"],
+    sim = ["--agents", "10", "--talk-mean", "30s", "--acw-mean", "5s"] if a.start else []
+    proc = subprocess.Popen([a.bin, "--db", a.db, "serve", "--listen", "127.0.0.1:0", *sim],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     port = None
     deadline = time.time() + 60
@@ -82,6 +86,12 @@ def main():
                 events[0] += 1
 
     try:
+        if a.start:
+            out = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST",
+                                  "-H", f"Authorization: Bearer {token}",
+                                  f"http://127.0.0.1:{port}/api/campaigns/big/start"],
+                                 check=True, capture_output=True, text=True).stdout
+            assert out == "202", out
         if a.watch:
             threading.Thread(target=watch, daemon=True).start()
         time.sleep(a.settle)
@@ -98,7 +108,7 @@ def main():
             assert out[0] == "200", out
             gets.append(float(out[1]))
         seen = f"; {events[0] - e0} feed events in the window" if a.watch else ""
-        print(f"idle CPU over {a.window:.0f} s: {idle * 100:.1f}% of a core{seen}; "
+        print(("dialing" if a.start else "idle") + f" CPU over {a.window:.0f} s: {idle * 100:.1f}% of a core{seen}; "
               f"GET /api/campaigns/big: " + ", ".join(f"{g:.3f} s" for g in gets))
     finally:
         proc.terminate()
