@@ -6,9 +6,6 @@
 // and with a StatusCache, a campaign's rows are read again only after the
 // store changed. A new snapshot is published only when something changed or
 // a campaign runs (its live figures move), so an idle server stays idle.
-// When the Source is costly (a list of millions changing), the feed waits
-// three times the CPU time the read took before the next one, so it never
-// keeps a core busy.
 //
 // Thread-safety: LiveFeed is thread-safe; the free functions are pure.
 #pragma once
@@ -98,9 +95,10 @@ class LiveFeed {
 // The engine figures of every campaign running here, by name.
 using LiveStatsSource = std::function<std::map<std::string, LiveStats>()>;
 // The feed's view of every campaign: statuses from `statuses` (read again
-// only when the store changed), engine figures from `live` for campaigns
-// the store says are running or stopping. `statuses` must outlive the
-// Source.
+// only when the store changed, and after a costly read not before three
+// times its CPU time has passed), engine figures from `live` (fresh each
+// call) for campaigns the store says are running or stopping. `statuses`
+// must outlive the Source.
 LiveFeed::Source campaign_frames(StatusCache& statuses, LiveStatsSource live);
 
 }  // namespace pd

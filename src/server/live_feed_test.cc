@@ -3,7 +3,6 @@
 #include "server/live_feed.h"
 
 #include <gtest/gtest.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -113,50 +112,37 @@ TEST_F(StatusCacheTest, ApiAnswersFromTheCache) {
   EXPECT_EQ(cache_->reads(), 2);
 }
 
-// Spends `cpu` of this thread's CPU time, as a read of many rows does.
-void burn(std::chrono::nanoseconds cpu) {
-  auto now = [] {
-    timespec ts{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
-  };
-  const auto until = now() + cpu;
-  volatile uint64_t x = 0;
-  while (now() < until) x = x + 1;
-}
-
-TEST(LiveFeedPacing, ACostlySourceGetsAPauseThreeTimesItsCpuTime) {
-  std::atomic<int> calls{0};
-  LiveFeed feed(
-      [&]() -> absl::StatusOr<std::vector<CampaignFrame>> {
-        ++calls;
-        burn(milliseconds(40));
-        return std::vector<CampaignFrame>{};
-      },
-      milliseconds(1));
-  feed.start();
-  std::this_thread::sleep_for(milliseconds(800));
-  feed.shutdown();
-  // Back to back, 800 ms holds up to 20 reads of 40 ms; with the pause,
-  // about 5 (fewer when the machine is busy).
-  EXPECT_LE(calls.load(), 7);
-  EXPECT_GE(calls.load(), 1);
-}
-
-TEST(LiveFeedPacing, WaitingCostsNoPause) {
-  std::atomic<int> calls{0};
-  LiveFeed feed(
-      [&]() -> absl::StatusOr<std::vector<CampaignFrame>> {
-        ++calls;
-        // Waiting (for another reader's result, for the disk) is not work.
-        std::this_thread::sleep_for(milliseconds(50));
-        return std::vector<CampaignFrame>{};
-      },
-      milliseconds(1));
-  feed.start();
-  std::this_thread::sleep_for(milliseconds(800));
-  feed.shutdown();
-  EXPECT_GE(calls.load(), 8);  // 16 back to back; pauses of 3x the wait would allow 4
+TEST_F(StatusCacheTest, WhileTheStoreKeepsChangingAReadWaitsThreeTimesItsCpuTime) {
+  load(20000);  // a read costs a few milliseconds of CPU
+  std::atomic<bool> done{false};
+  std::atomic<int64_t> figures{0};
+  // Another connection commits every few milliseconds, as a dialing engine
+  // does: without pacing, every call would read the store again.
+  std::thread engine([&] {
+    for (int i = 0; !done; ++i) {
+      ASSERT_TRUE(writer_->set_config(campaign_, "max-attempts", i % 2 ? "2" : "3").ok());
+      std::this_thread::sleep_for(milliseconds(2));
+    }
+  });
+  auto source = campaign_frames(*cache_, [&] {
+    ++figures;
+    return std::map<std::string, LiveStats>{};
+  });
+  int calls = 0;
+  const auto until = Steady::now() + milliseconds(600);
+  while (Steady::now() < until) {
+    auto frames = source();
+    ASSERT_TRUE(frames.ok()) << frames.status();
+    ASSERT_EQ(frames->size(), 1u);
+    EXPECT_EQ(frames->front().status.customers, 20000);
+    ++calls;
+  }
+  done = true;
+  engine.join();
+  // The engine's figures are fresh on every call; the store is read on few.
+  EXPECT_EQ(figures.load(), calls);
+  EXPECT_GE(cache_->reads(), 2);
+  EXPECT_GT(calls, 10 * cache_->reads()) << cache_->reads() << " reads in " << calls << " calls";
 }
 
 }  // namespace
