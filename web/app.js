@@ -28,6 +28,12 @@ const OUTCOME_LABELS = {
 const STATE_LABELS = {
   idle: 'Idle', running: 'Running', stopping: 'Stopping', stopped: 'Stopped', done: 'Done',
 };
+// The contact centre `serve --backend` dials ("backend" in the API's answers).
+const BACKEND_LABELS = { sim: 'Simulator', connect: 'Amazon Connect' };
+const BACKEND_TITLES = {
+  sim: 'Calls go to the built-in simulated contact centre: no real phone rings.',
+  connect: 'Calls are placed through Amazon Connect: real phones ring.',
+};
 
 // ---------------------------------------------------------------- state
 
@@ -223,7 +229,7 @@ function renderCampaignList() {
         onclick: () => selectCampaign(name),
       },
       h('span', { class: 'ci-top' },
-        h('span', { class: 'ci-name' }, name),
+        h('span', { class: 'ci-name', title: name }, name),
         badge(c.state)),
       h('span', { class: 'ci-bar', 'aria-hidden': 'true' },
         h('span', { style: `width:${(p * 100).toFixed(1)}%` })),
@@ -286,6 +292,7 @@ async function refreshDetail() {
     const byState = d.customers_by_state || {};
     Object.assign(c, {
       state: d.state ?? c.state,
+      backend: d.backend ?? c.backend,
       customers: d.customers ?? c.customers,
       attempts: d.attempts ?? c.attempts,
       pending: byState.pending ?? c.pending,
@@ -438,6 +445,11 @@ function renderCampaign() {
   if (!c) return;
 
   setText('campaign-title', name);
+  const be = $('campaign-backend');
+  be.hidden = !c.backend;
+  be.dataset.backend = c.backend || '';
+  be.title = BACKEND_TITLES[c.backend] || '';
+  setText('campaign-backend', c.backend ? `Dials: ${BACKEND_LABELS[c.backend] || c.backend}` : '');
   const st = $('campaign-state');
   st.className = `badge state-${c.state || 'unknown'}`;
   st.dataset.state = c.state || '';
@@ -491,6 +503,10 @@ function renderKpis(c) {
   const live = c.live;
   const o = c.attempts_by_outcome || {};
   let dials, connects, abandons, scope;
+  // While the campaign runs here, the tiles show the engine's live counters
+  // for this run; otherwise the final outcomes of every ended attempt. The
+  // tag on each tile says which, so "Connects" (live) and "Connected to
+  // agent" (final, in the outcomes table) are not read as one number.
   if (live) {
     ({ dials, connects, abandons } = live);
     scope = 'this run';
@@ -500,12 +516,34 @@ function renderKpis(c) {
     abandons = o.abandoned;
     scope = 'all attempts';
   }
+  for (const k of ['dials', 'connects', 'abandons', 'inflight']) {
+    const tag = document.querySelector(`[data-testid="scope-${k}"]`);
+    tag.dataset.scope = live ? 'live' : 'final';
+    tag.textContent = live ? 'live' : (k === 'inflight' ? '' : 'final');
+  }
   setText('stat-dials', fmt(dials));
-  setText('stat-dials-foot', scope);
+  setText('stat-dials-foot', live ? 'this run' : 'all attempts');
   setText('stat-connects', fmt(connects));
+  setText('stat-connects-foot', live ? 'to an agent, this run' : 'to an agent, ended calls');
   setText('stat-abandons', fmt(abandons));
-  setText('stat-inflight', fmt(c.in_flight ?? 0));
-  setText('stat-inflight-foot', live ? `${fmt(live.dialing)} ringing · ${fmt(live.talking)} talking` : 'not running here');
+  setText('stat-abandons-foot', 'answered, no agent');
+  // Calls in progress and its parts come from one snapshot: the engine's
+  // own counts while it runs here. The store's count of open attempts, read
+  // at another moment (and by another reader), once showed 16 beside
+  // "4 ringing · 13 talking". "Dialling" is every call placed or being
+  // placed that no agent has yet.
+  const foot = $('stat-inflight-foot');
+  if (live) {
+    const dialling = live.dialing || 0;
+    const talking = live.talking || 0;
+    setText('stat-inflight', fmt(dialling + talking));
+    setText('stat-inflight-foot', `${fmt(dialling)} dialling · ${fmt(talking)} with an agent`);
+    Object.assign(foot.dataset, { total: dialling + talking, dialling, talking });
+  } else {
+    setText('stat-inflight', fmt(c.in_flight ?? 0));
+    setText('stat-inflight-foot', c.state === 'running' ? 'attempts open in the store (dialled elsewhere)' : 'not running here');
+    for (const k of ['total', 'dialling', 'talking']) delete foot.dataset[k];
+  }
 
   const answered = (connects || 0) + (abandons || 0);
   const tile = $('abandon-tile');
@@ -553,7 +591,10 @@ function renderList(c) {
   const exhausted = c.exhausted || 0;
   const inflight = c.in_flight || 0;
   setText('list-customers', fmt(c.customers));
-  setText('list-pending', fmt(c.pending));
+  // The parts add up to the customers: "pending" from the API counts those
+  // being called too, so they are taken out here (same store snapshot).
+  setText('list-pending', typeof c.customers === 'number'
+    ? fmt(Math.max(0, customers - reached - exhausted - inflight)) : fmt(c.pending));
   setText('list-inflight', fmt(c.in_flight));
   setText('list-reached', fmt(c.reached));
   setText('list-exhausted', fmt(c.exhausted));
@@ -887,18 +928,29 @@ function renderConfig() {
     const id = `cfg-${k.name}`;
     const v = values[k.name];
     const current = v === null || v === undefined ? '' : String(v);
+    const common = {
+      id, name: k.name,
+      'aria-describedby': `${id}-help`,
+      dataset: { testid: `config-${k.name}`, original: current },
+    };
+    const markChanged = (ev) => {
+      ev.target.removeAttribute('aria-invalid');
+      ev.target.classList.toggle('changed', ev.target.value !== ev.target.dataset.original);
+    };
+    // A key with a known set of values (traffic-type, answering-machine
+    // detection, ...) is a choice, not free text; "" means the default.
+    const control = Array.isArray(k.choices)
+      ? h('select', { ...common, onchange: markChanged },
+        h('option', { value: '', selected: current === '' }, k.default ? `default (${k.default})` : 'not set (Connect\'s default)'),
+        ...k.choices.map((choice) => h('option', { value: choice, selected: current === choice }, choice)))
+      : h('input', {
+        ...common, type: 'text', value: current, spellcheck: 'false', autocomplete: 'off',
+        placeholder: k.default ? `default: ${k.default}` : 'not set',
+        oninput: markChanged,
+      });
     return h('div', { class: 'field' },
       h('label', { for: id }, k.name),
-      h('input', {
-        id, name: k.name, type: 'text', value: current, spellcheck: 'false', autocomplete: 'off',
-        placeholder: k.default ? `default: ${k.default}` : 'not set',
-        'aria-describedby': `${id}-help`,
-        dataset: { testid: `config-${k.name}`, original: current },
-        oninput: (ev) => {
-          ev.target.removeAttribute('aria-invalid');
-          ev.target.classList.toggle('changed', ev.target.value !== ev.target.dataset.original);
-        },
-      }),
+      control,
       h('p', { class: 'help', id: `${id}-help` }, k.description || '',
         k.default ? h('span', { class: 'muted' }, ` (default ${k.default})`) : null));
   });
@@ -916,7 +968,7 @@ $('config-form').addEventListener('submit', async (ev) => {
   const status = $('config-status');
   err.textContent = '';
   const patch = {};
-  for (const input of $('config-fields').querySelectorAll('input')) {
+  for (const input of $('config-fields').querySelectorAll('input, select')) {
     input.removeAttribute('aria-invalid');
     if (input.value !== input.dataset.original) {
       const v = input.value.trim();

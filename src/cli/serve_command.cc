@@ -13,35 +13,10 @@
 #include "server/http_server.h"
 #include "server/live_feed.h"
 #include "server/metrics.h"
+#include "server/status_cache.h"
 #include "store/store.h"
 
 namespace pd::cli {
-namespace {
-
-// The feed's view of every campaign: status from the store, engine stats
-// from the host.
-LiveFeed::Source feed_source(std::shared_ptr<Store> store, CampaignHost& host) {
-  return [store, &host]() -> absl::StatusOr<std::vector<CampaignFrame>> {
-    auto list = store->list_campaigns();
-    if (!list.ok()) return list.status();
-    const auto live = host.live_all();
-    std::vector<CampaignFrame> frames;
-    frames.reserve(list->size());
-    for (const Campaign& c : *list) {
-      auto st = store->status(c.id);
-      if (!st.ok()) return st.status();
-      CampaignFrame f;
-      f.status = std::move(*st);
-      const bool active = f.status.campaign.state == CampaignState::kRunning ||
-                          f.status.campaign.state == CampaignState::kStopping;
-      if (auto it = live.find(c.name); active && it != live.end()) f.live = it->second;
-      frames.push_back(std::move(f));
-    }
-    return frames;
-  };
-}
-
-}  // namespace
 
 int cmd_serve(const Context& ctx, const ServeOptions& options) {
   if (auto s = validate_backend(options.backend); !s.ok()) return fail(ctx, s);
@@ -89,9 +64,12 @@ int cmd_serve(const Context& ctx, const ServeOptions& options) {
   host_options.program = ctx.program;
   CampaignHost host(host_options);
 
-  auto feed_store = open_store(ctx.db_path, /*create=*/false);
-  if (!feed_store.ok()) return fail(ctx, feed_store.status());
-  LiveFeed feed(feed_source(std::shared_ptr<Store>(std::move(*feed_store)), host));
+  // One read-only connection for campaign statuses, shared by the feed and
+  // the API, so each status is read once per change of the store.
+  auto status_store = open_store(ctx.db_path, /*create=*/false);
+  if (!status_store.ok()) return fail(ctx, status_store.status());
+  StatusCache statuses(std::move(*status_store));
+  LiveFeed feed(campaign_frames(statuses, [&host] { return host.live_all(); }));
 
   auto token_store = open_store(ctx.db_path, /*create=*/false);
   if (!token_store.ok()) return fail(ctx, token_store.status());
@@ -99,7 +77,7 @@ int cmd_serve(const Context& ctx, const ServeOptions& options) {
   TokenVerifier tokens([tokens_db] { return tokens_db->api_tokens(); });
 
   StorePool stores(ctx.db_path);
-  Api api(stores, &host);
+  Api api(stores, &host, &statuses);
   HttpCounters counters;
   HttpOptions http;
   http.host = host_name;

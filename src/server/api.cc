@@ -1,5 +1,6 @@
 #include "server/api.h"
 
+#include "absl/strings/str_split.h"
 #include "core/clock.h"
 #include "core/config_keys.h"
 #include "core/status_macros.h"
@@ -127,10 +128,15 @@ absl::StatusOr<StorePool::Handle> StorePool::acquire() {
   });
 }
 
-Api::Api(StorePool& stores, CampaignHost* host) : stores_(stores), host_(host) {}
+Api::Api(StorePool& stores, CampaignHost* host, StatusCache* statuses)
+    : stores_(stores), host_(host), statuses_(statuses) {}
+
+absl::StatusOr<CampaignStatus> Api::status_of(Store& store, CampaignId id) {
+  return statuses_ ? statuses_->status(id) : store.status(id);
+}
 
 json Api::summary_json(const CampaignStatus& st) const {
-  return {
+  json out = {
       {"name", st.campaign.name},
       {"state", to_string(st.campaign.state)},
       {"customers", st.customers},
@@ -141,6 +147,9 @@ json Api::summary_json(const CampaignStatus& st) const {
        customers_in(st, CustomerState::kPending) + customers_in(st, CustomerState::kDialing)},
       {"in_flight", st.attempts_in_flight},
   };
+  // Which contact centre this server dials: "sim" or "connect".
+  if (host_) out["backend"] = host_->backend();
+  return out;
 }
 
 ApiResponse Api::list_campaigns() {
@@ -150,7 +159,7 @@ ApiResponse Api::list_campaigns() {
   if (!list.ok()) return api_error(list.status());
   json out = json::array();
   for (const Campaign& c : *list) {
-    auto st = (*store)->status(c.id);
+    auto st = status_of(**store, c.id);
     if (!st.ok()) return api_error(st.status());
     out.push_back(summary_json(*st));
   }
@@ -186,12 +195,13 @@ ApiResponse Api::get_campaign(std::string_view name) {
   if (!store.ok()) return api_error(store.status());
   auto c = (*store)->find_campaign(name);
   if (!c.ok()) return api_error(c.status());
-  auto st = (*store)->status(c->id);
+  auto st = status_of(**store, c->id);
   if (!st.ok()) return api_error(st.status());
   auto dialer = dialer_health(**store, st->campaign, system_clock().wall_now());
   if (!dialer.ok()) return api_error(dialer.status());
   st->dialer = *dialer;
   json out = campaign_status_json(*st);
+  if (host_) out["backend"] = host_->backend();
   out["live"] = live_json(host_ ? live_while_running(*host_, st->campaign) : std::nullopt);
   return {200, std::move(out)};
 }
@@ -206,9 +216,16 @@ ApiResponse Api::get_config(std::string_view name) {
   if (!stored.ok()) return api_error(stored.status());
   json keys = json::array();
   for (const ConfigKey& k : all_config_keys()) {
-    keys.push_back({{"name", k.name},
-                    {"description", k.description},
-                    {"default", k.default_value.empty() ? json(nullptr) : json(k.default_value)}});
+    json key = {{"name", k.name},
+                {"description", k.description},
+                {"default", k.default_value.empty() ? json(nullptr) : json(k.default_value)}};
+    // The allowed values, so a form offers a choice instead of free text.
+    if (k.kind == ConfigKind::kChoice) {
+      std::vector<std::string> choices =
+          absl::StrSplit(absl::string_view(k.choices.data(), k.choices.size()), '|');
+      key["choices"] = std::move(choices);
+    }
+    keys.push_back(std::move(key));
   }
   return {200, {{"config", config_values_json(*stored)}, {"keys", std::move(keys)}}};
 }

@@ -21,6 +21,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "server/campaign_host.h"
+#include "server/status_cache.h"
 #include "store/store.h"
 
 namespace pd {
@@ -62,7 +63,9 @@ class Api {
   static constexpr int kMaxRejectsShown = 1000;
 
   // `host` may be null (no dialing: start/stop refused), for tests.
-  Api(StorePool& stores, CampaignHost* host);
+  // `statuses`, when given, answers campaign statuses (read again only when
+  // the store changed); otherwise each request reads them itself.
+  Api(StorePool& stores, CampaignHost* host, StatusCache* statuses = nullptr);
 
   ApiResponse list_campaigns();
   // Body {"name": "spring"}: 201 with the campaign's summary.
@@ -91,9 +94,11 @@ class Api {
 
  private:
   nlohmann::json summary_json(const CampaignStatus& st) const;
+  absl::StatusOr<CampaignStatus> status_of(Store& store, CampaignId id);
 
   StorePool& stores_;
   CampaignHost* host_;
+  StatusCache* statuses_;
 };
 
 }  // namespace pd

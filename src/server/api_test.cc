@@ -60,6 +60,18 @@ TEST_F(ApiTest, CreateFollowsTheInitNameRules) {
   EXPECT_EQ(api_->get_campaign("../etc").status, 400);
 }
 
+TEST_F(ApiTest, ConfigKeysWithFixedValuesListTheirChoices) {
+  ASSERT_EQ(api_->create_campaign(R"({"name":"c"})").status, 201);
+  auto r = api_->get_config("c");
+  ASSERT_EQ(r.status, 200);
+  std::map<std::string, nlohmann::json> keys;
+  for (const auto& k : r.body["keys"]) keys[k["name"]] = k;
+  EXPECT_EQ(keys["traffic-type"]["choices"], nlohmann::json({"GENERAL", "CAMPAIGN"}));
+  EXPECT_EQ(keys["answering-machine-detection"]["choices"],
+            nlohmann::json({"off", "on", "on-await-prompt"}));
+  EXPECT_FALSE(keys["max-attempts"].contains("choices"));  // free text (a number)
+}
+
 TEST_F(ApiTest, PatchConfigIsAllOrNothingAndNamesTheKey) {
   ASSERT_EQ(api_->create_campaign(R"({"name":"c"})").status, 201);
   auto bad = api_->patch_config("c", R"({"max-attempts":"3","retry-delay":"soon"})");

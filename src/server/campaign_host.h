@@ -78,6 +78,8 @@ class CampaignHost {
   // The last stats snapshot of campaign `name`; nullopt unless it runs here.
   std::optional<LiveStats> live(std::string_view name) const;
   std::map<std::string, LiveStats> live_all() const;
+  // The contact centre this host dials: "sim" or "connect".
+  const std::string& backend() const { return options_.backend.backend; }
   // Runs started since the host began (for tests and logs).
   int64_t runs_started() const;
 

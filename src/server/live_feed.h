@@ -1,8 +1,11 @@
-// The live feed behind GET /api/events and /metrics: one thread reads every
-// campaign's status from the store and the engines' stats from the
-// CampaignHost about once a second, renders each campaign's event once, and
-// hands the same snapshot to every subscriber. So the cost per second is one
-// store read per campaign, whatever the number of clients watching.
+// The live feed behind GET /api/events and /metrics: one thread asks its
+// Source about once a second for every campaign's status (from the store,
+// through a StatusCache) and the engines' stats (from the CampaignHost),
+// renders each campaign's event once, and hands the same snapshot to every
+// subscriber. So the cost is independent of the number of clients watching;
+// and with a StatusCache, a campaign's rows are read again only after the
+// store changed. A new snapshot is published only when something changed or
+// a campaign runs (its live figures move), so an idle server stays idle.
 //
 // Thread-safety: LiveFeed is thread-safe; the free functions are pure.
 #pragma once
@@ -12,6 +15,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -23,6 +27,7 @@
 
 #include "absl/status/statusor.h"
 #include "server/campaign_host.h"
+#include "server/status_cache.h"
 #include "store/store.h"
 
 namespace pd {
@@ -51,6 +56,7 @@ struct FeedSnapshot {
 
 class LiveFeed {
  public:
+  // Called on the feed thread only.
   using Source = std::function<absl::StatusOr<std::vector<CampaignFrame>>()>;
   explicit LiveFeed(Source source, std::chrono::milliseconds every = std::chrono::seconds(1));
   ~LiveFeed();
@@ -85,5 +91,14 @@ class LiveFeed {
   bool closed_ = false;                         // guarded by mu_
   std::thread thread_;
 };
+
+// The engine figures of every campaign running here, by name.
+using LiveStatsSource = std::function<std::map<std::string, LiveStats>()>;
+// The feed's view of every campaign: statuses from `statuses` (read again
+// only when the store changed, and after a costly read not before three
+// times its CPU time has passed), engine figures from `live` (fresh each
+// call) for campaigns the store says are running or stopping. `statuses`
+// must outlive the Source.
+LiveFeed::Source campaign_frames(StatusCache& statuses, LiveStatsSource live);
 
 }  // namespace pd

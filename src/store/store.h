@@ -227,6 +227,11 @@ class Store {
 
   // --- reporting ------------------------------------------------------
   virtual absl::StatusOr<CampaignStatus> status(CampaignId id) = 0;
+  // A number that changes whenever another connection (this process's or
+  // another's) commits to the store, and stays the same while no one does,
+  // so a reader may keep what it computed until it changes. Commits made
+  // through this Store do not change it.
+  virtual absl::StatusOr<uint64_t> data_version() = 0;
   // Calls `fn` for every attempt in order, streaming (memory stays flat).
   virtual absl::Status for_each_attempt(CampaignId id,
                                         const std::function<void(const AttemptRecord&)>& fn) = 0;

@@ -3,7 +3,7 @@
 // through Debian's chromium by playwright-core (no downloaded browser).
 //
 //   POWERDIALER_BIN   the binary (default: build/powerdialer)
-//   ARTIFACT_DIR      where dashboard.png, the server log and, on failure,
+//   ARTIFACT_DIR      where dashboard.png, dashboard-ended.png, the server log and, on failure,
 //                     failure.png go (default: build)
 //   CHROMIUM          the browser (default: /usr/bin/chromium)
 //
@@ -27,6 +27,8 @@ const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const CAMPAIGN = 'browser-spring';
 const OTHER_CAMPAIGN = 'browser-winter';
 const ROWS = 50;
+// The longest name the API takes (64): the sidebar must show it whole.
+const LONG_CAMPAIGN = `browser-${'autumn-renewals-'.repeat(4)}`.slice(0, 64);
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -113,6 +115,15 @@ test('dashboard: sign in, create, upload, start, live numbers, stop, download', 
   let page;
   try {
     await waitForHttp(`${base}/`, server, serverLog);
+    const created = await fetch(`${base}/api/campaigns`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ name: LONG_CAMPAIGN }),
+    });
+    const createdBody = await created.text();
+    assert.equal(created.status, 201, createdBody);
+    // The API says which contact centre the campaign dials.
+    assert.equal(JSON.parse(createdBody).backend, 'sim');
 
     // The page is served by the binary itself, whole and offline.
     for (const [p, type] of [['/', 'text/html'], ['/app.js', 'javascript'], ['/style.css', 'text/css']]) {
@@ -149,11 +160,21 @@ test('dashboard: sign in, create, upload, start, live numbers, stop, download', 
     await page.getByTestId('connection-status').filter({ hasText: 'Live' }).waitFor({ timeout: 15000 });
     await page.getByTestId(`campaign-item-${OTHER_CAMPAIGN}`).waitFor();
 
+    // A long name is shown whole in the sidebar (wrapped, not cut off).
+    const longName = page.getByTestId(`campaign-item-${LONG_CAMPAIGN}`).locator('.ci-name');
+    assert.equal(await longName.textContent(), LONG_CAMPAIGN);
+    const cut = await longName.evaluate((el) => el.scrollWidth > el.clientWidth + 1
+      || el.getBoundingClientRect().right > el.closest('.campaign-item').getBoundingClientRect().right);
+    assert.equal(cut, false, 'the long campaign name is cut off');
+
     // Create a campaign.
     await page.getByTestId('new-campaign-name').fill(CAMPAIGN);
     await page.getByTestId('new-campaign-submit').click();
     await page.getByTestId(`campaign-item-${CAMPAIGN}`).waitFor();
     await page.getByTestId('campaign-title').filter({ hasText: CAMPAIGN }).waitFor();
+    // The page says whether this campaign rings real phones.
+    await page.locator('[data-testid="campaign-backend"][data-backend="sim"]').waitFor();
+    assert.match(await page.getByTestId('campaign-backend').textContent(), /Simulator/);
     assert.equal(await page.getByTestId('start-button').isDisabled(), true, 'start needs a list');
     assert.equal(await page.getByTestId('stop-button').isDisabled(), true, 'stop needs a running campaign');
 
@@ -169,6 +190,19 @@ test('dashboard: sign in, create, upload, start, live numbers, stop, download', 
     await page.getByTestId('config-save').click();
     await page.locator('#config-status').filter({ hasText: /Saved/ }).waitFor();
     assert.equal(await page.getByTestId('config-error').textContent(), '');
+
+    // Keys with known values are choices, not free text.
+    for (const [key, values] of [['traffic-type', ['GENERAL', 'CAMPAIGN']],
+      ['answering-machine-detection', ['off', 'on', 'on-await-prompt']]]) {
+      const field = page.getByTestId(`config-${key}`);
+      assert.equal(await field.evaluate((el) => el.tagName), 'SELECT', `${key} is a select`);
+      const options = await field.locator('option').evaluateAll((os) => os.map((o) => o.value));
+      for (const v of values) assert.ok(options.includes(v), `${key} offers ${v}: ${options}`);
+    }
+    await page.getByTestId('config-traffic-type').selectOption('CAMPAIGN');
+    await page.getByTestId('config-save').click();
+    await page.locator('#config-status').filter({ hasText: /Saved traffic-type/ }).waitFor();
+    assert.equal(await page.getByTestId('config-traffic-type').inputValue(), 'CAMPAIGN');
 
     // Upload the list: loaded and rejected counts, the reject with its line.
     await page.getByTestId('upload-input').setInputFiles(listFile);
@@ -202,6 +236,25 @@ test('dashboard: sign in, create, upload, start, live numbers, stop, download', 
       null, { timeout: 15000 });
     assert.match(await page.getByTestId('abandon-rate').textContent(), /^(\d+\.\d%|–)$/);
     assert.match(await page.getByTestId('agents-available').textContent(), /^\d+$/);
+    // Live and final figures are told apart.
+    assert.equal(await page.getByTestId('scope-connects').textContent(), 'live');
+    // Calls in progress is the sum of its parts, sampled while calls come and go.
+    for (let i = 0; i < 10; i++) {
+      const shown = await page.evaluate(() => {
+        const foot = document.querySelector('[data-testid="stat-inflight-foot"]');
+        const total = Number(document.querySelector('[data-testid="stat-inflight"]').textContent.replace(/\D/g, ''));
+        const parts = [...foot.textContent.matchAll(/(\d+) (dialling|with an agent|placing)/g)].map((m) => Number(m[1]));
+        return { total, parts, text: foot.textContent };
+      });
+      if (!shown.parts.length) break;  // the list ran out
+      assert.equal(shown.parts.reduce((a, b) => a + b, 0), shown.total, `calls in progress: ${JSON.stringify(shown)}`);
+      // So do the list's: waiting + being called + reached + out of attempts.
+      const list = await page.evaluate(() => Object.fromEntries(
+        ['customers', 'pending', 'inflight', 'reached', 'exhausted'].map((k) => [k,
+          Number(document.querySelector(`[data-testid="list-${k}"]`).textContent.replace(/\D/g, ''))])));
+      assert.equal(list.pending + list.inflight + list.reached + list.exhausted, list.customers, `list progress: ${JSON.stringify(list)}`);
+      await sleep(150);
+    }
     await page.screenshot({ path: path.join(ARTIFACT_DIR, 'dashboard.png'), fullPage: true });
 
     // Stop (unless the list already ran out), and wait until it has stopped.
@@ -212,6 +265,21 @@ test('dashboard: sign in, create, upload, start, live numbers, stop, download', 
     await page.locator('[data-testid="campaign-state"][data-state="stopped"], [data-testid="campaign-state"][data-state="done"]')
       .waitFor({ timeout: 60000 });
     assert.equal(await page.getByTestId('stop-button').isDisabled(), true, 'stop when stopped');
+    assert.equal(await page.getByTestId('scope-connects').textContent(), 'final');
+    await page.screenshot({ path: path.join(ARTIFACT_DIR, 'dashboard-ended.png') });
+    // Stopped is not an error: its badge is neutral, not red.
+    const stoppedBadge = await page.evaluate(() => {
+      const b = document.createElement('span');
+      b.className = 'badge state-stopped';
+      document.body.append(b);
+      const [r, g] = getComputedStyle(b).backgroundColor.match(/\d+/g).map(Number);
+      b.remove();
+      return { r, g };
+    });
+    assert.ok(stoppedBadge.r - stoppedBadge.g < 20, `stopped badge looks like an error: ${JSON.stringify(stoppedBadge)}`);
+    if (await page.getByTestId('campaign-state').getAttribute('data-state') === 'stopped') {
+      assert.match(await page.getByTestId('campaign-state').getAttribute('class'), /\bstate-stopped\b/);
+    }
 
     // Download the results through the page (fetch with the token -> Blob).
     const downloadPromise = page.waitForEvent('download');

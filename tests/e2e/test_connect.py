@@ -265,6 +265,7 @@ class ConnectTest(unittest.TestCase):
                     break
                 time.sleep(0.5)
             self.assertEqual(campaign["state"], "done", campaign)
+            self.assertEqual(campaign["backend"], "connect")  # the dashboard shows it
             status, csv_body = api("GET", "/api/campaigns/default/results")
             self.assertEqual(status, 200)
             rows = list(csv.DictReader(io.StringIO(csv_body.decode())))

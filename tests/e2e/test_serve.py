@@ -220,8 +220,9 @@ class ServeApiTest(ServeTestBase):
         names = [c["name"] for c in self.api("GET", "/api/campaigns")["campaigns"]]
         self.assertIn("create-1", names)
         for c in self.api("GET", "/api/campaigns")["campaigns"]:
-            self.assertEqual(set(c), {"name", "state", "customers", "attempts", "reached",
-                                      "exhausted", "pending", "in_flight"})
+            self.assertEqual(set(c), {"name", "state", "backend", "customers", "attempts",
+                                      "reached", "exhausted", "pending", "in_flight"})
+            self.assertEqual(c["backend"], "sim")
         self.api("GET", "/api/campaigns/nosuch", expect=404)
         self.api("GET", "/api/campaigns/nosuch/config", expect=404)
         self.api("POST", "/api/campaigns/nosuch/start", expect=404)
@@ -283,6 +284,7 @@ class ServeApiTest(ServeTestBase):
             self.api("PUT", "/api/campaigns/upload-1/list?append=1", f.read())
         st = self.campaign("upload-1")
         self.assertIsNone(st.pop("live"))
+        self.assertEqual(st.pop("backend"), "sim")
         cli = json.loads(self.pd("--campaign", "upload-1", "status", "--json").stdout)
         self.assertEqual(st, cli)
         self.assertGreater(st["customers"], 1)

@@ -718,6 +718,17 @@ absl::StatusOr<std::optional<AttemptRecord>> SqliteStore::find_attempt_by_contac
   return out;
 }
 
+// SQLite's own change counter: it moves when any other connection commits
+// to the file, and costs no table read.
+absl::StatusOr<uint64_t> SqliteStore::data_version() {
+  PD_ASSIGN_OR_RETURN(Stmt * s, stmt("PRAGMA data_version"));
+  PD_ASSIGN_OR_RETURN(bool row, s->step());
+  if (!row) return absl::InternalError("PRAGMA data_version answered no row");
+  const auto v = static_cast<uint64_t>(s->int64(0));
+  s->reset();
+  return v;
+}
+
 absl::StatusOr<CampaignStatus> SqliteStore::status(CampaignId id) {
   CampaignStatus st;
   // One read transaction, so the numbers agree with each other (unless

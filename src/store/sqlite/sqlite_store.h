@@ -58,6 +58,7 @@ class SqliteStore final : public Store {
       std::string_view contact_id) override;
 
   absl::StatusOr<CampaignStatus> status(CampaignId id) override;
+  absl::StatusOr<uint64_t> data_version() override;
   absl::Status for_each_attempt(CampaignId id,
                                 const std::function<void(const AttemptRecord&)>& fn) override;
   absl::Status for_each_reject(

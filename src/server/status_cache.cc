@@ -1,0 +1,66 @@
+#include "server/status_cache.h"
+
+#include "core/status_macros.h"
+
+namespace pd {
+
+StatusCache::StatusCache(std::unique_ptr<Store> store) : store_(std::move(store)) {}
+
+absl::Status StatusCache::refresh_version() {
+  PD_ASSIGN_OR_RETURN(uint64_t v, store_->data_version());
+  if (!have_version_ || v != version_) {
+    // The version is read before the data, so what is read next is at
+    // least this new: a commit in between costs one more read, never a
+    // stale answer.
+    campaigns_.reset();
+    statuses_.clear();
+    version_ = v;
+    have_version_ = true;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<CampaignStatus> StatusCache::status_locked(CampaignId id) {
+  if (auto it = statuses_.find(id); it != statuses_.end()) return it->second;
+  PD_ASSIGN_OR_RETURN(CampaignStatus st, store_->status(id));
+  ++reads_;
+  statuses_[id] = st;
+  return st;
+}
+
+absl::StatusOr<std::vector<Campaign>> StatusCache::campaigns() {
+  std::lock_guard<std::mutex> lock(mu_);
+  PD_RETURN_IF_ERROR(refresh_version());
+  if (!campaigns_) {
+    PD_ASSIGN_OR_RETURN(campaigns_, store_->list_campaigns());
+  }
+  return *campaigns_;
+}
+
+absl::StatusOr<CampaignStatus> StatusCache::status(CampaignId id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  PD_RETURN_IF_ERROR(refresh_version());
+  return status_locked(id);
+}
+
+absl::StatusOr<std::vector<CampaignStatus>> StatusCache::all() {
+  std::lock_guard<std::mutex> lock(mu_);
+  PD_RETURN_IF_ERROR(refresh_version());
+  if (!campaigns_) {
+    PD_ASSIGN_OR_RETURN(campaigns_, store_->list_campaigns());
+  }
+  std::vector<CampaignStatus> out;
+  out.reserve(campaigns_->size());
+  for (const Campaign& c : *campaigns_) {
+    PD_ASSIGN_OR_RETURN(CampaignStatus st, status_locked(c.id));
+    out.push_back(std::move(st));
+  }
+  return out;
+}
+
+int64_t StatusCache::reads() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return reads_;
+}
+
+}  // namespace pd

@@ -1,0 +1,57 @@
+// Campaign statuses for the live feed and the API, read again only when the
+// store changed. Store::status() scans a campaign's rows (seconds for a list
+// of millions), so reading it every second kept an idle server busy. The
+// cache keeps what it read with the store's data version at the time, and
+// reads again only after another connection has committed. (Counts kept in
+// the claim/finish transactions would make status() itself cheap; that
+// comes with the PostgreSQL store.)
+//
+// Thread-safety: thread-safe. One store connection serves one caller at a
+// time; a caller who waits for another's read then reuses its result.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "store/store.h"
+
+namespace pd {
+
+class StatusCache {
+ public:
+  // REQUIRES: `store` is a connection of its own that this cache alone
+  // uses and that never writes (its data version moves only when others
+  // commit).
+  explicit StatusCache(std::unique_ptr<Store> store);
+
+  // Every campaign, in the store's order.
+  absl::StatusOr<std::vector<Campaign>> campaigns();
+  // Store::status(id), as of the store's last commit.
+  absl::StatusOr<CampaignStatus> status(CampaignId id);
+  // status() of every campaign, as of one data version.
+  absl::StatusOr<std::vector<CampaignStatus>> all();
+
+  // Statuses read from the store so far (not reused): for tests and the
+  // benchmark.
+  int64_t reads() const;
+
+ private:
+  // REQUIRES: mu_ held.
+  absl::Status refresh_version();
+  absl::StatusOr<CampaignStatus> status_locked(CampaignId id);
+
+  mutable std::mutex mu_;
+  std::unique_ptr<Store> store_;                    // guarded by mu_
+  bool have_version_ = false;                       // guarded by mu_
+  uint64_t version_ = 0;                            // guarded by mu_
+  std::optional<std::vector<Campaign>> campaigns_;  // guarded by mu_
+  std::map<CampaignId, CampaignStatus> statuses_;   // guarded by mu_
+  int64_t reads_ = 0;                               // guarded by mu_
+};
+
+}  // namespace pd
