@@ -70,12 +70,13 @@ class ConnectTest(unittest.TestCase):
             s.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
 
-    def standin(self, *args):
-        # Flags given here replace FAST's of the same name.
+    def standin(self, *args, flags=()):
+        # Options given here (FLAG VALUE pairs) replace FAST's of the same
+        # name; `flags` are options without a value.
         given = set(args[0::2])
         fast = [x for flag, value in zip(FAST[0::2], FAST[1::2]) if flag not in given
                 for x in (flag, value)]
-        s = Standin(self.dir, self.env, *fast, *args, streams=self.streams)
+        s = Standin(self.dir, self.env, *fast, *args, *flags, streams=self.streams)
         self.standins.append(s)
         return s
 
@@ -200,6 +201,19 @@ class ConnectTest(unittest.TestCase):
                          and x["started_at"] > r["started_at"]]
                 if r["outcome"] == "connected":
                     self.assertEqual(later, [], "a reached customer was called again")
+
+    def test_agent_events_without_status_type_dial_the_whole_list(self):
+        # Connect's documented agent event: AgentStatus with ARN, Name and
+        # StartTimestamp only. An agent back in "Available" takes the next
+        # call; were that missed, the run would stall after one call per
+        # agent.
+        standin = self.standin(flags=("--no-status-type",))
+        self.campaign(standin, customers=24)
+        run = self.pd("run", "--backend", "connect", timeout=120)
+        self.assertIn("campaign 'default' is done", run.stdout)
+        rows = self.results()
+        self.assertEqual(len(rows), 24)
+        self.check_against_ledger(rows, standin, customers=24)
 
     def test_throttling_errors_duplicates_and_reordering_change_nothing(self):
         standin = self.standin("--throttle", "0.2", "--errors", "0.05", "--duplicate", "0.3",
