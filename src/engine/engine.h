@@ -22,7 +22,7 @@
 #include "core/config_keys.h"
 #include "core/event_loop.h"
 #include "core/histogram.h"
-#include "engine/store_executor.h"
+#include "store/store_executor.h"
 #include "store/store.h"
 #include "telephony/contact_center.h"
 

@@ -3,7 +3,7 @@
 #include <iostream>
 
 #include "core/strings.h"
-#include "engine/store_executor.h"
+#include "store/store_executor.h"
 #include "store/store.h"
 
 namespace pd {
