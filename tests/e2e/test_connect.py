@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import tempfile
 import time
@@ -254,6 +255,35 @@ class ConnectTest(unittest.TestCase):
                       and r["outcome"] != "interrupted"]
         self.assertGreater(len(taken_over), 0, "no call in flight at the kill was taken over")
         self.assertEqual(len(rows), 30)
+
+    def test_a_contact_id_lost_in_a_crash_is_recovered_through_the_client_token(self):
+        standin = self.standin("--talk-mean", "4s")
+        self.campaign(standin, customers=20)
+        p = subprocess.Popen([BIN, "--db", self.db, "run", "--backend", "connect"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             cwd=self.dir, env=self.env)
+        self.procs.append(p)
+        deadline = time.time() + 60
+        while len(standin.contacts()) < 3 and time.time() < deadline:
+            time.sleep(0.1)
+        p.send_signal(signal.SIGKILL)
+        p.communicate()
+        # The dialer died before the contact ids of its calls in flight
+        # reached the store.
+        db = sqlite3.connect(self.db)
+        lost = db.execute("UPDATE attempts SET contact_id = NULL WHERE state != 'ended'").rowcount
+        db.commit()
+        db.close()
+        self.assertGreater(lost, 0)
+        run = self.pd("run", "--backend", "connect")
+        self.assertIn("campaign 'default' is done", run.stdout)
+        rows = self.results()
+        self.assertEqual(len(rows), 20)
+        # Each was asked for again with its ClientToken: the stand-in answered
+        # with the same contact and placed no second call (the ledger has one
+        # contact per token), and the call was taken over to its real end.
+        self.check_against_ledger(rows, standin, customers=20)
+        self.assertEqual([r for r in rows if r["outcome"] == "interrupted"], [])
 
     def test_serve_runs_a_connect_campaign_through_the_api(self):
         standin = self.standin()

@@ -100,6 +100,15 @@ CREATE TABLE IF NOT EXISTS api_tokens(
 );
 )sql";
 
+// The latest time recorded for an attempt, indexed, so a restarted
+// simulator can start its clock after it with one index lookup. Not a schema
+// version of its own: any build can live with an extra index, so `init`
+// adds it to existing stores and every new store has it
+// (latest_recorded_time() is right without it, only slower).
+constexpr const char* kLatestTimeIndex =
+    "CREATE INDEX IF NOT EXISTS attempts_latest ON attempts("
+    "max(started_at, coalesce(answered_at, 0), coalesce(ended_at, 0)))";
+
 int64_t ms(WallTime t) { return t.time_since_epoch().count(); }
 WallTime wall(int64_t v) { return WallTime{Millis{v}}; }
 
@@ -130,6 +139,7 @@ constexpr const char* kAttemptColumns =
     "a.id, c.name, cu.cust_id, a.phone, a.attempt_on_phone, a.state, a.outcome, a.started_at, "
     "a.answered_at, a.ended_at, a.disconnect_reason, a.contact_id, a.agent_id, a.disposition, "
     "a.owner";
+constexpr int kAttemptColumnCount = 15;
 
 // Connect's ClientToken: unique per attempt (not per phone, so a legitimate
 // redial is never refused) and per database (the random instance id), and
@@ -366,6 +376,7 @@ absl::Status SqliteStore::migrate() {
   // Version 0 -> 1. Later versions add their steps here, each idempotent.
   if (*version < 1) PD_RETURN_IF_ERROR(db_.exec(kSchemaV1));
   if (*version < 2) PD_RETURN_IF_ERROR(db_.exec(kSchemaV2));
+  PD_RETURN_IF_ERROR(db_.exec(kLatestTimeIndex));
   PD_ASSIGN_OR_RETURN(Stmt set, db_.prepare("INSERT INTO meta(key, value) VALUES(?1, ?2) "
                                             "ON CONFLICT(key) DO UPDATE SET value = ?2"));
   PD_RETURN_IF_ERROR(set.bind(1, "schema_version").bind(2, std::to_string(kSchemaVersion)).run());
@@ -580,18 +591,20 @@ absl::Status SqliteStore::set_contact_id(AttemptId attempt, std::string_view con
 absl::Status SqliteStore::mark_connected(AttemptId attempt, WallTime answered_at,
                                          std::string_view agent_id) {
   PD_ASSIGN_OR_RETURN(Stmt * s, stmt("UPDATE attempts SET state = 'connected', answered_at = "
-                                     "COALESCE(answered_at, ?2), agent_id = ?3 "
+                                     "COALESCE(answered_at, max(?2, started_at)), agent_id = ?3 "
                                      "WHERE id = ?1 AND state = 'dialing'"));
   return s->bind(1, attempt).bind(2, ms(answered_at)).bind_text_or_null(3, agent_id).run();
 }
 
-absl::StatusOr<Store::Finished> SqliteStore::finish(AttemptId attempt, const AttemptEnd& end,
+absl::StatusOr<Store::Finished> SqliteStore::finish(AttemptId attempt,
+                                                    const AttemptEnd& requested_end,
                                                     const RetryRules& rules) {
   sqlite::Transaction txn(db_);
   PD_RETURN_IF_ERROR(txn.begin());
   PD_ASSIGN_OR_RETURN(Stmt * find,
                       stmt("SELECT a.state, a.customer_id, a.phone_seq, p.attempts, "
-                           "(SELECT count(*) FROM phones WHERE customer_id = a.customer_id) "
+                           "(SELECT count(*) FROM phones WHERE customer_id = a.customer_id), "
+                           "max(a.started_at, coalesce(a.answered_at, 0)) "
                            "FROM attempts a LEFT JOIN phones p ON p.customer_id = a.customer_id "
                            "AND p.seq = a.phone_seq WHERE a.id = ?1"));
   find->bind(1, attempt);
@@ -601,6 +614,10 @@ absl::StatusOr<Store::Finished> SqliteStore::finish(AttemptId attempt, const Att
   const int64_t customer_id = find->int64(1);
   PhoneProgress progress{static_cast<int>(find->int64(2)), static_cast<int>(find->int64(4)),
                          static_cast<int>(find->int64(3))};
+  // An end is never before the start or the answer (clocks of different
+  // runs disagree; see latest_recorded_time()).
+  AttemptEnd end = requested_end;
+  end.ended_at = std::max(end.ended_at, wall(find->int64(5)));
   find->reset();
 
   PD_ASSIGN_OR_RETURN(Stmt * end_attempt,
@@ -641,7 +658,7 @@ absl::StatusOr<std::optional<WallTime>> SqliteStore::next_callable_at(CampaignId
 absl::StatusOr<std::vector<AttemptRecord>> SqliteStore::open_attempts(CampaignId id) {
   static const std::string sql =
       cat("SELECT ", kAttemptColumns,
-          " FROM attempts a JOIN campaigns c ON c.id = a.campaign_id "
+          ", cu.attributes FROM attempts a JOIN campaigns c ON c.id = a.campaign_id "
           "JOIN customers cu ON cu.id = a.customer_id "
           "WHERE a.campaign_id = ?1 AND a.state != 'ended' ORDER BY a.id");
   PD_ASSIGN_OR_RETURN(Stmt * s, stmt(sql.c_str()));
@@ -651,6 +668,7 @@ absl::StatusOr<std::vector<AttemptRecord>> SqliteStore::open_attempts(CampaignId
     PD_ASSIGN_OR_RETURN(bool row, s->step());
     if (!row) break;
     out.push_back(read_attempt(*s, instance_id_));
+    out.back().attributes_json = s->text(kAttemptColumnCount);
   }
   s->reset();
   return out;
@@ -667,6 +685,17 @@ absl::StatusOr<std::optional<AttemptRecord>> SqliteStore::find_attempt_by_contac
   PD_ASSIGN_OR_RETURN(bool row, s->step());
   std::optional<AttemptRecord> out;
   if (row) out = read_attempt(*s, instance_id_);
+  s->reset();
+  return out;
+}
+
+absl::StatusOr<std::optional<WallTime>> SqliteStore::latest_recorded_time() {
+  // The expression is kLatestTimeIndex's, so SQLite answers from the index.
+  PD_ASSIGN_OR_RETURN(Stmt * s, stmt("SELECT max(max(started_at, coalesce(answered_at, 0), "
+                                     "coalesce(ended_at, 0))) FROM attempts"));
+  PD_ASSIGN_OR_RETURN(bool row, s->step());
+  std::optional<WallTime> out;
+  if (row && !s->is_null(0)) out = wall(s->int64(0));
   s->reset();
   return out;
 }

@@ -56,6 +56,7 @@ class SqliteStore final : public Store {
   void abort_batch() override { db_.exec("ROLLBACK").IgnoreError(); }
   absl::StatusOr<std::optional<AttemptRecord>> find_attempt_by_contact(
       std::string_view contact_id) override;
+  absl::StatusOr<std::optional<WallTime>> latest_recorded_time() override;
 
   absl::StatusOr<CampaignStatus> status(CampaignId id) override;
   absl::Status for_each_attempt(CampaignId id,

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -389,6 +390,32 @@ TEST_F(SqliteStoreTest, SchemaVersion1UpgradesWithInitAndKeepsItsData) {
   store_ = open(true);  // what `init` does
   ASSERT_TRUE(store_->add_api_token({"t", std::string(64, 'd'), "1234", WallTime{}}).ok());
   EXPECT_EQ(store_->status(campaign_)->customers, 3);
+}
+
+TEST_F(SqliteStoreTest, RecordedTimesNeverGoBackwardsAndTheLatestIsKnown) {
+  EXPECT_EQ(*store_->latest_recorded_time(), std::nullopt);
+  load(2);
+  auto claims = store_->claim(campaign_, 2, t(100), "me");
+  ASSERT_EQ(claims->size(), 2u);
+  const AttemptId a = (*claims)[0].attempt_id, b = (*claims)[1].attempt_id;
+  // Stamped by a clock behind the one that started them (a restarted run).
+  ASSERT_TRUE(store_->mark_connected(a, t(90), "agent-1").ok());
+  ASSERT_TRUE(store_->finish(a, {Outcome::kConnected, t(95), "", ""}, {}).ok());
+  ASSERT_TRUE(
+      store_->finish(b, {Outcome::kBusy, t(50), "", ""}, {3, std::chrono::seconds(60)}).ok());
+  std::map<AttemptId, AttemptRecord> rows;
+  ASSERT_TRUE(
+      store_->for_each_attempt(campaign_, [&](const AttemptRecord& r) { rows[r.id] = r; }).ok());
+  EXPECT_EQ(*rows[a].answered_at, t(100));
+  EXPECT_EQ(*rows[a].ended_at, t(100));
+  EXPECT_EQ(*rows[b].ended_at, t(100));
+  // The retry delay runs from the end as recorded.
+  EXPECT_EQ(*store_->next_callable_at(campaign_), t(160));
+  EXPECT_EQ(*store_->latest_recorded_time(), t(100));
+  ASSERT_TRUE(store_->finish(a, {Outcome::kConnected, t(500), "", ""}, {}).ok());  // ended before
+  auto more = store_->claim(campaign_, 1, t(200), "me");
+  ASSERT_EQ(more->size(), 1u);
+  EXPECT_EQ(*store_->latest_recorded_time(), t(200));
 }
 
 }  // namespace

@@ -636,7 +636,10 @@ absl::Status Standin::run() {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  sim_ = std::make_unique<Simulator>(loop_, o_.sim);
+  // Connect's contact ids are unique for good; a restarted stand-in's too.
+  SimConfig sim = o_.sim;
+  if (sim.run_id.empty()) sim.run_id = new_sim_run_id();
+  sim_ = std::make_unique<Simulator>(loop_, std::move(sim));
   std::thread writer([this] { writer_loop(); });
   std::thread loop_thread([this] { loop_.run(); });
   loop_.post([this] {
