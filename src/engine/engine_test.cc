@@ -243,11 +243,8 @@ TEST_F(EngineTest, ConnectedEventBeforeTheAgentEventStillHoldsTheAgent) {
   cc_.agent("a1", AgentState::kAvailable);
   settle();
   // The call event arrives first; the agent's own "busy" comes later.
-  ContactEvent e;
-  e.kind = ContactEvent::Kind::kCallConnected;
-  e.contact_id = "contact-1";
-  e.agent_id = "a1";
-  cc_.emit(e);
+  cc_.emit(
+      {.kind = ContactEvent::Kind::kCallConnected, .agent_id = "a1", .contact_id = "contact-1"});
   settle();
   EXPECT_EQ(cc_.requests.size(), 1u);
 }
