@@ -574,19 +574,9 @@ void Engine::write_or_stop(std::string what, std::function<absl::Status(Store&)>
         maybe_finish();
         return;
       }
-      if (absl::IsUnavailable(status) && tried + 1 < options_.store_write_tries) {
-        // Busy (another process writing): again shortly, holding the finish.
-        ++pending_store_ops_;
-        const Micros delay = std::chrono::milliseconds(100) * (int64_t{1} << std::min(tried, 10));
-        auto timer = std::make_shared<TimerId>();
-        *timer = loop_.schedule_after(delay, [this, what, op, tried, timer] {
-          store_retry_timers_.erase(*timer);
-          --pending_store_ops_;
-          write_or_stop(what, op, tried + 1);
-        });
-        store_retry_timers_.insert(*timer);
+      if (retry_later(status, tried,
+                      [this, what, op, tried] { write_or_stop(what, op, tried + 1); }))
         return;
-      }
       fail(absl::Status(status.code(),
                         cat(what, " (", sv(status.message()),
                             "), so the campaign stopped rather than place calls it could not "
@@ -596,12 +586,27 @@ void Engine::write_or_stop(std::string what, std::function<absl::Status(Store&)>
   });
 }
 
+bool Engine::retry_later(const absl::Status& status, int tried, std::function<void()> again) {
+  if (!absl::IsUnavailable(status) || tried + 1 >= options_.store_write_tries) return false;
+  // Busy (another process writing): again shortly, holding the finish.
+  ++pending_store_ops_;
+  const Micros delay = std::chrono::milliseconds(100) * (int64_t{1} << std::min(tried, 10));
+  auto timer = std::make_shared<TimerId>();
+  *timer = loop_.schedule_after(delay, [this, timer, again = std::move(again)] {
+    store_retry_timers_.erase(*timer);
+    --pending_store_ops_;
+    again();
+  });
+  store_retry_timers_.insert(*timer);
+  return true;
+}
+
 void Engine::fail(absl::Status error) {
   if (fatal_.ok()) fatal_ = std::move(error);
   request_stop();
 }
 
-void Engine::end_attempt(AttemptId id, AttemptEnd end) {
+void Engine::end_attempt(AttemptId id, AttemptEnd end, int tried) {
   auto it = attempts_.find(id);
   if (it != attempts_.end()) {
     if (!it->second.contact_id.empty()) by_contact_.erase(it->second.contact_id);
@@ -611,12 +616,21 @@ void Engine::end_attempt(AttemptId id, AttemptEnd end) {
   const RetryRules rules = config_.retry;
   store_.submit([=, this](Store& s) -> StoreExecutor::Completion {
     absl::StatusOr<Store::Finished> done = s.finish(id, end, rules);
-    return [this, done] {
+    return [this, done, id, end, tried] {
       --pending_store_ops_;
       if (finished_) return;
       account_idle();
       if (!done.ok()) {
-        finish(done.status());
+        // Ending twice changes nothing, so a retry is safe. If the end cannot
+        // be recorded, the attempt stays open and a restart takes it over.
+        if (retry_later(done.status(), tried,
+                        [this, id, end, tried] { end_attempt(id, end, tried + 1); })) {
+          return;
+        }
+        fail(absl::Status(done.status().code(),
+                          cat("cannot record the end of attempt ", id, " (",
+                              sv(done.status().message()), "), so the campaign stopped")));
+        maybe_finish();
         return;
       }
       // The customer is callable again at callable_at; everyone else is as

@@ -129,6 +129,9 @@ class Engine {
   // store is busy; any other error, or a store busy for too long, stops the
   // campaign with `what` and the reason.
   void write_or_stop(std::string what, std::function<absl::Status(Store&)> op, int tried = 0);
+  // When `status` says the store was busy and tries remain, runs `again`
+  // after a backoff (holding the finish meanwhile) and returns true.
+  bool retry_later(const absl::Status& status, int tried, std::function<void()> again);
   // Stops the campaign gracefully with `error` as the reason.
   void fail(absl::Status error);
   void on_event(const ContactEvent& event);
@@ -140,7 +143,7 @@ class Engine {
                   int wanted);
   void dial(Attempt& attempt);
   void on_dialed(AttemptId id, absl::StatusOr<std::string> contact_id);
-  void end_attempt(AttemptId id, AttemptEnd end);
+  void end_attempt(AttemptId id, AttemptEnd end, int tried = 0);
   // Gives back a claim whose call was never placed.
   void release(AttemptId id);
   void note_next_callable(std::optional<WallTime> next);
