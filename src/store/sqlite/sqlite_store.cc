@@ -143,9 +143,12 @@ constexpr int kAttemptColumnCount = 15;
 
 // Connect's ClientToken: unique per attempt (not per phone, so a legitimate
 // redial is never refused) and per database (the random instance id), and
-// derived from the attempt, so a retried request reuses it.
-std::string client_token(std::string_view instance_id, AttemptId attempt) {
-  return cat("pd-", instance_id, "-", attempt);
+// derived from the attempt, so a retried request reuses it. The start time
+// is part of it because attempt ids are SQLite rowids, which come back after
+// a reload deletes the newest attempts: a reused token would get the old
+// call's contact from Connect (idempotent for 7 days) and place no call.
+std::string client_token(std::string_view instance_id, AttemptId attempt, int64_t started_ms) {
+  return cat("pd-", instance_id, "-", attempt, "-", started_ms);
 }
 
 AttemptRecord read_attempt(const Stmt& s, std::string_view instance_id) {
@@ -165,7 +168,7 @@ AttemptRecord read_attempt(const Stmt& s, std::string_view instance_id) {
   r.agent_id = s.text(12);
   r.disposition = s.text(13);
   r.owner = s.text(14);
-  r.client_token = client_token(instance_id, r.id);
+  r.client_token = client_token(instance_id, r.id, ms(r.started_at));
   return r;
 }
 
@@ -552,7 +555,7 @@ absl::StatusOr<std::vector<Claim>> SqliteStore::claim(CampaignId id, int max, Wa
                            .bind(7, ms(now))
                            .run());
     c.attempt_id = db_.last_insert_rowid();
-    c.client_token = client_token(instance_id_, c.attempt_id);
+    c.client_token = client_token(instance_id_, c.attempt_id, ms(now));
     PD_RETURN_IF_ERROR(phone->bind(1, customer_ids[i]).bind(2, int64_t{c.phone_seq}).run());
     PD_RETURN_IF_ERROR(customer->bind(1, customer_ids[i]).run());
   }

@@ -418,5 +418,26 @@ TEST_F(SqliteStoreTest, RecordedTimesNeverGoBackwardsAndTheLatestIsKnown) {
   EXPECT_EQ(*store_->latest_recorded_time(), t(200));
 }
 
+TEST_F(SqliteStoreTest, AReloadNeverReusesAClientToken) {
+  // Connect answers a token it has seen (for 7 days) with that call's
+  // contact and places no new call, so a re-run must not repeat one.
+  load(2);
+  auto first = store_->claim(campaign_, 2, t(0), "me");
+  ASSERT_EQ(first->size(), 2u);
+  for (const Claim& c : *first) {
+    ASSERT_TRUE(store_->finish(c.attempt_id, {Outcome::kNoAnswer, t(10), "", ""}, {}).ok());
+  }
+  load(2);  // the re-run: its attempts are deleted, and rowids come back
+  auto again = store_->claim(campaign_, 2, t(3600), "me");
+  ASSERT_EQ(again->size(), 2u);
+  std::set<std::string> tokens;
+  for (const Claim& c : *first) tokens.insert(c.client_token);
+  for (const Claim& c : *again) EXPECT_EQ(tokens.count(c.client_token), 0u) << c.client_token;
+  // A taken-over attempt carries the token its call was placed with.
+  auto open = store_->open_attempts(campaign_);
+  ASSERT_EQ(open->size(), 2u);
+  EXPECT_EQ((*open)[0].client_token, (*again)[0].client_token);
+}
+
 }  // namespace
 }  // namespace pd
