@@ -309,13 +309,9 @@ void Engine::on_call_connected(Attempt& attempt, const ContactEvent& event) {
     on_agent_state(busy);
   }
   attempt.agent_id = event.agent_id;
-  const AttemptId id = attempt.id;
-  const WallTime at = event.at;
-  const std::string agent = event.agent_id;
   // The answer must reach the store: after a crash it is what tells a
   // reached customer from one to call again. (An ended attempt stays ended.)
-  write_or_stop(cat("cannot record that contact ", attempt.contact_id, " was answered"),
-                [id, at, agent](Store& s) { return s.mark_connected(id, at, agent); });
+  record({attempt.id, attempt.contact_id, attempt.request.cust_id, event.at, event.agent_id});
 }
 
 void Engine::on_call_ended(Attempt& attempt, const ContactEvent& event) {
@@ -471,9 +467,7 @@ void Engine::on_dialed(AttemptId id, absl::StatusOr<std::string> contact) {
     // Without its contact id in the store, a call cannot be taken over after
     // a crash: if it cannot be recorded, the campaign stops rather than dial
     // on blind.
-    write_or_stop(cat("cannot record contact id ", contact_id, " of the call to customer ",
-                      a.request.cust_id),
-                  [id, contact_id](Store& s) { return s.set_contact_id(id, contact_id); });
+    record({id, contact_id, a.request.cust_id, std::nullopt, ""});
     if (recovered) follow(id, contact_id);
     // Events that beat the API response.
     auto [first, last] = early_events_.equal_range(contact_id);
@@ -564,19 +558,24 @@ void Engine::release(AttemptId id) {
   });
 }
 
-void Engine::write_or_stop(std::string what, std::function<absl::Status(Store&)> op, int tried) {
-  ++pending_store_ops_;
-  store_.submit([this, what = std::move(what), op, tried](Store& s) -> StoreExecutor::Completion {
-    absl::Status status = op(s);
-    return [this, what, op, tried, status] {
-      --pending_store_ops_;
-      if (status.ok() || finished_) {
-        maybe_finish();
-        return;
-      }
-      if (retry_later(status, tried,
-                      [this, what, op, tried] { write_or_stop(what, op, tried + 1); }))
-        return;
+void Engine::record(CallFact fact, int tried) {
+  // No pending-op count: the executor keeps order, so the campaign's own
+  // last write (finish()) follows this one. A failure reported after the
+  // campaign finished has nothing left to stop.
+  store_.submit([this, fact = std::move(fact), tried](Store& s) -> StoreExecutor::Completion {
+    const absl::Status status =
+        fact.answered_at ? s.mark_connected(fact.attempt, *fact.answered_at, fact.agent_id)
+                         : s.set_contact_id(fact.attempt, fact.contact_id);
+    if (status.ok()) return {};
+    // (Copied, not moved: the work may run again if its batch fails.)
+    return [this, fact, tried, status] {
+      if (finished_) return;
+      if (retry_later(status, tried, [this, fact, tried] { record(fact, tried + 1); })) return;
+      const std::string what = fact.answered_at
+                                   ? cat("cannot record that the call to customer ", fact.cust_id,
+                                         " (contact ", fact.contact_id, ") was answered")
+                                   : cat("cannot record contact id ", fact.contact_id,
+                                         " of the call to customer ", fact.cust_id);
       fail(absl::Status(status.code(),
                         cat(what, " (", sv(status.message()),
                             "), so the campaign stopped rather than place calls it could not "

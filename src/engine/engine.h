@@ -125,10 +125,18 @@ class Engine {
   // learning its contact id through its ClientToken, when the store lacks it).
   void adopt(const AttemptRecord& record);
   void follow(AttemptId id, const std::string& contact_id);
-  // Runs a store write the campaign cannot do without: retried while the
-  // store is busy; any other error, or a store busy for too long, stops the
-  // campaign with `what` and the reason.
-  void write_or_stop(std::string what, std::function<absl::Status(Store&)> op, int tried = 0);
+  // A fact about a placed call that a takeover after a crash depends on.
+  struct CallFact {
+    AttemptId attempt = 0;
+    std::string contact_id;
+    std::string cust_id;
+    std::optional<WallTime> answered_at;  // set: it was answered by agent_id
+    std::string agent_id;
+  };
+  // Records `fact`: retried while the store is busy; any other error, or a
+  // store busy for too long, stops the campaign with the reason. Costs no
+  // loop work when the write succeeds (the common case, at every call).
+  void record(CallFact fact, int tried = 0);
   // When `status` says the store was busy and tries remain, runs `again`
   // after a backoff (holding the finish meanwhile) and returns true.
   bool retry_later(const absl::Status& status, int tried, std::function<void()> again);

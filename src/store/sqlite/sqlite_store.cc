@@ -306,6 +306,7 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string
   }
   std::unique_ptr<SqliteStore> store(new SqliteStore());
   store->path_ = path;
+  store->durable_ = durable;
   PD_RETURN_IF_ERROR(store->db_.open(path, create));
   sqlite3_busy_timeout(store->db_.handle(), 10000);
   // WAL: readers (status, results) never block the dialer's writes.
@@ -379,7 +380,8 @@ absl::Status SqliteStore::migrate() {
   // Version 0 -> 1. Later versions add their steps here, each idempotent.
   if (*version < 1) PD_RETURN_IF_ERROR(db_.exec(kSchemaV1));
   if (*version < 2) PD_RETURN_IF_ERROR(db_.exec(kSchemaV2));
-  PD_RETURN_IF_ERROR(db_.exec(kLatestTimeIndex));
+  // A throw-away store (`simulate`) never resumes a clock: spare its writes.
+  if (durable_) PD_RETURN_IF_ERROR(db_.exec(kLatestTimeIndex));
   PD_ASSIGN_OR_RETURN(Stmt set, db_.prepare("INSERT INTO meta(key, value) VALUES(?1, ?2) "
                                             "ON CONFLICT(key) DO UPDATE SET value = ?2"));
   PD_RETURN_IF_ERROR(set.bind(1, "schema_version").bind(2, std::to_string(kSchemaVersion)).run());

@@ -95,6 +95,7 @@ class SqliteStore final : public Store {
 
   std::string path_;
   sqlite::Db db_;
+  bool durable_ = true;
   std::string instance_id_;  // random per database; prefixes client tokens
   std::unordered_map<const char*, sqlite::Stmt> stmts_;
 };
