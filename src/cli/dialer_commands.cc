@@ -104,6 +104,14 @@ int cmd_run(const Context& ctx, const RunOptions& options) {
   if (!plan.ok()) return fail(ctx, plan.status());
   const Campaign* campaign = &plan->campaign;
   const CampaignConfig* config = &plan->config;
+  // The simulator's clock resumes after the times already recorded; Amazon
+  // Connect's events carry real time, so its loop keeps the real clock.
+  WallTime clock_not_before{};
+  if (backend.backend == "sim") {
+    auto start = simulated_clock_start(**setup);
+    if (!start.ok()) return fail(ctx, start.status());
+    clock_not_before = *start;
+  }
   setup->reset();
 
   const bool live = options.live_display.value_or(::isatty(STDERR_FILENO) == 1);
@@ -115,7 +123,7 @@ int cmd_run(const Context& ctx, const RunOptions& options) {
   std::optional<absl::Status> outcome;
   CampaignState final_state = CampaignState::kStopped;
   {
-    RealTimeLoop loop(options.speed);
+    RealTimeLoop loop(options.speed, system_clock(), clock_not_before);
     Engine* engine_ptr = nullptr;
     SignalWatcher signals([&] {
       loop.post([&] {

@@ -354,6 +354,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.0, 1.0));
   standin_cmd->add_option("--ledger", standin.ledger,
                           "append a JSON line per ended contact to this file");
+  standin_cmd->add_flag("--no-status-type", standin.omit_status_type,
+                        "write agent events as Connect's documented example does: AgentStatus "
+                        "without Type (ARN, Name and StartTimestamp only)");
   add_sim_options(standin_cmd, standin.sim, standin_flags);
   standin_cmd->callback([&] {
     run = [&] {

@@ -39,6 +39,13 @@ int cmd_serve(const Context& ctx, const ServeOptions& options) {
                          ", which other machines can reach, with no API token: create one with '",
                          ctx.program, " token create' first")));
   }
+  // As for `run`: the simulator's clock resumes after the recorded times.
+  WallTime clock_not_before{};
+  if (options.backend.backend == "sim") {
+    auto start = simulated_clock_start(**check);
+    if (!start.ok()) return fail(ctx, start.status());
+    clock_not_before = *start;
+  }
   check->reset();
 
   // Signals first, before any thread exists (see SignalWatcher).
@@ -61,6 +68,7 @@ int cmd_serve(const Context& ctx, const ServeOptions& options) {
   host_options.db_path = ctx.db_path;
   host_options.backend = options.backend;
   host_options.speed = options.speed;
+  host_options.clock_not_before = clock_not_before;
   host_options.program = ctx.program;
   CampaignHost host(host_options);
 

@@ -95,11 +95,11 @@ void VirtualLoop::run_until(MonoTime until) {
 
 // --- RealTimeLoop ------------------------------------------------------------
 
-RealTimeLoop::RealTimeLoop(double speed, Clock& real)
+RealTimeLoop::RealTimeLoop(double speed, Clock& real, WallTime wall_not_before)
     : speed_(speed > 0 ? speed : 1.0),
       real_(real),
       real_start_(real.now()),
-      wall_start_(real.wall_now()) {}
+      wall_start_(std::max(real.wall_now(), wall_not_before)) {}
 
 MonoTime RealTimeLoop::now() const {
   const auto real_elapsed = real_.now() - real_start_;

@@ -112,8 +112,11 @@ class VirtualLoop final : public EventLoop {
 
 class RealTimeLoop final : public EventLoop {
  public:
-  // `speed` > 0: virtual seconds per real second.
-  explicit RealTimeLoop(double speed = 1.0, Clock& real = system_clock());
+  // `speed` > 0: virtual seconds per real second. The loop's wall clock
+  // starts at the real time now, or at `wall_not_before` when that is later
+  // (a simulated clock resuming after the times a previous run recorded).
+  explicit RealTimeLoop(double speed = 1.0, Clock& real = system_clock(),
+                        WallTime wall_not_before = {});
 
   MonoTime now() const override;
   WallTime wall_now() const override;

@@ -136,6 +136,12 @@ absl::StatusOr<StartPlan> prepare_campaign_start(Store& store, std::string_view 
   return plan;
 }
 
+absl::StatusOr<WallTime> simulated_clock_start(Store& store) {
+  PD_ASSIGN_OR_RETURN(std::optional<WallTime> latest, store.latest_recorded_time());
+  if (!latest) return WallTime{};
+  return *latest + Millis(1);
+}
+
 absl::StatusOr<StopResult> request_campaign_stop(Store& store, const Campaign& campaign) {
   // Nobody holds the lease (the dialer was killed): there is no one to
   // finish the calls, so the campaign is stopped now; the next run resolves

@@ -60,6 +60,14 @@ struct StartPlan {
 absl::StatusOr<StartPlan> prepare_campaign_start(Store& store, std::string_view name,
                                                  std::string_view program = "powerdialer");
 
+// Where a simulated contact centre's clock (at any --speed) starts, given to
+// RealTimeLoop as `wall_not_before`: just after the latest time the store
+// has recorded, when that is later than the real time now. A run killed at
+// --speed N leaves times ahead of the real clock; the next run's times must
+// follow them, or its results would end calls before they started.
+// WallTime{} (no constraint) when the store holds no attempt.
+absl::StatusOr<WallTime> simulated_clock_start(Store& store);
+
 // What a stop request did.
 enum class StopResult {
   kRequested,        // running: the dialer dials nothing new and finishes

@@ -35,6 +35,17 @@ std::string results_location(const CampaignConfig& config, const Campaign& campa
   return {};
 }
 
+// How an attempt ends when no one can say what became of its call. A
+// customer who answered and reached an agent was reached, whatever happened
+// to the dialer afterwards: connected (with the reason saying its end was not
+// seen), never dialled again. Anyone else is interrupted, and moves on by the
+// rules.
+AttemptEnd unobserved_end(bool answered, const std::string& agent_id, WallTime now) {
+  const Outcome outcome =
+      answered && !agent_id.empty() ? Outcome::kConnected : Outcome::kInterrupted;
+  return {outcome, now, std::string(disconnect_reason::kDialerRestarted), ""};
+}
+
 }  // namespace
 
 Engine::Engine(EventLoop& loop, StoreExecutor& store, ContactCenter& contact_center,
@@ -53,6 +64,7 @@ Engine::Engine(EventLoop& loop, StoreExecutor& store, ContactCenter& contact_cen
 Engine::~Engine() {
   if (wake_timer_) loop_.cancel(*wake_timer_);
   if (heartbeat_timer_) loop_.cancel(*heartbeat_timer_);
+  for (TimerId t : store_retry_timers_) loop_.cancel(t);
   for (auto& [id, a] : attempts_) {
     if (a.retry_timer) loop_.cancel(*a.retry_timer);
   }
@@ -70,6 +82,9 @@ void Engine::start(std::function<void(absl::Status, CampaignState)> on_finished)
   const RetryRules rules = config_.retry;
   const std::string name = campaign_.name;
   const bool describe = cc_.can_describe_calls();
+  const WallTime recover_since =
+      now - std::chrono::duration_cast<Millis>(options_.token_recovery_window);
+  lease_until_ = lease_until;
   store_.submit([=, this](Store& s) -> StoreExecutor::Completion {
     int64_t recovered = 0;
     std::vector<AttemptRecord> adopted;
@@ -85,21 +100,21 @@ void Engine::start(std::function<void(absl::Status, CampaignState)> on_finished)
         }
       }
       // Holding the lease, every open attempt belongs to a run that died. Its
-      // call may or may not have been placed, so it is never dialled again.
-      // A call with a contact id is taken over when the contact centre can
-      // say what became of it; any other ends as interrupted and the
-      // customer moves on by the rules.
+      // call may or may not have been placed, so it is never dialled blindly
+      // again. When the contact centre can say what became of a call, it is
+      // taken over: by its contact id, or, when that never reached the store,
+      // by re-sending the request with its ClientToken (idempotent: the same
+      // contact, no second call). Any other ends as the dead run left it
+      // (see unobserved_end) and the customer moves on by the rules.
       PD_ASSIGN_OR_RETURN(std::vector<AttemptRecord> open, s.open_attempts(id));
       for (const AttemptRecord& a : open) {
-        if (describe && !a.contact_id.empty()) {
+        if (describe && (!a.contact_id.empty() || a.started_at >= recover_since)) {
           adopted.push_back(a);
           continue;
         }
-        PD_ASSIGN_OR_RETURN(Store::Finished ended,
-                            s.finish(a.id,
-                                     {Outcome::kInterrupted, now,
-                                      std::string(disconnect_reason::kDialerRestarted), ""},
-                                     rules));
+        PD_ASSIGN_OR_RETURN(
+            Store::Finished ended,
+            s.finish(a.id, unobserved_end(a.answered_at.has_value(), a.agent_id, now), rules));
         recovered += ended.ended_now ? 1 : 0;
       }
       PD_RETURN_IF_ERROR(s.transition(id, {}, CampaignState::kRunning).status());
@@ -141,29 +156,44 @@ void Engine::adopt(const AttemptRecord& r) {
   a.id = r.id;
   a.request.phone = r.phone;
   a.request.client_token = r.client_token;
+  a.request.attributes_json = r.attributes_json;
   a.request.cust_id = r.cust_id;
   a.contact_id = r.contact_id;
   a.connected = r.answered_at.has_value();
-  by_contact_[r.contact_id] = r.id;
+  a.agent_id = r.agent_id;
   ++(a.connected ? stats_.talking : stats_.dialing);
-  const AttemptId id = r.id;
-  const std::string contact_id = r.contact_id;
-  cc_.describe_call(contact_id, [this, id, contact_id](
-                                    absl::StatusOr<std::vector<ContactEvent>> events) {
-    if (finished_ || attempts_.find(id) == attempts_.end()) return;
-    if (events.ok()) {
-      for (const ContactEvent& e : *events) on_event(e);
-      return;  // none: in progress, its events follow
-    }
-    // The contact centre cannot say: end it as the dead run left it.
-    ContactEvent ended;
-    ended.kind = ContactEvent::Kind::kCallEnded;
-    ended.at = loop_.wall_now();
-    ended.contact_id = contact_id;
-    ended.outcome = Outcome::kInterrupted;
-    ended.disconnect_reason = std::string(disconnect_reason::kDialerRestarted);
-    on_event(ended);
-  });
+  if (a.contact_id.empty()) {
+    // The same request again, with the same token: on_dialed() learns the
+    // contact id and follows the call from there.
+    a.recovering = true;
+    a.maybe_placed = true;
+    dial(a);
+    return;
+  }
+  by_contact_[r.contact_id] = r.id;
+  follow(r.id, r.contact_id);
+}
+
+void Engine::follow(AttemptId id, const std::string& contact_id) {
+  cc_.describe_call(
+      contact_id, [this, id, contact_id](absl::StatusOr<std::vector<ContactEvent>> events) {
+        auto it = attempts_.find(id);
+        if (finished_ || it == attempts_.end()) return;
+        if (events.ok()) {
+          for (const ContactEvent& e : *events) on_event(e);
+          return;  // none: in progress, its events follow
+        }
+        // The contact centre cannot say: end it as the dead run left it.
+        const AttemptEnd end =
+            unobserved_end(it->second.connected, it->second.agent_id, loop_.wall_now());
+        ContactEvent ended;
+        ended.kind = ContactEvent::Kind::kCallEnded;
+        ended.at = end.ended_at;
+        ended.contact_id = contact_id;
+        ended.outcome = end.outcome;
+        ended.disconnect_reason = end.disconnect_reason;
+        on_event(ended);
+      });
 }
 
 void Engine::request_stop() {
@@ -278,13 +308,10 @@ void Engine::on_call_connected(Attempt& attempt, const ContactEvent& event) {
     busy.agent_state = AgentState::kBusy;
     on_agent_state(busy);
   }
-  const AttemptId id = attempt.id;
-  const WallTime at = event.at;
-  const std::string agent = event.agent_id;
-  store_.submit([id, at, agent](Store& s) -> StoreExecutor::Completion {
-    (void)s.mark_connected(id, at, agent);  // an ended attempt stays ended
-    return {};
-  });
+  attempt.agent_id = event.agent_id;
+  // The answer must reach the store: after a crash it is what tells a
+  // reached customer from one to call again. (An ended attempt stays ended.)
+  record({attempt.id, attempt.contact_id, attempt.request.cust_id, event.at, event.agent_id});
 }
 
 void Engine::on_call_ended(Attempt& attempt, const ContactEvent& event) {
@@ -431,14 +458,17 @@ void Engine::on_dialed(AttemptId id, absl::StatusOr<std::string> contact) {
   account_idle();
   Attempt& a = it->second;
   if (contact.ok()) {
-    ++stats_.dials;
+    const bool recovered = a.recovering;
+    a.recovering = false;
+    if (!recovered) ++stats_.dials;
     a.contact_id = *contact;
     by_contact_[a.contact_id] = id;
     const std::string contact_id = a.contact_id;
-    store_.submit([id, contact_id](Store& s) -> StoreExecutor::Completion {
-      (void)s.set_contact_id(id, contact_id);
-      return {};
-    });
+    // Without its contact id in the store, a call cannot be taken over after
+    // a crash: if it cannot be recorded, the campaign stops rather than dial
+    // on blind.
+    record({id, contact_id, a.request.cust_id, std::nullopt, ""});
+    if (recovered) follow(id, contact_id);
     // Events that beat the API response.
     auto [first, last] = early_events_.equal_range(contact_id);
     std::vector<ContactEvent> early;
@@ -472,8 +502,21 @@ void Engine::on_dialed(AttemptId id, absl::StatusOr<std::string> contact) {
     return;
   }
   const absl::StatusCode code = contact.status().code();
-  if (code == absl::StatusCode::kPermissionDenied || code == absl::StatusCode::kUnauthenticated ||
-      code == absl::StatusCode::kNotFound || code == absl::StatusCode::kFailedPrecondition) {
+  const bool refuses_every_call =
+      code == absl::StatusCode::kPermissionDenied || code == absl::StatusCode::kUnauthenticated ||
+      code == absl::StatusCode::kNotFound || code == absl::StatusCode::kFailedPrecondition;
+  if (a.recovering) {
+    // A dead run's request, refused now: whether the first one placed the
+    // call is not known, so it is neither handed back nor dialled again.
+    --(a.connected ? stats_.talking : stats_.dialing);
+    end_attempt(id, unobserved_end(a.connected, a.agent_id, loop_.wall_now()));
+    if (refuses_every_call) {
+      fail(absl::Status(code, cat("the contact centre refused a call, so the campaign stopped: ",
+                                  sv(contact.status().message()))));
+    }
+    return;
+  }
+  if (refuses_every_call) {
     // The contact centre refuses every call (wrong instance, flow or queue;
     // no permission): the call was not placed, and the next would not be
     // either. Give the customer back and stop the campaign with the reason,
@@ -501,15 +544,68 @@ void Engine::on_dialed(AttemptId id, absl::StatusOr<std::string> contact) {
 void Engine::release(AttemptId id) {
   ++pending_store_ops_;
   store_.submit([this, id](Store& s) -> StoreExecutor::Completion {
-    (void)s.release_claim(id);  // already ended or gone: nothing to give back
-    return [this] {
+    absl::Status released = s.release_claim(id);
+    return [this, id, released] {
       --pending_store_ops_;
+      // kNotFound: already ended or gone, nothing to give back. Otherwise
+      // the claim stays open, and a restart ends it as interrupted.
+      if (!released.ok() && !absl::IsNotFound(released)) {
+        fail(absl::Status(released.code(), cat("cannot give back the unplaced call of attempt ", id,
+                                               ": ", sv(released.message()))));
+      }
       maybe_finish();
     };
   });
 }
 
-void Engine::end_attempt(AttemptId id, AttemptEnd end) {
+void Engine::record(CallFact fact, int tried) {
+  // No pending-op count: the executor keeps order, so the campaign's own
+  // last write (finish()) follows this one. A failure reported after the
+  // campaign finished has nothing left to stop.
+  store_.submit([this, fact = std::move(fact), tried](Store& s) -> StoreExecutor::Completion {
+    const absl::Status status =
+        fact.answered_at ? s.mark_connected(fact.attempt, *fact.answered_at, fact.agent_id)
+                         : s.set_contact_id(fact.attempt, fact.contact_id);
+    if (status.ok()) return {};
+    // (Copied, not moved: the work may run again if its batch fails.)
+    return [this, fact, tried, status] {
+      if (finished_) return;
+      if (retry_later(status, tried, [this, fact, tried] { record(fact, tried + 1); })) return;
+      const std::string what = fact.answered_at
+                                   ? cat("cannot record that the call to customer ", fact.cust_id,
+                                         " (contact ", fact.contact_id, ") was answered")
+                                   : cat("cannot record contact id ", fact.contact_id,
+                                         " of the call to customer ", fact.cust_id);
+      fail(absl::Status(status.code(),
+                        cat(what, " (", sv(status.message()),
+                            "), so the campaign stopped rather than place calls it could not "
+                            "take over after a crash")));
+      maybe_finish();
+    };
+  });
+}
+
+bool Engine::retry_later(const absl::Status& status, int tried, std::function<void()> again) {
+  if (!absl::IsUnavailable(status) || tried + 1 >= options_.store_write_tries) return false;
+  // Busy (another process writing): again shortly, holding the finish.
+  ++pending_store_ops_;
+  const Micros delay = std::chrono::milliseconds(100) * (int64_t{1} << std::min(tried, 10));
+  auto timer = std::make_shared<TimerId>();
+  *timer = loop_.schedule_after(delay, [this, timer, again = std::move(again)] {
+    store_retry_timers_.erase(*timer);
+    --pending_store_ops_;
+    again();
+  });
+  store_retry_timers_.insert(*timer);
+  return true;
+}
+
+void Engine::fail(absl::Status error) {
+  if (fatal_.ok()) fatal_ = std::move(error);
+  request_stop();
+}
+
+void Engine::end_attempt(AttemptId id, AttemptEnd end, int tried) {
   auto it = attempts_.find(id);
   if (it != attempts_.end()) {
     if (!it->second.contact_id.empty()) by_contact_.erase(it->second.contact_id);
@@ -519,12 +615,21 @@ void Engine::end_attempt(AttemptId id, AttemptEnd end) {
   const RetryRules rules = config_.retry;
   store_.submit([=, this](Store& s) -> StoreExecutor::Completion {
     absl::StatusOr<Store::Finished> done = s.finish(id, end, rules);
-    return [this, done] {
+    return [this, done, id, end, tried] {
       --pending_store_ops_;
       if (finished_) return;
       account_idle();
       if (!done.ok()) {
-        finish(done.status());
+        // Ending twice changes nothing, so a retry is safe. If the end cannot
+        // be recorded, the attempt stays open and a restart takes it over.
+        if (retry_later(done.status(), tried,
+                        [this, id, end, tried] { end_attempt(id, end, tried + 1); })) {
+          return;
+        }
+        fail(absl::Status(done.status().code(),
+                          cat("cannot record the end of attempt ", id, " (",
+                              sv(done.status().message()), "), so the campaign stopped")));
+        maybe_finish();
         return;
       }
       // The customer is callable again at callable_at; everyone else is as
@@ -552,11 +657,18 @@ void Engine::heartbeat() {
   store_.submit([=, this](Store& s) -> StoreExecutor::Completion {
     auto held = s.acquire_lease(id, owner, now, until);
     auto c = s.campaign(id);
-    return [this, held, c] {
+    return [this, held, c, now, until] {
       if (finished_) return;
+      if (held.ok() && *held) lease_until_ = until;
       if (held.ok() && !*held) {
         // Another process took the campaign over: dial nothing more.
         request_stop();
+      } else if (!held.ok() && now >= lease_until_) {
+        // Our lease lapsed: another dialer may take the campaign over.
+        fail(absl::Status(held.status().code(),
+                          cat("cannot renew the campaign's lease (", sv(held.status().message()),
+                              "), so the campaign stopped before another dialer could take it "
+                              "over")));
       } else if (c.ok() && c->state == CampaignState::kStopping) {
         request_stop();
       }

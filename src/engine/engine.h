@@ -18,12 +18,13 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "core/config_keys.h"
 #include "core/event_loop.h"
 #include "core/histogram.h"
-#include "engine/store_executor.h"
 #include "store/store.h"
+#include "store/store_executor.h"
 #include "telephony/contact_center.h"
 
 namespace pd {
@@ -44,6 +45,17 @@ struct EngineOptions {
   std::function<WallTime()> lease_clock;
   // Real time for the dial-latency measurement.
   Clock* real_clock = &system_clock();
+  // A dead run's request that never got its contact id into the store is
+  // re-sent with its ClientToken (the contact centre answers with the same
+  // contact and places no second call) when it was claimed this recently
+  // (loop wall time) and the contact centre can describe calls. Older ones
+  // are not: had the request never reached the contact centre, the re-sent
+  // one would place the call now, long after it was claimed.
+  Micros token_recovery_window{std::chrono::minutes(15)};
+  // A store write the campaign cannot do without (a contact id, an answer)
+  // that finds the store busy is tried this many times, backing off from
+  // 100 ms, before the campaign stops.
+  int store_write_tries = 6;
 };
 
 struct EngineStats {
@@ -100,13 +112,36 @@ class Engine {
     // have been placed, so the claim is never handed back, only retried with
     // its token until the answer is certain.
     bool maybe_placed = false;
+    // A dead run's request, re-sent with its token to learn its contact id:
+    // never handed back, and taken over once the id is known.
+    bool recovering = false;
+    std::string agent_id;  // who took the call, when known
     Micros backoff{0};
     std::optional<TimerId> retry_timer;
   };
 
   void on_started(absl::Status status, std::vector<AttemptRecord> adopted);
-  // Takes over a call a dead run placed, and asks what became of it.
+  // Takes over a call a dead run placed, and asks what became of it (first
+  // learning its contact id through its ClientToken, when the store lacks it).
   void adopt(const AttemptRecord& record);
+  void follow(AttemptId id, const std::string& contact_id);
+  // A fact about a placed call that a takeover after a crash depends on.
+  struct CallFact {
+    AttemptId attempt = 0;
+    std::string contact_id;
+    std::string cust_id;
+    std::optional<WallTime> answered_at;  // set: it was answered by agent_id
+    std::string agent_id;
+  };
+  // Records `fact`: retried while the store is busy; any other error, or a
+  // store busy for too long, stops the campaign with the reason. Costs no
+  // loop work when the write succeeds (the common case, at every call).
+  void record(CallFact fact, int tried = 0);
+  // When `status` says the store was busy and tries remain, runs `again`
+  // after a backoff (holding the finish meanwhile) and returns true.
+  bool retry_later(const absl::Status& status, int tried, std::function<void()> again);
+  // Stops the campaign gracefully with `error` as the reason.
+  void fail(absl::Status error);
   void on_event(const ContactEvent& event);
   void on_agent_state(const ContactEvent& event);
   void on_call_connected(Attempt& attempt, const ContactEvent& event);
@@ -116,7 +151,7 @@ class Engine {
                   int wanted);
   void dial(Attempt& attempt);
   void on_dialed(AttemptId id, absl::StatusOr<std::string> contact_id);
-  void end_attempt(AttemptId id, AttemptEnd end);
+  void end_attempt(AttemptId id, AttemptEnd end, int tried = 0);
   // Gives back a claim whose call was never placed.
   void release(AttemptId id);
   void note_next_callable(std::optional<WallTime> next);
@@ -155,6 +190,8 @@ class Engine {
   bool next_callable_known_ = false;
   std::optional<TimerId> wake_timer_;
   std::optional<TimerId> heartbeat_timer_;
+  std::unordered_set<TimerId> store_retry_timers_;
+  WallTime lease_until_{};  // the lease is ours until then (lease clock)
   // Real times at which an agent became free with nothing dialled for them,
   // oldest first; each dial takes one (the dial-latency measurement).
   std::deque<MonoTime> unserved_since_;

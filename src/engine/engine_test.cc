@@ -4,10 +4,11 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <map>
 #include <fstream>
+#include <map>
 
 #include "core/strings.h"
+#include "engine/campaign_control.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace pd {
@@ -49,7 +50,8 @@ class ScriptedContactCenter final : public ContactCenter {
     }
     if (throttle_next > 0) {
       --throttle_next;
-      loop_.post([done = std::move(done)] { done(absl::ResourceExhaustedError("TooManyRequests")); });
+      loop_.post(
+          [done = std::move(done)] { done(absl::ResourceExhaustedError("TooManyRequests")); });
       return;
     }
     const std::string id = cat("contact-", ++placed);
@@ -104,7 +106,7 @@ class ScriptedContactCenter final : public ContactCenter {
   int placed = 0;
   int throttle_next = 0;
   int unanswered_next = 0;
-  absl::Status refuse_all;  // every start_call fails with this
+  absl::Status refuse_all;                      // every start_call fails with this
   std::map<std::string, std::string> by_token;  // client token -> contact id
   bool describable = false;
   std::map<std::string, std::vector<ContactEvent>> past_calls;  // describe_call answers
@@ -241,11 +243,8 @@ TEST_F(EngineTest, ConnectedEventBeforeTheAgentEventStillHoldsTheAgent) {
   cc_.agent("a1", AgentState::kAvailable);
   settle();
   // The call event arrives first; the agent's own "busy" comes later.
-  ContactEvent e;
-  e.kind = ContactEvent::Kind::kCallConnected;
-  e.contact_id = "contact-1";
-  e.agent_id = "a1";
-  cc_.emit(e);
+  cc_.emit(
+      {.kind = ContactEvent::Kind::kCallConnected, .agent_id = "a1", .contact_id = "contact-1"});
   settle();
   EXPECT_EQ(cc_.requests.size(), 1u);
 }
@@ -389,10 +388,12 @@ TEST_F(EngineTest, AContactCentreThatRefusesEveryCallStopsTheCampaignWithoutBurn
 
 TEST_F(EngineTest, ARestartTakesOverTheDeadRunsCallsTheContactCentreKnows) {
   load(4);
-  auto orphans = store_->claim(campaign_.id, 3, loop_.wall_now(), "dead-run");
+  auto orphans =
+      store_->claim(campaign_.id, 3, loop_.wall_now() - std::chrono::hours(1), "dead-run");
   ASSERT_EQ(orphans->size(), 3u);
   // C0's call ended while no dialer was watching; C1's is still ringing;
-  // C2's request never got a contact id (it may or may not have been placed).
+  // C2's request, an hour old, never got a contact id (it may or may not
+  // have been placed, and is too old to re-send).
   ASSERT_TRUE(store_->set_contact_id((*orphans)[0].attempt_id, "old-1").ok());
   ASSERT_TRUE(store_->set_contact_id((*orphans)[1].attempt_id, "old-2").ok());
   ContactEvent connected, ended;
@@ -433,6 +434,145 @@ TEST_F(EngineTest, ARestartResolvesTheDeadRunsCallsWithoutRedialling) {
   EXPECT_EQ(cc_.requests[0].cust_id, "C1");  // not C0 again
   auto rows = attempts();
   EXPECT_EQ(rows[0].outcome, Outcome::kInterrupted);
+}
+
+TEST_F(EngineTest, ARestartLearnsAMissingContactIdThroughTheClientToken) {
+  load(3);
+  auto orphans = store_->claim(campaign_.id, 2, loop_.wall_now(), "dead-run");
+  ASSERT_EQ(orphans->size(), 2u);
+  // Neither contact id reached the store. C0's request reached the contact
+  // centre (it knows the token), and an agent took the call; C1's never
+  // left the dead dialer.
+  const std::string c0_token = (*orphans)[0].client_token;
+  cc_.by_token[c0_token] = "old-7";
+  ContactEvent connected, ended;
+  connected.kind = ContactEvent::Kind::kCallConnected;
+  connected.contact_id = "old-7";
+  connected.agent_id = "a9";
+  ended.kind = ContactEvent::Kind::kCallEnded;
+  ended.contact_id = "old-7";
+  ended.outcome = Outcome::kConnected;
+  ended.disconnect_reason = "AGENT_DISCONNECT";
+  cc_.past_calls["old-7"] = {connected, ended};
+  cc_.past_calls["contact-1"] = {};  // C1's, placed now: in progress
+  cc_.describable = true;
+  start();
+  settle();
+  // Both re-sent with their own tokens: C0's answered with its old contact
+  // (no new call), C1's placed now, once.
+  ASSERT_EQ(cc_.requests.size(), 2u);
+  EXPECT_EQ(cc_.requests[0].client_token, c0_token);
+  EXPECT_EQ(cc_.requests[1].client_token, (*orphans)[1].client_token);
+  EXPECT_EQ(cc_.placed, 1);
+  EXPECT_EQ(engine_->stats().dials, 0);
+  EXPECT_EQ(engine_->stats().recovered, 2);
+  EXPECT_EQ(cc_.described, (std::vector<std::string>{"old-7", "contact-1"}));
+  cc_.end("contact-1", Outcome::kBusy, "TELECOM_BUSY");
+  settle();
+  std::map<std::string, AttemptRecord> by_cust;
+  for (const AttemptRecord& r : attempts()) by_cust[r.cust_id] = r;
+  EXPECT_EQ(by_cust["C0"].contact_id, "old-7");
+  EXPECT_EQ(by_cust["C0"].outcome, Outcome::kConnected);
+  EXPECT_EQ(by_cust["C0"].agent_id, "a9");
+  EXPECT_EQ(by_cust["C1"].contact_id, "contact-1");
+  EXPECT_EQ(by_cust["C1"].outcome, Outcome::kBusy);
+  EXPECT_EQ(attempts().size(), 2u);  // nobody dialled twice
+}
+
+TEST_F(EngineTest, ACustomerWhoReachedAnAgentCountsAsReachedAfterACrash) {
+  load(2);
+  auto orphan = store_->claim(campaign_.id, 1, loop_.wall_now(), "dead-run");
+  ASSERT_EQ(orphan->size(), 1u);
+  const AttemptId id = (*orphan)[0].attempt_id;
+  ASSERT_TRUE(store_->set_contact_id(id, "sim-dead-000001").ok());
+  ASSERT_TRUE(store_->mark_connected(id, loop_.wall_now(), "a9").ok());
+  // The simulator cannot say what became of the call: it died with the run.
+  start();
+  cc_.agent("a1", AgentState::kAvailable);
+  settle();
+  ASSERT_EQ(cc_.requests.size(), 1u);
+  EXPECT_EQ(cc_.requests[0].cust_id, "C1");  // not C0 again
+  auto rows = attempts();
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].outcome, Outcome::kConnected);
+  EXPECT_EQ(rows[0].disconnect_reason, disconnect_reason::kDialerRestarted);
+  EXPECT_EQ(rows[0].agent_id, "a9");
+  EXPECT_TRUE(rows[0].answered_at.has_value());
+  EXPECT_EQ(store_->status(campaign_.id)->customers_by_state[CustomerState::kReached], 1);
+}
+
+TEST_F(EngineTest, AnAnsweredCallTheContactCentreCannotDescribeEndsReached) {
+  load(2);
+  auto orphan = store_->claim(campaign_.id, 1, loop_.wall_now(), "dead-run");
+  const AttemptId id = (*orphan)[0].attempt_id;
+  ASSERT_TRUE(store_->set_contact_id(id, "old-1").ok());
+  ASSERT_TRUE(store_->mark_connected(id, loop_.wall_now(), "a9").ok());
+  cc_.describable = true;  // but it does not know old-1 any more
+  start();
+  settle();
+  auto rows = attempts();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].outcome, Outcome::kConnected);
+  EXPECT_EQ(rows[0].agent_id, "a9");
+  EXPECT_EQ(store_->status(campaign_.id)->customers_by_state[CustomerState::kReached], 1);
+}
+
+TEST_F(EngineTest, AContactIdTheStoreCannotRecordStopsTheCampaign) {
+  // Another campaign's attempt already holds the id the contact centre will
+  // give our first call (as the simulator's restarting ids once did).
+  auto other = store_->init_campaign("other");
+  ASSERT_TRUE(other.ok());
+  {
+    auto w = store_->begin_list(other->id, LoadMode::kReplace);
+    ASSERT_TRUE((*w)->add("X", "+12025559999", "{}", 2).ok());
+    ASSERT_TRUE((*w)->commit().ok());
+  }
+  auto taken = store_->claim(other->id, 1, loop_.wall_now(), "elsewhere");
+  ASSERT_TRUE(store_->set_contact_id((*taken)[0].attempt_id, "contact-1").ok());
+  load(5);
+  start();
+  cc_.agent("a1", AgentState::kAvailable);
+  cc_.agent("a2", AgentState::kAvailable);
+  settle();
+  // A second call may have been placed before the store answered.
+  const size_t placed = cc_.requests.size();
+  ASSERT_GE(placed, 1u);
+  ASSERT_LE(placed, 2u);
+  EXPECT_FALSE(finished_state_.has_value());  // calls in flight finish first
+  for (const std::string& contact : cc_.contacts) cc_.end(contact, Outcome::kNoAnswer);
+  cc_.agent("a1", AgentState::kAvailable);
+  settle();
+  EXPECT_EQ(cc_.requests.size(), placed);  // nothing more
+  ASSERT_TRUE(finished_status_.has_value());
+  EXPECT_FALSE(finished_status_->ok());
+  EXPECT_NE(std::string(finished_status_->message()).find("cannot record contact id contact-1"),
+            std::string::npos)
+      << *finished_status_;
+  EXPECT_EQ(finished_state_, CampaignState::kStopped);
+}
+
+TEST_F(EngineTest, TimesNeverGoBackwardsForOneAttempt) {
+  load(2);
+  // A dead run's clock ran an hour ahead of ours (--speed).
+  const WallTime ahead = loop_.wall_now() + std::chrono::hours(1);
+  auto orphans = store_->claim(campaign_.id, 2, ahead, "dead-run");
+  ASSERT_TRUE(store_->set_contact_id((*orphans)[0].attempt_id, "old-1").ok());
+  ASSERT_TRUE(store_->mark_connected((*orphans)[0].attempt_id, ahead + seconds(5), "a9").ok());
+  // An answer stamped before the start is recorded at the start.
+  ASSERT_TRUE(store_->mark_connected((*orphans)[1].attempt_id, ahead - seconds(5), "a8").ok());
+  start();
+  settle();
+  for (const AttemptRecord& r : attempts()) {
+    ASSERT_TRUE(r.answered_at && r.ended_at) << r.cust_id;
+    EXPECT_LE(r.started_at, *r.answered_at) << r.cust_id;
+    EXPECT_LE(*r.answered_at, *r.ended_at) << r.cust_id;
+  }
+  // The next run's simulated clock starts after everything recorded.
+  auto start_at = simulated_clock_start(*store_);
+  ASSERT_TRUE(start_at.ok());
+  EXPECT_GT(*start_at, ahead + seconds(5));
+  RealTimeLoop resumed(10, system_clock(), *start_at);
+  EXPECT_GE(resumed.wall_now(), *start_at);
 }
 
 TEST_F(EngineTest, TheEndOfTheListMakesTheCampaignDoneAndWritesResults) {

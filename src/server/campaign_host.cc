@@ -3,7 +3,7 @@
 #include <iostream>
 
 #include "core/strings.h"
-#include "engine/store_executor.h"
+#include "store/store_executor.h"
 #include "store/store.h"
 
 namespace pd {
@@ -41,7 +41,8 @@ struct CampaignHost::Slot {
 };
 
 CampaignHost::CampaignHost(HostOptions options)
-    : options_(std::move(options)), loop_(options_.speed) {
+    : options_(std::move(options)),
+      loop_(options_.speed, system_clock(), options_.clock_not_before) {
   loop_.post([this] { snapshot(); });
   thread_ = std::thread([this] { loop_.run(); });
 }

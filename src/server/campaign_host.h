@@ -49,7 +49,8 @@ struct LiveStats {
 struct HostOptions {
   std::string db_path;
   BackendOptions backend;
-  double speed = 1.0;  // simulator: virtual seconds per real second
+  double speed = 1.0;           // simulator: virtual seconds per real second
+  WallTime clock_not_before{};  // the loop's wall clock starts no earlier
   std::string program = "powerdialer";
   std::chrono::milliseconds snapshot_every{250};  // real time
 };

@@ -95,6 +95,10 @@ struct AttemptRecord {
   std::string disposition;
   std::string client_token;
   std::string owner;
+  // The customer's attributes (JSON object), as sent with the call; filled
+  // in by open_attempts() only, so a taken-over request can be re-sent as it
+  // was.
+  std::string attributes_json;
 };
 
 // How an attempt ended.
@@ -194,12 +198,16 @@ class Store {
   virtual absl::Status release_claim(AttemptId attempt) = 0;
   // The contact centre accepted the call and gave it this id.
   virtual absl::Status set_contact_id(AttemptId attempt, std::string_view contact_id) = 0;
-  // The customer answered and was put through to `agent_id`.
+  // The customer answered and was put through to `agent_id`. An answer
+  // stamped before the attempt started is recorded at its start (a
+  // restarted run's clock may lag the dead run's).
   virtual absl::Status mark_connected(AttemptId attempt, WallTime answered_at,
                                       std::string_view agent_id) = 0;
   // Ends the attempt and moves the customer on by `rules`, in one
   // transaction. Ending an attempt that already ended changes nothing and
-  // says so (events arrive more than once).
+  // says so (events arrive more than once). The end recorded is never
+  // before the attempt's start or answer: an earlier `end.ended_at` is
+  // recorded as the later of those.
   struct Finished {
     bool ended_now = false;  // false: it had ended before
     // When the customer becomes callable again; nullopt when they are
@@ -215,6 +223,10 @@ class Store {
   virtual absl::StatusOr<std::vector<AttemptRecord>> open_attempts(CampaignId id) = 0;
   virtual absl::StatusOr<std::optional<AttemptRecord>> find_attempt_by_contact(
       std::string_view contact_id) = 0;
+  // The latest time recorded for any attempt of any campaign (start, answer
+  // or end); nullopt when there is none. A simulated clock starts no earlier,
+  // so results stay in order across restarts (cheap: an index lookup).
+  virtual absl::StatusOr<std::optional<WallTime>> latest_recorded_time() = 0;
 
   // --- group commit ---------------------------------------------------
   // Runs the operations between begin_batch() and commit_batch() in one

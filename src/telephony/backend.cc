@@ -43,7 +43,10 @@ absl::StatusOr<std::unique_ptr<ContactCenter>> make_contact_center(const Backend
     if (!cc.ok()) return cc.status();
     return std::unique_ptr<ContactCenter>(std::move(*cc));
   }
-  return std::unique_ptr<ContactCenter>(std::make_unique<Simulator>(loop, options.sim));
+  SimConfig sim = options.sim;
+  // Contact ids stay in the store after the run: the next run's must differ.
+  if (sim.run_id.empty()) sim.run_id = new_sim_run_id();
+  return std::unique_ptr<ContactCenter>(std::make_unique<Simulator>(loop, std::move(sim)));
 }
 
 }  // namespace pd

@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import tempfile
 import time
@@ -70,12 +71,13 @@ class ConnectTest(unittest.TestCase):
             s.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
 
-    def standin(self, *args):
-        # Flags given here replace FAST's of the same name.
+    def standin(self, *args, flags=()):
+        # Options given here (FLAG VALUE pairs) replace FAST's of the same
+        # name; `flags` are options without a value.
         given = set(args[0::2])
         fast = [x for flag, value in zip(FAST[0::2], FAST[1::2]) if flag not in given
                 for x in (flag, value)]
-        s = Standin(self.dir, self.env, *fast, *args, streams=self.streams)
+        s = Standin(self.dir, self.env, *fast, *args, *flags, streams=self.streams)
         self.standins.append(s)
         return s
 
@@ -201,6 +203,19 @@ class ConnectTest(unittest.TestCase):
                 if r["outcome"] == "connected":
                     self.assertEqual(later, [], "a reached customer was called again")
 
+    def test_agent_events_without_status_type_dial_the_whole_list(self):
+        # Connect's documented agent event: AgentStatus with ARN, Name and
+        # StartTimestamp only. An agent back in "Available" takes the next
+        # call; were that missed, the run would stall after one call per
+        # agent.
+        standin = self.standin(flags=("--no-status-type",))
+        self.campaign(standin, customers=24)
+        run = self.pd("run", "--backend", "connect", timeout=120)
+        self.assertIn("campaign 'default' is done", run.stdout)
+        rows = self.results()
+        self.assertEqual(len(rows), 24)
+        self.check_against_ledger(rows, standin, customers=24)
+
     def test_throttling_errors_duplicates_and_reordering_change_nothing(self):
         standin = self.standin("--throttle", "0.2", "--errors", "0.05", "--duplicate", "0.3",
                                "--reorder", "0.3")
@@ -240,6 +255,35 @@ class ConnectTest(unittest.TestCase):
                       and r["outcome"] != "interrupted"]
         self.assertGreater(len(taken_over), 0, "no call in flight at the kill was taken over")
         self.assertEqual(len(rows), 30)
+
+    def test_a_contact_id_lost_in_a_crash_is_recovered_through_the_client_token(self):
+        standin = self.standin("--talk-mean", "4s")
+        self.campaign(standin, customers=20)
+        p = subprocess.Popen([BIN, "--db", self.db, "run", "--backend", "connect"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             cwd=self.dir, env=self.env)
+        self.procs.append(p)
+        deadline = time.time() + 60
+        while len(standin.contacts()) < 3 and time.time() < deadline:
+            time.sleep(0.1)
+        p.send_signal(signal.SIGKILL)
+        p.communicate()
+        # The dialer died before the contact ids of its calls in flight
+        # reached the store.
+        db = sqlite3.connect(self.db)
+        lost = db.execute("UPDATE attempts SET contact_id = NULL WHERE state != 'ended'").rowcount
+        db.commit()
+        db.close()
+        self.assertGreater(lost, 0)
+        run = self.pd("run", "--backend", "connect")
+        self.assertIn("campaign 'default' is done", run.stdout)
+        rows = self.results()
+        self.assertEqual(len(rows), 20)
+        # Each was asked for again with its ClientToken: the stand-in answered
+        # with the same contact and placed no second call (the ledger has one
+        # contact per token), and the call was taken over to its real end.
+        self.check_against_ledger(rows, standin, customers=20)
+        self.assertEqual([r for r in rows if r["outcome"] == "interrupted"], [])
 
     def test_serve_runs_a_connect_campaign_through_the_api(self):
         standin = self.standin()

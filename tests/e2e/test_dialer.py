@@ -178,6 +178,56 @@ class DialerTest(unittest.TestCase):
         # Calls the dead runs left in flight were resolved, not redialled.
         self.assertGreater(st["attempts_by_outcome"]["interrupted"], 0)
 
+    def test_kill_9_restarts_at_speed_keep_times_in_order_and_never_redial_the_reached(self):
+        # Calls long enough that customers are talking to agents at each kill.
+        calls = ["--talk-mean", "40s", "--acw-mean", "5s", "--ring-timeout", "10s",
+                 "--answer-rate", "0.6"]
+        write_list(os.path.join(self.dir, "list.csv"), 120)
+        self.pd("init")
+        self.pd("load", "list.csv")
+        for k in range(4):
+            run = self.start_run("--speed", "20", "--agents", "8", "--seed", str(k + 1), *calls)
+            # Kill once someone is talking to an agent (or after 5 s anyway).
+            deadline = time.time() + 5
+            while time.time() < deadline and not any(
+                    r["answered_at"] and not r["ended_at"] for r in self.results()):
+                time.sleep(0.1)
+            time.sleep(0.3)
+            run.send_signal(signal.SIGKILL)
+            run.wait()
+        self.pd("run", "--speed", "200", "--agents", "8", *calls, timeout=180)
+        st = self.status()
+        self.assertEqual(st["state"], "done")
+        rows = self.results()
+        self.check_results(rows, customers=120)
+
+        def at(value):
+            return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+        # Times never go backwards within an attempt, across the restarts.
+        for r in rows:
+            self.assertTrue(r["ended_at"], r)
+            answered = at(r["answered_at"]) if r["answered_at"] else at(r["started_at"])
+            self.assertLessEqual(at(r["started_at"]), answered, r)
+            self.assertLessEqual(answered, at(r["ended_at"]), r)
+        # A customer who answered and reached an agent is never dialled again,
+        # whatever became of the dialer.
+        by_customer = {}
+        for r in sorted(rows, key=lambda r: at(r["started_at"])):
+            by_customer.setdefault(r["cust_id"], []).append(r)
+        reached_in_flight = 0
+        for attempts in by_customer.values():
+            for i, a in enumerate(attempts):
+                if a["answered_at"] and a["agent_id"]:
+                    self.assertEqual(i, len(attempts) - 1, attempts)
+                    self.assertEqual(a["outcome"], "connected", a)
+                    reached_in_flight += a["disconnect_reason"] == "DIALER_RESTARTED"
+        self.assertGreater(reached_in_flight, 0, "no kill caught a customer with an agent")
+        # Every call placed kept its contact id, unique across the runs.
+        for r in rows:
+            if r["outcome"] != "interrupted":
+                self.assertTrue(r["contact_id"], r)
+
     def test_a_second_run_is_refused_while_one_is_running(self):
         write_list(os.path.join(self.dir, "list.csv"), 200)
         self.pd("init")

@@ -116,6 +116,15 @@ INSERT OR IGNORE INTO reject_counts(campaign_id, reason, rows)
   SELECT campaign_id, 'unclassified', count(*) FROM rejects GROUP BY campaign_id;
 )sql";
 
+// The latest time recorded for an attempt, indexed, so a restarted
+// simulator can start its clock after it with one index lookup. Not a schema
+// version of its own: any build can live with an extra index, so `init`
+// adds it to existing stores and every new store has it
+// (latest_recorded_time() is right without it, only slower).
+constexpr const char* kLatestTimeIndex =
+    "CREATE INDEX IF NOT EXISTS attempts_latest ON attempts("
+    "max(started_at, coalesce(answered_at, 0), coalesce(ended_at, 0)))";
+
 int64_t ms(WallTime t) { return t.time_since_epoch().count(); }
 WallTime wall(int64_t v) { return WallTime{Millis{v}}; }
 
@@ -146,12 +155,16 @@ constexpr const char* kAttemptColumns =
     "a.id, c.name, cu.cust_id, a.phone, a.attempt_on_phone, a.state, a.outcome, a.started_at, "
     "a.answered_at, a.ended_at, a.disconnect_reason, a.contact_id, a.agent_id, a.disposition, "
     "a.owner";
+constexpr int kAttemptColumnCount = 15;
 
 // Connect's ClientToken: unique per attempt (not per phone, so a legitimate
 // redial is never refused) and per database (the random instance id), and
-// derived from the attempt, so a retried request reuses it.
-std::string client_token(std::string_view instance_id, AttemptId attempt) {
-  return cat("pd-", instance_id, "-", attempt);
+// derived from the attempt, so a retried request reuses it. The start time
+// is part of it because attempt ids are SQLite rowids, which come back after
+// a reload deletes the newest attempts: a reused token would get the old
+// call's contact from Connect (idempotent for 7 days) and place no call.
+std::string client_token(std::string_view instance_id, AttemptId attempt, int64_t started_ms) {
+  return cat("pd-", instance_id, "-", attempt, "-", started_ms);
 }
 
 AttemptRecord read_attempt(const Stmt& s, std::string_view instance_id) {
@@ -171,7 +184,7 @@ AttemptRecord read_attempt(const Stmt& s, std::string_view instance_id) {
   r.agent_id = s.text(12);
   r.disposition = s.text(13);
   r.owner = s.text(14);
-  r.client_token = client_token(instance_id, r.id);
+  r.client_token = client_token(instance_id, r.id, ms(r.started_at));
   return r;
 }
 
@@ -333,6 +346,7 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string
   }
   std::unique_ptr<SqliteStore> store(new SqliteStore());
   store->path_ = path;
+  store->durable_ = durable;
   PD_RETURN_IF_ERROR(store->db_.open(path, create));
   sqlite3_busy_timeout(store->db_.handle(), 10000);
   // WAL: readers (status, results) never block the dialer's writes.
@@ -413,6 +427,8 @@ absl::Status SqliteStore::migrate() {
   if (version < 1) PD_RETURN_IF_ERROR(db_.exec(kSchemaV1));
   if (version < 2) PD_RETURN_IF_ERROR(db_.exec(kSchemaV2));
   if (version < 3) PD_RETURN_IF_ERROR(db_.exec(kSchemaV3));
+  // A throw-away store (`simulate`) never resumes a clock: spare its writes.
+  if (durable_) PD_RETURN_IF_ERROR(db_.exec(kLatestTimeIndex));
   PD_ASSIGN_OR_RETURN(Stmt set, db_.prepare("INSERT INTO meta(key, value) VALUES(?1, ?2) "
                                             "ON CONFLICT(key) DO UPDATE SET value = ?2"));
   PD_RETURN_IF_ERROR(set.bind(1, "schema_version").bind(2, std::to_string(kSchemaVersion)).run());
@@ -588,7 +604,7 @@ absl::StatusOr<std::vector<Claim>> SqliteStore::claim(CampaignId id, int max, Wa
                            .bind(7, ms(now))
                            .run());
     c.attempt_id = db_.last_insert_rowid();
-    c.client_token = client_token(instance_id_, c.attempt_id);
+    c.client_token = client_token(instance_id_, c.attempt_id, ms(now));
     PD_RETURN_IF_ERROR(phone->bind(1, customer_ids[i]).bind(2, int64_t{c.phone_seq}).run());
     PD_RETURN_IF_ERROR(customer->bind(1, customer_ids[i]).run());
   }
@@ -627,18 +643,20 @@ absl::Status SqliteStore::set_contact_id(AttemptId attempt, std::string_view con
 absl::Status SqliteStore::mark_connected(AttemptId attempt, WallTime answered_at,
                                          std::string_view agent_id) {
   PD_ASSIGN_OR_RETURN(Stmt * s, stmt("UPDATE attempts SET state = 'connected', answered_at = "
-                                     "COALESCE(answered_at, ?2), agent_id = ?3 "
+                                     "COALESCE(answered_at, max(?2, started_at)), agent_id = ?3 "
                                      "WHERE id = ?1 AND state = 'dialing'"));
   return s->bind(1, attempt).bind(2, ms(answered_at)).bind_text_or_null(3, agent_id).run();
 }
 
-absl::StatusOr<Store::Finished> SqliteStore::finish(AttemptId attempt, const AttemptEnd& end,
+absl::StatusOr<Store::Finished> SqliteStore::finish(AttemptId attempt,
+                                                    const AttemptEnd& requested_end,
                                                     const RetryRules& rules) {
   sqlite::Transaction txn(db_);
   PD_RETURN_IF_ERROR(txn.begin());
   PD_ASSIGN_OR_RETURN(Stmt * find,
                       stmt("SELECT a.state, a.customer_id, a.phone_seq, p.attempts, "
-                           "(SELECT count(*) FROM phones WHERE customer_id = a.customer_id) "
+                           "(SELECT count(*) FROM phones WHERE customer_id = a.customer_id), "
+                           "max(a.started_at, coalesce(a.answered_at, 0)) "
                            "FROM attempts a LEFT JOIN phones p ON p.customer_id = a.customer_id "
                            "AND p.seq = a.phone_seq WHERE a.id = ?1"));
   find->bind(1, attempt);
@@ -648,6 +666,10 @@ absl::StatusOr<Store::Finished> SqliteStore::finish(AttemptId attempt, const Att
   const int64_t customer_id = find->int64(1);
   PhoneProgress progress{static_cast<int>(find->int64(2)), static_cast<int>(find->int64(4)),
                          static_cast<int>(find->int64(3))};
+  // An end is never before the start or the answer (clocks of different
+  // runs disagree; see latest_recorded_time()).
+  AttemptEnd end = requested_end;
+  end.ended_at = std::max(end.ended_at, wall(find->int64(5)));
   find->reset();
 
   PD_ASSIGN_OR_RETURN(Stmt * end_attempt,
@@ -688,7 +710,7 @@ absl::StatusOr<std::optional<WallTime>> SqliteStore::next_callable_at(CampaignId
 absl::StatusOr<std::vector<AttemptRecord>> SqliteStore::open_attempts(CampaignId id) {
   static const std::string sql =
       cat("SELECT ", kAttemptColumns,
-          " FROM attempts a JOIN campaigns c ON c.id = a.campaign_id "
+          ", cu.attributes FROM attempts a JOIN campaigns c ON c.id = a.campaign_id "
           "JOIN customers cu ON cu.id = a.customer_id "
           "WHERE a.campaign_id = ?1 AND a.state != 'ended' ORDER BY a.id");
   PD_ASSIGN_OR_RETURN(Stmt * s, stmt(sql.c_str()));
@@ -698,6 +720,7 @@ absl::StatusOr<std::vector<AttemptRecord>> SqliteStore::open_attempts(CampaignId
     PD_ASSIGN_OR_RETURN(bool row, s->step());
     if (!row) break;
     out.push_back(read_attempt(*s, instance_id_));
+    out.back().attributes_json = s->text(kAttemptColumnCount);
   }
   s->reset();
   return out;
@@ -727,6 +750,17 @@ absl::StatusOr<uint64_t> SqliteStore::data_version() {
   const auto v = static_cast<uint64_t>(s->int64(0));
   s->reset();
   return v;
+}
+
+absl::StatusOr<std::optional<WallTime>> SqliteStore::latest_recorded_time() {
+  // The expression is kLatestTimeIndex's, so SQLite answers from the index.
+  PD_ASSIGN_OR_RETURN(Stmt * s, stmt("SELECT max(max(started_at, coalesce(answered_at, 0), "
+                                     "coalesce(ended_at, 0))) FROM attempts"));
+  PD_ASSIGN_OR_RETURN(bool row, s->step());
+  std::optional<WallTime> out;
+  if (row && !s->is_null(0)) out = wall(s->int64(0));
+  s->reset();
+  return out;
 }
 
 absl::StatusOr<CampaignStatus> SqliteStore::status(CampaignId id) {

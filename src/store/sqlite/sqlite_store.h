@@ -56,6 +56,7 @@ class SqliteStore final : public Store {
   void abort_batch() override { db_.exec("ROLLBACK").IgnoreError(); }
   absl::StatusOr<std::optional<AttemptRecord>> find_attempt_by_contact(
       std::string_view contact_id) override;
+  absl::StatusOr<std::optional<WallTime>> latest_recorded_time() override;
 
   absl::StatusOr<CampaignStatus> status(CampaignId id) override;
   absl::StatusOr<uint64_t> data_version() override;
@@ -100,6 +101,7 @@ class SqliteStore final : public Store {
 
   std::string path_;
   sqlite::Db db_;
+  bool durable_ = true;
   std::string instance_id_;  // random per database; prefixes client tokens
   std::unordered_map<const char*, sqlite::Stmt> stmts_;
 };

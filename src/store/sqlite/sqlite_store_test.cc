@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -561,6 +562,52 @@ TEST(SqliteErrorTest, ResultCodesBecomeAUsersWordsNamingTheFile) {
     EXPECT_EQ(m.find("INSERT"), std::string::npos) << m;
   }
   EXPECT_TRUE(sqlite::to_status("s.db", nullptr, SQLITE_DONE, "x").ok());
+
+TEST_F(SqliteStoreTest, RecordedTimesNeverGoBackwardsAndTheLatestIsKnown) {
+  EXPECT_EQ(*store_->latest_recorded_time(), std::nullopt);
+  load(2);
+  auto claims = store_->claim(campaign_, 2, t(100), "me");
+  ASSERT_EQ(claims->size(), 2u);
+  const AttemptId a = (*claims)[0].attempt_id, b = (*claims)[1].attempt_id;
+  // Stamped by a clock behind the one that started them (a restarted run).
+  ASSERT_TRUE(store_->mark_connected(a, t(90), "agent-1").ok());
+  ASSERT_TRUE(store_->finish(a, {Outcome::kConnected, t(95), "", ""}, {}).ok());
+  ASSERT_TRUE(
+      store_->finish(b, {Outcome::kBusy, t(50), "", ""}, {3, std::chrono::seconds(60)}).ok());
+  std::map<AttemptId, AttemptRecord> rows;
+  ASSERT_TRUE(
+      store_->for_each_attempt(campaign_, [&](const AttemptRecord& r) { rows[r.id] = r; }).ok());
+  EXPECT_EQ(*rows[a].answered_at, t(100));
+  EXPECT_EQ(*rows[a].ended_at, t(100));
+  EXPECT_EQ(*rows[b].ended_at, t(100));
+  // The retry delay runs from the end as recorded.
+  EXPECT_EQ(*store_->next_callable_at(campaign_), t(160));
+  EXPECT_EQ(*store_->latest_recorded_time(), t(100));
+  ASSERT_TRUE(store_->finish(a, {Outcome::kConnected, t(500), "", ""}, {}).ok());  // ended before
+  auto more = store_->claim(campaign_, 1, t(200), "me");
+  ASSERT_EQ(more->size(), 1u);
+  EXPECT_EQ(*store_->latest_recorded_time(), t(200));
+}
+
+TEST_F(SqliteStoreTest, AReloadNeverReusesAClientToken) {
+  // Connect answers a token it has seen (for 7 days) with that call's
+  // contact and places no new call, so a re-run must not repeat one.
+  load(2);
+  auto first = store_->claim(campaign_, 2, t(0), "me");
+  ASSERT_EQ(first->size(), 2u);
+  for (const Claim& c : *first) {
+    ASSERT_TRUE(store_->finish(c.attempt_id, {Outcome::kNoAnswer, t(10), "", ""}, {}).ok());
+  }
+  load(2);  // the re-run: its attempts are deleted, and rowids come back
+  auto again = store_->claim(campaign_, 2, t(3600), "me");
+  ASSERT_EQ(again->size(), 2u);
+  std::set<std::string> tokens;
+  for (const Claim& c : *first) tokens.insert(c.client_token);
+  for (const Claim& c : *again) EXPECT_EQ(tokens.count(c.client_token), 0u) << c.client_token;
+  // A taken-over attempt carries the token its call was placed with.
+  auto open = store_->open_attempts(campaign_);
+  ASSERT_EQ(open->size(), 2u);
+  EXPECT_EQ((*open)[0].client_token, (*again)[0].client_token);
 }
 
 }  // namespace

@@ -12,7 +12,7 @@
 #include "absl/status/statusor.h"
 #include "core/config_keys.h"
 #include "core/event_loop.h"
-#include "engine/store_executor.h"
+#include "store/store_executor.h"
 #include "telephony/amazon_connect/connect_contact_center.h"
 
 namespace pd::connect {

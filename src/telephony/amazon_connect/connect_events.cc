@@ -50,6 +50,19 @@ bool one_of(std::string_view v, std::initializer_list<std::string_view> set) {
   return false;
 }
 
+// Whether the agent's status takes calls. Newer records say so in
+// AgentStatus.Type (ROUTABLE, CUSTOM, OFFLINE); the documented example of an
+// agent event carries only ARN, Name and StartTimestamp, and then the system
+// status named "Available" is the one routable status (custom statuses and
+// "Offline" are not).
+bool status_is_routable(const json* status) {
+  if (status == nullptr) return false;
+  if (auto type = status->find("Type"); type != status->end() && type->is_string()) {
+    return type->get_ref<const std::string&>() == "ROUTABLE";
+  }
+  return text(*status, "Name") == "Available";
+}
+
 }  // namespace
 
 std::string_view arn_tail(std::string_view arn) {
@@ -173,16 +186,14 @@ absl::StatusOr<AgentEvent> parse_agent_event(const json& event, std::string_view
       e.contacts.emplace_back(text(c, "ContactId"), std::move(state));
     }
   }
-  const json* status = object(*snap, "AgentStatus");
-  const std::string type = status != nullptr ? text(*status, "Type") : std::string();
   if (on_contact) {
     e.state = AgentState::kBusy;
   } else if (after_contact) {
     e.state = AgentState::kAfterCallWork;
-  } else if (type == "ROUTABLE") {
+  } else if (status_is_routable(object(*snap, "AgentStatus"))) {
     e.state = AgentState::kAvailable;
   } else {
-    e.state = AgentState::kOffline;  // OFFLINE, or a custom (not routable) status
+    e.state = AgentState::kOffline;  // Offline, or a custom (not routable) status
   }
   return e;
 }

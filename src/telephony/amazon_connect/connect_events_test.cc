@@ -30,8 +30,10 @@ json agent_event(const std::string& type, const std::string& status_type,
       {"Version", "2019-05-25"},
       {"CurrentAgentSnapshot",
        {{"AgentStatus",
-         {{"ARN", "arn:status"}, {"Name", status_type == "ROUTABLE" ? "Available" : "Lunch"},
-          {"StartTimestamp", "2026-11-25T09:00:00.000Z"}, {"Type", status_type}}},
+         {{"ARN", "arn:status"},
+          {"Name", status_type == "ROUTABLE" ? "Available" : "Lunch"},
+          {"StartTimestamp", "2026-11-25T09:00:00.000Z"},
+          {"Type", status_type}}},
         {"Configuration",
          {{"Username", "ann"},
           {"RoutingProfile",
@@ -43,8 +45,9 @@ json agent_event(const std::string& type, const std::string& status_type,
 
 TEST(ConnectEvents, ClassifiesAgentEventsAndContactRecords) {
   EXPECT_EQ(classify(agent_event("STATE_CHANGE", "ROUTABLE")), RecordKind::kAgentEvent);
-  EXPECT_EQ(classify(json{{"ContactId", "c"}, {"AWSContactTraceRecordFormatVersion", "2017-03-10"}}),
-            RecordKind::kContactRecord);
+  EXPECT_EQ(
+      classify(json{{"ContactId", "c"}, {"AWSContactTraceRecordFormatVersion", "2017-03-10"}}),
+      RecordKind::kContactRecord);
   EXPECT_EQ(classify(json{{"hello", 1}}), RecordKind::kOther);
   EXPECT_EQ(classify(json::array()), RecordKind::kOther);
 }
@@ -74,6 +77,44 @@ TEST(ConnectEvents, AgentStateFollowsStatusAndContacts) {
   json logout = agent_event("LOGOUT", "ROUTABLE");
   logout.erase("CurrentAgentSnapshot");
   EXPECT_EQ(parse_agent_event(logout, kQueue)->state, AgentState::kOffline);
+}
+
+// The documented example of an agent event ("Agent event streams data
+// model"): AgentStatus carries ARN, Name and StartTimestamp, no Type.
+json documented_agent_event(const std::string& status_name, json contacts = json::array()) {
+  json e = agent_event("STATE_CHANGE", "ROUTABLE", std::move(contacts));
+  json& status = e["CurrentAgentSnapshot"]["AgentStatus"];
+  status.erase("Type");
+  status["Name"] = status_name;
+  return e;
+}
+
+TEST(ConnectEvents, WithoutStatusTypeTheStatusNamedAvailableIsRoutable) {
+  auto available = parse_agent_event(documented_agent_event("Available"), kQueue);
+  ASSERT_TRUE(available.ok()) << available.status();
+  EXPECT_EQ(available->state, AgentState::kAvailable);
+  EXPECT_EQ(parse_agent_event(documented_agent_event("Offline"), kQueue)->state,
+            AgentState::kOffline);
+  EXPECT_EQ(parse_agent_event(documented_agent_event("Lunch"), kQueue)->state,
+            AgentState::kOffline);
+  // Contacts still decide busy and after-call work.
+  json talking = json::array({{{"ContactId", "c-1"}, {"State", "CONNECTED"}}});
+  EXPECT_EQ(parse_agent_event(documented_agent_event("Available", talking), kQueue)->state,
+            AgentState::kBusy);
+  json ended = json::array({{{"ContactId", "c-1"}, {"State", "ENDED"}}});
+  EXPECT_EQ(parse_agent_event(documented_agent_event("Available", ended), kQueue)->state,
+            AgentState::kAfterCallWork);
+}
+
+TEST(ConnectEvents, StatusTypeWinsOverTheStatusName) {
+  // A custom status may be called anything, "Available" included: when Type
+  // is there, it alone decides.
+  json custom = agent_event("STATE_CHANGE", "CUSTOM");
+  custom["CurrentAgentSnapshot"]["AgentStatus"]["Name"] = "Available";
+  EXPECT_EQ(parse_agent_event(custom, kQueue)->state, AgentState::kOffline);
+  json routable = agent_event("STATE_CHANGE", "ROUTABLE");
+  routable["CurrentAgentSnapshot"]["AgentStatus"]["Name"] = "Ready";
+  EXPECT_EQ(parse_agent_event(routable, kQueue)->state, AgentState::kAvailable);
 }
 
 TEST(ConnectEvents, AnAgentOfAnotherQueueIsMarked) {
@@ -160,10 +201,9 @@ TEST(ConnectEvents, ContactRecordFields) {
 }
 
 TEST(ConnectEvents, DescribeContactUsesEpochSecondsAndTellsInProgressFromEnded) {
-  json in_progress = {{"Contact",
-                       {{"Id", "c-1"},
-                        {"InitiationMethod", "API"},
-                        {"InitiationTimestamp", 1795600000.5}}}};
+  json in_progress = {
+      {"Contact",
+       {{"Id", "c-1"}, {"InitiationMethod", "API"}, {"InitiationTimestamp", 1795600000.5}}}};
   auto p = parse_describe_contact(in_progress);
   ASSERT_TRUE(p.ok()) << p.status();
   EXPECT_FALSE(p->ended());

@@ -12,11 +12,10 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "aws/kinesis.h"
 #include "aws/sigv4.h"
@@ -56,8 +55,8 @@ void aws_error(httplib::Response& res, int status, std::string_view code,
 class Standin {
  public:
   explicit Standin(const StandinOptions& o) : o_(o), loop_(1.0), rng_(o.seed) {
-    instance_arn_ = cat("arn:aws:connect:", o.region, ":", o.account_id, ":instance/",
-                        o.instance_id);
+    instance_arn_ =
+        cat("arn:aws:connect:", o.region, ":", o.account_id, ":instance/", o.instance_id);
     queue_arn_ = cat(instance_arn_, "/queue/", o.queue_id);
   }
 
@@ -201,8 +200,7 @@ void Standin::start_outbound(const httplib::Request& req, httplib::Response& res
   size_t bytes = 0;
   for (auto& [k, v] : attributes.items()) {
     if (!is_valid_attribute_key(k) || !v.is_string()) {
-      return aws_error(res, 400, "InvalidParameterException",
-                       cat("invalid attribute '", k, "'"));
+      return aws_error(res, 400, "InvalidParameterException", cat("invalid attribute '", k, "'"));
     }
     bytes += k.size() + v.get_ref<const std::string&>().size();
   }
@@ -264,7 +262,8 @@ void Standin::current_metrics(const httplib::Request& req, httplib::Response& re
     return aws_error(res, 404, "ResourceNotFoundException", "Instance not found");
   json body = json::parse(req.body, nullptr, false);
   if (!body.is_object() || !body.contains("Filters") || !body.contains("CurrentMetrics"))
-    return aws_error(res, 400, "InvalidParameterException", "Filters and CurrentMetrics are required");
+    return aws_error(res, 400, "InvalidParameterException",
+                     "Filters and CurrentMetrics are required");
   int available = 0, online = 0, on_call = 0, acw = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -286,11 +285,10 @@ void Standin::current_metrics(const httplib::Request& req, httplib::Response& re
                                                      : 0;
     collections.push_back({{"Metric", {{"Name", name}, {"Unit", "COUNT"}}}, {"Value", v}});
   }
-  json out{{"MetricResults",
-            json::array({{{"Dimensions",
-                           {{"Queue", {{"Id", o_.queue_id}, {"Arn", queue_arn_}}},
-                            {"Channel", "VOICE"}}},
-                          {"Collections", collections}}})},
+  json out{{"MetricResults", json::array({{{"Dimensions",
+                                            {{"Queue", {{"Id", o_.queue_id}, {"Arn", queue_arn_}}},
+                                             {"Channel", "VOICE"}}},
+                                           {"Collections", collections}}})},
            {"DataSnapshotTime",
             epoch(std::chrono::time_point_cast<Millis>(std::chrono::system_clock::now()))},
            {"ApproximateTotalCount", 1}};
@@ -332,7 +330,8 @@ void Standin::stop_contact(const httplib::Request& req, httplib::Response& res) 
   if (!admit(req, res)) return;
   json body = json::parse(req.body, nullptr, false);
   if (!body.is_object() || !body.contains("ContactId") || !body.contains("InstanceId"))
-    return aws_error(res, 400, "InvalidParameterException", "ContactId and InstanceId are required");
+    return aws_error(res, 400, "InvalidParameterException",
+                     "ContactId and InstanceId are required");
   std::lock_guard<std::mutex> lock(mu_);
   if (!contacts_.count(body["ContactId"].get<std::string>()))
     return aws_error(res, 400, "ContactNotFoundException", "Contact not found");
@@ -356,11 +355,11 @@ json Standin::agent_snapshot(const std::string& agent_id, const AgentRec& a) con
     }
   }
   json queue{{"ARN", queue_arn_}, {"Name", "Outbound"}, {"Channels", {"VOICE"}}};
-  return {{"AgentStatus",
-           {{"ARN", cat(instance_arn_, "/agent-state/", routable ? "available" : "offline")},
-            {"Name", routable ? "Available" : "Offline"},
-            {"StartTimestamp", iso(a.status_since)},
-            {"Type", routable ? "ROUTABLE" : "OFFLINE"}}},
+  json status{{"ARN", cat(instance_arn_, "/agent-state/", routable ? "available" : "offline")},
+              {"Name", routable ? "Available" : "Offline"},
+              {"StartTimestamp", iso(a.status_since)}};
+  if (!o_.omit_status_type) status["Type"] = routable ? "ROUTABLE" : "OFFLINE";
+  return {{"AgentStatus", status},
           {"Configuration",
            {{"Username", agent_id},
             {"FirstName", "Agent"},
@@ -557,7 +556,8 @@ void Standin::writer_loop() {
     }
     std::vector<Record> now;
     for (Record& r : batch) {
-      if (o_.reorder_rate > 0 && std::uniform_real_distribution<double>(0, 1)(rng) < o_.reorder_rate) {
+      if (o_.reorder_rate > 0 &&
+          std::uniform_real_distribution<double>(0, 1)(rng) < o_.reorder_rate) {
         held.push_back(std::move(r));
       } else {
         now.push_back(std::move(r));
@@ -604,15 +604,14 @@ absl::Status Standin::run() {
   auto kinesis = aws::make_kinesis_client(o_.region, o_.kinesis_endpoint, nullptr);
   if (!kinesis.ok()) return kinesis.status();
   kinesis_ = *kinesis;
-  for (auto [name, ref] : {std::pair{&o_.agent_stream, &agent_stream_},
-                           std::pair{&o_.ctr_stream, &ctr_stream_}}) {
+  for (auto [name, ref] :
+       {std::pair{&o_.agent_stream, &agent_stream_}, std::pair{&o_.ctr_stream, &ctr_stream_}}) {
     auto parsed = aws::parse_stream(*name);
     if (!parsed.ok()) return parsed.status();
     *ref = *parsed;
     if (!kinesis_->stream_status(*ref).ok()) {
       absl::Status created = kinesis_->create_stream(ref->name, 1);
-      if (!created.ok() && aws::aws_error_code(created) != "ResourceInUseException")
-        return created;
+      if (!created.ok() && aws::aws_error_code(created) != "ResourceInUseException") return created;
       if (auto s = kinesis_->wait_until_active(*ref); !s.ok()) return s;
     }
   }
@@ -637,7 +636,10 @@ absl::Status Standin::run() {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  sim_ = std::make_unique<Simulator>(loop_, o_.sim);
+  // Connect's contact ids are unique for good; a restarted stand-in's too.
+  SimConfig sim = o_.sim;
+  if (sim.run_id.empty()) sim.run_id = new_sim_run_id();
+  sim_ = std::make_unique<Simulator>(loop_, std::move(sim));
   std::thread writer([this] { writer_loop(); });
   std::thread loop_thread([this] { loop_.run(); });
   loop_.post([this] {

@@ -44,12 +44,15 @@ struct StandinOptions {
   SimConfig sim;
   std::chrono::milliseconds heartbeat{120000};  // HEART_BEAT per agent, as Connect
   // Faults.
-  double throttle_rate = 0;   // StartOutboundVoiceContact answered 429
-  double error_rate = 0;      // any API answered 500 InternalServiceException
+  double throttle_rate = 0;  // StartOutboundVoiceContact answered 429
+  double error_rate = 0;     // any API answered 500 InternalServiceException
   std::chrono::milliseconds latency{0};
   double duplicate_rate = 0;  // a record is written twice
   double reorder_rate = 0;    // a record is held back and written after later ones
-  std::string ledger;         // JSON lines of ended contacts; empty: none
+  // Agent events without AgentStatus.Type, as in Connect's documented
+  // example (the status is told by its Name alone).
+  bool omit_status_type = false;
+  std::string ledger;  // JSON lines of ended contacts; empty: none
   uint64_t seed = 1;
 };
 

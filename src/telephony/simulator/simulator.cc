@@ -7,6 +7,7 @@
 #include <cmath>
 #include <iterator>
 #include <numbers>
+#include <random>
 #include <utility>
 
 #include "core/strings.h"
@@ -109,8 +110,6 @@ bool is_e164(std::string_view phone) {
   if (phone.size() < 3 || phone.size() > 16 || phone[0] != '+' || phone[1] == '0') return false;
   return std::all_of(phone.begin() + 1, phone.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
-
-std::string contact_id(uint32_t number) { return fmt::format("sim-{:06d}", number); }
 
 // Index into the accounting arrays, or -1 for Offline.
 int state_index(AgentState s) {
@@ -274,6 +273,16 @@ absl::Status SimConfig::validate() const {
   return absl::OkStatus();
 }
 
+std::string new_sim_run_id() {
+  std::random_device rd;
+  const uint64_t bits = (uint64_t{rd()} << 32 | rd()) & 0xFFFF'FFFF'FFFFULL;
+  return fmt::format("{:012x}", bits);
+}
+
+std::string Simulator::contact_id(uint32_t number) const {
+  return fmt::format("{}{:06d}", contact_prefix_, number);
+}
+
 Simulator::Simulator(EventLoop& loop, SimConfig config)
     : loop_(loop),
       config_(std::move(config)),
@@ -282,6 +291,7 @@ Simulator::Simulator(EventLoop& loop, SimConfig config)
       free_(kNone),
       waiting_{kNone, kNone},
       tokens_(std::make_unique<TokenIndex>()),
+      contact_prefix_(config_.run_id.empty() ? "sim-" : pd::cat("sim-", config_.run_id, "-")),
       last_accounted_(loop.now()) {
   const int n = std::max(config_.agents, 0);
   agents_.reserve(static_cast<size_t>(n));
@@ -362,8 +372,8 @@ void Simulator::start_call(const CallRequest& request,
   if (!token.empty()) {
     if (const uint32_t existing = tokens_->find(token_hash, token); existing != 0) {
       ++stats_.calls_repeated;
-      loop_.post([alive = alive_, done = std::move(done), existing] {
-        if (*alive) done(contact_id(existing));
+      loop_.post([alive = alive_, done = std::move(done), id = contact_id(existing)] {
+        if (*alive) done(id);
       });
       return;
     }
@@ -405,8 +415,8 @@ void Simulator::start_call(const CallRequest& request,
 
   // The contact id is posted before the call's timer is scheduled, so it
   // reaches the caller before any event about the contact.
-  loop_.post([alive = alive_, done = std::move(done), number] {
-    if (*alive) done(contact_id(number));
+  loop_.post([alive = alive_, done = std::move(done), id = contact_id(number)] {
+    if (*alive) done(id);
   });
   schedule_call_timer(slot, ring);
 }
@@ -637,7 +647,8 @@ void Simulator::emit(ContactEvent::Kind kind, uint32_t number, std::string_view 
   }
   e.contact_id.clear();
   if (kind != ContactEvent::Kind::kAgentState) {
-    fmt::format_to(std::back_inserter(e.contact_id), "sim-{:06d}", number);
+    e.contact_id.assign(contact_prefix_);
+    fmt::format_to(std::back_inserter(e.contact_id), "{:06d}", number);
   }
   e.outcome = outcome;
   e.disconnect_reason.assign(reason);

@@ -28,6 +28,11 @@ namespace pd {
 // outbound campaign; the CLI exposes each as a flag.
 struct SimConfig {
   uint64_t seed = 1;
+  // Tells this run's contact ids from every other run's: "sim-RUN-000001".
+  // Contact ids are kept in the store across runs and campaigns, so a dialer
+  // gives each simulator a fresh one (new_sim_run_id()); empty: "sim-000001",
+  // for tests that name ids.
+  std::string run_id;
 
   // Agents "agent-0001"...; all log in Available when start() is called.
   int agents = 10;
@@ -65,6 +70,9 @@ struct SimConfig {
   // kInvalidArgument naming the first field out of range.
   absl::Status validate() const;
 };
+
+// A run id unlikely ever to repeat (48 random bits, in hex).
+std::string new_sim_run_id();
 
 // What the simulator has done so far, for the `simulate` command.
 struct SimStats {
@@ -155,6 +163,7 @@ class Simulator final : public ContactCenter {
   void emit_agent(uint32_t a);
   void emit(ContactEvent::Kind kind, uint32_t slot_number, std::string_view reason, Outcome outcome,
             uint32_t agent);
+  std::string contact_id(uint32_t number) const;
 
   EventLoop& loop_;
   const SimConfig config_;
@@ -171,6 +180,7 @@ class Simulator final : public ContactCenter {
   Fifo waiting_;                        // answered calls waiting for an agent, oldest first
   std::unique_ptr<TokenIndex> tokens_;  // client_token -> contact number
   uint32_t next_contact_ = 0;
+  std::string contact_prefix_;  // "sim-" or "sim-RUN-"
   TimerId shift_timer_ = 0;
   bool shift_ended_ = false;
   // Calls placed and not yet connected or ended (ringing, at a machine, or

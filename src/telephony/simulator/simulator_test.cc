@@ -425,6 +425,28 @@ TEST(Simulator, RetryAfterAThrottleIsPlacedOnce) {
   EXPECT_EQ(sim.stats().calls_throttled, tries - 1);
 }
 
+TEST(Simulator, ContactIdsOfDifferentRunsNeverRepeat) {
+  // Contact ids outlive a run in the store (unique across campaigns and
+  // runs), so a restarted simulator must not hand out the same ones.
+  std::vector<std::string> ids;
+  for (int run = 0; run < 2; ++run) {
+    VirtualLoop loop;
+    SimConfig config = exact_config();
+    config.run_id = new_sim_run_id();
+    Simulator sim(loop, config);
+    Recorder rec(loop);
+    sim.start(rec.handler());
+    auto placed = place(sim, "attempt-1");
+    loop.run();
+    ASSERT_TRUE(placed->value().ok());
+    ids.push_back(placed->value().value());
+    EXPECT_EQ(ids.back(), fmt::format("sim-{}-000001", config.run_id));
+    ASSERT_FALSE(rec.of_kind(Kind::kCallEnded).empty());
+    EXPECT_EQ(rec.of_kind(Kind::kCallEnded)[0].e.contact_id, ids.back());
+  }
+  EXPECT_NE(ids[0], ids[1]);
+}
+
 TEST(Simulator, RepeatedClientTokenGetsTheSameContactAndIsDialledOnce) {
   VirtualLoop loop;
   Simulator sim(loop, exact_config());

@@ -1,4 +1,4 @@
-#include "engine/store_executor.h"
+#include "store/store_executor.h"
 
 #include <vector>
 
