@@ -562,6 +562,7 @@ TEST(SqliteErrorTest, ResultCodesBecomeAUsersWordsNamingTheFile) {
     EXPECT_EQ(m.find("INSERT"), std::string::npos) << m;
   }
   EXPECT_TRUE(sqlite::to_status("s.db", nullptr, SQLITE_DONE, "x").ok());
+}
 
 TEST_F(SqliteStoreTest, RecordedTimesNeverGoBackwardsAndTheLatestIsKnown) {
   EXPECT_EQ(*store_->latest_recorded_time(), std::nullopt);
