@@ -1,5 +1,6 @@
 #include "cli/serve_command.h"
 
+#include <filesystem>
 #include <mutex>
 #include <nlohmann/json.hpp>
 
@@ -7,6 +8,7 @@
 #include "core/clock.h"
 #include "core/strings.h"
 #include "core/time_format.h"
+#include "io/files_folder.h"
 #include "server/api.h"
 #include "server/api_tokens.h"
 #include "server/campaign_host.h"
@@ -43,6 +45,11 @@ LiveFeed::Source feed_source(std::shared_ptr<Store> store, CampaignHost& host) {
 
 }  // namespace
 
+std::string files_folder_beside(const std::string& db_path) {
+  const std::filesystem::path db(db_path);
+  return (db.parent_path() / cat(db.stem().string(), "-files")).string();
+}
+
 int cmd_serve(const Context& ctx, const ServeOptions& options) {
   if (auto s = validate_backend(options.backend); !s.ok()) return fail(ctx, s);
   if (auto s = validate_speed(options.backend, options.speed); !s.ok()) return fail(ctx, s);
@@ -65,6 +72,9 @@ int cmd_serve(const Context& ctx, const ServeOptions& options) {
                          ctx.program, " token create' first")));
   }
   check->reset();
+  auto files_folder = make_files_folder(options.files_dir.empty() ? files_folder_beside(ctx.db_path)
+                                                                  : options.files_dir);
+  if (!files_folder.ok()) return fail(ctx, files_folder.status());
 
   // Signals first, before any thread exists (see SignalWatcher).
   std::mutex mu;
@@ -86,7 +96,7 @@ int cmd_serve(const Context& ctx, const ServeOptions& options) {
   host_options.db_path = ctx.db_path;
   host_options.backend = options.backend;
   host_options.speed = options.speed;
-  host_options.program = ctx.program;
+  host_options.files_folder = *files_folder;
   CampaignHost host(host_options);
 
   auto feed_store = open_store(ctx.db_path, /*create=*/false);
@@ -99,7 +109,7 @@ int cmd_serve(const Context& ctx, const ServeOptions& options) {
   TokenVerifier tokens([tokens_db] { return tokens_db->api_tokens(); });
 
   StorePool stores(ctx.db_path);
-  Api api(stores, &host);
+  Api api(stores, &host, *files_folder);
   HttpCounters counters;
   HttpOptions http;
   http.host = host_name;
@@ -131,6 +141,8 @@ int cmd_serve(const Context& ctx, const ServeOptions& options) {
       shown_host, server.port(), ctx.db_path, options.backend.backend,
       options.backend.backend == "sim" ? fmt::format(" at {}x", options.speed) : "",
       options.max_clients);
+  *ctx.err << "local inputfile and outputfile values set through the API stay in " << *files_folder
+           << " (--files-dir)\n";
   if (existing_tokens->empty()) {
     *ctx.err << "note: no API token exists yet; create one with '" << ctx.program
              << " token create' (every /api request needs it)\n";

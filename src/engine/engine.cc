@@ -601,7 +601,9 @@ void Engine::finish(absl::Status status) {
     auto moved = s.transition(id, {}, final_state);
     if (result.ok() && !moved.ok()) result = moved.status();
     if (result.ok() && !output.empty()) {
-      auto out = open_output(output, object_io_options(config_));
+      ObjectIoOptions io = object_io_options(config_);
+      io.files_folder = options_.files_folder;
+      auto out = open_output(output, io);
       absl::Status exported = out.status();
       if (out.ok()) {
         auto rows = export_results(s, id, (*out)->stream());

@@ -44,6 +44,9 @@ struct EngineOptions {
   std::function<WallTime()> lease_clock;
   // Real time for the dial-latency measurement.
   Clock* real_clock = &system_clock();
+  // Non-empty (serve): a local results file is written only inside this
+  // folder (ObjectIoOptions::files_folder).
+  std::string files_folder;
 };
 
 struct EngineStats {
