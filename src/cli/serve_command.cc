@@ -75,6 +75,13 @@ int cmd_serve(const Context& ctx, const ServeOptions& options) {
   auto files_folder = make_files_folder(options.files_dir.empty() ? files_folder_beside(ctx.db_path)
                                                                   : options.files_dir);
   if (!files_folder.ok()) return fail(ctx, files_folder.status());
+  // An API client could otherwise name the store (or its -wal file) as an
+  // outputfile and overwrite it.
+  if (path_in_folder(*files_folder, "--db", std::filesystem::absolute(ctx.db_path).string()).ok()) {
+    return fail(ctx, absl::InvalidArgumentError(cat("the files folder ", *files_folder,
+                                                    " holds the store ", ctx.db_path,
+                                                    "; give --files-dir a folder of its own")));
+  }
 
   // Signals first, before any thread exists (see SignalWatcher).
   std::mutex mu;

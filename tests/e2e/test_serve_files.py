@@ -156,6 +156,18 @@ class ServeFilesDirFlagTest(unittest.TestCase):
         finally:
             server.stop()
 
+    def test_a_files_folder_that_holds_the_store_is_refused(self):
+        work = tempfile.mkdtemp(prefix="pd-e2e-files-")
+        self.addCleanup(shutil.rmtree, work, ignore_errors=True)
+        db = os.path.join(work, "f.db")
+        subprocess.run([BIN, "--db", db, "init"], capture_output=True, check=True, timeout=60)
+        for folder in (work, "."):
+            p = subprocess.run([BIN, "--db", db, "serve", "--listen", "127.0.0.1:0",
+                                "--files-dir", folder], capture_output=True, text=True,
+                               cwd=work, timeout=60)
+            self.assertEqual(p.returncode, 1, p.stderr)
+            self.assertIn("holds the store", p.stderr)
+
 
 if __name__ == "__main__":
     unittest.main()
