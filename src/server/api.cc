@@ -1,5 +1,7 @@
 #include "server/api.h"
 
+#include <iostream>
+
 #include "core/advice.h"
 #include "core/config_keys.h"
 #include "core/status_macros.h"
@@ -122,7 +124,14 @@ absl::StatusOr<StorePool::Handle> StorePool::acquire() {
     }
   }
   if (!store) {
-    PD_ASSIGN_OR_RETURN(store, open_store(db_path_, /*create=*/false));
+    auto opened = open_store(db_path_, /*create=*/false);
+    if (!opened.ok()) {
+      // The store's own words name its file and the command that fixes it:
+      // for the operator's log, not for an API client.
+      std::cerr << "powerdialer serve: " << sv(opened.status().message()) << "\n";
+      return absl::UnavailableError("the server cannot open its store; its log says why");
+    }
+    store = *std::move(opened);
   }
   return Handle(store.release(), [this](Store* s) {
     std::unique_ptr<Store> owned(s);

@@ -226,6 +226,16 @@ TEST_F(ApiTest, ErrorsAdviseApiRequestsNotCommands) {
   EXPECT_FALSE(host.running_here("c"));
 }
 
+TEST_F(ApiTest, AStoreThatCannotBeOpenedIsNotDescribedToTheClient) {
+  StorePool gone((dir_ / "missing.db").string());
+  Api api(gone, nullptr, files_);
+  auto r = api.list_campaigns();
+  EXPECT_EQ(r.status, 503);
+  const std::string error = r.body["error"];
+  EXPECT_EQ(error.find("missing.db"), std::string::npos) << error;
+  EXPECT_EQ(error.find("powerdialer"), std::string::npos) << error;
+}
+
 TEST(HttpStatus, FollowsTheStatusCode) {
   EXPECT_EQ(http_status_for(absl::InvalidArgumentError("")), 400);
   EXPECT_EQ(http_status_for(absl::NotFoundError("")), 404);
