@@ -4,8 +4,9 @@
 #include <cctype>
 #include <nlohmann/json.hpp>
 
-#include "core/config_keys.h"
+#include "core/advice.h"
 #include "core/clock.h"
+#include "core/config_keys.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
 #include "core/time_format.h"
@@ -21,7 +22,8 @@ namespace pd::cli {
 
 int fail(const Context& ctx, const absl::Status& status) {
   // Messages echo file names, list values and store contents.
-  *ctx.err << "powerdialer: " << escape_controls(sv(status.message())) << "\n";
+  *ctx.err << "powerdialer: " << escape_controls(message_for(status, Audience::kCli, ctx.program))
+           << "\n";
   return kError;
 }
 
@@ -145,7 +147,7 @@ int cmd_load(const Context& ctx, const std::optional<std::string>& file, bool ap
   if (!o.ok()) return fail(ctx, o.status());
   auto stored = o->store->config(o->campaign.id);
   if (!stored.ok()) return fail(ctx, stored.status());
-  auto config = CampaignConfig::from(*stored);
+  auto config = CampaignConfig::from(*stored, o->campaign.name);
   if (!config.ok()) return fail(ctx, config.status());
   std::string location = file.value_or(config->input_location());
   if (location.empty()) {
@@ -243,7 +245,7 @@ int cmd_results(const Context& ctx, const std::optional<std::string>& output) {
   }
   auto stored = o->store->config(o->campaign.id);
   if (!stored.ok()) return fail(ctx, stored.status());
-  auto config = CampaignConfig::from(*stored);
+  auto config = CampaignConfig::from(*stored, o->campaign.name);
   if (!config.ok()) return fail(ctx, config.status());
   auto object = open_output(*output, object_io_options(*config));
   if (!object.ok()) return fail(ctx, object.status());

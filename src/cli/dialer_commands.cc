@@ -100,7 +100,7 @@ int cmd_run(const Context& ctx, const RunOptions& options) {
   if (auto s = validate_speed(backend, options.speed); !s.ok()) return fail(ctx, s);
   auto setup = open_store(ctx.db_path, /*create=*/false);
   if (!setup.ok()) return fail(ctx, setup.status());
-  auto plan = prepare_campaign_start(**setup, ctx.campaign, ctx.program);
+  auto plan = prepare_campaign_start(**setup, ctx.campaign);
   if (!plan.ok()) return fail(ctx, plan.status());
   const Campaign* campaign = &plan->campaign;
   const CampaignConfig* config = &plan->config;

@@ -285,6 +285,9 @@ int main(int argc, char** argv) {
       ->add_option("--body-timeout", serve_options.body_timeout_seconds,
                    "seconds a whole request body may take to arrive")
       ->check(CLI::Range(1, 86400));
+  serve->add_option("--files-dir", serve_options.files_dir,
+                    "the only folder where API clients' local inputfile/outputfile may be "
+                    "(default: DB-files beside the --db file)");
   add_sim_options(serve, serve_options.backend.sim, serve_flags);
   serve->callback([&] {
     run = [&] {

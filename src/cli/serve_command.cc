@@ -1,5 +1,6 @@
 #include "cli/serve_command.h"
 
+#include <filesystem>
 #include <mutex>
 #include <nlohmann/json.hpp>
 
@@ -7,6 +8,7 @@
 #include "core/clock.h"
 #include "core/strings.h"
 #include "core/time_format.h"
+#include "io/files_folder.h"
 #include "server/api.h"
 #include "server/api_tokens.h"
 #include "server/campaign_host.h"
@@ -17,6 +19,11 @@
 #include "store/store.h"
 
 namespace pd::cli {
+
+std::string files_folder_beside(const std::string& db_path) {
+  const std::filesystem::path db(db_path);
+  return (db.parent_path() / cat(db.stem().string(), "-files")).string();
+}
 
 int cmd_serve(const Context& ctx, const ServeOptions& options) {
   if (auto s = validate_backend(options.backend); !s.ok()) return fail(ctx, s);
@@ -47,6 +54,16 @@ int cmd_serve(const Context& ctx, const ServeOptions& options) {
     clock_not_before = *start;
   }
   check->reset();
+  auto files_folder = make_files_folder(options.files_dir.empty() ? files_folder_beside(ctx.db_path)
+                                                                  : options.files_dir);
+  if (!files_folder.ok()) return fail(ctx, files_folder.status());
+  // An API client could otherwise name the store (or its -wal file) as an
+  // outputfile and overwrite it.
+  if (path_in_folder(*files_folder, "--db", std::filesystem::absolute(ctx.db_path).string()).ok()) {
+    return fail(ctx, absl::InvalidArgumentError(cat("the files folder ", *files_folder,
+                                                    " holds the store ", ctx.db_path,
+                                                    "; give --files-dir a folder of its own")));
+  }
 
   // Signals first, before any thread exists (see SignalWatcher).
   std::mutex mu;
@@ -69,7 +86,7 @@ int cmd_serve(const Context& ctx, const ServeOptions& options) {
   host_options.backend = options.backend;
   host_options.speed = options.speed;
   host_options.clock_not_before = clock_not_before;
-  host_options.program = ctx.program;
+  host_options.files_folder = *files_folder;
   CampaignHost host(host_options);
 
   // One read-only connection for campaign statuses, shared by the feed and
@@ -85,7 +102,7 @@ int cmd_serve(const Context& ctx, const ServeOptions& options) {
   TokenVerifier tokens([tokens_db] { return tokens_db->api_tokens(); });
 
   StorePool stores(ctx.db_path);
-  Api api(stores, &host, &statuses);
+  Api api(stores, &host, *files_folder, &statuses);
   HttpCounters counters;
   HttpOptions http;
   http.host = host_name;
@@ -117,6 +134,8 @@ int cmd_serve(const Context& ctx, const ServeOptions& options) {
       shown_host, server.port(), ctx.db_path, options.backend.backend,
       options.backend.backend == "sim" ? fmt::format(" at {}x", options.speed) : "",
       options.max_clients);
+  *ctx.err << "local inputfile and outputfile values set through the API stay in " << *files_folder
+           << " (--files-dir)\n";
   if (existing_tokens->empty()) {
     *ctx.err << "note: no API token exists yet; create one with '" << ctx.program
              << " token create' (every /api request needs it)\n";

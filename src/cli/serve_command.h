@@ -22,7 +22,13 @@ struct ServeOptions {
   int64_t max_body_bytes = int64_t{1} << 20;
   int io_timeout_seconds = 30;
   int body_timeout_seconds = 300;
+  // Where local inputfile/outputfile values set through the API must lie
+  // (io/files_folder.h); empty: files_folder_beside(db).
+  std::string files_dir;
 };
+// "/srv/pd/powerdialer-files" for "/srv/pd/powerdialer.db": the store's
+// own folder, so the default stays with the data it belongs to.
+std::string files_folder_beside(const std::string& db_path);
 int cmd_serve(const Context& ctx, const ServeOptions& options);
 
 // Prints the new token on ctx.out (alone on its line) and a note on ctx.err.

@@ -6,6 +6,7 @@
 #include <cctype>
 #include <charconv>
 
+#include "core/advice.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
 #include "io/phone.h"
@@ -115,7 +116,21 @@ bool is_stream_name(std::string_view s) {
 
 absl::Status invalid(std::string_view key, std::string_view value, std::string_view expected) {
   return absl::InvalidArgumentError(
-      cat("invalid value '", value, "' for ", key, ": expected ", expected));
+      cat("invalid value ", echo(value), " for ", key, ": expected ", expected));
+}
+
+// "https" in "https://host/x": a URL scheme (RFC 3986: a letter, then
+// letters, digits, '+', '-' or '.') before "://"; empty when there is none.
+std::string_view url_scheme(std::string_view value) {
+  const size_t colon = value.find("://");
+  if (colon == std::string_view::npos || colon == 0) return {};
+  const std::string_view scheme = value.substr(0, colon);
+  const bool ok =
+      std::isalpha(static_cast<unsigned char>(scheme.front())) &&
+      std::all_of(scheme.begin(), scheme.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '-' || c == '.';
+      });
+  return ok ? scheme : std::string_view();
 }
 
 }  // namespace
@@ -173,8 +188,8 @@ absl::StatusOr<std::string> validate_config_value(std::string_view key, std::str
   if (k == nullptr) {
     std::vector<std::string_view> names;
     for (const ConfigKey& known : keys()) names.push_back(known.name);
-    return absl::NotFoundError(cat("unknown config key '", key,
-                                   "'; known keys: ", fmt::format("{}", fmt::join(names, ", "))));
+    return absl::NotFoundError(cat("unknown config key ", echo(key),
+                                   "; known keys: ", fmt::format("{}", fmt::join(names, ", "))));
   }
   const std::string_view trimmed = trim(value);
   switch (k->kind) {
@@ -221,17 +236,27 @@ absl::StatusOr<std::string> validate_config_value(std::string_view key, std::str
                        "an S3 bucket name (3-63 characters: lower-case letters, digits, '-' "
                        "and '.')");
       return std::string(trimmed);
-    case ConfigKind::kLocation:
+    case ConfigKind::kLocation: {
       if (trimmed.empty() || has_control_chars(trimmed))
         return invalid(key, value, "a file path or s3://bucket/key");
-      if (trimmed.substr(0, 5) == "s3://") {
+      // Only S3 is reached over the network; any other scheme would
+      // otherwise be taken as a local path named "https:/...".
+      const std::string_view scheme = url_scheme(trimmed);
+      if (!scheme.empty() && to_lower(scheme) != "s3") {
+        return invalid(key, value,
+                       cat("a local file path or s3://bucket/key (", echo(cat(scheme, "://")),
+                           " locations are not supported)"));
+      }
+      if (!scheme.empty()) {
         const std::string_view rest = trimmed.substr(5);
         const size_t slash = rest.find('/');
         if (slash == std::string_view::npos || slash + 1 == rest.size() ||
             !is_bucket_name(rest.substr(0, slash)))
           return invalid(key, value, "s3://bucket/key with a valid bucket name and a key");
+        return cat("s3://", rest);  // "S3://" too
       }
       return std::string(trimmed);
+    }
     case ConfigKind::kAwsRegion:
       if (!is_aws_region(trimmed)) return invalid(key, value, "an AWS region such as us-east-1");
       return std::string(trimmed);
@@ -292,7 +317,7 @@ std::string CampaignConfig::input_location() const {
 }
 
 absl::StatusOr<CampaignConfig> CampaignConfig::from(
-    const std::map<std::string, std::string>& stored) {
+    const std::map<std::string, std::string>& stored, std::string_view campaign) {
   CampaignConfig c;
   auto get = [&](std::string_view key) -> absl::StatusOr<std::string> {
     auto it = stored.find(std::string(key));
@@ -300,9 +325,9 @@ absl::StatusOr<CampaignConfig> CampaignConfig::from(
     if (it == stored.end()) return std::string(k != nullptr ? k->default_value : "");
     auto valid = validate_config_value(key, it->second);
     if (!valid.ok()) {
-      return absl::FailedPreconditionError(
-          cat("stored configuration is invalid: ", valid.status().message(),
-              "; fix it with 'powerdialer config set ", key, " VALUE'"));
+      return with_advice(absl::FailedPreconditionError(
+                             cat("stored configuration is invalid: ", valid.status().message())),
+                         {Remedy::kSetConfig, std::string(campaign), std::string(key)});
     }
     return valid;
   };

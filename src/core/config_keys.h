@@ -88,8 +88,10 @@ struct CampaignConfig {
   std::string input_location() const;
 
   // `stored` holds the values set for the campaign; missing keys take their
-  // defaults. Values are re-validated so a hand-edited store is caught.
-  static absl::StatusOr<CampaignConfig> from(const std::map<std::string, std::string>& stored);
+  // defaults. Values are re-validated so a hand-edited store is caught (the
+  // error's advice names `campaign`).
+  static absl::StatusOr<CampaignConfig> from(const std::map<std::string, std::string>& stored,
+                                             std::string_view campaign = {});
 };
 
 }  // namespace pd

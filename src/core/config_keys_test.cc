@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "core/advice.h"
+
 namespace pd {
 namespace {
 
@@ -61,9 +63,43 @@ TEST(ConfigKeys, CampaignConfigAppliesDefaultsAndCatchesBadStoredValues) {
   EXPECT_EQ(c->retry.max_attempts_per_phone, 3);
   EXPECT_EQ(c->retry.retry_delay, std::chrono::seconds(300));
   EXPECT_EQ(c->default_region, "US");
-  auto bad = CampaignConfig::from({{"max-attempts", "lots"}});
+  auto bad = CampaignConfig::from({{"max-attempts", "lots"}}, "spring");
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(message(bad.status()).find("config set max-attempts"), std::string::npos);
+  EXPECT_NE(message_for(bad.status(), Audience::kCli).find("config set max-attempts"),
+            std::string::npos);
+  EXPECT_NE(message_for(bad.status(), Audience::kApi)
+                .find(R"(PATCH /api/campaigns/spring/config {"max-attempts")"),
+            std::string::npos);
+}
+
+TEST(ConfigKeys, LocationsTakeOnlyS3AmongUrlSchemes) {
+  for (const char* url : {"https://example.com/list.csv", "ftp://host/list.csv",
+                          "file:///etc/passwd", "HTTP://x/y", "gs://bucket/key"}) {
+    for (const char* key : {"inputfile", "outputfile"}) {
+      auto r = validate_config_value(key, url);
+      ASSERT_FALSE(r.ok()) << key << " " << url;
+      const std::string m = message(r.status());
+      EXPECT_NE(m.find(std::string("for ") + key), std::string::npos) << m;
+      EXPECT_NE(m.find("://' locations are not supported"), std::string::npos) << m;
+    }
+  }
+  EXPECT_TRUE(validate_config_value("outputfile", "s3://results/spring.csv").ok());
+  EXPECT_EQ(*validate_config_value("outputfile", "S3://results/spring.csv"),
+            "s3://results/spring.csv");
+  // Colons without "://" are ordinary file names.
+  EXPECT_TRUE(validate_config_value("outputfile", "results-10:30.csv").ok());
+  EXPECT_TRUE(validate_config_value("outputfile", "/srv/a://b.csv").ok());
+}
+
+TEST(ConfigKeys, LongValuesAreNotEchoedInFull) {
+  auto r = validate_config_value("max-attempts", std::string(100000, '9'));
+  ASSERT_FALSE(r.ok());
+  EXPECT_LT(message(r.status()).size(), 300u);
+  EXPECT_NE(message(r.status()).find("(100000 characters)"), std::string::npos);
+  auto k = validate_config_value(std::string(100000, 'k'), "1");
+  ASSERT_FALSE(k.ok());
+  EXPECT_NE(message(k.status()).find("(100000 characters)"), std::string::npos);
+  EXPECT_LT(message(k.status()).size(), 1000u);
 }
 
 }  // namespace

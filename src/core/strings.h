@@ -85,4 +85,38 @@ inline std::string to_upper(std::string_view s) {
   return out;
 }
 
+// How many characters of user input a message repeats.
+inline constexpr size_t kMaxEcho = 64;
+
+// User input as an error message repeats it: in single quotes, control
+// characters escaped (\x1b), and cut after kMaxEcho characters with an
+// ellipsis and its full length, so a 100,000-character name does not come
+// back in full: 'aaaa…' (100000 characters). Every echo of input goes
+// through here.
+inline std::string echo(std::string_view input) {
+  auto continuation = [](char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; };
+  size_t chars = 0;
+  size_t cut = input.size();
+  for (size_t i = 0; i < input.size(); ++i) {
+    if (continuation(input[i])) continue;
+    if (chars == kMaxEcho) cut = i;
+    ++chars;
+  }
+  std::string out = "'";
+  for (char c : input.substr(0, cut)) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      out += fmt::format("\\x{:02x}", u);
+    } else {
+      out.push_back(c);
+    }
+  }
+  out += "'";
+  if (cut < input.size()) {
+    out.insert(out.size() - 1, "\u2026");
+    out += fmt::format(" ({} characters)", chars);
+  }
+  return out;
+}
+
 }  // namespace pd

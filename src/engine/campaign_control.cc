@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <random>
 
+#include "core/advice.h"
 #include "core/clock.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
@@ -32,7 +33,13 @@ absl::Status check_campaign_name(std::string_view name) {
       });
   if (!ok) {
     return absl::InvalidArgumentError(
-        cat("invalid campaign name '", name, "': use 1-64 letters, digits, '-', '_' or '.'"));
+        cat("invalid campaign name ", echo(name), ": use 1-64 letters, digits, '-', '_' or '.'"));
+  }
+  // A URL path cannot name them (/api/campaigns/.. is the parent), and as
+  // file names they are folders.
+  if (name == "." || name == "..") {
+    return absl::InvalidArgumentError(
+        cat("invalid campaign name ", echo(name), ": '.' and '..' are not names"));
   }
   return absl::OkStatus();
 }
@@ -114,24 +121,24 @@ absl::StatusOr<Campaign> stop_if_dialer_dead(Store& store, const Campaign& campa
   return result;
 }
 
-absl::StatusOr<StartPlan> prepare_campaign_start(Store& store, std::string_view name,
-                                                 std::string_view program) {
+absl::StatusOr<StartPlan> prepare_campaign_start(Store& store, std::string_view name) {
   StartPlan plan;
   PD_ASSIGN_OR_RETURN(plan.campaign, store.find_campaign(name));
   PD_ASSIGN_OR_RETURN(auto stored, store.config(plan.campaign.id));
-  PD_ASSIGN_OR_RETURN(plan.config, CampaignConfig::from(stored));
+  PD_ASSIGN_OR_RETURN(plan.config, CampaignConfig::from(stored, plan.campaign.name));
   PD_ASSIGN_OR_RETURN(CampaignStatus before, store.status(plan.campaign.id));
   if (before.customers == 0) {
-    return absl::FailedPreconditionError(cat("campaign '", plan.campaign.name,
-                                             "' has no dialing list; load one with '", program,
-                                             " load FILE'"));
+    return with_advice(absl::FailedPreconditionError(
+                           cat("campaign '", plan.campaign.name, "' has no dialing list")),
+                       {Remedy::kLoadList, plan.campaign.name, ""});
   }
   PD_RETURN_IF_ERROR(break_dead_lease(store, plan.campaign.id));
   PD_ASSIGN_OR_RETURN(auto lease, store.lease(plan.campaign.id));
   if (lease && lease->second > system_clock().wall_now()) {
-    return absl::FailedPreconditionError(cat(
-        "campaign '", plan.campaign.name, "' is being run by another powerdialer process (",
-        lease->first, "); stop it first ('", program, " stop') or wait for its lease to lapse"));
+    return with_advice(absl::FailedPreconditionError(cat(
+                           "campaign '", plan.campaign.name,
+                           "' is being run by another powerdialer process (", lease->first, ")")),
+                       {Remedy::kStopCampaign, plan.campaign.name, ""});
   }
   return plan;
 }

@@ -19,7 +19,8 @@
 
 namespace pd {
 
-// 1-64 letters, digits, '-', '_' or '.'; kInvalidArgument naming the name.
+// 1-64 letters, digits, '-', '_' or '.', but not "." or ".."; kInvalidArgument
+// naming the name (cut short when long).
 absl::Status check_campaign_name(std::string_view name);
 
 // "host:pid:random": unique per dialer run, and says where to look for the
@@ -54,11 +55,10 @@ struct StartPlan {
 // its configuration is valid, it has a dialing list, and no live dialer
 // holds it (a dead dialer's lease is broken on the way). kNotFound,
 // kFailedPrecondition (no list; held by another process, named) or the
-// configuration's error. `program` is how hints name the binary.
+// configuration's error, each with its advice (core/advice.h).
 // The engine still takes the lease itself; this only refuses early and
 // clearly.
-absl::StatusOr<StartPlan> prepare_campaign_start(Store& store, std::string_view name,
-                                                 std::string_view program = "powerdialer");
+absl::StatusOr<StartPlan> prepare_campaign_start(Store& store, std::string_view name);
 
 // Where a simulated contact centre's clock (at any --speed) starts, given to
 // RealTimeLoop as `wall_not_before`: just after the latest time the store

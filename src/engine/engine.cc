@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/advice.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
 #include "core/time_format.h"
@@ -93,10 +94,10 @@ void Engine::start(std::function<void(absl::Status, CampaignState)> on_finished)
       if (lease) {
         PD_ASSIGN_OR_RETURN(bool got, s.acquire_lease(id, owner, lease_now, lease_until));
         if (!got) {
-          return absl::FailedPreconditionError(
-              cat("campaign '", name,
-                  "' is being run by another powerdialer process; stop it first ('powerdialer "
-                  "stop') or wait for its lease to lapse"));
+          return with_advice(
+              absl::FailedPreconditionError(
+                  cat("campaign '", name, "' is being run by another powerdialer process")),
+              {Remedy::kStopCampaign, name, ""});
         }
       }
       // Holding the lease, every open attempt belongs to a run that died. Its
@@ -713,7 +714,9 @@ void Engine::finish(absl::Status status) {
     auto moved = s.transition(id, {}, final_state);
     if (result.ok() && !moved.ok()) result = moved.status();
     if (result.ok() && !output.empty()) {
-      auto out = open_output(output, object_io_options(config_));
+      ObjectIoOptions io = object_io_options(config_);
+      io.files_folder = options_.files_folder;
+      auto out = open_output(output, io);
       absl::Status exported = out.status();
       if (out.ok()) {
         auto rows = export_results(s, id, (*out)->stream());

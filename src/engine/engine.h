@@ -56,6 +56,9 @@ struct EngineOptions {
   // that finds the store busy is tried this many times, backing off from
   // 100 ms, before the campaign stops.
   int store_write_tries = 6;
+  // Non-empty (serve): a local results file is written only inside this
+  // folder (ObjectIoOptions::files_folder).
+  std::string files_folder;
 };
 
 struct EngineStats {

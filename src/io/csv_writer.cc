@@ -19,8 +19,14 @@ bool starts_like_formula(std::string_view value) {
   }
 }
 
+// Beyond RFC 4180's ',', '"' and line ends: ';', the field separator of
+// spreadsheets in many locales, and the shell's command separators and
+// redirections, so a results file fed to a shell runs no command a
+// customer's id or attribute spells (x;touch /tmp/p;#). Quotes cannot stop
+// "$(...)" in a shell: that is why results are only ever written where the
+// operator chose (serve --files-dir), never executable.
 bool needs_quotes(std::string_view value) {
-  return value.find_first_of(",\"\r\n") != std::string_view::npos;
+  return value.find_first_of(",\"\r\n;|&<>()") != std::string_view::npos;
 }
 
 }  // namespace

@@ -10,7 +10,8 @@
 
 namespace pd {
 
-// Quotes and escapes one cell; neutralises formula triggers when
+// Quotes and escapes one cell (quoted when it holds ',', '"', a line end,
+// ';' or a shell separator |&<>()); neutralises formula triggers when
 // `neutralise` is set (it is for every cell that came from outside).
 std::string csv_cell(std::string_view value, bool neutralise = true);
 

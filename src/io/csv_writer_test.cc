@@ -27,7 +27,7 @@ TEST(CsvCell, EachFormulaTriggerIsNeutralisedWithAnApostrophe) {
   EXPECT_EQ(csv_cell("=1+2"), "'=1+2");
   EXPECT_EQ(csv_cell("+12025550123"), "'+12025550123");
   EXPECT_EQ(csv_cell("-5"), "'-5");
-  EXPECT_EQ(csv_cell("@SUM(A1)"), "'@SUM(A1)");
+  EXPECT_EQ(csv_cell("@SUM(A1)"), "\"'@SUM(A1)\"");  // '(' also forces quoting
   EXPECT_EQ(csv_cell("\tx"), "'\tx");
   EXPECT_EQ(csv_cell("\rx"), "\"'\rx\"");  // CR also forces quoting
 }
@@ -36,6 +36,16 @@ TEST(CsvCell, NeutralisedCellIsStillQuotedWhenNeeded) {
   EXPECT_EQ(csv_cell("=HYPERLINK(\"http://x\",\"y\")"),
             "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\"");
   EXPECT_EQ(csv_cell("-1,2"), "\"'-1,2\"");
+}
+
+TEST(CsvCell, SemicolonsAndShellSeparatorsAreQuoted) {
+  // A results file given to a shell must not run the command a custID spells.
+  EXPECT_EQ(csv_cell("x;touch /tmp/p;#"), "\"x;touch /tmp/p;#\"");
+  EXPECT_EQ(csv_cell("x|sh"), "\"x|sh\"");
+  EXPECT_EQ(csv_cell("x&sh"), "\"x&sh\"");
+  EXPECT_EQ(csv_cell("x>f"), "\"x>f\"");
+  EXPECT_EQ(csv_cell("x<f"), "\"x<f\"");
+  EXPECT_EQ(csv_cell("Smith (Jr)"), "\"Smith (Jr)\"");
 }
 
 TEST(CsvCell, TriggerCharacterAfterTheStartIsHarmless) {
@@ -65,7 +75,7 @@ TEST(CsvWriter, NeutralisesCellsByDefault) {
   CsvWriter writer(out);
   writer.cell("C1").cell("=cmd|' /C calc'!A0").cell("@x");
   writer.end_row();
-  EXPECT_EQ(out.str(), "C1,'=cmd|' /C calc'!A0,'@x\r\n");
+  EXPECT_EQ(out.str(), "C1,\"'=cmd|' /C calc'!A0\",'@x\r\n");  // '|' also quotes
 }
 
 TEST(CsvWriter, EmptyFirstCellIsQuotedSoTheRowIsNotBlank) {

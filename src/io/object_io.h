@@ -22,11 +22,15 @@ class CredentialsProvider;
 
 namespace pd {
 
-// How s3:// locations are reached (ignored for local paths).
+// How s3:// locations are reached, and where local paths may be.
 struct ObjectIoOptions {
   std::string region;       // empty: AWS_REGION, AWS_DEFAULT_REGION, the AWS config file
   std::string s3_endpoint;  // empty: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, then AWS's
   std::shared_ptr<aws::CredentialsProvider> credentials;  // null: the default chain
+  // Non-empty (serve): local paths must lie in this canonical folder
+  // (io/files_folder.h), relative ones are taken inside it, and files are
+  // opened without following symbolic links. Empty (the CLI): any path.
+  std::string files_folder;
 };
 
 class OutputObject {

@@ -1,12 +1,17 @@
 #include "server/api.h"
 
+#include <iostream>
+
 #include "absl/strings/str_split.h"
+#include "core/advice.h"
 #include "core/clock.h"
 #include "core/config_keys.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
 #include "engine/campaign_control.h"
+#include "io/files_folder.h"
 #include "io/list_import.h"
+#include "io/object_io.h"
 #include "io/status_json.h"
 #include "server/live_feed.h"
 
@@ -15,19 +20,24 @@ namespace {
 
 using json = nlohmann::json;
 
-ApiResponse error_with(const absl::Status& status, std::string_view key, std::string_view value) {
+// The error naming the config key it is about: as sent, unless it is too
+// long to be one, when it is cut short as every echo of input is.
+ApiResponse error_with_key(const absl::Status& status, std::string_view key) {
   ApiResponse r = api_error(status);
-  r.body[std::string(key)] = value;
+  r.body["key"] = key.size() <= kMaxEcho ? std::string(key) : echo(key);
   return r;
 }
 
 // A configuration value the request got wrong (an unknown key included) is
 // bad input: 400, naming the key.
 ApiResponse bad_config(const absl::Status& status, std::string_view key) {
-  ApiResponse r = error_with(status, "key", key);
+  ApiResponse r = error_with_key(status, key);
   r.status = 400;
   return r;
 }
+
+// The config keys that name a local file (or an s3:// object).
+bool names_a_file(std::string_view key) { return key == "inputfile" || key == "outputfile"; }
 
 // Parses a request body that must be a JSON object.
 absl::StatusOr<json> parse_object(std::string_view body) {
@@ -101,7 +111,7 @@ int http_status_for(const absl::Status& status) {
 }
 
 ApiResponse api_error(const absl::Status& status) {
-  return {http_status_for(status), {{"error", std::string(sv(status.message()))}}};
+  return {http_status_for(status), {{"error", message_for(status, Audience::kApi)}}};
 }
 
 StorePool::StorePool(std::string db_path, size_t max_idle)
@@ -119,7 +129,14 @@ absl::StatusOr<StorePool::Handle> StorePool::acquire() {
     }
   }
   if (!store) {
-    PD_ASSIGN_OR_RETURN(store, open_store(db_path_, /*create=*/false));
+    auto opened = open_store(db_path_, /*create=*/false);
+    if (!opened.ok()) {
+      // The store's own words name its file and the command that fixes it:
+      // for the operator's log, not for an API client.
+      std::cerr << "powerdialer serve: " << sv(opened.status().message()) << "\n";
+      return absl::UnavailableError("the server cannot open its store; its log says why");
+    }
+    store = *std::move(opened);
   }
   return Handle(store.release(), [this](Store* s) {
     std::unique_ptr<Store> owned(s);
@@ -128,8 +145,8 @@ absl::StatusOr<StorePool::Handle> StorePool::acquire() {
   });
 }
 
-Api::Api(StorePool& stores, CampaignHost* host, StatusCache* statuses)
-    : stores_(stores), host_(host), statuses_(statuses) {}
+Api::Api(StorePool& stores, CampaignHost* host, std::string files_folder, StatusCache* statuses)
+    : stores_(stores), host_(host), files_folder_(std::move(files_folder)), statuses_(statuses) {}
 
 absl::StatusOr<CampaignStatus> Api::status_of(Store& store, CampaignId id) {
   return statuses_ ? statuses_->status(id) : store.status(id);
@@ -179,7 +196,7 @@ ApiResponse Api::create_campaign(std::string_view body) {
   if (!store.ok()) return api_error(store.status());
   auto existing = (*store)->find_campaign(n);
   if (existing.ok()) {
-    return api_error(absl::AlreadyExistsError(cat("campaign '", n, "' exists")));
+    return api_error(absl::AlreadyExistsError(cat("campaign ", echo(n), " exists")));
   }
   if (!absl::IsNotFound(existing.status())) return api_error(existing.status());
   auto created = (*store)->init_campaign(n);
@@ -235,13 +252,13 @@ ApiResponse Api::patch_config(std::string_view name, std::string_view body) {
   auto j = parse_object(body);
   if (!j.ok()) return api_error(j.status());
   // Everything is validated before anything changes.
-  std::vector<std::pair<std::string, std::optional<std::string>>> changes;
+  std::map<std::string, std::optional<std::string>> changes;
   for (const auto& [key, value] : j->items()) {
+    if (find_config_key(key) == nullptr) {
+      return bad_config(validate_config_value(key, "").status(), key);
+    }
     if (value.is_null()) {
-      if (find_config_key(key) == nullptr) {
-        return bad_config(validate_config_value(key, "").status(), key);
-      }
-      changes.emplace_back(key, std::nullopt);
+      changes[key] = std::nullopt;
       continue;
     }
     std::string text;
@@ -255,12 +272,13 @@ ApiResponse Api::patch_config(std::string_view name, std::string_view body) {
     }
     auto valid = validate_config_value(key, text);
     if (!valid.ok()) return bad_config(valid.status(), key);
-    changes.emplace_back(key, *valid);
+    changes[key] = *valid;
   }
   auto store = stores_.acquire();
   if (!store.ok()) return api_error(store.status());
   auto c = (*store)->find_campaign(name);
   if (!c.ok()) return api_error(c.status());
+  if (auto refused = keep_files_in_folder(**store, c->id, changes)) return *refused;
   if (!changes.empty()) {
     Store& s = **store;
     if (auto b = s.begin_batch(); !b.ok()) return api_error(b);
@@ -268,7 +286,7 @@ ApiResponse Api::patch_config(std::string_view name, std::string_view body) {
       absl::Status done = value ? s.set_config(c->id, key, *value) : s.unset_config(c->id, key);
       if (!done.ok()) {
         s.abort_batch();
-        return error_with(done, "key", key);
+        return error_with_key(done, key);
       }
     }
     if (auto committed = s.commit_batch(); !committed.ok()) {
@@ -279,12 +297,42 @@ ApiResponse Api::patch_config(std::string_view name, std::string_view body) {
   return get_config(name);
 }
 
+std::optional<ApiResponse> Api::keep_files_in_folder(
+    Store& store, CampaignId id, std::map<std::string, std::optional<std::string>>& changes) const {
+  // A bare inputfile name with io-bucket set is that bucket's object
+  // (CampaignConfig::input_location), not a local file.
+  std::optional<std::string> bucket;
+  if (auto it = changes.find("io-bucket"); it != changes.end()) {
+    bucket = it->second;
+  } else {
+    auto stored = store.config(id);
+    if (!stored.ok()) return api_error(stored.status());
+    if (auto s = stored->find("io-bucket"); s != stored->end()) bucket = s->second;
+  }
+  for (auto& [key, value] : changes) {
+    if (!names_a_file(key) || !value || is_s3_location(*value)) continue;
+    if (key == "inputfile" && bucket && value->find('/') == std::string::npos) continue;
+    if (files_folder_.empty()) {
+      return bad_config(absl::InvalidArgumentError(cat(key,
+                                                       ": this server takes no local files; "
+                                                       "use s3://bucket/key")),
+                        key);
+    }
+    // Stored as the absolute path, so the command line and the server
+    // agree on which file it is.
+    auto inside = path_in_folder(files_folder_, key, *value);
+    if (!inside.ok()) return bad_config(inside.status(), key);
+    value = *std::move(inside);
+  }
+  return std::nullopt;
+}
+
 ApiResponse Api::load_list(std::string_view name, bool append, std::istream& csv,
                            const std::function<absl::Status()>& before_commit) {
   if (auto s = check_campaign_name(name); !s.ok()) return api_error(s);
   if (host_ && host_->running_here(name)) {
     return api_error(absl::FailedPreconditionError(
-        cat("campaign '", name, "' is running; stop it before loading a list")));
+        cat("campaign ", echo(name), " is running; stop it before loading a list")));
   }
   auto store = stores_.acquire();
   if (!store.ok()) return api_error(store.status());
@@ -292,7 +340,7 @@ ApiResponse Api::load_list(std::string_view name, bool append, std::istream& csv
   if (!c.ok()) return api_error(c.status());
   auto stored = (*store)->config(c->id);
   if (!stored.ok()) return api_error(stored.status());
-  auto config = CampaignConfig::from(*stored);
+  auto config = CampaignConfig::from(*stored, c->name);
   if (!config.ok()) return api_error(config.status());
   // A dialer that died elsewhere must not block the load.
   if (auto settled = stop_if_dialer_dead(**store, *c, system_clock().wall_now()); !settled.ok()) {

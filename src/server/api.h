@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <istream>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -63,9 +64,12 @@ class Api {
   static constexpr int kMaxRejectsShown = 1000;
 
   // `host` may be null (no dialing: start/stop refused), for tests.
+  // `files_folder` (canonical, io/files_folder.h) is where local
+  // `inputfile` and `outputfile` values must lie; empty: none are taken.
   // `statuses`, when given, answers campaign statuses (read again only when
   // the store changed); otherwise each request reads them itself.
-  Api(StorePool& stores, CampaignHost* host, StatusCache* statuses = nullptr);
+  Api(StorePool& stores, CampaignHost* host, std::string files_folder,
+      StatusCache* statuses = nullptr);
 
   ApiResponse list_campaigns();
   // Body {"name": "spring"}: 201 with the campaign's summary.
@@ -74,7 +78,9 @@ class Api {
   ApiResponse get_campaign(std::string_view name);
   ApiResponse get_config(std::string_view name);
   // Body {"key": "value" | null}: all validated first, then applied in one
-  // transaction; 400 naming the first bad key.
+  // transaction; 400 naming the first bad key. A local inputfile or
+  // outputfile must lie in the files folder (a relative one is taken inside
+  // it) and is stored as its absolute path; s3:// is not confined.
   ApiResponse patch_config(std::string_view name, std::string_view body);
   // Imports `csv` (streamed). `before_commit` runs just before the list is
   // committed; an error from it (the upload was cut short or too large)
@@ -95,9 +101,15 @@ class Api {
  private:
   nlohmann::json summary_json(const CampaignStatus& st) const;
   absl::StatusOr<CampaignStatus> status_of(Store& store, CampaignId id);
+  // Refuses (400) a local file location in `changes` outside the files
+  // folder; rewrites the others to their absolute paths.
+  std::optional<ApiResponse> keep_files_in_folder(
+      Store& store, CampaignId id,
+      std::map<std::string, std::optional<std::string>>& changes) const;
 
   StorePool& stores_;
   CampaignHost* host_;
+  const std::string files_folder_;
   StatusCache* statuses_;
 };
 

@@ -7,7 +7,9 @@
 #include <sstream>
 
 #include "core/strings.h"
+#include "io/files_folder.h"
 #include "io/status_json.h"
+#include "server/campaign_host.h"
 #include "server/http_server.h"
 #include "store/sqlite/sqlite_store.h"
 
@@ -23,7 +25,8 @@ class ApiTest : public ::testing::Test {
     path_ = (dir_ / "api.db").string();
     ASSERT_TRUE(SqliteStore::open(path_, true).ok());
     pool_ = std::make_unique<StorePool>(path_);
-    api_ = std::make_unique<Api>(*pool_, nullptr);
+    files_ = *make_files_folder((dir_ / "files").string());
+    api_ = std::make_unique<Api>(*pool_, nullptr, files_);
   }
   void TearDown() override {
     api_.reset();
@@ -38,6 +41,7 @@ class ApiTest : public ::testing::Test {
 
   std::filesystem::path dir_;
   std::string path_;
+  std::string files_;
   std::unique_ptr<StorePool> pool_;
   std::unique_ptr<Api> api_;
 };
@@ -141,6 +145,124 @@ TEST_F(ApiTest, AnUploadCutShortLeavesTheListAsItWas) {
 TEST_F(ApiTest, StartAndStopNeedAHost) {
   EXPECT_EQ(api_->start("c").status, 503);
   EXPECT_EQ(api_->stop("c").status, 503);
+}
+
+TEST_F(ApiTest, LocalFilesSetThroughTheApiStayInTheFilesFolder) {
+  ASSERT_EQ(api_->create_campaign(R"({"name":"c"})").status, 201);
+  auto refused = [&](const nlohmann::json& patch, std::string_view key) {
+    auto r = api_->patch_config("c", patch.dump());
+    EXPECT_EQ(r.status, 400) << patch.dump() << " " << r.body.dump();
+    EXPECT_EQ(r.body["key"], key);
+    const std::string error = r.body["error"];
+    EXPECT_NE(error.find(files_), std::string::npos) << error;
+    EXPECT_NE(error.find(std::string(key)), std::string::npos) << error;
+  };
+  refused({{"outputfile", "/etc/cron.d/powerdialer"}}, "outputfile");
+  refused({{"outputfile", "../api.db"}}, "outputfile");
+  refused({{"outputfile", (dir_ / "elsewhere.csv").string()}}, "outputfile");
+  refused({{"inputfile", "/etc/passwd"}}, "inputfile");
+  refused({{"outputfile", "results/"}}, "outputfile");
+  std::filesystem::create_symlink("/etc", std::filesystem::path(files_) / "etc");
+  refused({{"inputfile", "etc/passwd"}}, "inputfile");
+  // Nothing of a refused request is kept.
+  refused({{"max-attempts", "3"}, {"outputfile", "/tmp/x.csv"}}, "outputfile");
+  EXPECT_EQ(api_->get_config("c").body["config"]["max-attempts"], "1");
+  EXPECT_TRUE(api_->get_config("c").body["config"]["outputfile"].is_null());
+
+  // A name is taken inside the folder and stored as its full path, so the
+  // command line means the same file.
+  auto ok = api_->patch_config("c", R"({"outputfile":"spring.csv","inputfile":"lists/a.csv"})");
+  ASSERT_EQ(ok.status, 200) << ok.body.dump();
+  EXPECT_EQ(ok.body["config"]["outputfile"], files_ + "/spring.csv");
+  EXPECT_EQ(ok.body["config"]["inputfile"], files_ + "/lists/a.csv");
+  ok = api_->patch_config("c", nlohmann::json{{"outputfile", files_ + "/b.csv"}}.dump());
+  EXPECT_EQ(ok.body["config"]["outputfile"], files_ + "/b.csv");
+  // S3 is not a local file; a bare inputfile name with io-bucket is its object.
+  ok = api_->patch_config("c", R"({"outputfile":"s3://results/c.csv","io-bucket":"dialer-io",
+                                   "inputfile":"list.csv"})");
+  ASSERT_EQ(ok.status, 200) << ok.body.dump();
+  EXPECT_EQ(ok.body["config"]["outputfile"], "s3://results/c.csv");
+  EXPECT_EQ(ok.body["config"]["inputfile"], "list.csv");
+  // Other schemes are refused for the API as for the CLI.
+  auto https = api_->patch_config("c", R"({"inputfile":"https://example.com/list.csv"})");
+  EXPECT_EQ(https.status, 400);
+  EXPECT_EQ(https.body["key"], "inputfile");
+}
+
+TEST_F(ApiTest, WithoutAFilesFolderNoLocalFileIsTaken) {
+  Api bare(*pool_, nullptr, "");
+  ASSERT_EQ(bare.create_campaign(R"({"name":"c"})").status, 201);
+  EXPECT_EQ(bare.patch_config("c", R"({"outputfile":"x.csv"})").status, 400);
+  EXPECT_EQ(bare.patch_config("c", R"({"outputfile":"s3://results/x.csv"})").status, 200);
+}
+
+TEST_F(ApiTest, DotNamesAreRefusedAndLongInputIsNotEchoedInFull) {
+  for (const char* name : {".", ".."}) {
+    auto r = api_->create_campaign(nlohmann::json{{"name", name}}.dump());
+    EXPECT_EQ(r.status, 400) << name;
+    EXPECT_EQ(api_->get_campaign(name).status, 400) << name;
+  }
+  EXPECT_EQ(api_->create_campaign(R"({"name":"a.b"})").status, 201);
+  const std::string huge(100000, 'n');
+  for (const ApiResponse& r :
+       {api_->create_campaign(nlohmann::json{{"name", huge}}.dump()), api_->get_campaign(huge),
+        api_->patch_config("a.b", nlohmann::json{{huge, "1"}}.dump()),
+        api_->patch_config("a.b", nlohmann::json{{"max-attempts", huge}}.dump()),
+        api_->patch_config("a.b", nlohmann::json{{"outputfile", huge}}.dump())}) {
+    EXPECT_EQ(r.status, 400);
+    const std::string body = r.body.dump();
+    EXPECT_LT(body.size(), 1000u) << body.substr(0, 200);
+    EXPECT_NE(body.find("(100000 characters)"), std::string::npos) << body.substr(0, 300);
+  }
+}
+
+TEST_F(ApiTest, ErrorsAdviseApiRequestsNotCommands) {
+  auto missing = api_->get_campaign("autumn");
+  EXPECT_EQ(missing.status, 404);
+  const std::string error = missing.body["error"];
+  EXPECT_EQ(error.find("powerdialer"), std::string::npos) << error;
+  EXPECT_NE(error.find("POST /api/campaigns"), std::string::npos) << error;
+
+  // Start, through a host that dials: no list; then an outputfile the CLI
+  // set outside the folder.
+  HostOptions ho;
+  ho.db_path = path_;
+  ho.files_folder = files_;
+  CampaignHost host(ho);
+  Api api(*pool_, &host, files_);
+  ASSERT_EQ(api.create_campaign(R"({"name":"c"})").status, 201);
+  auto no_list = api.start("c");
+  EXPECT_EQ(no_list.status, 409);
+  const std::string why = no_list.body["error"];
+  EXPECT_NE(why.find("upload one with PUT /api/campaigns/c/list"), std::string::npos) << why;
+  EXPECT_EQ(why.find(" load "), std::string::npos) << why;
+  EXPECT_EQ(why.find("powerdialer"), std::string::npos) << why;
+
+  ASSERT_EQ(load("c", "custID,phone\nA,+12025550101\n").status, 200);
+  {
+    auto store = pool_->acquire();
+    ASSERT_TRUE((*store)
+                    ->set_config((*store)->find_campaign("c")->id, "outputfile",
+                                 (dir_ / "cli-results.csv").string())
+                    .ok());
+  }
+  auto outside = api.start("c");
+  EXPECT_EQ(outside.status, 409);
+  const std::string because = outside.body["error"];
+  EXPECT_NE(because.find("outputfile"), std::string::npos) << because;
+  EXPECT_NE(because.find(files_), std::string::npos) << because;
+  EXPECT_NE(because.find("PATCH /api/campaigns/c/config"), std::string::npos) << because;
+  EXPECT_FALSE(host.running_here("c"));
+}
+
+TEST_F(ApiTest, AStoreThatCannotBeOpenedIsNotDescribedToTheClient) {
+  StorePool gone((dir_ / "missing.db").string());
+  Api api(gone, nullptr, files_);
+  auto r = api.list_campaigns();
+  EXPECT_EQ(r.status, 503);
+  const std::string error = r.body["error"];
+  EXPECT_EQ(error.find("missing.db"), std::string::npos) << error;
+  EXPECT_EQ(error.find("powerdialer"), std::string::npos) << error;
 }
 
 TEST(HttpStatus, FollowsTheStatusCode) {

@@ -2,7 +2,10 @@
 
 #include <iostream>
 
+#include "core/advice.h"
 #include "core/strings.h"
+#include "io/files_folder.h"
+#include "io/object_io.h"
 #include "store/store_executor.h"
 #include "store/store.h"
 
@@ -49,6 +52,21 @@ CampaignHost::CampaignHost(HostOptions options)
 
 CampaignHost::~CampaignHost() { shutdown(); }
 
+// Refused before dialing rather than when the results are written at the
+// end: an `outputfile` set from the command line may lie anywhere.
+absl::Status CampaignHost::check_output_in_folder(const StartPlan& plan) const {
+  const std::string& output = plan.config.output_file;
+  if (options_.files_folder.empty() || output.empty() || is_s3_location(output)) {
+    return absl::OkStatus();
+  }
+  auto inside = path_in_folder(options_.files_folder, "outputfile", output);
+  if (inside.ok()) return absl::OkStatus();
+  return with_advice(
+      absl::FailedPreconditionError(cat("campaign '", plan.campaign.name,
+                                        "' cannot start here: ", sv(inside.status().message()))),
+      {Remedy::kSetConfig, plan.campaign.name, "outputfile"});
+}
+
 Micros CampaignHost::loop_time(std::chrono::milliseconds real) const {
   return std::chrono::duration_cast<Micros>(real * options_.speed);
 }
@@ -77,8 +95,9 @@ absl::Status CampaignHost::start(std::string_view name) {
   };
   auto store = open_store(options_.db_path, /*create=*/false);
   if (!store.ok()) return release(store.status());
-  auto plan = prepare_campaign_start(**store, name, options_.program);
+  auto plan = prepare_campaign_start(**store, name);
   if (!plan.ok()) return release(plan.status());
+  if (auto s = check_output_in_folder(*plan); !s.ok()) return release(s);
   store->reset();
   // The store thread and the contact centre are made here, on the caller's
   // thread: Amazon Connect's set-up makes network calls (credentials, the
@@ -110,6 +129,7 @@ void CampaignHost::create_run(uint64_t run_id, StartPlan plan, std::unique_ptr<R
   eo.owner = new_dialer_owner_id();
   eo.heartbeat = loop_time(std::chrono::milliseconds(500));
   eo.seed = options_.backend.sim.seed;
+  eo.files_folder = options_.files_folder;
   run->engine = std::make_unique<Engine>(loop_, *run->executor, *run->contact_center, plan.campaign,
                                          plan.config, eo);
   Engine& engine = *run->engine;

@@ -51,7 +51,9 @@ struct HostOptions {
   BackendOptions backend;
   double speed = 1.0;           // simulator: virtual seconds per real second
   WallTime clock_not_before{};  // the loop's wall clock starts no earlier
-  std::string program = "powerdialer";
+  // The canonical files folder (io/files_folder.h): a campaign run here
+  // writes its local results file only inside it. Empty: anywhere (tests).
+  std::string files_folder;
   std::chrono::milliseconds snapshot_every{250};  // real time
 };
 
@@ -65,7 +67,8 @@ class CampaignHost {
   CampaignHost& operator=(const CampaignHost&) = delete;
 
   // Starts dialing campaign `name` here. kFailedPrecondition when it runs
-  // here already, has no list, or another live process holds it;
+  // here already, has no list, its local `outputfile` is outside the files
+  // folder, or another live process holds it;
   // kNotFound; kUnavailable while shutting down. The engine's own start
   // (lease, recovery) completes on the loop; a failure there is logged and
   // leaves the campaign not running.
@@ -99,6 +102,7 @@ class CampaignHost {
   void on_finished(uint64_t run_id, const std::string& name, absl::Status status,
                    CampaignState state);  // on the loop
   void snapshot();                        // on the loop
+  absl::Status check_output_in_folder(const StartPlan& plan) const;
   Micros loop_time(std::chrono::milliseconds real) const;
 
   const HostOptions options_;

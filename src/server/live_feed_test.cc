@@ -100,7 +100,7 @@ TEST_F(StatusCacheTest, IdleFeedReadsNothingAndPublishesNothingNew) {
 
 TEST_F(StatusCacheTest, ApiAnswersFromTheCache) {
   StorePool pool(path_);
-  Api api(pool, nullptr, cache_.get());
+  Api api(pool, nullptr, "", cache_.get());
   for (int i = 0; i < 3; ++i) {
     auto r = api.get_campaign("spring");
     ASSERT_EQ(r.status, 200) << r.body.dump();

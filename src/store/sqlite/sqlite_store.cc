@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <random>
 
+#include "core/advice.h"
 #include "core/config_keys.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
@@ -489,8 +490,8 @@ absl::StatusOr<Campaign> SqliteStore::find_campaign(std::string_view name) {
   s->bind(1, name);
   PD_ASSIGN_OR_RETURN(bool row, s->step());
   if (!row) {
-    return absl::NotFoundError(
-        cat("no campaign '", name, "'; create it with 'powerdialer --campaign ", name, " init'"));
+    return with_advice(absl::NotFoundError(cat("no campaign ", echo(name))),
+                       {Remedy::kCreateCampaign, std::string(name), ""});
   }
   PD_ASSIGN_OR_RETURN(CampaignState state, state_from(s->text(2)));
   Campaign c{s->int64(0), std::string(s->text(1)), state};

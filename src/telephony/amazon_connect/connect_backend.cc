@@ -4,13 +4,14 @@
 
 #include "aws/credentials.h"
 #include "aws/kinesis.h"
+#include "core/advice.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
 #include "store/store.h"
 
 namespace pd::connect {
 
-absl::Status check_connect_config(const CampaignConfig& config) {
+absl::Status check_connect_config(const CampaignConfig& config, std::string_view campaign) {
   std::vector<std::string_view> missing;
   if (config.connect_instance_id.empty()) missing.push_back("connectid");
   if (config.contact_flow_id.empty()) missing.push_back("contactflow");
@@ -20,15 +21,15 @@ absl::Status check_connect_config(const CampaignConfig& config) {
   if (missing.empty()) return absl::OkStatus();
   std::string names;
   for (std::string_view m : missing) names += cat(names.empty() ? "" : ", ", m);
-  return absl::FailedPreconditionError(
-      cat("the Amazon Connect backend needs config ", names,
-          "; set each with 'powerdialer config set KEY VALUE' (see 'Running against Amazon "
-          "Connect' in the README)"));
+  return with_advice(
+      absl::FailedPreconditionError(cat("the Amazon Connect backend needs config ", names,
+                                        " (see 'Running against Amazon Connect' in the README)")),
+      {Remedy::kSetConfig, std::string(campaign), ""});
 }
 
 absl::StatusOr<std::unique_ptr<ConnectContactCenter>> make_connect_contact_center(
     EventLoop& loop, const CampaignConfig& config, const ConnectBackendContext& context) {
-  PD_RETURN_IF_ERROR(check_connect_config(config));
+  PD_RETURN_IF_ERROR(check_connect_config(config, context.campaign));
   PD_ASSIGN_OR_RETURN(std::string region, aws::resolve_region(config.aws_region));
   PD_ASSIGN_OR_RETURN(std::string endpoint,
                       aws::resolve_endpoint("connect", region, config.connect_endpoint));

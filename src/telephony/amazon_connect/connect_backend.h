@@ -25,8 +25,9 @@ struct ConnectBackendContext {
 };
 
 // kFailedPrecondition naming the missing config keys (connectid,
-// contactflow, queue, agent-stream or ctr-stream) and how to set them.
-absl::Status check_connect_config(const CampaignConfig& config);
+// contactflow, queue, agent-stream or ctr-stream), advising how to set them
+// for `campaign` (core/advice.h).
+absl::Status check_connect_config(const CampaignConfig& config, std::string_view campaign = {});
 
 absl::StatusOr<std::unique_ptr<ConnectContactCenter>> make_connect_contact_center(
     EventLoop& loop, const CampaignConfig& config, const ConnectBackendContext& context);
