@@ -61,7 +61,18 @@ void LiveFeed::shutdown() {
     closed_ = true;
   }
   changed_.notify_all();
+  notify_listener();
   if (thread_.joinable()) thread_.join();
+}
+
+void LiveFeed::set_listener(std::function<void()> listener) {
+  std::lock_guard<std::mutex> lock(listener_mu_);
+  listener_ = std::move(listener);
+}
+
+void LiveFeed::notify_listener() {
+  std::lock_guard<std::mutex> lock(listener_mu_);
+  if (listener_) listener_();
 }
 
 bool LiveFeed::closed() const {
@@ -93,6 +104,7 @@ void LiveFeed::run() {
       warned = true;
     }
     changed_.notify_all();
+    notify_listener();
     next += every_;
     const auto now = std::chrono::steady_clock::now();
     if (next < now) next = now;  // fell behind: no burst to catch up
