@@ -626,15 +626,8 @@ struct HttpServer::Impl {
       configure_request_parser(parser, limits);
       co_await http::async_read_header(stream, buffer, parser,
                                        net::redirect_error(net::use_awaitable, ec));
-      if (ec == beast::error::timeout) {
-        // A head begun but not finished in time gets a 408; an idle
-        // keep-alive connection is just closed.
-        if (parser.got_some() || buffer.size() > 0) {
-          const std::string why = "the request head took too long to arrive";
-          co_await send_bare(stream, 408, why);
-        }
-        co_return;
-      }
+      // On a timeout the stream has closed the socket already: a slow or
+      // idle client gets no answer, only the end of the connection.
       if (ec && ec.category() == http::make_error_code(http::error::bad_target).category() &&
           ec != http::error::end_of_stream && ec != http::error::partial_message) {
         const std::string why = message_for_parse_error(ec);
