@@ -104,7 +104,8 @@ bool has_body(const boost::beast::http::request_header<>& head);
 // The media type checks for a body: "" when `content_type` fits `route`,
 // else the 415 message naming the types that work. A list takes text/csv,
 // text/plain, application/octet-stream, multipart/form-data or none; the
-// JSON routes take application/json or none.
+// JSON routes take application/json, none, or curl -d's default
+// application/x-www-form-urlencoded (the body must be JSON all the same).
 std::string unsupported_media_type(Route route, std::string_view content_type);
 // "multipart/form-data; boundary=xyz" -> "xyz" (quotes removed); nullopt
 // when the type is not multipart/form-data, "" when the boundary is missing.

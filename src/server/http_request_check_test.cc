@@ -151,6 +151,9 @@ TEST(HttpRequestCheck, MediaTypes) {
   EXPECT_NE(why.find("multipart/form-data"), std::string::npos);
   EXPECT_EQ(unsupported_media_type(Route::kCreateCampaign, "application/json; charset=utf-8"), "");
   EXPECT_EQ(unsupported_media_type(Route::kCreateCampaign, ""), "");
+  // curl -d's default.
+  EXPECT_EQ(unsupported_media_type(Route::kPatchConfig, "application/x-www-form-urlencoded"), "");
+  EXPECT_NE(unsupported_media_type(Route::kPatchConfig, "text/csv"), "");
   EXPECT_NE(unsupported_media_type(Route::kCreateCampaign, "multipart/form-data; boundary=x")
                 .find("application/json"),
             std::string::npos);
