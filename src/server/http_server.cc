@@ -362,6 +362,7 @@ struct Exchange {
   bool keep_alive = true;
   bool responded = false;  // a status line has gone out
   bool continued = false;  // "100 Continue" sent
+  bool drop_body = false;  // answer without reading the body, then close
 
   const http::request_header<>& head() const { return parser.get().base(); }
   std::string header(http::field f) const {
@@ -712,6 +713,8 @@ struct HttpServer::Impl {
                                        : "invalid API token");
         Headers extra;
         extra.emplace_back("WWW-Authenticate", "Bearer realm=\"powerdialer\"");
+        // A stranger's body is not worth reading.
+        ex.drop_body = true;
         co_return co_await send_json(ex, r, extra);
       }
     }
@@ -808,7 +811,8 @@ struct HttpServer::Impl {
                                  const std::string& body, const Headers& extra) {
     // A body left unread is read and dropped (bounded) so the client sees
     // this answer rather than a reset connection.
-    if (!ex.parser.is_done()) co_await drain(ex);
+    if (!ex.parser.is_done() && ex.drop_body) ex.keep_alive = false;
+    if (!ex.parser.is_done() && !ex.drop_body) co_await drain(ex);
     http::response<http::string_body> res{static_cast<http::status>(status), ex.head().version()};
     res.set(http::field::content_type, content_type);
     res.set("X-Content-Type-Options", "nosniff");
