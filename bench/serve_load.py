@@ -46,7 +46,9 @@ def start_server(binary, workdir, max_clients, customers):
             f.write(f"C{i:06d},+1202{2000000 + i:07d}\n")
     run("--campaign", "bench", "load", "list.csv")
     proc = subprocess.Popen(
+        # Every client is on loopback: one address, so it may hold them all.
         [binary, "--db", db, "serve", "--listen", "127.0.0.1:0", "--max-clients", str(max_clients),
+         "--max-clients-per-address", str(max_clients),
          "--speed", "5", "--agents", "100", "--talk-mean", "60s", "--acw-mean", "10s"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=workdir)
     port = None

@@ -199,8 +199,9 @@ int main(int argc, char** argv) {
   SimFlags run_flags;
   auto* run_cmd =
       app.add_subcommand("run", "dial the campaign until the list is done or it is stopped");
-  run_cmd->add_option("--backend", run_options.backend,
-                      "contact centre: sim (built-in simulator) or connect (Amazon Connect)")
+  run_cmd
+      ->add_option("--backend", run_options.backend,
+                   "contact centre: sim (built-in simulator) or connect (Amazon Connect)")
       ->check(CLI::IsMember({"sim", "connect"}));
   run_cmd->add_option("--speed", run_options.speed,
                       "simulator only: run X times faster than real time");
@@ -268,7 +269,26 @@ int main(int argc, char** argv) {
   serve->add_option("--speed", serve_options.speed,
                     "simulator only: run X times faster than real time");
   serve->add_option("--max-clients", serve_options.max_clients,
-                    "HTTP worker threads; a live-feed client holds one while it watches");
+                    "open connections in all; when full, the oldest one still sending its "
+                    "request head is closed to make room");
+  serve
+      ->add_option("--max-clients-per-address", serve_options.max_clients_per_address,
+                   "open connections from one client address (same rule)")
+      ->check(CLI::Range(1, 20000));
+  serve
+      ->add_option("--header-timeout", serve_options.header_timeout_seconds,
+                   "seconds a request's head (request line and headers) may take to arrive")
+      ->check(CLI::Range(1, 3600));
+  serve
+      ->add_option("--allowed-host", serve_options.allowed_hosts,
+                   "a host name requests may name in Host besides IP addresses and localhost "
+                   "(repeatable; e.g. the proxy's public name)")
+      ->allow_extra_args(false);
+  serve->add_option("--tls-cert", serve_options.tls_cert,
+                    "serve HTTPS with this PEM certificate chain (with --tls-key)");
+  serve->add_option("--tls-key", serve_options.tls_key, "the PEM private key of --tls-cert");
+  serve->add_flag("--insecure-http", serve_options.insecure_http,
+                  "allow plain HTTP on a non-loopback --listen (behind a TLS-terminating proxy)");
   serve
       ->add_option("--max-list-bytes", serve_options.max_list_bytes,
                    "largest dialing list accepted by PUT .../list")
@@ -279,7 +299,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(int64_t{1024}, int64_t{1} << 30));
   serve
       ->add_option("--io-timeout", serve_options.io_timeout_seconds,
-                   "seconds one socket read or write may take")
+                   "seconds one write may take, or a request body may pause")
       ->check(CLI::Range(1, 3600));
   serve
       ->add_option("--body-timeout", serve_options.body_timeout_seconds,
@@ -342,18 +362,20 @@ int main(int argc, char** argv) {
                           "Kinesis endpoint (default: AWS_ENDPOINT_URL_KINESIS, AWS_ENDPOINT_URL)");
   standin_cmd->add_option("--heartbeat", heartbeat_seconds, "seconds between agent HEART_BEATs")
       ->check(CLI::Range(0.1, 3600.0));
-  standin_cmd->add_option("--throttle", standin.throttle_rate,
-                          "share of StartOutboundVoiceContact answered 429 TooManyRequests")
+  standin_cmd
+      ->add_option("--throttle", standin.throttle_rate,
+                   "share of StartOutboundVoiceContact answered 429 TooManyRequests")
       ->check(CLI::Range(0.0, 1.0));
   standin_cmd->add_option("--errors", standin.error_rate, "share of API calls answered 500")
       ->check(CLI::Range(0.0, 1.0));
   standin_cmd->add_option("--latency-ms", latency_ms, "delay before every API answer")
       ->check(CLI::Range(0.0, 60000.0));
-  standin_cmd->add_option("--duplicate", standin.duplicate_rate,
-                          "share of stream records written twice")
+  standin_cmd
+      ->add_option("--duplicate", standin.duplicate_rate, "share of stream records written twice")
       ->check(CLI::Range(0.0, 1.0));
-  standin_cmd->add_option("--reorder", standin.reorder_rate,
-                          "share of stream records written after later ones")
+  standin_cmd
+      ->add_option("--reorder", standin.reorder_rate,
+                   "share of stream records written after later ones")
       ->check(CLI::Range(0.0, 1.0));
   standin_cmd->add_option("--ledger", standin.ledger,
                           "append a JSON line per ended contact to this file");
@@ -372,7 +394,8 @@ int main(int argc, char** argv) {
         standin.host = standin_listen.substr(0, colon);
         standin.port = std::atoi(standin_listen.c_str() + colon + 1);
         standin.seed = standin.sim.seed;
-        standin.heartbeat = std::chrono::milliseconds(static_cast<int64_t>(heartbeat_seconds * 1000));
+        standin.heartbeat =
+            std::chrono::milliseconds(static_cast<int64_t>(heartbeat_seconds * 1000));
         standin.latency = std::chrono::milliseconds(static_cast<int64_t>(latency_ms));
         absl::Status s = pd::connect::run_standin(standin);
         if (!s.ok()) {

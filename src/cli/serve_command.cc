@@ -31,11 +31,19 @@ int cmd_serve(const Context& ctx, const ServeOptions& options) {
   if (options.max_clients < 8 || options.max_clients > 20000) {
     return fail(ctx, absl::InvalidArgumentError("--max-clients must be from 8 to 20000"));
   }
+  if (options.max_clients_per_address < 1 ||
+      options.max_clients_per_address > options.max_clients) {
+    return fail(ctx, absl::InvalidArgumentError(
+                         "--max-clients-per-address must be from 1 to --max-clients"));
+  }
   auto address = parse_listen_address(options.listen);
   if (!address.ok()) return fail(ctx, address.status());
   const auto& [host_name, port] = *address;
   const bool loopback = is_loopback_host(host_name);
-
+  const bool tls = !options.tls_cert.empty() || !options.tls_key.empty();
+  if (tls && (options.tls_cert.empty() || options.tls_key.empty())) {
+    return fail(ctx, absl::InvalidArgumentError("--tls-cert and --tls-key go together"));
+  }
   auto check = open_store(ctx.db_path, /*create=*/false);
   if (!check.ok()) return fail(ctx, check.status());
   auto existing_tokens = (*check)->api_tokens();
@@ -54,6 +62,16 @@ int cmd_serve(const Context& ctx, const ServeOptions& options) {
     clock_not_before = *start;
   }
   check->reset();
+  // Bearer tokens and customer lists must not cross a network in clear
+  // text; a TLS-terminating proxy in front is the operator's explicit call.
+  if (!loopback && !tls && !options.insecure_http) {
+    return fail(ctx, absl::FailedPreconditionError(cat(
+                         "refusing to serve plain HTTP on ", options.listen,
+                         ", which other machines can reach: API tokens and lists would cross the "
+                         "network readable. Give --tls-cert FILE --tls-key FILE, or "
+                         "--insecure-http when a TLS-terminating proxy on this machine is in "
+                         "front (see README)")));
+  }
   auto files_folder = make_files_folder(options.files_dir.empty() ? files_folder_beside(ctx.db_path)
                                                                   : options.files_dir);
   if (!files_folder.ok()) return fail(ctx, files_folder.status());
@@ -107,7 +125,12 @@ int cmd_serve(const Context& ctx, const ServeOptions& options) {
   HttpOptions http;
   http.host = host_name;
   http.port = port;
-  http.max_clients = options.max_clients;
+  http.max_connections = options.max_clients;
+  http.max_connections_per_address = options.max_clients_per_address;
+  http.header_timeout = std::chrono::seconds(options.header_timeout_seconds);
+  http.allowed_hosts = options.allowed_hosts;
+  http.tls_cert_file = options.tls_cert;
+  http.tls_key_file = options.tls_key;
   http.max_list_bytes = static_cast<size_t>(options.max_list_bytes);
   http.max_body_bytes = static_cast<size_t>(options.max_body_bytes);
   http.io_timeout = std::chrono::seconds(options.io_timeout_seconds);
@@ -129,9 +152,9 @@ int cmd_serve(const Context& ctx, const ServeOptions& options) {
   const std::string shown_host =
       host_name.find(':') != std::string::npos ? cat("[", host_name, "]") : host_name;
   *ctx.err << fmt::format(
-      "powerdialer serve: dashboard and API on http://{}:{}/ (database {}, {} backend{}, up to {} "
+      "powerdialer serve: dashboard and API on {}://{}:{}/ (database {}, {} backend{}, up to {} "
       "clients)\n",
-      shown_host, server.port(), ctx.db_path, options.backend.backend,
+      tls ? "https" : "http", shown_host, server.port(), ctx.db_path, options.backend.backend,
       options.backend.backend == "sim" ? fmt::format(" at {}x", options.speed) : "",
       options.max_clients);
   *ctx.err << "local inputfile and outputfile values set through the API stay in " << *files_folder

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "cli/commands.h"
 #include "telephony/backend.h"
@@ -16,15 +17,21 @@ namespace pd::cli {
 struct ServeOptions {
   std::string listen = "127.0.0.1:8080";
   BackendOptions backend;
-  double speed = 1.0;  // simulator only
-  int max_clients = 256;
+  double speed = 1.0;                 // simulator only
+  int max_clients = 1024;             // open connections in all
+  int max_clients_per_address = 128;  // open connections from one address
   int64_t max_list_bytes = int64_t{64} << 20;
   int64_t max_body_bytes = int64_t{1} << 20;
   int io_timeout_seconds = 30;
+  int header_timeout_seconds = 10;
   int body_timeout_seconds = 300;
   // Where local inputfile/outputfile values set through the API must lie
   // (io/files_folder.h); empty: files_folder_beside(db).
   std::string files_dir;
+  std::vector<std::string> allowed_hosts;
+  std::string tls_cert;
+  std::string tls_key;
+  bool insecure_http = false;  // plain HTTP off loopback (behind a TLS proxy)
 };
 // "/srv/pd/powerdialer-files" for "/srv/pd/powerdialer.db": the store's
 // own folder, so the default stays with the data it belongs to.

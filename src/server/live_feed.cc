@@ -75,7 +75,18 @@ void LiveFeed::shutdown() {
     closed_ = true;
   }
   changed_.notify_all();
+  notify_listener();
   if (thread_.joinable()) thread_.join();
+}
+
+void LiveFeed::set_listener(std::function<void()> listener) {
+  std::lock_guard<std::mutex> lock(listener_mu_);
+  listener_ = std::move(listener);
+}
+
+void LiveFeed::notify_listener() {
+  std::lock_guard<std::mutex> lock(listener_mu_);
+  if (listener_) listener_();
 }
 
 bool LiveFeed::closed() const {
@@ -121,6 +132,7 @@ void LiveFeed::run() {
           latest_ = std::move(snap);
         }
         changed_.notify_all();
+        notify_listener();
       }
       warned = false;
     } else if (!warned) {

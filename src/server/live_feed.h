@@ -76,11 +76,17 @@ class LiveFeed {
   // The newest snapshot (nullptr before the first).
   std::shared_ptr<const FeedSnapshot> latest() const;
 
+  // Called on the feed thread after each new snapshot (and once at
+  // shutdown), so the HTTP layer's watchers wait without a thread each.
+  // Must not block. nullptr removes it.
+  void set_listener(std::function<void()> listener);
+
   // Live-feed clients connected now (maintained by the HTTP layer).
   std::atomic<int64_t> subscribers{0};
 
  private:
   void run();
+  void notify_listener();
 
   Source source_;
   std::chrono::milliseconds every_;
@@ -90,6 +96,8 @@ class LiveFeed {
   std::shared_ptr<const FeedSnapshot> latest_;  // guarded by mu_
   bool closed_ = false;                         // guarded by mu_
   std::thread thread_;
+  std::mutex listener_mu_;          // held while the listener runs, so removing it waits
+  std::function<void()> listener_;  // guarded by listener_mu_
 };
 
 // The engine figures of every campaign running here, by name.

@@ -141,6 +141,10 @@ test('dashboard: sign in, create, upload, start, live numbers, stop, download', 
     page = await context.newPage();
     const pageErrors = [];
     page.on('pageerror', (e) => pageErrors.push(e.message));
+    // The page must work under its Content-Security-Policy.
+    page.on('console', (m) => {
+      if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) pageErrors.push(m.text());
+    });
     // Offline: nothing but the dialer itself may be asked for anything.
     const foreign = [];
     page.on('request', (r) => {
