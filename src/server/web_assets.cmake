@@ -8,7 +8,15 @@
 # web file re-runs CMake (CMAKE_CONFIGURE_DEPENDS) and so rebuilds the .cc;
 # the output is only touched when it really changed.
 
-set(PD_WEB_DIR ${CMAKE_SOURCE_DIR}/web)
+# The fuzz project (fuzz/CMakeLists.txt) sets both to compile the assets
+# into its own library.
+if(NOT DEFINED PD_WEB_ROOT)
+  set(PD_WEB_ROOT ${CMAKE_SOURCE_DIR})
+endif()
+if(NOT DEFINED PD_WEB_TARGET)
+  set(PD_WEB_TARGET powerdialer_lib)
+endif()
+set(PD_WEB_DIR ${PD_WEB_ROOT}/web)
 # Served at "/<name>"; "/" is index.html. The content type follows the extension.
 set(PD_WEB_FILES index.html app.js style.css)
 set(PD_WEB_CC ${CMAKE_BINARY_DIR}/generated/web_assets.cc)
@@ -55,4 +63,4 @@ if(NOT _pd_web_old STREQUAL _pd_web)
   file(WRITE ${PD_WEB_CC} "${_pd_web}")
 endif()
 set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_FILE})
-target_sources(powerdialer_lib PRIVATE ${PD_WEB_CC})
+target_sources(${PD_WEB_TARGET} PRIVATE ${PD_WEB_CC})
