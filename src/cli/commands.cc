@@ -259,32 +259,19 @@ int cmd_results(const Context& ctx, const std::optional<std::string>& output) {
 int cmd_rejects(const Context& ctx, bool json) {
   auto o = open_campaign(ctx);
   if (!o.ok()) return fail(ctx, o.status());
-  auto counts = o->store->reject_counts(o->campaign.id);
-  if (!counts.ok()) return fail(ctx, counts.status());
   auto& out = *ctx.out;
   // Row by row, never the whole answer in memory.
   if (json) {
-    nlohmann::json head = reject_counts_json(*counts);
-    std::string text = head.dump(2);
-    text.pop_back();  // the closing brace: the rows follow
-    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-    out << text << ",\n  \"rejects\": [";
+    if (auto s = write_rejects_json(*o->store, o->campaign.id, out); !s.ok()) return fail(ctx, s);
+    return kOk;
   }
-  bool first = true;
+  auto counts = o->store->reject_counts(o->campaign.id);
+  if (!counts.ok()) return fail(ctx, counts.status());
   auto s = o->store->for_each_reject(o->campaign.id, [&](int64_t line, std::string_view reason) {
-    if (json) {
-      out << (first ? "\n    " : ",\n    ")
-          << nlohmann::json{{"line", line}, {"reason", reason}}.dump(
-                 -1, ' ', false, nlohmann::json::error_handler_t::replace);
-    } else {
-      out << "line " << line << ": " << escape_controls(reason) << "\n";
-    }
-    first = false;
+    out << "line " << line << ": " << escape_controls(reason) << "\n";
   });
   if (!s.ok()) return fail(ctx, s);
-  if (json) {
-    out << (first ? "]\n}\n" : "\n  ]\n}\n");
-  } else if (counts->rows > counts->listed) {
+  if (counts->rows > counts->listed) {
     out << fmt::format("... {} more rejected row(s) not listed; all {} by reason: {}\n",
                        counts->rows - counts->listed, counts->rows,
                        reasons_text(counts->by_reason));

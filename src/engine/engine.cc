@@ -656,8 +656,13 @@ void Engine::heartbeat() {
   const WallTime now = options_.lease_clock();
   const WallTime until = now + std::chrono::duration_cast<Millis>(options_.lease_duration);
   store_.submit([=, this](Store& s) -> StoreExecutor::Completion {
-    auto held = s.acquire_lease(id, owner, now, until);
     auto c = s.campaign(id);
+    // A campaign stopped elsewhere is no longer ours: while this dialer was
+    // paused past its lease it was taken for dead, and a load or stop moved
+    // the campaign on and dropped the lease. Renewing it now would dial on.
+    const bool ours =
+        !c.ok() || c->state == CampaignState::kRunning || c->state == CampaignState::kStopping;
+    auto held = ours ? s.acquire_lease(id, owner, now, until) : absl::StatusOr<bool>(false);
     return [this, held, c, now, until] {
       if (finished_) return;
       if (held.ok() && *held) lease_until_ = until;

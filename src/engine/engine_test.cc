@@ -334,6 +334,33 @@ TEST_F(EngineTest, StopLetsCallsInFlightFinishAndDialsNothingNew) {
   EXPECT_EQ(st->attempts_in_flight, 0);
 }
 
+TEST_F(EngineTest, ADialerWhoseCampaignWasStoppedElsewhereDialsNoMore) {
+  load(5);
+  EngineOptions options;
+  options.heartbeat = std::chrono::seconds(1);
+  options.lease_clock = [this] { return loop_.wall_now(); };
+  engine_ = std::make_unique<Engine>(loop_, *executor_, cc_, campaign_, CampaignConfig{}, options);
+  engine_->start([this](absl::Status s, CampaignState state) {
+    finished_status_ = s;
+    finished_state_ = state;
+  });
+  settle();
+  cc_.agent("a1", AgentState::kAvailable);
+  settle();
+  ASSERT_EQ(cc_.requests.size(), 1u);
+  // Paused past its lease, this dialer was taken for dead: a load elsewhere
+  // stopped the campaign and dropped the lease.
+  ASSERT_TRUE(store_->release_lease(campaign_.id, options.owner).ok());
+  ASSERT_TRUE(store_->transition(campaign_.id, {}, CampaignState::kStopped).ok());
+  advance(seconds(2));
+  cc_.agent("a2", AgentState::kAvailable);
+  settle();
+  EXPECT_EQ(cc_.requests.size(), 1u);
+  auto lease = store_->lease(campaign_.id);
+  ASSERT_TRUE(lease.ok());
+  EXPECT_FALSE(lease->has_value());  // not taken back
+}
+
 TEST_F(EngineTest, StopReleasesACallThatWasNeverPlaced) {
   load(2);
   cc_.throttle_next = 100;

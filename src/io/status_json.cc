@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/config_keys.h"
+#include "core/status_macros.h"
 #include "core/time_format.h"
 
 namespace pd {
@@ -30,6 +31,23 @@ nlohmann::json reject_counts_json(const RejectCounts& rejects) {
       {"rejects_by_reason", std::move(by_reason)},
       {"rejects_not_listed", std::max<int64_t>(0, rejects.rows - rejects.listed)},
   };
+}
+
+absl::Status write_rejects_json(Store& store, CampaignId id, std::ostream& out) {
+  PD_ASSIGN_OR_RETURN(RejectCounts counts, store.reject_counts(id));
+  std::string head = reject_counts_json(counts).dump(2);
+  head.pop_back();  // the closing brace: the rows follow
+  while (!head.empty() && (head.back() == '\n' || head.back() == ' ')) head.pop_back();
+  out << head << ",\n  \"rejects\": [";
+  bool first = true;
+  PD_RETURN_IF_ERROR(store.for_each_reject(id, [&](int64_t line, std::string_view reason) {
+    out << (first ? "\n    " : ",\n    ")
+        << nlohmann::json{{"line", line}, {"reason", reason}}.dump(
+               -1, ' ', false, nlohmann::json::error_handler_t::replace);
+    first = false;
+  }));
+  out << (first ? "]\n}\n" : "\n  ]\n}\n");
+  return out ? absl::OkStatus() : absl::UnavailableError("the rejects could not be written out");
 }
 
 nlohmann::json dialer_json(const std::optional<DialerHealth>& dialer) {

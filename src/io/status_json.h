@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <ostream>
 #include <string>
 
 #include "core/types.h"
@@ -26,6 +27,12 @@ nlohmann::json campaign_status_json(const CampaignStatus& status);
 // rejected_rows, rejects_by_reason ({reason: rows}) and rejects_not_listed
 // (rejected rows the store counted but did not keep).
 nlohmann::json reject_counts_json(const RejectCounts& rejects);
+
+// `rejects --json` and GET .../rejects: reject_counts_json's keys plus
+// "rejects": [{"line", "reason"}], written row by row as the store reads
+// them, so memory stays flat however many rows a store holds (stores from
+// before version 3 kept every one).
+absl::Status write_rejects_json(Store& store, CampaignId id, std::ostream& out);
 
 // Customers in `state` (0 when none).
 int64_t customers_in(const CampaignStatus& status, CustomerState state);

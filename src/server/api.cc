@@ -395,33 +395,15 @@ ApiResponse Api::stop(std::string_view name) {
   return {202, {{"state", *r == StopResult::kStoppedNow ? "stopped" : "stopping"}}};
 }
 
-ApiResponse Api::rejects(std::string_view name) {
-  if (auto s = check_campaign_name(name); !s.ok()) return api_error(s);
-  auto store = stores_.acquire();
-  if (!store.ok()) return api_error(store.status());
-  auto c = (*store)->find_campaign(name);
-  if (!c.ok()) return api_error(c.status());
-  // The store keeps at most kMaxRejectsKept rows a load, so this answer is
-  // bounded; the counts say how many more there were.
-  auto counts = (*store)->reject_counts(c->id);
-  if (!counts.ok()) return api_error(counts.status());
-  json out = reject_counts_json(*counts);
-  json rows = json::array();
-  auto s = (*store)->for_each_reject(c->id, [&](int64_t line, std::string_view reason) {
-    rows.push_back({{"line", line}, {"reason", reason}});
-  });
-  if (!s.ok()) return api_error(s);
-  out["rejects"] = std::move(rows);
-  return {200, std::move(out)};
-}
-
-absl::StatusOr<Api::ResultsSource> Api::results(std::string_view name) {
+absl::StatusOr<Api::CampaignSource> Api::results(std::string_view name) {
   PD_RETURN_IF_ERROR(check_campaign_name(name));
-  ResultsSource src;
+  CampaignSource src;
   PD_ASSIGN_OR_RETURN(src.store, stores_.acquire());
   PD_ASSIGN_OR_RETURN(Campaign c, src.store->find_campaign(name));
   src.campaign = c.id;
   return src;
 }
+
+absl::StatusOr<Api::CampaignSource> Api::rejects(std::string_view name) { return results(name); }
 
 }  // namespace pd

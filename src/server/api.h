@@ -89,14 +89,15 @@ class Api {
                         const std::function<absl::Status()>& before_commit);
   ApiResponse start(std::string_view name);
   ApiResponse stop(std::string_view name);
-  ApiResponse rejects(std::string_view name);
-  // Checks the campaign exists; the caller then streams the results with
-  // export_results over the returned store.
-  struct ResultsSource {
+  // Checks the campaign exists; the caller then streams the answer over
+  // the returned store: export_results for results, write_rejects_json
+  // for rejects (io/status_json.h).
+  struct CampaignSource {
     StorePool::Handle store;
     CampaignId campaign = 0;
   };
-  absl::StatusOr<ResultsSource> results(std::string_view name);
+  absl::StatusOr<CampaignSource> results(std::string_view name);
+  absl::StatusOr<CampaignSource> rejects(std::string_view name);
 
  private:
   nlohmann::json summary_json(const CampaignStatus& st) const;

@@ -27,6 +27,7 @@
 
 #include "core/strings.h"
 #include "io/results_export.h"
+#include "io/status_json.h"
 #include "server/http_request_check.h"
 #include "server/multipart_reader.h"
 #include "server/web_assets.h"
@@ -773,8 +774,7 @@ struct HttpServer::Impl {
         task = [this, &name] { return api.get_config(name); };
         break;
       case Route::kRejects:
-        task = [this, &name] { return api.rejects(name); };
-        break;
+        co_return co_await send_rejects(ex, name);
       case Route::kCreateCampaign:
         if (!co_await read_small_body(ex, body)) co_return;
         task = [this, &body] { return api.create_campaign(body); };
@@ -1123,9 +1123,31 @@ struct HttpServer::Impl {
     co_await net::async_write(ex.stream, last, net::use_awaitable);
   }
 
+  // GET .../rejects: the counts, then the kept rows as the store reads them.
+  template <class Stream>
+  net::awaitable<void> send_rejects(Exchange<Stream>& ex, const std::string& name) {
+    std::function<absl::StatusOr<Api::CampaignSource>()> task = [this, &name] {
+      return api.rejects(name);
+    };
+    auto src = co_await on_worker(&task);
+    if (!src.ok()) {
+      const ApiResponse r = api_error(src.status());
+      co_return co_await send_json(ex, r, kNoHeaders);
+    }
+    auto shared = std::make_shared<Api::CampaignSource>(std::move(*src));
+    Headers extra;
+    extra.emplace_back("Cache-Control", "no-store");
+    const std::function<absl::Status(std::ostream&)> produce =
+        [shared](std::ostream& out) -> absl::Status {
+      return write_rejects_json(*shared->store, shared->campaign, out);
+    };
+    static const std::string kJson = "application/json";
+    co_await send_stream(ex, kJson, extra, produce);
+  }
+
   template <class Stream>
   net::awaitable<void> send_results(Exchange<Stream>& ex, const std::string& name) {
-    std::function<absl::StatusOr<Api::ResultsSource>()> task = [this, &name] {
+    std::function<absl::StatusOr<Api::CampaignSource>()> task = [this, &name] {
       return api.results(name);
     };
     auto src = co_await on_worker(&task);
@@ -1133,7 +1155,7 @@ struct HttpServer::Impl {
       const ApiResponse r = api_error(src.status());
       co_return co_await send_json(ex, r, kNoHeaders);
     }
-    auto shared = std::make_shared<Api::ResultsSource>(std::move(*src));
+    auto shared = std::make_shared<Api::CampaignSource>(std::move(*src));
     Headers extra;
     extra.emplace_back("Content-Disposition",
                        cat("attachment; filename=\"", name, "-results.csv\""));
