@@ -774,7 +774,7 @@ struct HttpServer::Impl {
         task = [this, &name] { return api.get_config(name); };
         break;
       case Route::kRejects:
-        co_return co_await send_rejects(ex, name);
+        co_return co_await send_campaign_rows(ex, name, v.route);
       case Route::kCreateCampaign:
         if (!co_await read_small_body(ex, body)) co_return;
         task = [this, &body] { return api.create_campaign(body); };
@@ -796,7 +796,7 @@ struct HttpServer::Impl {
       case Route::kPutList:
         co_return co_await upload_list(ex, name);
       case Route::kResults:
-        co_return co_await send_results(ex, name);
+        co_return co_await send_campaign_rows(ex, name, v.route);
       case Route::kEvents:
         co_return co_await events(ex);
     }
@@ -1123,11 +1123,14 @@ struct HttpServer::Impl {
     co_await net::async_write(ex.stream, last, net::use_awaitable);
   }
 
-  // GET .../rejects: the counts, then the kept rows as the store reads them.
+  // GET .../results (CSV) and GET .../rejects (JSON): the campaign is looked
+  // up on a worker, then its rows stream as the store reads them.
   template <class Stream>
-  net::awaitable<void> send_rejects(Exchange<Stream>& ex, const std::string& name) {
-    std::function<absl::StatusOr<Api::CampaignSource>()> task = [this, &name] {
-      return api.rejects(name);
+  net::awaitable<void> send_campaign_rows(Exchange<Stream>& ex, const std::string& name,
+                                          const Route& route) {
+    const bool results = route == Route::kResults;
+    std::function<absl::StatusOr<Api::CampaignSource>()> task = [this, &name, results] {
+      return results ? api.results(name) : api.rejects(name);
     };
     auto src = co_await on_worker(&task);
     if (!src.ok()) {
@@ -1136,37 +1139,19 @@ struct HttpServer::Impl {
     }
     auto shared = std::make_shared<Api::CampaignSource>(std::move(*src));
     Headers extra;
-    extra.emplace_back("Cache-Control", "no-store");
-    const std::function<absl::Status(std::ostream&)> produce =
-        [shared](std::ostream& out) -> absl::Status {
-      return write_rejects_json(*shared->store, shared->campaign, out);
-    };
-    static const std::string kJson = "application/json";
-    co_await send_stream(ex, kJson, extra, produce);
-  }
-
-  template <class Stream>
-  net::awaitable<void> send_results(Exchange<Stream>& ex, const std::string& name) {
-    std::function<absl::StatusOr<Api::CampaignSource>()> task = [this, &name] {
-      return api.results(name);
-    };
-    auto src = co_await on_worker(&task);
-    if (!src.ok()) {
-      const ApiResponse r = api_error(src.status());
-      co_return co_await send_json(ex, r, kNoHeaders);
+    if (results) {
+      extra.emplace_back("Content-Disposition",
+                         cat("attachment; filename=\"", name, "-results.csv\""));
     }
-    auto shared = std::make_shared<Api::CampaignSource>(std::move(*src));
-    Headers extra;
-    extra.emplace_back("Content-Disposition",
-                       cat("attachment; filename=\"", name, "-results.csv\""));
     extra.emplace_back("Cache-Control", "no-store");
     const std::function<absl::Status(std::ostream&)> produce =
-        [shared](std::ostream& out) -> absl::Status {
+        [shared, results](std::ostream& out) -> absl::Status {
+      if (!results) return write_rejects_json(*shared->store, shared->campaign, out);
       auto rows = export_results(*shared->store, shared->campaign, out);
       return rows.ok() ? absl::OkStatus() : rows.status();
     };
-    static const std::string kCsv = "text/csv; charset=utf-8";
-    co_await send_stream(ex, kCsv, extra, produce);
+    static const std::string kCsv = "text/csv; charset=utf-8", kJson = "application/json";
+    co_await send_stream(ex, results ? kCsv : kJson, extra, produce);
   }
 
   // GET /api/events: server-sent events. A watcher waits on a timer that
