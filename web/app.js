@@ -305,6 +305,7 @@ async function refreshDetail() {
       attempts_by_outcome: d.attempts_by_outcome ?? c.attempts_by_outcome,
     });
     if ('live' in d) c.live = d.live;
+    if ('dialer' in d) c.dialer = d.dialer;
     app.campaigns.set(name, c);
     renderAll();
   } catch (e) {
@@ -458,6 +459,11 @@ function renderCampaign() {
   st.dataset.state = c.state || '';
   setText('campaign-state', STATE_LABELS[c.state] || c.state || '?');
   document.title = `${name} · ${STATE_LABELS[c.state] || c.state || ''} · powerdialer`;
+  // A campaign can read "running" while its dialer is dead (killed, or
+  // paused past its lease): say so beside the state.
+  const problem = c.dialer && c.dialer.responding === false ? c.dialer.problem || 'dialer not responding' : '';
+  $('campaign-dialer').hidden = !problem;
+  setText('campaign-dialer', problem);
 
   renderButtons(c);
   renderKpis(c);

@@ -24,6 +24,10 @@ nlohmann::json outcomes_json(const std::map<Outcome, int64_t>& by_outcome);
 // next_callable_at (only while every pending customer waits for a retry).
 nlohmann::json campaign_status_json(const CampaignStatus& status);
 
+// null, or {"owner", "lease_until", "responding", "problem"?}: how the
+// dialer of a running or stopping campaign is doing.
+nlohmann::json dialer_json(const std::optional<DialerHealth>& dialer);
+
 // rejected_rows, rejects_by_reason ({reason: rows}) and rejects_not_listed
 // (rejected rows the store counted but did not keep).
 nlohmann::json reject_counts_json(const RejectCounts& rejects);

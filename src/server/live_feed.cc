@@ -52,6 +52,7 @@ nlohmann::json campaign_event_json(const CampaignFrame& frame, WallTime t) {
       {"in_flight", st.attempts_in_flight},
       {"attempts_by_outcome", outcomes_json(st.attempts_by_outcome)},
       {"live", live_json(frame.live)},
+      {"dialer", dialer_json(st.dialer)},
   };
 }
 
@@ -192,6 +193,12 @@ LiveFeed::Source campaign_frames(StatusCache& statuses, LiveStatsSource live) {
                               f.status.campaign.state == CampaignState::kStopping;
           if (auto it = running.find(f.status.campaign.name); active && it != running.end()) {
             f.live = it->second;
+          }
+          // Fresh each tick: a dialer's lease lapses without any commit.
+          if (active) {
+            auto dialer = statuses.dialer(f.status.campaign, system_clock().wall_now());
+            if (!dialer.ok()) return dialer.status();
+            f.status.dialer = *dialer;
           }
           frames.push_back(std::move(f));
         }

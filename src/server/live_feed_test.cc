@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "core/clock.h"
 #include "core/strings.h"
 #include "server/api.h"
 #include "server/status_cache.h"
@@ -76,6 +77,28 @@ TEST_F(StatusCacheTest, ReadsAgainOnlyAfterAnotherConnectionCommits) {
   ASSERT_TRUE(listed.ok());
   ASSERT_EQ(listed->size(), 1u);
   EXPECT_EQ(listed->front().name, "spring");
+}
+
+TEST_F(StatusCacheTest, TheFeedSaysWhenARunningCampaignsDialerIsGone) {
+  load(1);
+  // Marked running by a dialer that died without a word: no lease is held.
+  ASSERT_TRUE(writer_->transition(campaign_, {}, CampaignState::kRunning).ok());
+  auto frames = campaign_frames(*cache_, nullptr)();
+  ASSERT_TRUE(frames.ok()) << frames.status();
+  ASSERT_EQ(frames->size(), 1u);
+  ASSERT_TRUE(frames->front().status.dialer.has_value());
+  EXPECT_FALSE(frames->front().status.dialer->responding);
+  const nlohmann::json event = campaign_event_json(frames->front(), WallTime{});
+  EXPECT_EQ(event["dialer"]["responding"], false);
+  EXPECT_EQ(event["dialer"]["problem"], "no dialer holds it");
+
+  // A live dialer's lease: responding.
+  const WallTime now = system_clock().wall_now();
+  ASSERT_TRUE(
+      *writer_->acquire_lease(campaign_, "elsewhere:1:x", now, now + std::chrono::hours(1)));
+  frames = campaign_frames(*cache_, nullptr)();
+  ASSERT_TRUE(frames.ok()) << frames.status();
+  EXPECT_TRUE(frames->front().status.dialer->responding);
 }
 
 TEST_F(StatusCacheTest, IdleFeedReadsNothingAndPublishesNothingNew) {

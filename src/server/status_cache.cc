@@ -1,6 +1,7 @@
 #include "server/status_cache.h"
 
 #include "core/status_macros.h"
+#include "engine/campaign_control.h"
 
 namespace pd {
 
@@ -56,6 +57,12 @@ absl::StatusOr<std::vector<CampaignStatus>> StatusCache::all() {
     out.push_back(std::move(st));
   }
   return out;
+}
+
+absl::StatusOr<std::optional<DialerHealth>> StatusCache::dialer(const Campaign& campaign,
+                                                                WallTime now) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return dialer_health(*store_, campaign, now);
 }
 
 int64_t StatusCache::reads() const {

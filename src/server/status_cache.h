@@ -36,6 +36,10 @@ class StatusCache {
   // status() of every campaign, as of one data version.
   absl::StatusOr<std::vector<CampaignStatus>> all();
 
+  // How the dialer of a running or stopping campaign is doing (its lease;
+  // a cheap lookup, made on every call: a lease lapses without a commit).
+  absl::StatusOr<std::optional<DialerHealth>> dialer(const Campaign& campaign, WallTime now);
+
   // Statuses read from the store so far (not reused): for tests and the
   // benchmark.
   int64_t reads() const;
