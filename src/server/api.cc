@@ -254,8 +254,16 @@ ApiResponse Api::patch_config(std::string_view name, std::string_view body) {
   // Everything is validated before anything changes.
   std::map<std::string, std::optional<std::string>> changes;
   for (const auto& [key, value] : j->items()) {
-    if (find_config_key(key) == nullptr) {
-      return bad_config(validate_config_value(key, "").status(), key);
+    const ConfigKey* known = find_config_key(key);
+    if (known == nullptr) return bad_config(validate_config_value(key, "").status(), key);
+    // An endpoint decides where the server sends requests signed with its
+    // AWS credentials: the server's operator sets it (config set, or
+    // AWS_ENDPOINT_URL_*), never an API client.
+    if (known->kind == ConfigKind::kUrl) {
+      return {403,
+              {{"error", cat(key, " is set only by the server's operator (on the server: ",
+                             "config set, or AWS_ENDPOINT_URL_*), not through the API")},
+               {"key", key}}};
     }
     if (value.is_null()) {
       changes[key] = std::nullopt;

@@ -105,6 +105,16 @@ TEST_F(ApiTest, PatchConfigIsAllOrNothingAndNamesTheKey) {
   EXPECT_EQ(api_->patch_config("nope", "{}").status, 404);
 }
 
+TEST_F(ApiTest, EndpointsAreNotForApiClients) {
+  ASSERT_EQ(api_->create_campaign(R"({"name":"c"})").status, 201);
+  for (const char* key : {"connect-endpoint", "kinesis-endpoint", "s3-endpoint"}) {
+    auto r = api_->patch_config("c", cat(R"({")", key, R"(":"http://169.254.169.254/"})"));
+    EXPECT_EQ(r.status, 403) << key;
+    EXPECT_EQ(r.body["key"], key);
+    EXPECT_TRUE(api_->get_config("c").body["config"][key].is_null()) << key;
+  }
+}
+
 TEST_F(ApiTest, LoadReportsRejectsAndStatusMatchesTheCli) {
   ASSERT_EQ(api_->create_campaign(R"({"name":"c"})").status, 201);
   auto r = load("c", "custID,phone\nA,+12025550101\nB,12\n\n,+1202555010\nC,+12025550103\n");
