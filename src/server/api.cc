@@ -403,7 +403,7 @@ ApiResponse Api::stop(std::string_view name) {
   return {202, {{"state", *r == StopResult::kStoppedNow ? "stopped" : "stopping"}}};
 }
 
-absl::StatusOr<Api::CampaignSource> Api::results(std::string_view name) {
+absl::StatusOr<Api::CampaignSource> Api::campaign_source(std::string_view name) {
   PD_RETURN_IF_ERROR(check_campaign_name(name));
   CampaignSource src;
   PD_ASSIGN_OR_RETURN(src.store, stores_.acquire());
@@ -411,7 +411,5 @@ absl::StatusOr<Api::CampaignSource> Api::results(std::string_view name) {
   src.campaign = c.id;
   return src;
 }
-
-absl::StatusOr<Api::CampaignSource> Api::rejects(std::string_view name) { return results(name); }
 
 }  // namespace pd

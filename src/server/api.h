@@ -90,14 +90,13 @@ class Api {
   ApiResponse start(std::string_view name);
   ApiResponse stop(std::string_view name);
   // Checks the campaign exists; the caller then streams the answer over
-  // the returned store: export_results for results, write_rejects_json
-  // for rejects (io/status_json.h).
+  // the returned store: export_results for GET .../results,
+  // write_rejects_json (io/status_json.h) for GET .../rejects.
   struct CampaignSource {
     StorePool::Handle store;
     CampaignId campaign = 0;
   };
-  absl::StatusOr<CampaignSource> results(std::string_view name);
-  absl::StatusOr<CampaignSource> rejects(std::string_view name);
+  absl::StatusOr<CampaignSource> campaign_source(std::string_view name);
 
  private:
   nlohmann::json summary_json(const CampaignStatus& st) const;

@@ -40,7 +40,7 @@ class ApiTest : public ::testing::Test {
   }
   // GET .../rejects as the HTTP layer streams it.
   nlohmann::json rejects_json(std::string_view name) {
-    auto src = api_->rejects(name);
+    auto src = api_->campaign_source(name);
     EXPECT_TRUE(src.ok()) << src.status();
     if (!src.ok()) return nullptr;
     std::ostringstream out;

@@ -1059,6 +1059,20 @@ struct HttpServer::Impl {
 
   // ---- streamed responses ----------------------------------------------
 
+  // Sends a 200's head for a chunked body (the chunks follow with
+  // http::make_chunk), as send_stream and the live feed both begin.
+  template <class Stream>
+  net::awaitable<void> write_chunked_head(Exchange<Stream>& ex,
+                                          http::response<http::empty_body>& res) {
+    res.set("X-Content-Type-Options", "nosniff");
+    res.chunked(true);
+    http::response_serializer<http::empty_body> sr{res};
+    beast::get_lowest_layer(ex.stream).expires_after(options.io_timeout);
+    counters.count(200);
+    ex.responded = true;
+    co_await http::async_write_header(ex.stream, sr, net::use_awaitable);
+  }
+
   // A chunked response whose body `produce` writes to a std::ostream on a
   // worker, flowing to the client through a bounded queue: memory stays
   // flat and a slow reader slows the producer down. An error from
@@ -1092,16 +1106,10 @@ struct HttpServer::Impl {
 
     http::response<http::empty_body> res{http::status::ok, ex.head().version()};
     res.set(http::field::content_type, content_type);
-    res.set("X-Content-Type-Options", "nosniff");
     for (const auto& [k, v] : extra) res.set(k, v);
     res.keep_alive(ex.keep_alive);
-    res.chunked(true);
-    http::response_serializer<http::empty_body> sr{res};
+    co_await write_chunked_head(ex, res);
     auto& lowest = beast::get_lowest_layer(ex.stream);
-    lowest.expires_after(options.io_timeout);
-    counters.count(200);
-    ex.responded = true;
-    co_await http::async_write_header(ex.stream, sr, net::use_awaitable);
     std::string chunk;
     while (true) {
       if (queue->try_pop(chunk)) {
@@ -1129,8 +1137,8 @@ struct HttpServer::Impl {
   net::awaitable<void> send_campaign_rows(Exchange<Stream>& ex, const std::string& name,
                                           const Route& route) {
     const bool results = route == Route::kResults;
-    std::function<absl::StatusOr<Api::CampaignSource>()> task = [this, &name, results] {
-      return results ? api.results(name) : api.rejects(name);
+    std::function<absl::StatusOr<Api::CampaignSource>()> task = [this, &name] {
+      return api.campaign_source(name);
     };
     auto src = co_await on_worker(&task);
     if (!src.ok()) {
@@ -1200,16 +1208,10 @@ struct HttpServer::Impl {
     res.set(http::field::content_type, "text/event-stream");
     res.set(http::field::cache_control, "no-cache");
     res.set("X-Accel-Buffering", "no");
-    res.set("X-Content-Type-Options", "nosniff");
     res.keep_alive(false);
-    res.chunked(true);
     ex.keep_alive = false;
-    http::response_serializer<http::empty_body> sr{res};
+    co_await write_chunked_head(ex, res);
     auto& lowest = beast::get_lowest_layer(ex.stream);
-    lowest.expires_after(options.io_timeout);
-    counters.count(200);
-    ex.responded = true;
-    co_await http::async_write_header(ex.stream, sr, net::use_awaitable);
 
     uint64_t generation = 0;
     auto last_write = Steady::now();
