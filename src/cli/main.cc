@@ -18,6 +18,7 @@ namespace {
 // parsing (see apply_sim_durations) so they accept "90s", "3m", "8h".
 struct SimFlags {
   std::string talk_mean = "180s", acw_mean = "30s", ring_timeout = "25s", shift = "0";
+  std::string dispositions;
 };
 
 void add_sim_options(CLI::App* app, pd::SimConfig& sim, SimFlags& flags) {
@@ -39,6 +40,8 @@ void add_sim_options(CLI::App* app, pd::SimConfig& sim, SimFlags& flags) {
   app->add_option("--acw-mean", flags.acw_mean, "mean after-call work");
   app->add_option("--ring-timeout", flags.ring_timeout, "how long an unanswered call rings");
   app->add_option("--shift", flags.shift, "agents log off after this long (0: never)");
+  app->add_option("--dispositions", flags.dispositions,
+                  "wrap-up codes agents give talked calls, with shares: SALE=0.2,CALLBACK=0.1");
 }
 
 // Returns an error message naming the flag, or empty.
@@ -55,6 +58,11 @@ std::string apply_sim_durations(pd::SimConfig& sim, const SimFlags& flags) {
       return std::string("invalid value '") + *target.first + "' for " + name +
              ": expected a duration such as 90s, 5m or 8h";
     *target.second = std::chrono::duration_cast<pd::Micros>(*d);
+  }
+  if (!flags.dispositions.empty()) {
+    auto shares = pd::parse_disposition_shares(flags.dispositions);
+    if (!shares.ok()) return std::string("--dispositions: ") + std::string(shares.status().message());
+    sim.dispositions = std::move(*shares);
   }
   // A short ring timeout shortens how long answered calls ring, too.
   sim.ring_max = std::min(sim.ring_max, sim.ring_timeout);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cmath>
 
 #include "core/advice.h"
 #include "core/status_macros.h"
@@ -62,6 +63,30 @@ const std::vector<ConfigKey>& keys() {
        "Kinesis endpoint override (default: AWS_ENDPOINT_URL_KINESIS or AWS's)"},
       {"s3-endpoint", ConfigKind::kUrl, "",
        "S3 endpoint override (default: AWS_ENDPOINT_URL_S3 or AWS's)"},
+      // Compliance limits, checked in every claim (see README "Limits").
+      {"max-calls-per-24h", ConfigKind::kInteger, "",
+       "calls to one phone number in any 24 hours, across all campaigns (0 or unset: no cap)",
+       0, 1000},
+      {"max-calls-per-7d", ConfigKind::kInteger, "",
+       "calls to one phone number in any 7 days, across all campaigns (0 or unset: no cap)", 0,
+       1000},
+      {"max-customer-calls-per-24h", ConfigKind::kInteger, "",
+       "calls to one customer id in any 24 hours, across all campaigns (0 or unset: no cap)", 0,
+       1000},
+      {"max-customer-calls-per-7d", ConfigKind::kInteger, "",
+       "calls to one customer id in any 7 days, across all campaigns (0 or unset: no cap)", 0,
+       1000},
+      {"abandon-lockout", ConfigKind::kDuration, "72h",
+       "no call to a number for this long after an abandoned call to it (any campaign)", 0,
+       30 * kDay},
+      {"max-abandon-rate", ConfigKind::kRate, "3%",
+       "the campaign stops dialing when its 30-day abandon rate reaches this (3% or 0.03)", 0,
+       100},
+      {"disposition-attribute", ConfigKind::kText, "disposition",
+       "contact attribute holding the agent's wrap-up code (Amazon Connect CTR Attributes)"},
+      {"dispositions", ConfigKind::kDispositions, "",
+       "wrap-up code actions: CODE=done|dnc|callback:DELAY|retry:DELAY, comma-separated "
+       "(e.g. SALE=done,CALLBACK=callback:2h,DNC=dnc)"},
   };
   return k;
 }
@@ -173,6 +198,24 @@ std::optional<std::chrono::seconds> parse_duration(std::string_view text) {
       value > 100 * 365 * kDay / multiplier)
     return std::nullopt;
   return std::chrono::seconds(value * multiplier);
+}
+
+std::optional<double> parse_rate(std::string_view text) {
+  text = trim(text);
+  const bool percent = !text.empty() && text.back() == '%';
+  if (percent) text = trim(text.substr(0, text.size() - 1));
+  if (text.empty() || text.front() == '+' || text.front() == '-') return std::nullopt;
+  double v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || p != text.data() + text.size() || !std::isfinite(v)) return std::nullopt;
+  if (percent) v /= 100;
+  if (v < 0 || v > 1) return std::nullopt;
+  return v;
+}
+
+std::string format_rate(double rate) {
+  // Enough digits for what people set (0.5%, 2.75%), none of binary's noise.
+  return fmt::format("{:.4g}%", rate * 100);
 }
 
 std::string format_duration(std::chrono::seconds d) {
@@ -306,6 +349,21 @@ absl::StatusOr<std::string> validate_config_value(std::string_view key, std::str
       while (url.size() > host_at + 1 && url.back() == '/') url.pop_back();
       return url;
     }
+    case ConfigKind::kRate: {
+      auto r = parse_rate(trimmed);
+      if (!r || *r * 100 < static_cast<double>(k->min) || *r * 100 > static_cast<double>(k->max))
+        return invalid(key, value,
+                       cat("a share from ", k->min, "% to ", k->max, "%, written as 3% or 0.03"));
+      return format_rate(*r);
+    }
+    case ConfigKind::kDispositions: {
+      auto rules = parse_dispositions(trimmed);
+      if (!rules.ok())
+        return absl::InvalidArgumentError(
+            cat("invalid value for ", key, ": ", rules.status().message()));
+      if (rules->empty()) return invalid(key, value, "at least one CODE=ACTION entry");
+      return format_dispositions(*rules);
+    }
   }
   return absl::InternalError("unhandled config kind");
 }
@@ -362,6 +420,25 @@ absl::StatusOr<CampaignConfig> CampaignConfig::from(
   PD_ASSIGN_OR_RETURN(c.connect_endpoint, get("connect-endpoint"));
   PD_ASSIGN_OR_RETURN(c.kinesis_endpoint, get("kinesis-endpoint"));
   PD_ASSIGN_OR_RETURN(c.s3_endpoint, get("s3-endpoint"));
+  auto cap = [&](std::string_view key, int& out) -> absl::Status {
+    PD_ASSIGN_OR_RETURN(std::string v, get(key));
+    out = v.empty() ? 0 : std::stoi(v);
+    return absl::OkStatus();
+  };
+  PD_RETURN_IF_ERROR(cap("max-calls-per-24h", c.max_calls_per_24h));
+  PD_RETURN_IF_ERROR(cap("max-calls-per-7d", c.max_calls_per_7d));
+  PD_RETURN_IF_ERROR(cap("max-customer-calls-per-24h", c.max_customer_calls_per_24h));
+  PD_RETURN_IF_ERROR(cap("max-customer-calls-per-7d", c.max_customer_calls_per_7d));
+  PD_ASSIGN_OR_RETURN(std::string lockout, get("abandon-lockout"));
+  c.abandon_lockout = parse_duration(lockout).value_or(c.abandon_lockout);
+  PD_ASSIGN_OR_RETURN(std::string rate, get("max-abandon-rate"));
+  c.max_abandon_rate = parse_rate(rate).value_or(c.max_abandon_rate);
+  PD_ASSIGN_OR_RETURN(c.disposition_attribute, get("disposition-attribute"));
+  PD_ASSIGN_OR_RETURN(std::string dispositions, get("dispositions"));
+  if (!dispositions.empty()) {
+    auto rules = parse_dispositions(dispositions);
+    if (rules.ok()) c.retry.dispositions = std::make_shared<const DispositionRules>(*rules);
+  }
   return c;
 }
 

@@ -29,6 +29,8 @@ enum class ConfigKind {
   kPhone,       // E.164 phone number
   kChoice,      // one of `choices` ("GENERAL|CAMPAIGN")
   kUrl,         // http(s)://host[:port][/path]
+  kRate,        // a share: "3%" or "0.03" in [min, max] percent
+  kDispositions,  // disposition code -> action map (core/retry_policy.h)
 };
 
 struct ConfigKey {
@@ -48,6 +50,12 @@ const ConfigKey* find_config_key(std::string_view name);
 // "5m", ids lower-cased, region codes upper-cased). The error names the key
 // and says what is allowed.
 absl::StatusOr<std::string> validate_config_value(std::string_view key, std::string_view value);
+
+// Parses "3%" or "0.03" into 0.03; nullopt when it is not a number in
+// [0, 1] (0% to 100%).
+std::optional<double> parse_rate(std::string_view text);
+// "3%", "2.5%".
+std::string format_rate(double rate);
 
 // Parses "90", "90s", "5m", "2h", "1d" into seconds.
 std::optional<std::chrono::seconds> parse_duration(std::string_view text);
@@ -80,6 +88,19 @@ struct CampaignConfig {
   std::string connect_endpoint;  // overrides, e.g. a local stand-in
   std::string kinesis_endpoint;
   std::string s3_endpoint;
+
+  // Compliance limits (0: no cap). Calls are counted across every campaign
+  // in the store: per phone number, and per customer id.
+  int max_calls_per_24h = 0;
+  int max_calls_per_7d = 0;
+  int max_customer_calls_per_24h = 0;
+  int max_customer_calls_per_7d = 0;
+  // After an abandoned call to a number, no call to it for this long.
+  std::chrono::seconds abandon_lockout{72 * 3600};
+  // A campaign whose 30-day abandon rate reaches this share stops dialing.
+  double max_abandon_rate = 0.03;
+  // The contact attribute the agent's wrap-up code is read from (CTRs).
+  std::string disposition_attribute = "disposition";
 
   // Where `load` without a file reads: `inputfile` as set, except that a
   // bare file name with `io-bucket` set is that bucket's object, as in the

@@ -168,3 +168,87 @@ TEST(ConfigKeys, ABareInputFileNameIsAnObjectInTheIoBucketAsInTheSample) {
 
 }  // namespace
 }  // namespace pd
+
+namespace pd {
+namespace {
+
+TEST(ConfigKeys, CapsAreWholeNumbersAndUnsetMeansNoCap) {
+  EXPECT_EQ(*validate_config_value("max-calls-per-24h", "3"), "3");
+  EXPECT_EQ(*validate_config_value("max-customer-calls-per-7d", "0"), "0");
+  auto r = validate_config_value("max-calls-per-7d", "-2");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(std::string(r.status().message())
+                .find("max-calls-per-7d: expected a whole number from 0 to 1000"),
+            std::string::npos);
+  auto c = CampaignConfig::from({});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->max_calls_per_24h, 0);
+  EXPECT_EQ(c->max_customer_calls_per_7d, 0);
+  EXPECT_EQ(c->abandon_lockout, std::chrono::hours(72));
+  EXPECT_DOUBLE_EQ(c->max_abandon_rate, 0.03);
+  EXPECT_EQ(c->disposition_attribute, "disposition");
+  EXPECT_EQ(c->retry.dispositions, nullptr);
+  c = CampaignConfig::from({{"max-calls-per-24h", "3"},
+                            {"max-customer-calls-per-24h", "5"},
+                            {"abandon-lockout", "2d"},
+                            {"max-abandon-rate", "0.025"}});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->max_calls_per_24h, 3);
+  EXPECT_EQ(c->max_customer_calls_per_24h, 5);
+  EXPECT_EQ(c->abandon_lockout, std::chrono::hours(48));
+  EXPECT_DOUBLE_EQ(c->max_abandon_rate, 0.025);
+}
+
+TEST(ConfigKeys, AbandonRateTakesPercentOrFraction) {
+  EXPECT_EQ(*validate_config_value("max-abandon-rate", "3%"), "3%");
+  EXPECT_EQ(*validate_config_value("max-abandon-rate", "0.03"), "3%");
+  EXPECT_EQ(*validate_config_value("max-abandon-rate", " 2.5 % "), "2.5%");
+  EXPECT_EQ(*validate_config_value("max-abandon-rate", "0"), "0%");
+  for (const char* bad : {"", "3 percent", "150%", "1.5", "-1%", "abc", "nan"}) {
+    auto r = validate_config_value("max-abandon-rate", bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(std::string(r.status().message()).find("max-abandon-rate: expected a share"),
+              std::string::npos)
+        << r.status();
+  }
+  EXPECT_EQ(*validate_config_value("abandon-lockout", "72h"), "3d");
+  EXPECT_FALSE(validate_config_value("abandon-lockout", "31d").ok());
+}
+
+TEST(ConfigKeys, DispositionsMapCodesToActions) {
+  auto v = validate_config_value(
+      "dispositions", "SALE=done, callback=callback:2h,RETRY=retry:30m,DNC=dnc,NOTINTERESTED=done");
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(*v, "CALLBACK=callback:2h,DNC=dnc,NOTINTERESTED=done,RETRY=retry:30m,SALE=done");
+  auto c = CampaignConfig::from({{"dispositions", *v}});
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_NE(c->retry.dispositions, nullptr);
+  const DispositionRule* cb = find_disposition(*c->retry.dispositions, "Callback");
+  ASSERT_NE(cb, nullptr);
+  EXPECT_EQ(cb->action, DispositionAction::kCallback);
+  EXPECT_EQ(cb->delay, std::chrono::hours(2));
+  EXPECT_EQ(find_disposition(*c->retry.dispositions, "DNC")->action, DispositionAction::kDnc);
+  EXPECT_EQ(find_disposition(*c->retry.dispositions, "UNKNOWN"), nullptr);
+
+  const std::pair<const char*, const char*> bad[] = {
+      {"SALE", "entry 1 ('SALE'): no '='"},
+      {"SALE=done,X=hangup", "entry 2 ('X=hangup'): unknown action 'hangup'"},
+      {"CB=callback", "callback needs a delay, as in callback:2h"},
+      {"R=retry:soon", "bad delay 'soon'"},
+      {"R=retry:90d", "bad delay '90d'"},
+      {"D=dnc:2h", "dnc takes no delay"},
+      {"A=done,a=dnc", "code A appears twice"},
+      {"A B=done", "the code must be"},
+      {"", "at least one CODE=ACTION entry"},
+  };
+  for (const auto& [text, why] : bad) {
+    auto r = validate_config_value("dispositions", text);
+    ASSERT_FALSE(r.ok()) << text;
+    EXPECT_NE(std::string(r.status().message()).find("for dispositions"), std::string::npos)
+        << r.status();
+    EXPECT_NE(std::string(r.status().message()).find(why), std::string::npos) << r.status();
+  }
+}
+
+}  // namespace
+}  // namespace pd

@@ -43,3 +43,29 @@ TEST(RetryPolicy, LastPhoneOutOfAttemptsExhaustsTheCustomer) {
 
 }  // namespace
 }  // namespace pd
+
+namespace pd {
+namespace {
+
+TEST(RetryPolicy, DispositionsOverrideTheOutcomesStep) {
+  const DispositionRule callback{DispositionAction::kCallback, std::chrono::hours(2)};
+  const DispositionRule done{DispositionAction::kDone, {}};
+  const DispositionRule dnc{DispositionAction::kDnc, {}};
+  // A connected customer is reached, but a callback calls the same phone again.
+  NextStep s = decide_next_step(Outcome::kConnected, {1, 3, 1}, RetryRules{}, &callback);
+  EXPECT_EQ(s.state, CustomerState::kPending);
+  EXPECT_EQ(s.next_phone_seq, 1);
+  EXPECT_EQ(s.delay, std::chrono::hours(2));
+  // done ends a customer the outcome would have retried.
+  s = decide_next_step(Outcome::kNoAnswer, {0, 3, 1}, kTwoTries, &done);
+  EXPECT_EQ(s.state, CustomerState::kExhausted);
+  s = decide_next_step(Outcome::kConnected, {0, 3, 1}, kTwoTries, &dnc);
+  EXPECT_EQ(s.state, CustomerState::kReached);
+  // No rule: the outcome decides.
+  s = decide_next_step(Outcome::kNoAnswer, {0, 3, 1}, kTwoTries, nullptr);
+  EXPECT_EQ(s.state, CustomerState::kPending);
+  EXPECT_EQ(s.delay, std::chrono::seconds(600));
+}
+
+}  // namespace
+}  // namespace pd

@@ -325,7 +325,7 @@ void Engine::on_call_ended(Attempt& attempt, const ContactEvent& event) {
       unserved_since_.push_back(options_.real_clock->now());
   }
   if (event.outcome == Outcome::kAbandoned) ++stats_.abandons;
-  end_attempt(attempt.id, {event.outcome, event.at, event.disconnect_reason, ""});
+  end_attempt(attempt.id, {event.outcome, event.at, event.disconnect_reason, event.disposition});
 }
 
 Engine::Attempt* Engine::find_by_contact(const std::string& contact_id) {

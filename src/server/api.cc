@@ -8,6 +8,7 @@
 #include "core/config_keys.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
+#include "core/time_format.h"
 #include "engine/campaign_control.h"
 #include "io/files_folder.h"
 #include "io/list_import.h"
@@ -394,6 +395,44 @@ ApiResponse Api::start(std::string_view name) {
   if (host_ == nullptr) return api_error(absl::UnavailableError("this server does not dial"));
   if (auto s = host_->start(name); !s.ok()) return api_error(s);
   return {202, {{"state", "running"}}};
+}
+
+ApiResponse Api::set_disposition(std::string_view name, int64_t attempt, std::string_view body) {
+  if (auto s = check_campaign_name(name); !s.ok()) return api_error(s);
+  auto j = parse_object(body);
+  if (!j.ok()) return api_error(j.status());
+  for (const auto& [key, value] : j->items()) {
+    if (key != "disposition" && key != "callback_at") {
+      return api_error(absl::InvalidArgumentError(
+          cat("unknown field ", echo(key), "; expected 'disposition' and optional 'callback_at'")));
+    }
+  }
+  auto code = j->find("disposition");
+  if (code == j->end() || !code->is_string()) {
+    return api_error(absl::InvalidArgumentError("'disposition' (a string) is required"));
+  }
+  std::optional<WallTime> callback_at;
+  if (auto at = j->find("callback_at"); at != j->end() && !at->is_null()) {
+    if (at->is_string()) callback_at = parse_iso8601(at->get_ref<const std::string&>());
+    if (!callback_at) {
+      return api_error(absl::InvalidArgumentError(
+          "'callback_at' must be an RFC 3339 time such as 2026-12-03T15:00:00Z"));
+    }
+  }
+  auto store = stores_.acquire();
+  if (!store.ok()) return api_error(store.status());
+  auto c = (*store)->find_campaign(name);
+  if (!c.ok()) return api_error(c.status());
+  const WallTime now = system_clock().wall_now();
+  auto done = (*store)->set_disposition(c->id, attempt, code->get<std::string>(), callback_at, now);
+  if (!done.ok()) return api_error(done.status());
+  json out = {{"attempt", attempt},
+              {"disposition", std::string(trim(code->get<std::string>()))},
+              {"action", done->action.empty() ? json(nullptr) : json(done->action)},
+              {"applied", done->applied},
+              {"callable_at", done->callable_at ? json(format_iso8601(*done->callable_at))
+                                                : json(nullptr)}};
+  return {200, std::move(out)};
 }
 
 ApiResponse Api::stop(std::string_view name) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 
 #include "core/strings.h"
 #include "server/web_assets.h"
@@ -201,6 +202,21 @@ HeadVerdict match_route(http::verb method, std::string_view path, const HeadPoli
       v = one(http::verb::get, Route::kRejects, "GET");
     } else if (action == "results") {
       v = one(http::verb::get, Route::kResults, "GET");
+    } else if (constexpr std::string_view attempts = "attempts/";
+               action.substr(0, attempts.size()) == attempts &&
+               action.size() > attempts.size() + 12 &&
+               action.substr(action.size() - 12) == "/disposition") {
+      // attempts/ID/disposition, ID a positive whole number.
+      const std::string_view id =
+          action.substr(attempts.size(), action.size() - attempts.size() - 12);
+      int64_t n = 0;
+      auto [p, ec] = std::from_chars(id.data(), id.data() + id.size(), n);
+      if (ec != std::errc() || p != id.data() + id.size() || n <= 0) {
+        v = refuse(404, "not found");
+      } else {
+        v = one(http::verb::post, Route::kDisposition, "POST");
+        v.attempt = n;
+      }
     } else {
       v = refuse(404, "not found");
     }

@@ -61,6 +61,7 @@ enum class Route {
   kRejects,
   kResults,
   kEvents,
+  kDisposition,  // POST /api/campaigns/NAME/attempts/ID/disposition
   kAsset,  // the dashboard's files
 };
 
@@ -80,6 +81,7 @@ struct HeadVerdict {
   bool needs_token = false;
   Route route = Route::kHealthz;
   std::string campaign;  // routes under /api/campaigns/NAME
+  int64_t attempt = 0;   // kDisposition: the attempt id in the path
 };
 
 // Framing and Host, then (when those pass) the route. A request under

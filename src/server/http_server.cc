@@ -727,7 +727,7 @@ struct HttpServer::Impl {
     }
     const bool takes_body = v.route == Route::kCreateCampaign || v.route == Route::kPatchConfig ||
                             v.route == Route::kPutList || v.route == Route::kStart ||
-                            v.route == Route::kStop;
+                            v.route == Route::kStop || v.route == Route::kDisposition;
     if (takes_body && has_body(ex.head())) {
       if (std::string why = unsupported_media_type(v.route, ex.header(http::field::content_type));
           !why.empty()) {
@@ -793,6 +793,12 @@ struct HttpServer::Impl {
           task = [this, &name] { return api.stop(name); };
         }
         break;
+      case Route::kDisposition: {
+        if (!co_await read_small_body(ex, body)) co_return;
+        const int64_t attempt = v.attempt;
+        task = [this, &name, &body, attempt] { return api.set_disposition(name, attempt, body); };
+        break;
+      }
       case Route::kPutList:
         co_return co_await upload_list(ex, name);
       case Route::kResults:

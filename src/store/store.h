@@ -109,6 +109,19 @@ struct AttemptEnd {
   std::string disposition;
 };
 
+// What recording an agent's wrap-up code did (Store::set_disposition).
+struct DispositionApplied {
+  // The action the campaign's `dispositions` map gives the code ("done",
+  // "callback", "retry", "dnc"); empty for a code it does not name, which
+  // is recorded and changes nothing.
+  std::string action;
+  // False while the call is still going: the action is applied when it
+  // ends (finish()), with the code recorded now.
+  bool applied = false;
+  // When the customer becomes callable again (callback, retry).
+  std::optional<WallTime> callable_at;
+};
+
 // A bearer token for the HTTP API. Only its SHA-256 is stored, never the
 // token itself.
 struct ApiToken {
@@ -216,6 +229,21 @@ class Store {
   };
   virtual absl::StatusOr<Finished> finish(AttemptId attempt, const AttemptEnd& end,
                                           const RetryRules& rules) = 0;
+  // Records the agent's wrap-up code `code` on `attempt` of campaign `id`
+  // and applies the action the campaign's `dispositions` config gives it,
+  // in one transaction: callback (the customer is pending again on the
+  // same phone at `callback_at`, or `now` + the code's delay), retry (the
+  // same after the delay), dnc (the number joins the do-not-call list,
+  // source "disposition", and the customer is done), done (no more calls).
+  // A later code replaces an earlier one. finish() applies the action the
+  // same way when the attempt ends with a code (AttemptEnd::disposition)
+  // or had one set while the call was going. kNotFound: no such attempt in
+  // the campaign. kInvalidArgument: an empty or malformed code, or
+  // `callback_at` for a code that is not a callback.
+  virtual absl::StatusOr<DispositionApplied> set_disposition(CampaignId id, AttemptId attempt,
+                                                             std::string_view code,
+                                                             std::optional<WallTime> callback_at,
+                                                             WallTime now) = 0;
   // When the next pending customer becomes callable; nullopt when no
   // customer is pending (cheap: an index lookup).
   virtual absl::StatusOr<std::optional<WallTime>> next_callable_at(CampaignId id) = 0;

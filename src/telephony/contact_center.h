@@ -49,7 +49,15 @@ struct ContactEvent {
   std::string contact_id;
   Outcome outcome = Outcome::kFailed;
   std::string disconnect_reason;  // Connect's DisconnectReason where known
+  // kCallEnded: the agent's wrap-up code (Connect: the contact attribute
+  // named by `disposition-attribute`); empty when none was set.
+  std::string disposition;
 };
+
+// TCPA's abandon rule: an answered call not put through to a live agent
+// within this long of the answer is abandoned, even if an agent takes it
+// later (47 CFR 64.1200(a)(7)).
+inline constexpr Millis kAbandonWindow{2000};
 
 struct CallRequest {
   std::string phone;            // E.164

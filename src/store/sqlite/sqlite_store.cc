@@ -657,9 +657,9 @@ absl::StatusOr<Store::Finished> SqliteStore::finish(AttemptId attempt,
   PD_ASSIGN_OR_RETURN(Stmt * find,
                       stmt("SELECT a.state, a.customer_id, a.phone_seq, p.attempts, "
                            "(SELECT count(*) FROM phones WHERE customer_id = a.customer_id), "
-                           "max(a.started_at, coalesce(a.answered_at, 0)) "
-                           "FROM attempts a LEFT JOIN phones p ON p.customer_id = a.customer_id "
-                           "AND p.seq = a.phone_seq WHERE a.id = ?1"));
+                           "max(a.started_at, coalesce(a.answered_at, 0)), a.disposition, "
+                           "a.phone FROM attempts a LEFT JOIN phones p ON "
+                           "p.customer_id = a.customer_id AND p.seq = a.phone_seq WHERE a.id = ?1"));
   find->bind(1, attempt);
   PD_ASSIGN_OR_RETURN(bool row, find->step());
   if (!row) return absl::NotFoundError(cat("no attempt ", attempt));
@@ -671,6 +671,10 @@ absl::StatusOr<Store::Finished> SqliteStore::finish(AttemptId attempt,
   // runs disagree; see latest_recorded_time()).
   AttemptEnd end = requested_end;
   end.ended_at = std::max(end.ended_at, wall(find->int64(5)));
+  // A code set while the call was going (set_disposition) stands unless the
+  // end brings one of its own.
+  if (end.disposition.empty()) end.disposition = find->text(6);
+  const std::string phone(find->text(7));
   find->reset();
 
   PD_ASSIGN_OR_RETURN(Stmt * end_attempt,
@@ -682,7 +686,13 @@ absl::StatusOr<Store::Finished> SqliteStore::finish(AttemptId attempt,
                          .bind_text_or_null(4, end.disconnect_reason)
                          .bind_text_or_null(5, end.disposition)
                          .run());
-  const NextStep next = decide_next_step(end.outcome, progress, rules);
+  const DispositionRule* rule = rules.dispositions && !end.disposition.empty()
+                                    ? find_disposition(*rules.dispositions, end.disposition)
+                                    : nullptr;
+  if (rule != nullptr && rule->action == DispositionAction::kDnc) {
+    PD_RETURN_IF_ERROR(add_dnc_from_disposition(phone, end.ended_at));
+  }
+  const NextStep next = decide_next_step(end.outcome, progress, rules, rule);
   PD_ASSIGN_OR_RETURN(Stmt * move_on, stmt("UPDATE customers SET state = ?2, next_phone = ?3, "
                                            "next_at = ?4 WHERE id = ?1"));
   const WallTime next_at = end.ended_at + std::chrono::duration_cast<Millis>(next.delay);
@@ -695,6 +705,114 @@ absl::StatusOr<Store::Finished> SqliteStore::finish(AttemptId attempt,
   Finished finished{true, std::nullopt};
   if (next.state == CustomerState::kPending) finished.callable_at = next_at;
   return finished;
+}
+
+absl::StatusOr<DispositionRules> SqliteStore::disposition_rules(CampaignId id) {
+  PD_ASSIGN_OR_RETURN(Stmt * s, stmt("SELECT value FROM config WHERE campaign_id = ?1 AND "
+                                     "key = 'dispositions'"));
+  s->bind(1, id);
+  PD_ASSIGN_OR_RETURN(bool row, s->step());
+  if (!row) return DispositionRules{};
+  const std::string text(s->text(0));
+  s->reset();
+  auto rules = parse_dispositions(text);
+  if (!rules.ok()) {
+    PD_ASSIGN_OR_RETURN(Campaign c, campaign_by_id(id));
+    return with_advice(absl::FailedPreconditionError(
+                           cat("stored configuration is invalid: dispositions: ",
+                               rules.status().message())),
+                       {Remedy::kSetConfig, c.name, "dispositions"});
+  }
+  return rules;
+}
+
+absl::StatusOr<DispositionApplied> SqliteStore::set_disposition(
+    CampaignId id, AttemptId attempt, std::string_view raw_code,
+    std::optional<WallTime> callback_at, WallTime now) {
+  const std::string_view code = trim(raw_code);
+  if (!is_disposition_code(code)) {
+    return absl::InvalidArgumentError(
+        cat("invalid disposition ", echo(raw_code),
+            ": expected a code of 1-64 letters, digits, '_', '-' or '.'"));
+  }
+  sqlite::Transaction txn(db_);
+  PD_RETURN_IF_ERROR(txn.begin());
+  PD_ASSIGN_OR_RETURN(Stmt * find,
+                      stmt("SELECT a.state, a.customer_id, a.phone_seq, a.phone, a.outcome, "
+                           "cu.state, cu.cust_id, (SELECT max(id) FROM attempts WHERE "
+                           "customer_id = a.customer_id) FROM attempts a JOIN customers cu ON "
+                           "cu.id = a.customer_id WHERE a.id = ?1 AND a.campaign_id = ?2"));
+  find->bind(1, attempt).bind(2, id);
+  PD_ASSIGN_OR_RETURN(bool row, find->step());
+  if (!row) return absl::NotFoundError(cat("no attempt ", attempt, " in this campaign"));
+  const bool ended = find->text(0) == "ended";
+  const int64_t customer_id = find->int64(1);
+  const int64_t phone_seq = find->int64(2);
+  const std::string phone(find->text(3));
+  const std::optional<Outcome> outcome =
+      find->is_null(4) ? std::nullopt : parse_outcome(find->text(4));
+  const std::string customer_state(find->text(5));
+  const std::string cust_id(find->text(6));
+  const AttemptId latest = find->int64(7);
+  find->reset();
+
+  PD_ASSIGN_OR_RETURN(DispositionRules rules, disposition_rules(id));
+  const DispositionRule* rule = find_disposition(rules, code);
+  if (callback_at && (rule == nullptr || rule->action != DispositionAction::kCallback)) {
+    return absl::InvalidArgumentError(
+        cat("callback_at is only for a code the campaign's dispositions map to callback; ",
+            code, rule == nullptr ? " is not in the map" : cat(" is ", to_string(rule->action))));
+  }
+  // The customer's next step follows their latest call: a code for an
+  // earlier one, while a newer call is going, would undo that call's claim.
+  if (ended && rule != nullptr && latest != attempt && customer_state == "dialing") {
+    return absl::FailedPreconditionError(
+        cat("customer ", cust_id, " is being called again (attempt ", latest,
+            "); set the disposition of attempt ", attempt, " after that call ends"));
+  }
+  PD_ASSIGN_OR_RETURN(Stmt * record, stmt("UPDATE attempts SET disposition = ?2 WHERE id = ?1"));
+  PD_RETURN_IF_ERROR(record->bind(1, attempt).bind(2, code).run());
+  DispositionApplied out;
+  if (rule != nullptr) out.action = std::string(to_string(rule->action));
+  if (!ended || rule == nullptr) {
+    out.applied = rule == nullptr;  // nothing to do, or done by finish()
+    PD_RETURN_IF_ERROR(txn.commit());
+    return out;
+  }
+  out.applied = true;
+  switch (rule->action) {
+    case DispositionAction::kDnc:
+      PD_RETURN_IF_ERROR(add_dnc_from_disposition(phone, now));
+      [[fallthrough]];
+    case DispositionAction::kDone: {
+      const bool reached = outcome && is_reached(*outcome);
+      PD_ASSIGN_OR_RETURN(Stmt * done, stmt("UPDATE customers SET state = ?2 WHERE id = ?1"));
+      PD_RETURN_IF_ERROR(
+          done->bind(1, customer_id)
+              .bind(2, to_string(reached ? CustomerState::kReached : CustomerState::kExhausted))
+              .run());
+      break;
+    }
+    case DispositionAction::kCallback:
+    case DispositionAction::kRetry: {
+      const WallTime at =
+          callback_at.value_or(now + std::chrono::duration_cast<Millis>(rule->delay));
+      PD_ASSIGN_OR_RETURN(Stmt * again, stmt("UPDATE customers SET state = 'pending', "
+                                             "next_phone = ?2, next_at = ?3 WHERE id = ?1"));
+      PD_RETURN_IF_ERROR(again->bind(1, customer_id).bind(2, phone_seq).bind(3, ms(at)).run());
+      out.callable_at = at;
+      break;
+    }
+  }
+  PD_RETURN_IF_ERROR(txn.commit());
+  return out;
+}
+
+absl::Status SqliteStore::add_dnc_from_disposition(std::string_view phone, WallTime now) {
+  // TODO(limits): the dnc table lands with schema v4.
+  (void)phone;
+  (void)now;
+  return absl::UnimplementedError("the do-not-call list arrives with schema v4");
 }
 
 absl::StatusOr<std::optional<WallTime>> SqliteStore::next_callable_at(CampaignId id) {

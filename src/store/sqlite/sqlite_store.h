@@ -49,6 +49,10 @@ class SqliteStore final : public Store {
                               std::string_view agent_id) override;
   absl::StatusOr<Finished> finish(AttemptId attempt, const AttemptEnd& end,
                                   const RetryRules& rules) override;
+  absl::StatusOr<DispositionApplied> set_disposition(CampaignId id, AttemptId attempt,
+                                                     std::string_view code,
+                                                     std::optional<WallTime> callback_at,
+                                                     WallTime now) override;
   absl::StatusOr<std::optional<WallTime>> next_callable_at(CampaignId id) override;
   absl::StatusOr<std::vector<AttemptRecord>> open_attempts(CampaignId id) override;
   absl::Status begin_batch() override { return db_.exec("BEGIN IMMEDIATE"); }
@@ -98,6 +102,11 @@ class SqliteStore final : public Store {
   // be a string literal (the cache is keyed by its address).
   absl::StatusOr<sqlite::Stmt*> stmt(const char* sql);
   absl::StatusOr<Campaign> campaign_by_id(CampaignId id);
+  // The campaign's `dispositions` map as stored (empty when unset).
+  absl::StatusOr<DispositionRules> disposition_rules(CampaignId id);
+  // Puts `phone` (E.164) on the do-not-call list, source "disposition".
+  // REQUIRES: inside a transaction.
+  absl::Status add_dnc_from_disposition(std::string_view phone, WallTime now);
 
   std::string path_;
   sqlite::Db db_;

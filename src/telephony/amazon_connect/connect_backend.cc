@@ -63,6 +63,7 @@ absl::StatusOr<std::unique_ptr<ConnectContactCenter>> make_connect_contact_cente
   o.traffic_type = config.traffic_type;
   o.answering_machine_detection = config.answering_machine_detection;
   o.ring_timeout = config.ring_timeout;
+  o.disposition_attribute = config.disposition_attribute;
   o.streams = {config.agent_stream};
   if (config.ctr_stream != config.agent_stream) o.streams.push_back(config.ctr_stream);
   // Without a checkpoint, start a little in the past: every logged-in agent

@@ -414,6 +414,8 @@ std::vector<ContactEvent> ConnectContactCenter::end_events(const ContactFacts& f
   e.agent_id = facts.agent_id;
   e.outcome = ended.outcome;
   e.disconnect_reason = ended.disconnect_reason;
+  if (auto d = facts.attributes.find(options_.disposition_attribute); d != facts.attributes.end())
+    e.disposition = d->second;
   out.push_back(e);
   if (contact.reconcile_timer) loop_.cancel(*contact.reconcile_timer);
   contacts_.erase(facts.contact_id);  // `contact` dangles from here on

@@ -53,6 +53,8 @@ struct ConnectOptions {
   std::string traffic_type;                 // empty: not sent
   std::string answering_machine_detection;  // off, on, on-await-prompt
   std::optional<std::chrono::seconds> ring_timeout;
+  // The contact attribute the agent's wrap-up code is read from (CTRs).
+  std::string disposition_attribute = "disposition";
 
   // Streams to read (agent events and CTRs; one stream may carry both).
   std::vector<std::string> streams;

@@ -268,6 +268,24 @@ TEST_F(ConnectContactCenterTest, AConnectedCallsRecordGivesConnectedThenEndedOnc
   EXPECT_EQ(e[2].outcome, Outcome::kConnected);
 }
 
+TEST_F(ConnectContactCenterTest, TheWrapUpCodeComesFromTheConfiguredAttribute) {
+  ConnectOptions o;
+  o.disposition_attribute = "wrapup";
+  make(o);
+  next_contact_ = "contact-8";
+  ASSERT_TRUE(dial("t8").ok());
+  json record = ctr("contact-8", "AGENT_DISCONNECT", /*agent=*/true);
+  record["Attributes"] = {{"disposition", "IGNORED"}, {"wrapup", "CALLBACK"}};
+  kinesis_->put(record);
+  ASSERT_TRUE(until([&] { return count(ContactEvent::Kind::kCallEnded) == 1; }));
+  for (const ContactEvent& e : events()) {
+    if (e.kind == ContactEvent::Kind::kCallEnded) {
+      EXPECT_EQ(e.disposition, "CALLBACK");
+      EXPECT_EQ(e.outcome, Outcome::kConnected);
+    }
+  }
+}
+
 TEST_F(ConnectContactCenterTest, AnAgentEventOlderThanTheLastAppliedIsDropped) {
   make();
   kinesis_->put(agent_event("a1", "2026-11-25T10:00:10.000Z", "Offline"));

@@ -98,6 +98,11 @@ absl::StatusOr<ContactFacts> parse_contact_record(const json& ctr) {
   if (const json* queue = object(ctr, "Queue")) {
     c.queue_id = std::string(arn_tail(text(*queue, "ARN")));
   }
+  if (const json* attributes = object(ctr, "Attributes")) {
+    for (const auto& [key, value] : attributes->items()) {
+      if (value.is_string()) c.attributes.emplace(key, value.get<std::string>());
+    }
+  }
   return c;
 }
 
@@ -127,7 +132,11 @@ absl::StatusOr<ContactFacts> parse_describe_contact(const json& response) {
 EndedAs map_outcome(const ContactFacts& c) {
   const std::string& why = c.disconnect_reason;
   const std::string& amd = c.amd_status;
-  if (c.connected_to_agent_at) return {Outcome::kConnected, why};
+  if (c.connected_to_agent_at) {
+    const bool late = c.connected_to_system_at &&
+                      *c.connected_to_agent_at - *c.connected_to_system_at > kAbandonWindow;
+    return {late ? Outcome::kAbandoned : Outcome::kConnected, why};
+  }
   if (one_of(amd, {"VOICEMAIL_BEEP", "VOICEMAIL_NO_BEEP", "FAX_MACHINE_DETECTED"}))
     return {Outcome::kNoAnswer, std::string(disconnect_reason::kAnsweringMachine)};
   if (amd == "SIT_TONE_BUSY" || why == "TELECOM_BUSY")

@@ -6,6 +6,7 @@
 // Pure functions, no I/O: safe from any thread.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -35,6 +36,9 @@ struct ContactFacts {
   std::optional<WallTime> connected_to_system_at;  // the callee picked up
   std::optional<WallTime> connected_to_agent_at;
   std::optional<WallTime> disconnected_at;
+  // The contact's user-defined attributes with string values (CTR
+  // Attributes; DescribeContact has none).
+  std::map<std::string, std::string> attributes;
   bool ended() const { return disconnected_at.has_value(); }
 };
 
@@ -49,7 +53,10 @@ absl::StatusOr<ContactFacts> parse_describe_contact(const nlohmann::json& respon
 //
 //   Connect says                                          outcome         reason recorded
 //   ----------------------------------------------------  --------------  -------------------
-//   Agent.ConnectedToAgentTimestamp set                   connected       DisconnectReason
+//   Agent.ConnectedToAgentTimestamp set, within 2 s of
+//     ConnectedToSystemTimestamp (or no answer time)      connected       DisconnectReason
+//   Agent.ConnectedToAgentTimestamp more than 2 s after
+//     ConnectedToSystemTimestamp                          abandoned       DisconnectReason
 //   AMD status VOICEMAIL_BEEP / VOICEMAIL_NO_BEEP /
 //     FAX_MACHINE_DETECTED                                no_answer       ANSWERING_MACHINE
 //   AMD SIT_TONE_BUSY, or TELECOM_BUSY                    busy            TELECOM_BUSY
@@ -59,7 +66,9 @@ absl::StatusOr<ContactFacts> parse_describe_contact(const nlohmann::json& respon
 //   anything else (TELECOM_PROBLEM, OTHER, ...)           failed          DisconnectReason
 //
 // "answered without an agent" is the abandon a power dialer must avoid: the
-// callee picked up and nobody was there.
+// callee picked up and nobody was there. TCPA counts a call put through to
+// an agent more than 2 s after the answer (kAbandonWindow) as abandoned too:
+// the callee waited in silence.
 struct EndedAs {
   Outcome outcome = Outcome::kFailed;
   std::string disconnect_reason;

@@ -245,3 +245,30 @@ TEST(ConnectEvents, EpochSecondsPastTheYear9999ReadAsAbsent) {
 
 }  // namespace
 }  // namespace pd::connect
+
+namespace pd::connect {
+namespace {
+
+TEST(ConnectEvents, AnAgentMoreThanTwoSecondsAfterTheAnswerIsAnAbandon) {
+  json within = ctr("CUSTOMER_DISCONNECT", true, true);
+  within["Agent"]["ConnectedToAgentTimestamp"] = "2026-11-25T10:00:12.000Z";  // 2.0 s
+  EXPECT_EQ(ended_as(within).outcome, Outcome::kConnected);
+  json late = ctr("CUSTOMER_DISCONNECT", true, true);
+  late["Agent"]["ConnectedToAgentTimestamp"] = "2026-11-25T10:00:12.001Z";  // 2.001 s
+  const EndedAs e = ended_as(late);
+  EXPECT_EQ(e.outcome, Outcome::kAbandoned);
+  EXPECT_EQ(e.disconnect_reason, "CUSTOMER_DISCONNECT");
+}
+
+TEST(ConnectEvents, ContactRecordAttributesAreRead) {
+  json r = ctr("CUSTOMER_DISCONNECT", true, true);
+  r["Attributes"] = {{"disposition", "CALLBACK"}, {"custID", "C1"}, {"n", 3}};
+  auto f = parse_contact_record(r);
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_EQ(f->attributes.at("disposition"), "CALLBACK");
+  EXPECT_EQ(f->attributes.at("custID"), "C1");
+  EXPECT_EQ(f->attributes.count("n"), 0u);  // not a string: Connect's are
+}
+
+}  // namespace
+}  // namespace pd::connect

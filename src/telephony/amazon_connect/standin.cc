@@ -494,6 +494,10 @@ void Standin::on_sim_event(const ContactEvent& e) {
       c.ended_at = e.at;
       c.outcome = e.outcome;
       c.reason = e.disconnect_reason;
+      // The agent's wrap-up code, where a contact flow or the agent's
+      // workspace puts it: a contact attribute ("disposition", the default
+      // of the dialer's disposition-attribute).
+      if (!e.disposition.empty()) c.attributes["disposition"] = e.disposition;
       if (!e.agent_id.empty() && c.agent.empty()) c.agent = e.agent_id;
       if ((e.outcome == Outcome::kAbandoned ||
            e.disconnect_reason == disconnect_reason::kAnsweringMachine) &&

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <charconv>
 #include <cmath>
 #include <iterator>
 #include <numbers>
@@ -185,6 +186,8 @@ struct Simulator::Call {
   Fate fate = Fate::kNoAnswer;
   bool machine = false;
   bool agent_hangs_up = false;
+  bool late = false;     // put through after kAbandonWindow: abandoned (TCPA)
+  MonoTime answered_at{};  // while waiting for an agent
 };
 
 // client_token -> contact number, for Connect's idempotent ClientToken.
@@ -268,9 +271,51 @@ absl::Status SimConfig::validate() const {
   for (const auto& [name, d] : durations) {
     if (d < Micros{0}) return out_of_range(name, "must be >= 0");
   }
+  double shares = 0;
+  for (const auto& [code, share] : dispositions) {
+    if (code.empty()) return out_of_range("dispositions", "a code is empty");
+    if (!(share >= 0 && share <= 1)) return out_of_range("dispositions", "shares must be in [0, 1]");
+    shares += share;
+  }
+  if (shares > 1 + 1e-9) return out_of_range("dispositions", "shares must sum to at most 1");
   if (ring_max < ring_min) return out_of_range("ring_max", "must be >= ring_min");
   if (ring_timeout < ring_max) return out_of_range("ring_timeout", "must be >= ring_max");
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, double>>> parse_disposition_shares(
+    std::string_view text) {
+  std::vector<std::pair<std::string, double>> out;
+  double total = 0;
+  std::string_view rest = trim(text);
+  while (!rest.empty()) {
+    const size_t comma = rest.find(',');
+    const std::string_view entry = trim(rest.substr(0, comma));
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    const size_t eq = entry.find('=');
+    std::string_view share_text = eq == std::string_view::npos ? "" : trim(entry.substr(eq + 1));
+    const bool percent = !share_text.empty() && share_text.back() == '%';
+    if (percent) share_text.remove_suffix(1);
+    double share = -1;
+    if (!share_text.empty()) {
+      auto [p, ec] = std::from_chars(share_text.data(), share_text.data() + share_text.size(), share);
+      if (ec != std::errc() || p != share_text.data() + share_text.size()) share = -1;
+    }
+    if (percent) share /= 100;
+    const std::string_view code = eq == std::string_view::npos ? "" : trim(entry.substr(0, eq));
+    if (code.empty() || !(share >= 0 && share <= 1)) {
+      return absl::InvalidArgumentError(
+          cat("invalid disposition share ", echo(entry),
+              ": expected CODE=SHARE with a share from 0 to 1 (or 0% to 100%), e.g. SALE=0.2"));
+    }
+    total += share;
+    out.emplace_back(code, share);
+  }
+  if (total > 1 + 1e-9) {
+    return absl::InvalidArgumentError(
+        cat("disposition shares ", echo(text), " add up to more than 1"));
+  }
+  return out;
 }
 
 std::string new_sim_run_id() {
@@ -571,6 +616,7 @@ void Simulator::on_answered(uint32_t slot) {
     connect(slot, idle_.head);
   } else {
     c.phase = Call::Phase::kWaiting;
+    c.answered_at = loop_.now();
     fifo_push(waiting_, calls_, slot);
     schedule_call_timer(slot, config_.abandon_after);
   }
@@ -592,6 +638,7 @@ void Simulator::connect(uint32_t slot, uint32_t a) {
   set_state(a, AgentState::kBusy);
   Call& c = calls_[slot];
   --unanswered_in_flight_;
+  c.late = c.phase == Call::Phase::kWaiting && loop_.now() - c.answered_at > kAbandonWindow;
   c.phase = Call::Phase::kTalking;
   c.agent = a;
   schedule_call_timer(slot, lognormal(agents_[a].rng, config_.talk_mean, config_.talk_sigma));
@@ -605,14 +652,29 @@ void Simulator::on_talk_end(uint32_t slot) {
   const std::string_view reason =
       calls_[slot].agent_hangs_up ? kAgentDisconnect : kCustomerDisconnect;
   Agent& agent = agents_[a];
+  // Drawn only when codes are configured, so runs without them keep their
+  // random sequence.
+  std::string_view disposition;
+  if (!config_.dispositions.empty()) {
+    double u = unit(agent.rng.next());
+    for (const auto& [code, share] : config_.dispositions) {
+      if (u < share) {
+        disposition = code;
+        break;
+      }
+      u -= share;
+    }
+  }
+  const Outcome outcome = calls_[slot].late ? Outcome::kAbandoned : Outcome::kConnected;
   set_state(a, AgentState::kAfterCallWork);
   agent.timer = loop_.schedule_after(lognormal(agent.rng, config_.acw_mean, config_.acw_sigma),
                                      [this, a] { on_acw_end(a); });
-  end_call(slot, Outcome::kConnected, reason, a);
+  end_call(slot, outcome, reason, a, disposition);
   emit_agent(a);
 }
 
-void Simulator::end_call(uint32_t slot, Outcome outcome, std::string_view reason, uint32_t agent) {
+void Simulator::end_call(uint32_t slot, Outcome outcome, std::string_view reason, uint32_t agent,
+                         std::string_view disposition) {
   ++stats_.calls_ended;
   ++stats_.by_outcome[static_cast<size_t>(outcome)];
   const uint32_t number = calls_[slot].number;
@@ -621,7 +683,7 @@ void Simulator::end_call(uint32_t slot, Outcome outcome, std::string_view reason
   // An agent who may now leave does so before the end is reported, so the
   // dialer never counts them as free for the next call.
   release_off_shift_agents();
-  emit(ContactEvent::Kind::kCallEnded, number, reason, outcome, agent);
+  emit(ContactEvent::Kind::kCallEnded, number, reason, outcome, agent, disposition);
 }
 
 // --- events ------------------------------------------------------------------
@@ -631,7 +693,7 @@ void Simulator::emit_agent(uint32_t a) {
 }
 
 void Simulator::emit(ContactEvent::Kind kind, uint32_t number, std::string_view reason,
-                     Outcome outcome, uint32_t agent) {
+                     Outcome outcome, uint32_t agent, std::string_view disposition) {
   if (stopped_ || !handler_) return;
   // Every field is rewritten; assigning into the strings' existing capacity
   // keeps this allocation-free after the first few events.
@@ -652,6 +714,7 @@ void Simulator::emit(ContactEvent::Kind kind, uint32_t number, std::string_view 
   }
   e.outcome = outcome;
   e.disconnect_reason.assign(reason);
+  e.disposition.assign(disposition);
   handler_(e);
 }
 

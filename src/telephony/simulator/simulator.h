@@ -16,9 +16,12 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "core/event_loop.h"
 #include "telephony/contact_center.h"
 
@@ -65,11 +68,23 @@ struct SimConfig {
   Micros invalid_after = std::chrono::seconds(1);  // network rejects the number
   Micros machine_after = std::chrono::seconds(3);  // machine detected after answer
   // A customer waiting in the queue longer than this hangs up (abandon).
+  // One put through later than kAbandonWindow after answering is abandoned
+  // too (TCPA), though the agent talks to them.
   Micros abandon_after = std::chrono::seconds(2);
+
+  // Wrap-up codes the agents give calls they talked on, with their shares
+  // (each in [0, 1], summing to at most 1; the rest get none), e.g.
+  // {{"SALE", 0.2}, {"CALLBACK", 0.1}}.
+  std::vector<std::pair<std::string, double>> dispositions;
 
   // kInvalidArgument naming the first field out of range.
   absl::Status validate() const;
 };
+
+// Parses the --dispositions flag: "SALE=0.2,CALLBACK=0.1" (shares, or
+// percentages "SALE=20%"). kInvalidArgument names the bad entry.
+absl::StatusOr<std::vector<std::pair<std::string, double>>> parse_disposition_shares(
+    std::string_view text);
 
 // A run id unlikely ever to repeat (48 random bits, in hex).
 std::string new_sim_run_id();
@@ -105,6 +120,7 @@ struct SimStats {
 //  answered, agent free:  Busy, kCallConnected ... talk ... kCallEnded kConnected
 //                         (CUSTOMER_DISCONNECT or AGENT_DISCONNECT, agent_id set),
 //                         AfterCallWork ... Available (or Offline after the shift)
+//                         (with a disposition drawn from `dispositions`)
 //  answered, no agent:    kCallEnded kAbandoned CUSTOMER_DISCONNECT after abandon_after
 //  answering machine:     kCallEnded kNoAnswer ANSWERING_MACHINE, machine_after after pick-up
 //  busy / invalid number: kCallEnded kBusy TELECOM_BUSY / kInvalidNumber TELECOM_NUMBER_INVALID
@@ -153,7 +169,8 @@ class Simulator final : public ContactCenter {
   void on_talk_end(uint32_t slot);
   void on_acw_end(uint32_t a);
   void connect(uint32_t slot, uint32_t a);
-  void end_call(uint32_t slot, Outcome outcome, std::string_view reason, uint32_t agent);
+  void end_call(uint32_t slot, Outcome outcome, std::string_view reason, uint32_t agent,
+                std::string_view disposition = {});
   void make_available(uint32_t a);
   void set_state(uint32_t a, AgentState s);
   void account();  // adds agent time up to now
@@ -162,7 +179,7 @@ class Simulator final : public ContactCenter {
   void schedule_call_timer(uint32_t slot, Micros after);
   void emit_agent(uint32_t a);
   void emit(ContactEvent::Kind kind, uint32_t slot_number, std::string_view reason, Outcome outcome,
-            uint32_t agent);
+            uint32_t agent, std::string_view disposition = {});
   std::string contact_id(uint32_t number) const;
 
   EventLoop& loop_;

@@ -715,3 +715,68 @@ TEST(ContactCenter, AgentStatesHaveStableNames) {
 
 }  // namespace
 }  // namespace pd
+
+namespace pd {
+namespace {
+
+TEST(Simulator, ACallPutThroughMoreThanTwoSecondsAfterTheAnswerIsAbandoned) {
+  VirtualLoop loop;
+  SimConfig config = exact_config();
+  config.abandon_after = seconds(120);  // the customer waits
+  config.talk_mean = seconds(10);
+  config.acw_mean = seconds(0);
+  Simulator sim(loop, config);
+  Recorder rec(loop);
+  sim.start(rec.handler());
+  place(sim, "first");
+  place(sim, "second");  // waits 10 s for the agent
+  loop.run();
+
+  const auto ended = rec.of_kind(Kind::kCallEnded);
+  ASSERT_EQ(ended.size(), 2u);
+  EXPECT_EQ(ended[0].e.outcome, Outcome::kConnected);
+  EXPECT_EQ(ended[1].e.contact_id, "sim-000002");
+  EXPECT_EQ(ended[1].e.outcome, Outcome::kAbandoned);  // TCPA: not within 2 s
+  EXPECT_EQ(ended[1].e.agent_id, "agent-0001");         // though an agent talked
+}
+
+TEST(Simulator, AgentsGiveWrapUpCodesInTheConfiguredShares) {
+  VirtualLoop loop;
+  SimConfig config = exact_config();
+  config.agents = 50;
+  config.talk_mean = seconds(1);
+  auto shares = parse_disposition_shares("SALE=0.5, CALLBACK=25%");
+  ASSERT_TRUE(shares.ok()) << shares.status();
+  config.dispositions = *shares;
+  ASSERT_TRUE(config.validate().ok());
+  Simulator sim(loop, config);
+  Recorder rec(loop);
+  sim.start(rec.handler());
+  for (int i = 0; i < 2000; ++i) place(sim, fmt::format("t{}", i));
+  loop.run();
+  std::map<std::string, int> codes;
+  for (const Seen& s : rec.of_kind(Kind::kCallEnded)) {
+    if (s.e.outcome == Outcome::kConnected) ++codes[s.e.disposition];
+    if (s.e.outcome != Outcome::kConnected) EXPECT_EQ(s.e.disposition, "");
+  }
+  const int talked = codes["SALE"] + codes["CALLBACK"] + codes[""];
+  ASSERT_GT(talked, 500);
+  EXPECT_NEAR(codes["SALE"] / double(talked), 0.5, 0.06);
+  EXPECT_NEAR(codes["CALLBACK"] / double(talked), 0.25, 0.06);
+  EXPECT_NEAR(codes[""] / double(talked), 0.25, 0.06);
+}
+
+TEST(SimulatorConfig, DispositionSharesAreChecked) {
+  EXPECT_FALSE(parse_disposition_shares("SALE").ok());
+  EXPECT_FALSE(parse_disposition_shares("SALE=x").ok());
+  EXPECT_FALSE(parse_disposition_shares("=0.2").ok());
+  auto over = parse_disposition_shares("A=0.6,B=0.6");
+  ASSERT_FALSE(over.ok());
+  EXPECT_NE(std::string(over.status().message()).find("more than 1"), std::string::npos);
+  SimConfig c;
+  c.dispositions = {{"A", 1.5}};
+  EXPECT_FALSE(c.validate().ok());
+}
+
+}  // namespace
+}  // namespace pd
