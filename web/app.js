@@ -557,6 +557,32 @@ function renderKpis(c) {
   const answered = (connects || 0) + (abandons || 0);
   const tile = $('abandon-tile');
   tile.classList.remove('warn', 'alert');
+  // The store's ledger, when the server has one: the rate TCPA measures
+  // (30 days, every run of the campaign) and today's, against the
+  // campaign's own max-abandon-rate, which pauses the campaign when reached.
+  const ledger = c.abandon_rate;
+  if (ledger && typeof ledger.answered_30d === 'number') {
+    tile.dataset.source = 'ledger';
+    if (ledger.answered_30d > 0) {
+      setText('abandon-rate', ledger.rate_30d);
+      tile.dataset.rate = (ledger.abandoned_30d / ledger.answered_30d).toFixed(4);
+    } else {
+      setText('abandon-rate', '–');
+      delete tile.dataset.rate;
+    }
+    const counts = `${fmt(ledger.abandoned_30d)} of ${fmt(ledger.answered_30d)} answered in 30 days`;
+    if (ledger.paused) {
+      tile.classList.add('alert');
+      setText('abandon-foot', `${ledger.reason} · today ${ledger.today}`);
+    } else {
+      const rate = ledger.answered_30d > 0 ? ledger.abandoned_30d / ledger.answered_30d : 0;
+      const max = parseFloat(ledger.max) / 100;
+      if (rate >= max * (ABANDON_WARN / ABANDON_LIMIT)) tile.classList.add('warn');
+      setText('abandon-foot', `30 days · today ${ledger.today} · ${counts} · limit ${ledger.max}`);
+    }
+    return;
+  }
+  delete tile.dataset.source;
   if (answered > 0) {
     const rate = (abandons || 0) / answered;
     setText('abandon-rate', pct(rate));

@@ -214,6 +214,7 @@ int cmd_status(const Context& ctx, bool json) {
   if (st->dialer && !st->dialer->responding) {
     state += cat("; ", escape_controls(st->dialer->problem));
   }
+  if (st->abandon.over_max()) state += cat("; paused: ", st->abandon.pause_reason());
   out << fmt::format("campaign   {} ({})\n", escape_controls(st->campaign.name), state);
   out << fmt::format("customers  {}: {} pending, {} dialing, {} reached, {} exhausted\n",
                      st->customers, j["customers_by_state"]["pending"].get<int64_t>(),
@@ -233,6 +234,11 @@ int cmd_status(const Context& ctx, bool json) {
     if (n.get<int64_t>() > 0) out << ", " << n.get<int64_t>() << " " << name;
   }
   out << "\n";
+  const AbandonRates& a = st->abandon;
+  out << fmt::format(
+      "abandons   today {} ({} of {} answered), 30 days {} ({} of {}); max-abandon-rate {}\n",
+      format_abandon_rate(a.rate_today()), a.abandoned_today, a.answered_today,
+      format_abandon_rate(a.rate_30d()), a.abandoned_30d, a.answered_30d, format_rate(a.max_rate));
   return kOk;
 }
 

@@ -4,6 +4,7 @@
 
 #include "core/config_keys.h"
 #include "core/status_macros.h"
+#include "core/strings.h"
 #include "core/time_format.h"
 
 namespace pd {
@@ -62,6 +63,22 @@ nlohmann::json dialer_json(const std::optional<DialerHealth>& dialer) {
   };
 }
 
+nlohmann::json abandon_rates_json(const AbandonRates& a) {
+  return {
+      {"day", a.today},
+      {"answered_today", a.answered_today},
+      {"abandoned_today", a.abandoned_today},
+      {"today", format_abandon_rate(a.rate_today())},
+      {"answered_30d", a.answered_30d},
+      {"abandoned_30d", a.abandoned_30d},
+      {"rate_30d", format_abandon_rate(a.rate_30d())},
+      {"max", format_rate(a.max_rate)},
+      {"paused", a.over_max()},
+      {"reason", a.over_max() ? nlohmann::json(cat("paused: ", a.pause_reason()))
+                              : nlohmann::json(nullptr)},
+  };
+}
+
 nlohmann::json campaign_status_json(const CampaignStatus& st) {
   nlohmann::json by_state = nlohmann::json::object();
   for (auto s : {CustomerState::kPending, CustomerState::kDialing, CustomerState::kReached,
@@ -80,6 +97,7 @@ nlohmann::json campaign_status_json(const CampaignStatus& st) {
       {"attempts_by_outcome", outcomes_json(st.attempts_by_outcome)},
   };
   j.update(reject_counts_json(st.rejects));
+  j["abandon_rate"] = abandon_rates_json(st.abandon);
   // Only a real time: a customer never called is callable from the epoch,
   // which would read as "1970" (then someone is callable at once).
   if (st.next_callable_at && st.next_callable_at->time_since_epoch().count() > 0) {

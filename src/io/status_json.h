@@ -23,6 +23,10 @@ nlohmann::json outcomes_json(const std::map<Outcome, int64_t>& by_outcome);
 // attempts_in_flight, attempts_by_outcome, the reject counts below, and
 // next_callable_at (only while every pending customer waits for a retry).
 nlohmann::json campaign_status_json(const CampaignStatus& status);
+// {"day", "answered_today", "abandoned_today", "today" ("1.2%"),
+// "answered_30d", "abandoned_30d", "rate_30d", "max" ("3%"), "paused",
+// "reason" ("paused: 30-day abandon rate ..." or null)}.
+nlohmann::json abandon_rates_json(const AbandonRates& rates);
 
 // null, or {"owner", "lease_until", "responding", "problem"?}: how the
 // dialer of a running or stopping campaign is doing.

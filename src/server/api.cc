@@ -1,5 +1,6 @@
 #include "server/api.h"
 
+#include <charconv>
 #include <iostream>
 
 #include "absl/strings/str_split.h"
@@ -397,7 +398,8 @@ ApiResponse Api::start(std::string_view name) {
   return {202, {{"state", "running"}}};
 }
 
-ApiResponse Api::set_disposition(std::string_view name, int64_t attempt, std::string_view body) {
+ApiResponse Api::set_disposition(std::string_view name, std::string_view attempt_ref,
+                                 std::string_view body) {
   if (auto s = check_campaign_name(name); !s.ok()) return api_error(s);
   auto j = parse_object(body);
   if (!j.ok()) return api_error(j.status());
@@ -423,6 +425,18 @@ ApiResponse Api::set_disposition(std::string_view name, int64_t attempt, std::st
   if (!store.ok()) return api_error(store.status());
   auto c = (*store)->find_campaign(name);
   if (!c.ok()) return api_error(c.status());
+  AttemptId attempt = 0;
+  auto [end, ec] = std::from_chars(attempt_ref.data(), attempt_ref.data() + attempt_ref.size(),
+                                   attempt);
+  if (ec != std::errc() || end != attempt_ref.data() + attempt_ref.size() || attempt <= 0) {
+    auto found = (*store)->find_attempt_by_contact(attempt_ref);
+    if (!found.ok()) return api_error(found.status());
+    if (!*found || (*found)->campaign != c->name) {
+      return api_error(absl::NotFoundError(
+          cat("no attempt with id or contact id ", echo(attempt_ref), " in campaign ", echo(name))));
+    }
+    attempt = (*found)->id;
+  }
   const WallTime now = system_clock().wall_now();
   auto done = (*store)->set_disposition(c->id, attempt, code->get<std::string>(), callback_at, now);
   if (!done.ok()) return api_error(done.status());

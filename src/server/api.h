@@ -88,10 +88,11 @@ class Api {
   ApiResponse load_list(std::string_view name, bool append, std::istream& csv,
                         const std::function<absl::Status()>& before_commit);
   // Body {"disposition": "CALLBACK", "callback_at": "RFC 3339" (optional)}:
-  // records the agent's wrap-up code on the attempt and applies its action
-  // (Store::set_disposition). 200 {"attempt", "disposition", "action",
-  // "applied", "callable_at"}.
-  ApiResponse set_disposition(std::string_view name, int64_t attempt, std::string_view body);
+  // records the agent's wrap-up code on the attempt (`attempt`: its id, or
+  // its call's contact id) and applies its action (Store::set_disposition).
+  // 200 {"attempt", "disposition", "action", "applied", "callable_at"}.
+  ApiResponse set_disposition(std::string_view name, std::string_view attempt,
+                              std::string_view body);
   ApiResponse start(std::string_view name);
   ApiResponse stop(std::string_view name);
   // Checks the campaign exists; the caller then streams the answer over

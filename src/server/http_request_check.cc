@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <charconv>
 
 #include "core/strings.h"
 #include "server/web_assets.h"
@@ -206,16 +205,19 @@ HeadVerdict match_route(http::verb method, std::string_view path, const HeadPoli
                action.substr(0, attempts.size()) == attempts &&
                action.size() > attempts.size() + 12 &&
                action.substr(action.size() - 12) == "/disposition") {
-      // attempts/ID/disposition, ID a positive whole number.
+      // attempts/ID/disposition: ID is the attempt's id (digits) or the
+      // contact id of its call (what an agent's desktop knows).
       const std::string_view id =
           action.substr(attempts.size(), action.size() - attempts.size() - 12);
-      int64_t n = 0;
-      auto [p, ec] = std::from_chars(id.data(), id.data() + id.size(), n);
-      if (ec != std::errc() || p != id.data() + id.size() || n <= 0) {
+      const bool ok = id.size() <= 128 && std::all_of(id.begin(), id.end(), [](char c) {
+                        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' ||
+                               c == '_' || c == '.';
+                      });
+      if (!ok) {
         v = refuse(404, "not found");
       } else {
         v = one(http::verb::post, Route::kDisposition, "POST");
-        v.attempt = n;
+        v.attempt = std::string(id);
       }
     } else {
       v = refuse(404, "not found");

@@ -81,7 +81,8 @@ struct HeadVerdict {
   bool needs_token = false;
   Route route = Route::kHealthz;
   std::string campaign;  // routes under /api/campaigns/NAME
-  int64_t attempt = 0;   // kDisposition: the attempt id in the path
+  // kDisposition: the attempt in the path, its id or its call's contact id.
+  std::string attempt;
 };
 
 // Framing and Host, then (when those pass) the route. A request under

@@ -795,8 +795,8 @@ struct HttpServer::Impl {
         break;
       case Route::kDisposition: {
         if (!co_await read_small_body(ex, body)) co_return;
-        const int64_t attempt = v.attempt;
-        task = [this, &name, &body, attempt] { return api.set_disposition(name, attempt, body); };
+        const std::string& attempt = v.attempt;
+        task = [this, &name, &body, &attempt] { return api.set_disposition(name, attempt, body); };
         break;
       }
       case Route::kPutList:

@@ -53,6 +53,7 @@ nlohmann::json campaign_event_json(const CampaignFrame& frame, WallTime t) {
       {"attempts_by_outcome", outcomes_json(st.attempts_by_outcome)},
       {"live", live_json(frame.live)},
       {"dialer", dialer_json(st.dialer)},
+      {"abandon_rate", abandon_rates_json(st.abandon)},
   };
 }
 

@@ -112,6 +112,15 @@ std::string format_metrics(const std::vector<CampaignFrame>& campaigns,
   }
   per_campaign("powerdialer_attempts_in_flight", "gauge", "Attempts not yet ended",
                [](const CampaignFrame& f) { return f.status.attempts_in_flight; });
+  per_campaign("powerdialer_abandon_rate_today", "gauge",
+               "Abandoned over answered calls today (the campaign's default-timezone, else UTC)",
+               [](const CampaignFrame& f) { return f.status.abandon.rate_today(); });
+  per_campaign("powerdialer_abandon_rate_30d", "gauge",
+               "Abandoned over answered calls in the last 30 days (TCPA's measure)",
+               [](const CampaignFrame& f) { return f.status.abandon.rate_30d(); });
+  per_campaign("powerdialer_max_abandon_rate", "gauge",
+               "The campaign's max-abandon-rate: at it, the campaign stops dialing",
+               [](const CampaignFrame& f) { return f.status.abandon.max_rate; });
 
   per_live("powerdialer_dials_total", "counter", "Calls placed by this run of the campaign",
            [](const LiveStats& l) { return l.dials; });

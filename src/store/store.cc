@@ -1,8 +1,27 @@
 #include "store/store.h"
 
+#include <fmt/format.h>
+
+#include "core/config_keys.h"
+#include "core/strings.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace pd {
+
+double AbandonRates::rate_today() const {
+  return answered_today > 0 ? static_cast<double>(abandoned_today) / answered_today : 0;
+}
+
+double AbandonRates::rate_30d() const {
+  return answered_30d > 0 ? static_cast<double>(abandoned_30d) / answered_30d : 0;
+}
+
+std::string format_abandon_rate(double rate) { return fmt::format("{:.1f}%", rate * 100); }
+
+std::string AbandonRates::pause_reason() const {
+  return cat("30-day abandon rate ", format_abandon_rate(rate_30d()), " reached max-abandon-rate ",
+             format_rate(max_rate));
+}
 
 absl::StatusOr<std::unique_ptr<Store>> open_store(const std::string& url, bool create) {
   // Only SQLite files so far; a postgresql:// URL will select the other

@@ -150,6 +150,28 @@ struct DialerHealth {
   std::string problem;
 };
 
+// A campaign's abandon rate, as the FCC's TCPA rule measures it: abandoned
+// calls over answered calls (answered = connected + abandoned), per day and
+// over 30 days, from the ledger finish() keeps (days in the campaign's
+// default-timezone, else UTC).
+struct AbandonRates {
+  std::string today;  // "YYYY-MM-DD"
+  int64_t answered_today = 0;
+  int64_t abandoned_today = 0;
+  int64_t answered_30d = 0;  // today and the 29 days before
+  int64_t abandoned_30d = 0;
+  double max_rate = 0.03;  // the campaign's max-abandon-rate
+
+  double rate_today() const;  // 0 with nothing answered
+  double rate_30d() const;
+  // The 30-day rate has reached max-abandon-rate: claim() refuses to dial.
+  bool over_max() const { return answered_30d > 0 && rate_30d() >= max_rate; }
+  // "30-day abandon rate 3.4% reached max-abandon-rate 3%".
+  std::string pause_reason() const;
+};
+// "3.4%": a rate as people read it (one decimal).
+std::string format_abandon_rate(double rate);
+
 struct CampaignStatus {
   Campaign campaign;
   int64_t customers = 0;
@@ -166,6 +188,8 @@ struct CampaignStatus {
   // Running or stopping campaigns only, when the caller asked (Store::status
   // leaves it empty).
   std::optional<DialerHealth> dialer;
+  // Today's and the 30-day abandon rate (today by the real clock).
+  AbandonRates abandon;
 };
 
 class Store {
@@ -244,6 +268,8 @@ class Store {
                                                              std::string_view code,
                                                              std::optional<WallTime> callback_at,
                                                              WallTime now) = 0;
+  // The campaign's abandon rates on the day of `now` and the 30 days to it.
+  virtual absl::StatusOr<AbandonRates> abandon_rates(CampaignId id, WallTime now) = 0;
   // When the next pending customer becomes callable; nullopt when no
   // customer is pending (cheap: an index lookup).
   virtual absl::StatusOr<std::optional<WallTime>> next_callable_at(CampaignId id) = 0;

@@ -53,6 +53,7 @@ class SqliteStore final : public Store {
                                                      std::string_view code,
                                                      std::optional<WallTime> callback_at,
                                                      WallTime now) override;
+  absl::StatusOr<AbandonRates> abandon_rates(CampaignId id, WallTime now) override;
   absl::StatusOr<std::optional<WallTime>> next_callable_at(CampaignId id) override;
   absl::StatusOr<std::vector<AttemptRecord>> open_attempts(CampaignId id) override;
   absl::Status begin_batch() override { return db_.exec("BEGIN IMMEDIATE"); }
