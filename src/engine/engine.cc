@@ -418,6 +418,15 @@ void Engine::on_claimed(absl::StatusOr<std::vector<Claim>> claims,
       loop_.schedule_after(std::chrono::milliseconds(100), [this] { pump(); });
       return;
     }
+    if (absl::IsFailedPrecondition(claims.status())) {
+      // A rule forbids the campaign to dial (its abandon rate reached
+      // max-abandon-rate): no new calls, and the calls in flight end and are
+      // recorded as usual (they count in the abandon ledger) before it stops
+      // with the reason.
+      fail(claims.status());
+      maybe_finish();
+      return;
+    }
     finish(claims.status());
     return;
   }

@@ -808,6 +808,11 @@ absl::StatusOr<DispositionApplied> SqliteStore::set_disposition(
   return out;
 }
 
+absl::StatusOr<AbandonRates> SqliteStore::abandon_rates(CampaignId /*id*/, WallTime /*now*/) {
+  // TODO(limits): the abandon ledger arrives with schema v4.
+  return AbandonRates{};
+}
+
 absl::Status SqliteStore::add_dnc_from_disposition(std::string_view phone, WallTime now) {
   // TODO(limits): the dnc table lands with schema v4.
   (void)phone;
