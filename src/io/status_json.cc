@@ -82,7 +82,7 @@ nlohmann::json abandon_rates_json(const AbandonRates& a) {
 nlohmann::json campaign_status_json(const CampaignStatus& st) {
   nlohmann::json by_state = nlohmann::json::object();
   for (auto s : {CustomerState::kPending, CustomerState::kDialing, CustomerState::kReached,
-                 CustomerState::kExhausted}) {
+                 CustomerState::kExhausted, CustomerState::kSuppressed}) {
     by_state[std::string(to_string(s))] = customers_in(st, s);
   }
   nlohmann::json j = {
