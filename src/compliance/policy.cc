@@ -1,5 +1,7 @@
 #include "compliance/policy.h"
 
+#include "core/config_keys.h"
+#include "core/status_macros.h"
 #include "core/strings.h"
 
 namespace pd {
@@ -31,9 +33,46 @@ std::string Verdict::reason() const {
   return cat(rule, " ", detail);
 }
 
+namespace {
+
+// The limits' keys (validated again: a hand-edited store is caught, naming
+// the key).
+absl::Status read_limits(const std::map<std::string, std::string>& config,
+                         CompliancePolicy& policy) {
+  PD_ASSIGN_OR_RETURN(CampaignConfig c, CampaignConfig::from(config));
+  policy.phone_caps = {c.max_calls_per_24h, c.max_calls_per_7d};
+  policy.customer_caps = {c.max_customer_calls_per_24h, c.max_customer_calls_per_7d};
+  policy.abandon_lockout = c.abandon_lockout;
+  policy.max_abandon_rate = c.max_abandon_rate;
+  if (auto tz = config.find("default-timezone"); tz != config.end()) {
+    policy.ledger_timezone = tz->second;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+CompliancePolicy::PhoneCaps CompliancePolicy::phone_caps_in(std::string_view region) const {
+  PhoneCaps out{phone_caps};
+  auto it = region.empty() ? region_caps.end() : region_caps.find(region);
+  if (it == region_caps.end()) return out;
+  // The stricter cap holds; 0 is no cap at all.
+  auto lower = [](int& cap, int region_cap, bool& binds) {
+    if (region_cap > 0 && (cap == 0 || region_cap < cap)) {
+      cap = region_cap;
+      binds = true;
+    }
+  };
+  lower(out.caps.per_24h, it->second.per_24h, out.region_24h);
+  lower(out.caps.per_7d, it->second.per_7d, out.region_7d);
+  return out;
+}
+
 absl::StatusOr<CompliancePolicy> CompliancePolicy::from_config(
-    const std::map<std::string, std::string>& /*config*/, std::string_view /*region_rules*/) {
-  return CompliancePolicy();
+    const std::map<std::string, std::string>& config, std::string_view /*region_rules*/) {
+  CompliancePolicy policy;
+  PD_RETURN_IF_ERROR(read_limits(config, policy));
+  return policy;
 }
 
 }  // namespace pd

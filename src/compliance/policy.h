@@ -11,6 +11,7 @@
 // polling) or that the number must never be dialled (suppressed).
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <string>
 #include <string_view>
@@ -86,6 +87,39 @@ class CompliancePolicy {
 
   // The windows, caps, lockout and abandon-rate settings are added by the
   // rules that use them (see the store's claim).
+
+  // --- limits: caps, abandon lockout, abandon rate ---------------------
+  // Calls placed in a rolling window, counted across every campaign of the
+  // store; 0: no cap.
+  struct CallCaps {
+    int per_24h = 0;
+    int per_7d = 0;
+    bool any() const { return per_24h > 0 || per_7d > 0; }
+  };
+  CallCaps phone_caps;     // max-calls-per-24h, max-calls-per-7d: per number
+  CallCaps customer_caps;  // max-customer-calls-per-24h, -7d: per customer id
+  // The caps a region's law sets on calls to one number ("US-FL": 3 in
+  // 24 h), the lowest of the region rules for each region; filled from the
+  // region rules.
+  std::map<std::string, CallCaps, std::less<>> region_caps;
+  // After an abandoned call to a number, no call to it for this long (0: no
+  // lockout).
+  std::chrono::seconds abandon_lockout{72 * 3600};
+  // The campaign dials no more once its 30-day abandon rate reaches this.
+  double max_abandon_rate = 0.03;
+  // The IANA zone whose days the abandon ledger counts (default-timezone);
+  // empty: UTC.
+  std::string ledger_timezone;
+
+  // The caps on calls to a number in `region`: for each window the lower
+  // of the campaign's and the region's (a 0 is no cap), and whether the
+  // region's is the one that binds.
+  struct PhoneCaps {
+    CallCaps caps;
+    bool region_24h = false;
+    bool region_7d = false;
+  };
+  PhoneCaps phone_caps_in(std::string_view region) const;
 };
 
 }  // namespace pd

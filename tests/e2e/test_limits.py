@@ -7,10 +7,11 @@ import io
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import tempfile
 import unittest
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from test_serve import Server, ServeTestBase
 
@@ -82,27 +83,41 @@ class CapsAcrossCampaignsTest(unittest.TestCase):
         self.assertLess(when(autumn["X3"]["started_at"]), first["+12025550101"] + day)
         st = json.loads(self.pd("status", "--json", campaign="autumn").stdout)
         self.assertEqual(st["customers_by_state"]["reached"], 3)
+        rates = json.loads(self.pd("status", "--json", campaign="spring").stdout)["abandon_rate"]
+        self.assertEqual((rates["answered_30d"], rates["abandoned_30d"]), (2, 0))
 
-    def test_the_abandon_rate_is_in_status(self):
-        self.campaign("ledger", [(f"C{i}", f"+1202555{i:04d}") for i in range(20)])
-        # No agents free: every answered call is abandoned (all of them).
-        self.pd("run", "--speed", "100", "--agents", "1", "--answer-rate", "1", "--busy-rate",
-                "0", "--invalid-rate", "0", "--talk-mean", "10m", campaign="ledger")
-        st = json.loads(self.pd("status", "--json", campaign="ledger").stdout)
-        rates = st["abandon_rate"]
-        self.assertGreater(rates["answered_30d"], 0)
-        self.assertGreater(rates["abandoned_30d"], 0)
+    def test_a_campaign_at_max_abandon_rate_stops_and_status_says_why(self):
+        self.campaign("ledger", [(f"C{i}", f"+1202555{i:04d}") for i in range(5)])
+        # The ledger as a month of dialing left it: 5 abandoned of 100
+        # answered today (UTC: the campaign has no default-timezone).
+        db = sqlite3.connect(self.db)
+        with db:
+            (cid,) = db.execute("SELECT id FROM campaigns WHERE name = 'ledger'").fetchone()
+            today = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+            db.execute("INSERT INTO abandon_ledger(campaign_id, day, answered, abandoned) "
+                       "VALUES(?, ?, 100, 5)", (cid, today))
+        db.close()
+        rates = json.loads(self.pd("status", "--json", campaign="ledger").stdout)["abandon_rate"]
+        self.assertEqual((rates["answered_30d"], rates["abandoned_30d"]), (100, 5))
+        self.assertEqual(rates["rate_30d"], "5.0%")
         self.assertEqual(rates["max"], "3%")
-        # Over max-abandon-rate: the campaign stopped with the reason, and
-        # status says why.
         self.assertTrue(rates["paused"])
+
+        run = self.pd("run", "--speed", "100", *ANSWER_ALL, campaign="ledger", ok=False)
+        self.assertNotEqual(run.returncode, 0)
+        self.assertIn("30-day abandon rate 5.0% reached max-abandon-rate 3%", run.stderr)
+        st = json.loads(self.pd("status", "--json", campaign="ledger").stdout)
         self.assertEqual(st["state"], "stopped")
+        self.assertEqual(st["attempts"], 0)     # nothing was dialled
         text = self.pd("status", campaign="ledger").stdout
-        self.assertIn("paused: 30-day abandon rate", text)
-        self.assertIn("reached max-abandon-rate 3%", text)
-        again = self.pd("run", "--speed", "100", campaign="ledger", ok=False)
-        self.assertNotEqual(again.returncode, 0)
-        self.assertIn("max-abandon-rate", again.stderr)
+        self.assertIn("paused: 30-day abandon rate 5.0% reached max-abandon-rate 3%", text)
+
+        # Raised, the limit lets it dial; its own calls join the ledger.
+        self.pd("config", "set", "max-abandon-rate", "0.06", campaign="ledger")
+        self.pd("run", "--speed", "100", *ANSWER_ALL, campaign="ledger")
+        rates = json.loads(self.pd("status", "--json", campaign="ledger").stdout)["abandon_rate"]
+        self.assertEqual(rates["answered_30d"], 105)
+        self.assertFalse(rates["paused"])
 
 
 class DispositionApiTest(ServeTestBase):

@@ -8,6 +8,7 @@
 
 #include "core/config_keys.h"
 #include "core/strings.h"
+#include "store/sqlite/sqlite_db.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace pd {
@@ -72,6 +73,26 @@ class LimitsTest : public ::testing::Test {
     auto st = store_->status(id);
     EXPECT_TRUE(st.ok()) << st.status();
     return *st;
+  }
+  // A number from another connection (what another process sees).
+  int64_t count(const std::string& sql) {
+    sqlite::Db db;
+    EXPECT_TRUE(db.open((dir_ / "test.db").string(), false).ok());
+    auto s = db.prepare(sql);
+    EXPECT_TRUE(s.ok()) << s.status();
+    auto row = s->step();
+    EXPECT_TRUE(row.ok() && *row);
+    return s->int64(0);
+  }
+  std::string held(CampaignId id, const std::string& cust) {
+    sqlite::Db db;
+    EXPECT_TRUE(db.open((dir_ / "test.db").string(), false).ok());
+    auto s = db.prepare(cat("SELECT coalesce(held, '') FROM customers WHERE campaign_id = ", id,
+                            " AND cust_id = '", cust, "'"));
+    EXPECT_TRUE(s.ok());
+    auto row = s->step();
+    EXPECT_TRUE(row.ok() && *row);
+    return std::string(s->text(0));
   }
   static WallTime t(int64_t seconds) {
     return WallTime{Millis{1'800'000'000'000LL + seconds * 1000LL}};
@@ -182,6 +203,203 @@ TEST_F(LimitsTest, TheCodeAnEndBringsFromTheContactRecordIsApplied) {
   auto again = claim(a_, t(60 + 30 * 60));
   ASSERT_EQ(again.size(), 1u);
   EXPECT_EQ(again[0].phone, "+12025550101");
+}
+
+
+TEST_F(LimitsTest, ADncCodeAddsTheNumberToTheDoNotCallList) {
+  set(a_, "dispositions", "DNC=dnc");
+  load(a_, {{"C1", "+12025550101"}, {"C1", "+12025550102"}, {"C2", "+12025550103"}});
+  auto c = claim(a_, t(0));
+  ASSERT_EQ(c.size(), 2u);
+  // Through the API, after the call.
+  end(a_, c[0], Outcome::kConnected, t(60));
+  auto d = store_->set_disposition(a_, c[0].attempt_id, "DNC", std::nullopt, t(70));
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->action, "dnc");
+  // From the contact record, with the end.
+  end(a_, c[1], Outcome::kConnected, t(60), "dnc");
+  EXPECT_EQ(count("SELECT count(*) FROM dnc d JOIN dnc_sources s ON s.id = d.source_id "
+                  "WHERE s.label = 'disposition' AND d.number IN (12025550101, 12025550103) "
+                  "AND d.expires_at IS NULL"),
+            2);
+  EXPECT_EQ(count("SELECT count(*) FROM dnc WHERE number = 12025550102"), 0);
+  CampaignStatus st = status(a_);
+  EXPECT_EQ(st.customers_by_state[CustomerState::kReached], 2);  // no more calls
+}
+
+// --- caps ---------------------------------------------------------------------
+
+TEST_F(LimitsTest, ThePhoneCapCountsCallsInEveryCampaign) {
+  set(a_, "max-calls-per-24h", "2");
+  set(b_, "max-calls-per-24h", "2");
+  load(a_, {{"A1", "+12025550101"}});
+  load(b_, {{"B1", "+12025550101"}, {"B2", "+12025550102"}});
+  set(a_, "max-attempts", "5");
+  set(a_, "retry-delay", "0");
+  auto first = claim(a_, t(0));
+  ASSERT_EQ(first.size(), 1u);
+  end(a_, first[0], Outcome::kNoAnswer, t(30));
+  auto second = claim(a_, t(3600));
+  ASSERT_EQ(second.size(), 1u);
+  end(a_, second[0], Outcome::kNoAnswer, t(3630));
+  // Two calls to +12025550101 in 24 h: campaign b may not call it, but may
+  // call its other number.
+  auto b = claim(b_, t(7200));
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_EQ(b[0].phone, "+12025550102");
+  EXPECT_EQ(held(b_, "B1"), "cap max-calls-per-24h");
+  // Held until the older of the two calls leaves the window, not polled.
+  EXPECT_EQ(status(b_).next_callable_at, t(24 * kHour));
+  EXPECT_TRUE(claim(b_, t(24 * kHour - 1)).empty());
+  // Campaign a is held the same way (its own calls count too).
+  EXPECT_TRUE(claim(a_, t(7200)).empty());
+  auto later = claim(b_, t(24 * kHour));
+  ASSERT_EQ(later.size(), 1u);
+  EXPECT_EQ(later[0].cust_id, "B1");
+  EXPECT_EQ(held(b_, "B1"), "");
+}
+
+TEST_F(LimitsTest, TheCustomerCapCountsTheCustomerIdInEveryCampaignOnAnyPhone) {
+  set(b_, "max-customer-calls-per-7d", "1");
+  load(a_, {{"C1", "+12025550101"}});
+  load(b_, {{"C1", "+12025550199"}, {"C2", "+12025550102"}});
+  auto a = claim(a_, t(0));
+  ASSERT_EQ(a.size(), 1u);
+  end(a_, a[0], Outcome::kConnected, t(60));
+  auto b = claim(b_, t(100));
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_EQ(b[0].cust_id, "C2");
+  EXPECT_EQ(held(b_, "C1"), "cap max-customer-calls-per-7d");
+  EXPECT_EQ(status(b_).next_callable_at, t(7 * 24 * kHour));
+  // A suppressed attempt was never a call: it does not count (none here),
+  // and no cap set means nothing is checked.
+  EXPECT_EQ(count(cat("SELECT checked FROM compliance_counts WHERE campaign_id = ", b_,
+                      " AND rule = 'cap'")),
+            2);
+  EXPECT_EQ(count(cat("SELECT held FROM compliance_counts WHERE campaign_id = ", b_,
+                      " AND rule = 'cap'")),
+            1);
+}
+
+TEST_F(LimitsTest, ARegionsLowerCapHoldsItsPhones) {
+  CompliancePolicy policy;
+  policy.phone_caps = {5, 0};
+  policy.region_caps["US-FL"] = {3, 10};
+  auto fl = policy.phone_caps_in("US-FL");
+  EXPECT_EQ(fl.caps.per_24h, 3);
+  EXPECT_TRUE(fl.region_24h);
+  EXPECT_EQ(fl.caps.per_7d, 10);
+  EXPECT_TRUE(fl.region_7d);
+  auto tx = policy.phone_caps_in("US-TX");
+  EXPECT_EQ(tx.caps.per_24h, 5);
+  EXPECT_FALSE(tx.region_24h);
+  policy.phone_caps = {2, 0};
+  EXPECT_EQ(policy.phone_caps_in("US-FL").caps.per_24h, 2);  // the campaign's is lower
+  EXPECT_FALSE(policy.phone_caps_in("US-FL").region_24h);
+}
+
+// --- abandon lockout --------------------------------------------------------------
+
+TEST_F(LimitsTest, AfterAnAbandonedCallTheNumberRestsForTheLockout) {
+  set(a_, "abandon-lockout", "72h");
+  set(b_, "abandon-lockout", "72h");
+  load(a_, {{"A1", "+12025550101"}});
+  load(b_, {{"B1", "+12025550101"}, {"B2", "+12025550102"}});
+  auto a = claim(a_, t(0));
+  end(a_, a[0], Outcome::kAbandoned, t(20));
+  auto b = claim(b_, t(60));
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_EQ(b[0].cust_id, "B2");
+  EXPECT_EQ(held(b_, "B1"), "abandon-lockout");
+  EXPECT_EQ(status(b_).next_callable_at, t(20 + 72 * kHour));
+  EXPECT_TRUE(claim(b_, t(20 + 72 * kHour - 1)).empty());
+  auto later = claim(b_, t(20 + 72 * kHour));
+  ASSERT_EQ(later.size(), 1u);
+  EXPECT_EQ(later[0].cust_id, "B1");
+}
+
+// --- the abandon ledger and the pause ----------------------------------------------
+
+TEST_F(LimitsTest, TheLedgerCountsAnsweredAndAbandonedCallsPerDayAndOver30Days) {
+  load(a_, {{"C1", "+12025550101"}, {"C2", "+12025550102"}, {"C3", "+12025550103"},
+            {"C4", "+12025550104"}});
+  set(a_, "max-abandon-rate", "100%");  // not a test of the pause
+  // 40 days ago: outside the 30 days.
+  const int64_t day = 24 * kHour;
+  auto c = claim(a_, t(-40 * day), 1);
+  end(a_, c[0], Outcome::kAbandoned, t(-40 * day + 30));
+  // 10 days ago: inside.
+  c = claim(a_, t(-10 * day), 1);
+  end(a_, c[0], Outcome::kConnected, t(-10 * day + 30));
+  // Today: one abandoned, one no answer (not answered: not counted).
+  c = claim(a_, t(0), 2);
+  ASSERT_EQ(c.size(), 2u);
+  end(a_, c[0], Outcome::kAbandoned, t(30));
+  end(a_, c[1], Outcome::kNoAnswer, t(30));
+  auto r = store_->abandon_rates(a_, t(60));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->today, "2027-01-15");  // t(0) is 2027-01-15T08:00:00Z
+  EXPECT_EQ(r->answered_today, 1);
+  EXPECT_EQ(r->abandoned_today, 1);
+  EXPECT_EQ(r->answered_30d, 2);
+  EXPECT_EQ(r->abandoned_30d, 1);
+  EXPECT_DOUBLE_EQ(r->rate_30d(), 0.5);
+  EXPECT_EQ(count(cat("SELECT count(*) FROM abandon_ledger WHERE campaign_id = ", a_)), 3);
+}
+
+TEST_F(LimitsTest, TheLedgerDayIsTheCampaignsDayWhereItHasATimeZone) {
+  // 2027-01-15T03:00Z is still the 14th in Chicago (UTC-6).
+  const int64_t early = -5 * kHour;
+  load(a_, {{"C1", "+12025550101"}});
+  auto policy = CompliancePolicy::from_config({{"default-timezone", "America/Chicago"}}, "");
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  EXPECT_EQ(policy->ledger_timezone, "America/Chicago");
+  // (Set as stored: the key and its validation are the calling windows'.)
+  ASSERT_TRUE(store_->set_config(a_, "default-timezone", "America/Chicago").ok());
+  auto c = claim(a_, t(early - 60));
+  end(a_, c[0], Outcome::kConnected, t(early));
+  EXPECT_EQ(count(cat("SELECT count(*) FROM abandon_ledger WHERE campaign_id = ", a_,
+                      " AND day = '2027-01-14'")),
+            1);
+}
+
+TEST_F(LimitsTest, ACampaignWhose30DayRateReachedTheMaxIsRefusedNamingBothRates) {
+  set(a_, "max-abandon-rate", "3%");
+  std::vector<std::pair<std::string, std::string>> rows;
+  for (int i = 0; i < 40; ++i) rows.emplace_back(cat("C", i), cat("+1202555", 1000 + i));
+  load(a_, rows);
+  // 1 abandoned of 34 answered: 2.9%, under the limit.
+  auto c = claim(a_, t(0), 34);
+  ASSERT_EQ(c.size(), 34u);
+  for (size_t i = 0; i < c.size(); ++i) {
+    end(a_, c[i], i == 0 ? Outcome::kAbandoned : Outcome::kConnected, t(60));
+  }
+  auto under = store_->abandon_rates(a_, t(60));
+  ASSERT_TRUE(under.ok()) << under.status();
+  EXPECT_EQ(under->answered_30d, 34);
+  EXPECT_FALSE(under->over_max());
+  auto more = claim(a_, t(100), 1);
+  ASSERT_EQ(more.size(), 1u);
+  // A second abandon: 2 of 35, 5.7%.
+  end(a_, more[0], Outcome::kAbandoned, t(120));
+  auto refused = store_->claim(a_, 1, t(200), "test");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_TRUE(absl::IsFailedPrecondition(refused.status())) << refused.status();
+  EXPECT_NE(std::string(refused.status().message())
+                .find("paused: 30-day abandon rate 5.7% reached max-abandon-rate 3%"),
+            std::string::npos)
+      << refused.status();
+  // Another campaign is not paused by this one's rate.
+  load(b_, {{"B1", "+12025550555"}});
+  EXPECT_EQ(claim(b_, t(200)).size(), 1u);
+  // Once the days leave the window, it dials again.
+  EXPECT_EQ(claim(a_, t(31 * 24 * kHour), 1).size(), 1u);
+  // Raising the limit lets it go on too.
+  set(a_, "max-abandon-rate", "10%");
+  auto r = store_->abandon_rates(a_, t(200));
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->over_max());
+  EXPECT_EQ(r->pause_reason(), "30-day abandon rate 5.7% reached max-abandon-rate 10%");
 }
 
 }  // namespace

@@ -1,7 +1,11 @@
 #include "store/sqlite/sqlite_store.h"
 
+#include <date/tz.h>
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <filesystem>
 #include <random>
 
@@ -177,6 +181,12 @@ CREATE TABLE IF NOT EXISTS settings(
 constexpr const char* kLatestTimeIndex =
     "CREATE INDEX IF NOT EXISTS attempts_latest ON attempts("
     "max(started_at, coalesce(answered_at, 0), coalesce(ended_at, 0)))";
+
+// A customer's calls in every campaign, by time, for the per-customer caps
+// (max-customer-calls-per-24h/-7d) and dispositions. Like kLatestTimeIndex,
+// not a schema version: `init` adds it to existing stores.
+constexpr const char* kCustomerCallsIndex =
+    "CREATE INDEX IF NOT EXISTS attempts_customer_time ON attempts(customer_id, started_at)";
 
 int64_t ms(WallTime t) { return t.time_since_epoch().count(); }
 WallTime wall(int64_t v) { return WallTime{Millis{v}}; }
@@ -497,6 +507,7 @@ absl::Status SqliteStore::migrate() {
   }
   // A throw-away store (`simulate`) never resumes a clock: spare its writes.
   if (durable_) PD_RETURN_IF_ERROR(db_.exec(kLatestTimeIndex));
+  PD_RETURN_IF_ERROR(db_.exec(kCustomerCallsIndex));
   PD_ASSIGN_OR_RETURN(Stmt set, db_.prepare("INSERT INTO meta(key, value) VALUES(?1, ?2) "
                                             "ON CONFLICT(key) DO UPDATE SET value = ?2"));
   PD_RETURN_IF_ERROR(set.bind(1, "schema_version").bind(2, std::to_string(kSchemaVersion)).run());
@@ -750,12 +761,6 @@ absl::StatusOr<const CompliancePolicy*> SqliteStore::policy_for(CampaignId id) {
 
 // The rules' own checks are filled in by the rules (see design notes in
 // compliance/policy.h); until then each allows the call and checks nothing.
-absl::Status SqliteStore::check_abandon_rate(CampaignId /*id*/,
-                                             const CompliancePolicy& /*policy*/,
-                                             WallTime /*now*/, RuleCounts& /*counts*/) {
-  return absl::OkStatus();
-}
-
 absl::StatusOr<Verdict> SqliteStore::check_window(CampaignId /*id*/,
                                                   const CompliancePolicy& /*policy*/,
                                                   Candidate& c, WallTime /*now*/) {
@@ -773,20 +778,207 @@ absl::StatusOr<Verdict> SqliteStore::check_dnc(CampaignId /*id*/,
   return v;
 }
 
-absl::StatusOr<Verdict> SqliteStore::check_lockout(CampaignId /*id*/,
-                                                   const CompliancePolicy& /*policy*/,
-                                                   Candidate& /*c*/, WallTime /*now*/) {
-  Verdict v = Verdict::not_checked();
-  v.rule = rule::kAbandonLockout;
-  return v;
+// --- limits: caps, the abandon lockout, the abandon-rate ledger ------------
+
+namespace {
+
+constexpr Millis k24h{24LL * 3600 * 1000};
+constexpr Millis k7d = 7 * k24h;
+// An abandoned call lasts seconds; its start is looked up this far before
+// the lockout's reach, so the index on (phone, started_at) bounds the scan.
+constexpr Millis kLongestCall = k24h;
+
+// "2026-12-02": the day of `t` in `zone` (an IANA name; empty or unknown:
+// UTC).
+std::string ledger_day(WallTime t, std::string_view zone) {
+  std::chrono::sys_days day = std::chrono::floor<std::chrono::days>(t);
+  if (!zone.empty()) {
+    try {
+      const date::time_zone* z = date::locate_zone(zone);
+      const auto local = z->to_local(t);
+      day = std::chrono::sys_days(
+          std::chrono::floor<std::chrono::days>(local).time_since_epoch());
+    } catch (const std::exception&) {
+      // An unknown zone cannot be stored (default-timezone is validated);
+      // should one appear, UTC days are still days.
+    }
+  }
+  const std::chrono::year_month_day ymd{day};
+  return fmt::format("{:04}-{:02}-{:02}", static_cast<int>(ymd.year()),
+                     static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
+}
+
+// The day `n` days before `day` ("YYYY-MM-DD").
+std::string days_before(const std::string& day, int n) {
+  int y = 0;
+  unsigned m = 0, d = 0;
+  std::sscanf(day.c_str(), "%d-%u-%u", &y, &m, &d);
+  const std::chrono::sys_days earlier =
+      std::chrono::sys_days(std::chrono::year{y} / std::chrono::month{m} / std::chrono::day{d}) -
+      std::chrono::days{n};
+  return ledger_day(std::chrono::time_point_cast<Millis>(earlier), "");
+}
+
+}  // namespace
+
+absl::StatusOr<std::optional<WallTime>> SqliteStore::cap_lets_go(bool per_customer,
+                                                                 std::string_view key, int cap,
+                                                                 Millis window, WallTime now) {
+  // The calls in the window, newest first: when there are at least `cap`,
+  // the cap-th newest is the one whose leaving lets one more call in.
+  Stmt* s = nullptr;
+  if (per_customer) {
+    PD_ASSIGN_OR_RETURN(s, stmt("SELECT a.started_at FROM customers cu JOIN attempts a ON "
+                                "a.customer_id = cu.id WHERE cu.cust_id = ?1 AND "
+                                "a.started_at > ?2 AND a.outcome IS NOT 'suppressed' "
+                                "ORDER BY a.started_at DESC LIMIT 1 OFFSET ?3"));
+  } else {
+    PD_ASSIGN_OR_RETURN(s, stmt("SELECT started_at FROM attempts WHERE phone = ?1 AND "
+                                "started_at > ?2 AND outcome IS NOT 'suppressed' "
+                                "ORDER BY started_at DESC LIMIT 1 OFFSET ?3"));
+  }
+  s->bind(1, key).bind(2, ms(now - window)).bind(3, int64_t{cap - 1});
+  PD_ASSIGN_OR_RETURN(bool row, s->step());
+  std::optional<WallTime> out;
+  if (row) out = wall(s->int64(0)) + window;
+  s->reset();
+  return out;
 }
 
 absl::StatusOr<Verdict> SqliteStore::check_caps(CampaignId /*id*/,
-                                                const CompliancePolicy& /*policy*/,
-                                                Candidate& /*c*/, WallTime /*now*/) {
-  Verdict v = Verdict::not_checked();
+                                                const CompliancePolicy& policy, Candidate& c,
+                                                WallTime now) {
+  const CompliancePolicy::PhoneCaps phone = policy.phone_caps_in(c.callee.region);
+  const CompliancePolicy::CallCaps& customer = policy.customer_caps;
+  if (!phone.caps.any() && !customer.any()) {
+    Verdict v = Verdict::not_checked();
+    v.rule = rule::kCap;
+    return v;
+  }
+  // Every cap reached holds the customer; they wait for the one that lets
+  // go last.
+  std::optional<WallTime> until;
+  std::string why;
+  auto check = [&](bool per_customer, std::string_view key, int cap, Millis window,
+                   std::string name) -> absl::Status {
+    if (cap <= 0) return absl::OkStatus();
+    PD_ASSIGN_OR_RETURN(std::optional<WallTime> t, cap_lets_go(per_customer, key, cap, window, now));
+    if (t && (!until || *t > *until)) {
+      until = t;
+      why = std::move(name);
+    }
+    return absl::OkStatus();
+  };
+  const std::string region = phone.region_24h || phone.region_7d ? cat(" ", c.callee.region) : "";
+  PD_RETURN_IF_ERROR(check(false, c.claim.phone, phone.caps.per_24h, k24h,
+                           cat("max-calls-per-24h", phone.region_24h ? region : "")));
+  PD_RETURN_IF_ERROR(check(false, c.claim.phone, phone.caps.per_7d, k7d,
+                           cat("max-calls-per-7d", phone.region_7d ? region : "")));
+  PD_RETURN_IF_ERROR(
+      check(true, c.claim.cust_id, customer.per_24h, k24h, "max-customer-calls-per-24h"));
+  PD_RETURN_IF_ERROR(
+      check(true, c.claim.cust_id, customer.per_7d, k7d, "max-customer-calls-per-7d"));
+  if (until) return Verdict::defer(rule::kCap, std::max(*until, now + Millis{1}), why);
+  Verdict v = Verdict::dial();
   v.rule = rule::kCap;
   return v;
+}
+
+absl::StatusOr<Verdict> SqliteStore::check_lockout(CampaignId /*id*/,
+                                                   const CompliancePolicy& policy, Candidate& c,
+                                                   WallTime now) {
+  Verdict v = Verdict::dial();
+  v.rule = rule::kAbandonLockout;
+  if (policy.abandon_lockout.count() <= 0) {
+    v.checked = false;
+    return v;
+  }
+  const Millis lockout = std::chrono::duration_cast<Millis>(policy.abandon_lockout);
+  PD_ASSIGN_OR_RETURN(Stmt * s, stmt("SELECT max(coalesce(ended_at, started_at)) FROM attempts "
+                                     "WHERE phone = ?1 AND started_at > ?2 AND "
+                                     "outcome = 'abandoned'"));
+  s->bind(1, c.claim.phone).bind(2, ms(now - lockout - kLongestCall));
+  PD_ASSIGN_OR_RETURN(bool row, s->step());
+  std::optional<WallTime> abandoned_at;
+  if (row && !s->is_null(0)) abandoned_at = wall(s->int64(0));
+  s->reset();
+  if (abandoned_at && *abandoned_at + lockout > now) {
+    return Verdict::defer(rule::kAbandonLockout, *abandoned_at + lockout, "");
+  }
+  return v;
+}
+
+absl::StatusOr<AbandonRates> SqliteStore::abandon_rates_under(CampaignId id,
+                                                              const CompliancePolicy& policy,
+                                                              WallTime now) {
+  AbandonRates r;
+  r.max_rate = policy.max_abandon_rate;
+  r.today = ledger_day(now, policy.ledger_timezone);
+  PD_ASSIGN_OR_RETURN(Stmt * s,
+                      stmt("SELECT coalesce(sum(answered), 0), coalesce(sum(abandoned), 0), "
+                           "coalesce(sum(CASE WHEN day = ?3 THEN answered END), 0), "
+                           "coalesce(sum(CASE WHEN day = ?3 THEN abandoned END), 0) "
+                           "FROM abandon_ledger WHERE campaign_id = ?1 AND day >= ?2 AND "
+                           "day <= ?3"));
+  s->bind(1, id).bind(2, days_before(r.today, 29)).bind(3, r.today);
+  PD_ASSIGN_OR_RETURN(bool row, s->step());
+  if (row) {
+    r.answered_30d = s->int64(0);
+    r.abandoned_30d = s->int64(1);
+    r.answered_today = s->int64(2);
+    r.abandoned_today = s->int64(3);
+  }
+  s->reset();
+  return r;
+}
+
+absl::StatusOr<AbandonRates> SqliteStore::abandon_rates(CampaignId id, WallTime now) {
+  PD_ASSIGN_OR_RETURN(const CompliancePolicy* policy, policy_for(id));
+  return abandon_rates_under(id, *policy, now);
+}
+
+absl::Status SqliteStore::check_abandon_rate(CampaignId id, const CompliancePolicy& policy,
+                                             WallTime now, RuleCounts& counts) {
+  PD_ASSIGN_OR_RETURN(AbandonRates rates, abandon_rates_under(id, policy, now));
+  ++counts[rule::kAbandonRate].checked;
+  if (!rates.over_max()) return absl::OkStatus();
+  PD_ASSIGN_OR_RETURN(Campaign c, campaign_by_id(id));
+  return absl::FailedPreconditionError(
+      cat("campaign '", c.name, "' paused: ", rates.pause_reason(), " (today ",
+          format_abandon_rate(rates.rate_today()),
+          "); it dials again when days leave the 30-day window or max-abandon-rate is raised"));
+}
+
+absl::Status SqliteStore::add_to_ledger(CampaignId id, Outcome outcome, WallTime at) {
+  if (outcome != Outcome::kConnected && outcome != Outcome::kAbandoned) return absl::OkStatus();
+  PD_ASSIGN_OR_RETURN(const CompliancePolicy* policy, policy_for(id));
+  PD_ASSIGN_OR_RETURN(Stmt * s,
+                      stmt("INSERT INTO abandon_ledger(campaign_id, day, answered, abandoned) "
+                           "VALUES(?1, ?2, 1, ?3) ON CONFLICT(campaign_id, day) DO UPDATE SET "
+                           "answered = answered + 1, abandoned = abandoned + ?3"));
+  return s->bind(1, id)
+      .bind(2, ledger_day(at, policy->ledger_timezone))
+      .bind(3, int64_t{outcome == Outcome::kAbandoned ? 1 : 0})
+      .run();
+}
+
+absl::Status SqliteStore::add_dnc_from_disposition(std::string_view phone, WallTime now) {
+  // The dnc table keys a number by its E.164 digits.
+  int64_t number = 0;
+  const std::string_view digits = phone.substr(phone.empty() || phone[0] != '+' ? 0 : 1);
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), number);
+  if (ec != std::errc() || end != digits.data() + digits.size() || number <= 0) {
+    return absl::InvalidArgumentError(cat("cannot put ", echo(phone), " on the do-not-call list"));
+  }
+  PD_ASSIGN_OR_RETURN(Stmt * source, stmt("INSERT INTO dnc_sources(label) VALUES('disposition') "
+                                          "ON CONFLICT(label) DO NOTHING"));
+  PD_RETURN_IF_ERROR(source->run());
+  PD_ASSIGN_OR_RETURN(Stmt * add,
+                      stmt("INSERT INTO dnc(number, source_id, added_at, expires_at) VALUES(?1, "
+                           "(SELECT id FROM dnc_sources WHERE label = 'disposition'), ?2, NULL) "
+                           "ON CONFLICT(number) DO UPDATE SET source_id = excluded.source_id, "
+                           "added_at = excluded.added_at, expires_at = NULL"));
+  return add->bind(1, number).bind(2, ms(now)).run();
 }
 
 absl::Status SqliteStore::defer(const Candidate& c, const Verdict& v) {
@@ -898,7 +1090,7 @@ absl::StatusOr<Store::Finished> SqliteStore::finish(AttemptId attempt,
                       stmt("SELECT a.state, a.customer_id, a.phone_seq, p.attempts, "
                            "(SELECT count(*) FROM phones WHERE customer_id = a.customer_id), "
                            "max(a.started_at, coalesce(a.answered_at, 0)), a.disposition, "
-                           "a.phone FROM attempts a LEFT JOIN phones p ON "
+                           "a.phone, a.campaign_id FROM attempts a LEFT JOIN phones p ON "
                            "p.customer_id = a.customer_id AND p.seq = a.phone_seq WHERE a.id = ?1"));
   find->bind(1, attempt);
   PD_ASSIGN_OR_RETURN(bool row, find->step());
@@ -915,6 +1107,7 @@ absl::StatusOr<Store::Finished> SqliteStore::finish(AttemptId attempt,
   // end brings one of its own.
   if (end.disposition.empty()) end.disposition = find->text(6);
   const std::string phone(find->text(7));
+  const CampaignId campaign = find->int64(8);
   find->reset();
 
   PD_ASSIGN_OR_RETURN(Stmt * end_attempt,
@@ -926,6 +1119,7 @@ absl::StatusOr<Store::Finished> SqliteStore::finish(AttemptId attempt,
                          .bind_text_or_null(4, end.disconnect_reason)
                          .bind_text_or_null(5, end.disposition)
                          .run());
+  PD_RETURN_IF_ERROR(add_to_ledger(campaign, end.outcome, end.ended_at));
   const DispositionRule* rule = rules.dispositions && !end.disposition.empty()
                                     ? find_disposition(*rules.dispositions, end.disposition)
                                     : nullptr;
@@ -1038,7 +1232,8 @@ absl::StatusOr<DispositionApplied> SqliteStore::set_disposition(
       const WallTime at =
           callback_at.value_or(now + std::chrono::duration_cast<Millis>(rule->delay));
       PD_ASSIGN_OR_RETURN(Stmt * again, stmt("UPDATE customers SET state = 'pending', "
-                                             "next_phone = ?2, next_at = ?3 WHERE id = ?1"));
+                                             "next_phone = ?2, next_at = ?3, held = NULL "
+                                             "WHERE id = ?1"));
       PD_RETURN_IF_ERROR(again->bind(1, customer_id).bind(2, phone_seq).bind(3, ms(at)).run());
       out.callable_at = at;
       break;
@@ -1046,18 +1241,6 @@ absl::StatusOr<DispositionApplied> SqliteStore::set_disposition(
   }
   PD_RETURN_IF_ERROR(txn.commit());
   return out;
-}
-
-absl::StatusOr<AbandonRates> SqliteStore::abandon_rates(CampaignId /*id*/, WallTime /*now*/) {
-  // TODO(limits): the abandon ledger arrives with schema v4.
-  return AbandonRates{};
-}
-
-absl::Status SqliteStore::add_dnc_from_disposition(std::string_view phone, WallTime now) {
-  // TODO(limits): the dnc table lands with schema v4.
-  (void)phone;
-  (void)now;
-  return absl::UnimplementedError("the do-not-call list arrives with schema v4");
 }
 
 absl::StatusOr<std::optional<WallTime>> SqliteStore::next_callable_at(CampaignId id) {
@@ -1141,6 +1324,14 @@ absl::StatusOr<CampaignStatus> SqliteStore::status(CampaignId id) {
     }
   } end_read{db_, own_txn};
   PD_ASSIGN_OR_RETURN(st.campaign, campaign_by_id(id));
+  // Today by the real clock: status is read by people. A configuration the
+  // policy cannot use leaves the rates at zero here (claim reports it).
+  auto rates = abandon_rates(id, wall(wall_now_ms()));
+  if (rates.ok()) {
+    st.abandon = *std::move(rates);
+  } else if (!absl::IsFailedPrecondition(rates.status())) {
+    return rates.status();
+  }
   PD_ASSIGN_OR_RETURN(Stmt * by_state, stmt("SELECT state, count(*) FROM customers "
                                             "WHERE campaign_id = ?1 GROUP BY state"));
   by_state->bind(1, id);

@@ -113,6 +113,17 @@ class SqliteStore final : public Store {
   // Puts `phone` (E.164) on the do-not-call list, source "disposition".
   // REQUIRES: inside a transaction.
   absl::Status add_dnc_from_disposition(std::string_view phone, WallTime now);
+  // When one more call is allowed under `cap` calls in `window`, counting
+  // the calls placed (not suppressed) to phone `key` (or, `per_customer`,
+  // to customer id `key`) in every campaign; nullopt when one is allowed
+  // now.
+  absl::StatusOr<std::optional<WallTime>> cap_lets_go(bool per_customer, std::string_view key,
+                                                      int cap, Millis window, WallTime now);
+  absl::StatusOr<AbandonRates> abandon_rates_under(CampaignId id, const CompliancePolicy& policy,
+                                                   WallTime now);
+  // Counts an answered call (connected or abandoned) in the campaign's
+  // abandon ledger, on the day of `at`.
+  absl::Status add_to_ledger(CampaignId id, Outcome outcome, WallTime at);
 
   // --- compliance, inside claim's transaction (compliance/policy.h) -------
   // One customer the claim would hand out, with what the rules need.
