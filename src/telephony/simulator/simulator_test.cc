@@ -752,8 +752,11 @@ TEST(Simulator, AgentsGiveWrapUpCodesInTheConfiguredShares) {
   Simulator sim(loop, config);
   Recorder rec(loop);
   sim.start(rec.handler());
-  for (int i = 0; i < 2000; ++i) place(sim, fmt::format("t{}", i));
-  loop.run();
+  // One call per agent at a time, so every call is talked on.
+  for (int round = 0; round < 40; ++round) {
+    for (int i = 0; i < 50; ++i) place(sim, fmt::format("t{}-{}", round, i));
+    loop.run();
+  }
   std::map<std::string, int> codes;
   for (const Seen& s : rec.of_kind(Kind::kCallEnded)) {
     if (s.e.outcome == Outcome::kConnected) ++codes[s.e.disposition];
