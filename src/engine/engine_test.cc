@@ -634,3 +634,68 @@ TEST_F(EngineTest, EventsForUnknownContactsAreIgnored) {
 
 }  // namespace
 }  // namespace pd
+
+namespace pd {
+namespace {
+
+TEST_F(EngineTest, AnAbandonRateOverTheLimitStopsTheCampaignAfterItsCallsEnd) {
+  load(10);
+  ASSERT_TRUE(store_->set_config(campaign_.id, "max-abandon-rate", "3%").ok());
+  start();
+  cc_.agent("a1", AgentState::kAvailable);
+  cc_.agent("a2", AgentState::kAvailable);
+  settle();
+  ASSERT_EQ(cc_.requests.size(), 2u);
+  cc_.connect("contact-2", "a2");
+  settle();
+  // One abandoned of one answered: the next claim is refused.
+  cc_.end("contact-1", Outcome::kAbandoned, "CUSTOMER_DISCONNECT");
+  settle();
+  EXPECT_EQ(cc_.requests.size(), 2u);  // nothing more is dialled
+  EXPECT_FALSE(finished_status_.has_value());  // contact-2 is still talking
+  advance(seconds(60));
+  cc_.end("contact-2", Outcome::kConnected, "CUSTOMER_DISCONNECT");
+  settle();
+  ASSERT_TRUE(finished_status_.has_value());
+  EXPECT_TRUE(absl::IsFailedPrecondition(*finished_status_)) << *finished_status_;
+  EXPECT_NE(std::string(finished_status_->message())
+                .find("paused: 30-day abandon rate 100.0% reached max-abandon-rate 3%"),
+            std::string::npos)
+      << *finished_status_;
+  EXPECT_EQ(finished_state_, CampaignState::kStopped);
+  auto rows = attempts();
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[1].outcome, Outcome::kConnected);  // recorded, not interrupted
+}
+
+TEST_F(EngineTest, TheWrapUpCodeOfACallReachesItsAttempt) {
+  load(2);
+  ASSERT_TRUE(store_->set_config(campaign_.id, "dispositions", "CALLBACK=callback:1h").ok());
+  auto stored = store_->config(campaign_.id);
+  ASSERT_TRUE(stored.ok());
+  auto config = CampaignConfig::from(*stored);
+  ASSERT_TRUE(config.ok()) << config.status();
+  start(config->retry);
+  cc_.agent("a1", AgentState::kAvailable);
+  settle();
+  cc_.connect("contact-1", "a1");
+  settle();
+  ContactEvent e;
+  e.kind = ContactEvent::Kind::kCallEnded;
+  e.contact_id = "contact-1";
+  e.agent_id = "a1";
+  e.outcome = Outcome::kConnected;
+  e.disposition = "CALLBACK";
+  cc_.emit(e);
+  settle();
+  auto rows = attempts();
+  ASSERT_GE(rows.size(), 1u);
+  EXPECT_EQ(rows[0].disposition, "CALLBACK");
+  auto st = store_->status(campaign_.id);
+  ASSERT_TRUE(st.ok());
+  // Called back in an hour, not reached for good.
+  EXPECT_EQ(st->customers_by_state[CustomerState::kReached], 0);
+}
+
+}  // namespace
+}  // namespace pd
