@@ -86,6 +86,19 @@ class CapsAcrossCampaignsTest(unittest.TestCase):
         rates = json.loads(self.pd("status", "--json", campaign="spring").stdout)["abandon_rate"]
         self.assertEqual((rates["answered_30d"], rates["abandoned_30d"]), (2, 0))
 
+    def test_simulated_wrap_up_codes_reach_the_results_and_act(self):
+        self.campaign("codes", [("K1", "+12025550121"), ("K2", "+12025550122")],
+                      dispositions="SALE=done,CALLBACK=callback:2h")
+        self.pd("run", "--speed", "100", *ANSWER_ALL, "--dispositions", "SALE=1",
+                campaign="codes")
+        rows = self.results("codes")
+        self.assertEqual([r["disposition"] for r in rows], ["SALE", "SALE"])
+        st = json.loads(self.pd("status", "--json", campaign="codes").stdout)
+        self.assertEqual(st["customers_by_state"]["reached"], 2)
+        bad = self.pd("run", "--dispositions", "SALE=2", campaign="codes", ok=False)
+        self.assertNotEqual(bad.returncode, 0)
+        self.assertIn("--dispositions", bad.stderr)
+
     def test_a_campaign_at_max_abandon_rate_stops_and_status_says_why(self):
         self.campaign("ledger", [(f"C{i}", f"+1202555{i:04d}") for i in range(5)])
         # The ledger as a month of dialing left it: 5 abandoned of 100
