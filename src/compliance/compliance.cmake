@@ -10,6 +10,15 @@
 #   (compliance_data.cc), spliced as raw string literals the way
 #   src/server/web_assets.cmake does the dashboard.
 
+# The fuzz project (fuzz/CMakeLists.txt) sets both to build these into its
+# own library.
+if(NOT DEFINED PD_COMPLIANCE_ROOT)
+  set(PD_COMPLIANCE_ROOT ${CMAKE_SOURCE_DIR})
+endif()
+if(NOT DEFINED PD_COMPLIANCE_TARGET)
+  set(PD_COMPLIANCE_TARGET powerdialer_lib)
+endif()
+
 find_package(date REQUIRED)  # libhowardhinnant-date-dev: date::date-tz, USE_OS_TZDB
 find_package(Python3 REQUIRED COMPONENTS Interpreter)
 
@@ -31,8 +40,8 @@ message(STATUS "Phone-number time-zone tables from python3-phonenumbers ${PD_PHO
 set(PD_PHONE_TABLES_CC ${CMAKE_BINARY_DIR}/generated/phone_tables.cc)
 add_custom_command(
   OUTPUT ${PD_PHONE_TABLES_CC}
-  COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/scripts/gen-phone-tables.py ${PD_PHONE_TABLES_CC}
-  DEPENDS ${CMAKE_SOURCE_DIR}/scripts/gen-phone-tables.py
+  COMMAND ${Python3_EXECUTABLE} ${PD_COMPLIANCE_ROOT}/scripts/gen-phone-tables.py ${PD_PHONE_TABLES_CC}
+  DEPENDS ${PD_COMPLIANCE_ROOT}/scripts/gen-phone-tables.py
   COMMENT "Generating phone-number time-zone tables from python3-phonenumbers"
   VERBATIM)
 
@@ -42,7 +51,7 @@ string(APPEND _pd_cd "#include \"compliance/compliance_data.h\"\n\nnamespace pd 
 foreach(_pair "us-zip3.csv;us_zip3_csv" "region-rules.conf;default_region_rules")
   list(GET _pair 0 _file)
   list(GET _pair 1 _func)
-  set(_src ${CMAKE_SOURCE_DIR}/data/${_file})
+  set(_src ${PD_COMPLIANCE_ROOT}/data/${_file})
   file(READ ${_src} _content)
   string(FIND "${_content}" ")pddata\"" _clash)
   if(NOT _clash EQUAL -1)
@@ -61,11 +70,11 @@ if(NOT _pd_cd_old STREQUAL _pd_cd)
 endif()
 set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_FILE})
 
-target_sources(powerdialer_lib PRIVATE
-  ${CMAKE_SOURCE_DIR}/src/compliance/callee.cc
-  ${CMAKE_SOURCE_DIR}/src/compliance/calling_window.cc
-  ${CMAKE_SOURCE_DIR}/src/compliance/region_rules.cc
-  ${CMAKE_SOURCE_DIR}/src/compliance/zip3.cc
+target_sources(${PD_COMPLIANCE_TARGET} PRIVATE
+  ${PD_COMPLIANCE_ROOT}/src/compliance/callee.cc
+  ${PD_COMPLIANCE_ROOT}/src/compliance/calling_window.cc
+  ${PD_COMPLIANCE_ROOT}/src/compliance/region_rules.cc
+  ${PD_COMPLIANCE_ROOT}/src/compliance/zip3.cc
   ${PD_PHONE_TABLES_CC}
   ${PD_COMPLIANCE_DATA_CC})
-target_link_libraries(powerdialer_lib PUBLIC date::date-tz)
+target_link_libraries(${PD_COMPLIANCE_TARGET} PUBLIC date::date-tz)
