@@ -22,7 +22,7 @@ std::string_view e164_digits(std::string_view phone) {
   return phone;
 }
 
-std::vector<std::string> split_zones(std::string_view s) {
+std::vector<std::string> split_zone_list(std::string_view s) {
   std::vector<std::string> out;
   size_t i = 0;
   auto sep = [](char c) { return c == ',' || std::isspace(static_cast<unsigned char>(c)); };
@@ -42,15 +42,6 @@ void add_unique(std::vector<std::string>& zones, std::string zone) {
 
 }  // namespace
 
-std::string CalleeFacts::zones_text() const {
-  std::string out;
-  for (const auto& z : zones) {
-    if (!out.empty()) out += ' ';
-    out += z;
-  }
-  return out;
-}
-
 std::vector<std::string> zones_for_number(std::string_view phone_e164) {
   const std::string_view digits = e164_digits(phone_e164);
   const auto* begin = phone_tables::kPrefixZones;
@@ -60,7 +51,7 @@ std::vector<std::string> zones_for_number(std::string_view phone_e164) {
     const auto* it = std::lower_bound(
         begin, end, prefix,
         [](const phone_tables::PrefixZones& e, std::string_view p) { return e.prefix < p; });
-    if (it != end && it->prefix == prefix) return split_zones(it->zones);
+    if (it != end && it->prefix == prefix) return split_zone_list(it->zones);
   }
   return {};
 }
@@ -82,7 +73,7 @@ absl::StatusOr<CalleeFacts> resolve_callee(std::string_view phone_e164,
                                            std::string_view timezone_cell,
                                            std::string_view zip_cell) {
   CalleeFacts facts;
-  for (const std::string& name : split_zones(timezone_cell)) {
+  for (const std::string& name : split_zone_list(timezone_cell)) {
     const date::time_zone* zone = find_time_zone(name);
     if (zone == nullptr) {
       return absl::InvalidArgumentError(
@@ -96,7 +87,7 @@ absl::StatusOr<CalleeFacts> resolve_callee(std::string_view phone_e164,
   if (nanp) {
     if (const auto prefix = us_zip_prefix(zip_cell)) zip = find_zip3(*prefix);
   }
-  if (facts.zones.empty() && zip != nullptr) facts.zones = split_zones(zip->zones);
+  if (facts.zones.empty() && zip != nullptr) facts.zones = split_zone_list(zip->zones);
   if (facts.zones.empty()) facts.zones = zones_for_number(phone_e164);
   facts.region = zip != nullptr ? zip->region : region_for_number(phone_e164);
   return facts;

@@ -15,17 +15,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "compliance/policy.h"  // CalleeFacts
 
 namespace pd {
-
-struct CalleeFacts {
-  std::vector<std::string> zones;  // IANA names; empty: unknown
-  std::string region;              // "US-FL"; empty: unknown
-
-  // As stored (phones.zones): the zones separated by one space.
-  std::string zones_text() const;
-  bool operator==(const CalleeFacts&) const = default;
-};
 
 // `phone_e164`: "+15551234567" (already normalised). `timezone_cell`: one or
 // more IANA names separated by spaces or commas, or empty. `zip_cell`: the

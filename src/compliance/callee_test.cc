@@ -101,7 +101,7 @@ TEST(ResolveCallee, TimezoneColumnThenZipThenNumber) {
   // Several zones, spaces or commas; duplicates once.
   f = resolve_callee("+13055551234", "America/New_York, America/Chicago America/New_York", "");
   EXPECT_EQ(f->zones, (Zones{"America/New_York", "America/Chicago"}));
-  EXPECT_EQ(f->zones_text(), "America/New_York America/Chicago");
+  EXPECT_EQ(join_zones(f->zones), "America/New_York America/Chicago");
 }
 
 TEST(ResolveCallee, ZipOnlyForNanpNumbersAndUsShapes) {

@@ -136,6 +136,7 @@ std::string WindowVerdict::zones_text() const {
   return out;
 }
 
+
 CallingWindow::CallingWindow(WindowConfig config, const RegionRules* rules)
     : config_(std::move(config)), rules_(rules) {}
 
@@ -171,6 +172,19 @@ std::string CallingWindow::why_closed(date::sys_days local_day, int minute,
     }
   }
   return {};
+}
+
+bool CallingWindow::always_open(const std::vector<const RegionRule*>& rules) const {
+  if (!config_.blackout_dates.empty()) return false;
+  for (const DailyHours& h : config_.hours) {
+    if (h.open != 0 || h.close != 24 * 60) return false;
+  }
+  for (const RegionRule* r : rules) {
+    for (const auto& h : r->hours) {
+      if (h && (h->open != 0 || h->close != 24 * 60)) return false;
+    }
+  }
+  return true;
 }
 
 bool CallingWindow::open_in_zone(const date::time_zone& zone, date::sys_seconds t,
@@ -231,13 +245,19 @@ WindowVerdict CallingWindow::check(WallTime now, std::string_view zones,
       v.used_default_timezone = true;
     }
   }
+  const std::vector<const RegionRule*> rules =
+      rules_ == nullptr ? std::vector<const RegionRule*>{} : rules_->for_region(region);
   if (tzs.empty()) {
+    // With every day open all day and nothing to narrow it, the answer is
+    // the same in every zone: no zone is needed to know it is open.
+    if (always_open(rules)) {
+      v.open = true;
+      return v;
+    }
     v.no_timezone = true;
     v.rule = "no time zone (set default-timezone)";
     return v;
   }
-  const std::vector<const RegionRule*> rules =
-      rules_ == nullptr ? std::vector<const RegionRule*>{} : rules_->for_region(region);
 
   // Sub-second parts of `now` cannot change a minute-based window; checks are
   // on whole seconds, rounded up so the answer is never before `now`.

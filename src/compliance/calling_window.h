@@ -63,7 +63,8 @@ struct WindowVerdict {
   // The zones checked: the phone's, or {default_timezone} when it had none.
   std::vector<std::string> zones;
   bool used_default_timezone = false;
-  // No zone and no default-timezone: the phone is never dialled.
+  // No zone and no default-timezone: the phone is never dialled (unless the
+  // window is open all day every day, which needs no zone; then `open`).
   bool no_timezone = false;
   // When !open: the earliest instant >= now the window is open in all the
   // zones; nullopt when there is none within kWindowSearchLimit (or no zone).
@@ -99,6 +100,9 @@ class CallingWindow {
   // The rule that keeps `minute` (since local midnight) of `local_day` closed.
   std::string why_closed(date::sys_days local_day, int minute,
                          const std::vector<const RegionRule*>& rules) const;
+  // Open at every instant in every zone (00:00-24:00 every day, no blackout
+  // dates, no region hours): a phone with no zone may be called.
+  bool always_open(const std::vector<const RegionRule*>& rules) const;
   bool open_in_zone(const date::time_zone& zone, date::sys_seconds t,
                     const std::vector<const RegionRule*>& rules, std::string* why) const;
   std::optional<date::sys_seconds> next_open_in_zone(const date::time_zone& zone,

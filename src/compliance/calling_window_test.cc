@@ -141,18 +141,33 @@ TEST(CallingWindow, TollFreeNumberHasNoZoneSoDefaultTimezoneOrNotDialled) {
   ASSERT_TRUE(facts.ok());
   EXPECT_TRUE(facts->zones.empty());
   const CallingWindow strict = window({});
-  WindowVerdict v = strict.check(at("2026-12-02T15:00:00.000Z"), facts->zones_text(), "");
+  WindowVerdict v = strict.check(at("2026-12-02T15:00:00.000Z"), join_zones(facts->zones), "");
   EXPECT_FALSE(v.open);
   EXPECT_TRUE(v.no_timezone);
   EXPECT_FALSE(v.next_open.has_value());
   const CallingWindow fallback = window({{"default-timezone", "America/Chicago"}});
-  v = fallback.check(at("2026-12-02T15:00:00.000Z"), facts->zones_text(), "");  // 09:00 CST
+  v = fallback.check(at("2026-12-02T15:00:00.000Z"), join_zones(facts->zones), "");  // 09:00 CST
   EXPECT_TRUE(v.open);
   EXPECT_TRUE(v.used_default_timezone);
   EXPECT_EQ(v.zones_text(), "America/Chicago");
   v = fallback.check(at("2026-12-02T13:30:00.000Z"), "", "");  // 07:30 CST
   EXPECT_FALSE(v.open);
   EXPECT_EQ(iso(v.next_open), "2026-12-02T14:00:00.000Z");
+}
+
+TEST(CallingWindow, NoZoneNeededWhenOpenAllDayEveryDay) {
+  const CallingWindow all_day = window({{"calling-hours", "00:00-24:00"}}, &RegionRules::defaults());
+  WindowVerdict v = all_day.check(at("2026-12-02T15:00:00.000Z"), "", "");
+  EXPECT_TRUE(v.open);
+  EXPECT_TRUE(v.zones.empty());
+  // A region's hours, a closed day or a blackout date depend on the zone.
+  EXPECT_TRUE(all_day.check(at("2026-12-02T15:00:00.000Z"), "", "US-FL").no_timezone);
+  EXPECT_TRUE(window({{"calling-hours", "00:00-24:00"}, {"calling-hours-sun", "closed"}})
+                  .check(at("2026-12-02T15:00:00.000Z"), "", "")
+                  .no_timezone);
+  EXPECT_TRUE(window({{"calling-hours", "00:00-24:00"}, {"blackout-dates", "2027-01-01"}})
+                  .check(at("2026-12-02T15:00:00.000Z"), "", "")
+                  .no_timezone);
 }
 
 TEST(CallingWindow, UnknownZoneNameCountsAsNoZone) {

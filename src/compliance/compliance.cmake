@@ -73,6 +73,7 @@ set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${CMAKE_CURRENT_L
 target_sources(${PD_COMPLIANCE_TARGET} PRIVATE
   ${PD_COMPLIANCE_ROOT}/src/compliance/callee.cc
   ${PD_COMPLIANCE_ROOT}/src/compliance/calling_window.cc
+  ${PD_COMPLIANCE_ROOT}/src/compliance/policy.cc
   ${PD_COMPLIANCE_ROOT}/src/compliance/region_rules.cc
   ${PD_COMPLIANCE_ROOT}/src/compliance/zip3.cc
   ${PD_PHONE_TABLES_CC}

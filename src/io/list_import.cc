@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "compliance/callee.h"
 #include "core/strings.h"
 #include "io/phone.h"
 #include "telephony/amazon_connect/limits.h"
@@ -328,8 +329,15 @@ class Importer {
         if (!r.ok) {
           s = report(row.line, reject_reason::kInvalidPhone,
                      cat("invalid phone \"", shown(raw), "\": ", r.value));
+        } else if (absl::StatusOr<CalleeFacts> callee =
+                       resolve_callee(r.value, row.timezone, row.zip);
+                   !callee.ok()) {
+          s = report(row.line, reject_reason::kInvalidTimezone,
+                     cat("column ", *header_.timezone_col + 1, " (timezone): ",
+                         callee.status().message()));
         } else {
-          absl::StatusOr<bool> added = writer_.add(row.cust_id, r.value, row.attributes, row.line);
+          absl::StatusOr<bool> added =
+              writer_.add(row.cust_id, r.value, row.attributes, row.line, *callee);
           if (!added.ok()) {
             return load_failed(source_, added.status());
           } else if (*added) {
