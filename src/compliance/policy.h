@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,6 +22,9 @@
 #include "core/types.h"
 
 namespace pd {
+
+class CallingWindow;  // compliance/calling_window.h
+class RegionRules;    // compliance/region_rules.h
 
 // The rules by name, as counted in the compliance report and written in a
 // held customer's reason and a suppressed attempt's rule.
@@ -88,6 +92,22 @@ class CompliancePolicy {
   // The windows, caps, lockout and abandon-rate settings are added by the
   // rules that use them (see the store's claim).
 
+  // The defaults: 08:00-21:00, the built-in region rules.
+  CompliancePolicy();
+
+  // --- calling windows and region rules ---------------------------------
+  // The campaign's calling window with the region rules applied
+  // (compliance/calling_window.h).
+  const CallingWindow& window() const;
+  // The region rules in force (compliance/region_rules.h): per-region hours
+  // and caps, e.g. Florida's 3 calls in 24 hours:
+  // region_rules().max_calls_24h("US-FL").
+  const RegionRules& region_rules() const;
+  // What the calling-window rule says about calling a phone in `zones` /
+  // `region` at `now`; sets `callee_timezone` to the zones checked.
+  Verdict check_window(const CalleeFacts& callee, WallTime now,
+                       std::string* callee_timezone) const;
+
   // --- limits: caps, abandon lockout, abandon rate ---------------------
   // Calls placed in a rolling window, counted across every campaign of the
   // store; 0: no cap.
@@ -98,10 +118,6 @@ class CompliancePolicy {
   };
   CallCaps phone_caps;     // max-calls-per-24h, max-calls-per-7d: per number
   CallCaps customer_caps;  // max-customer-calls-per-24h, -7d: per customer id
-  // The caps a region's law sets on calls to one number ("US-FL": 3 in
-  // 24 h), the lowest of the region rules for each region; filled from the
-  // region rules.
-  std::map<std::string, CallCaps, std::less<>> region_caps;
   // After an abandoned call to a number, no call to it for this long (0: no
   // lockout).
   std::chrono::seconds abandon_lockout{72 * 3600};
@@ -112,14 +128,34 @@ class CompliancePolicy {
   std::string ledger_timezone;
 
   // The caps on calls to a number in `region`: for each window the lower
-  // of the campaign's and the region's (a 0 is no cap), and whether the
-  // region's is the one that binds.
+  // of the campaign's and the region rules' (region_rules(): e.g. US-FL, 3
+  // calls in 24 hours; a 0 is no cap), and whether the region's binds.
   struct PhoneCaps {
     CallCaps caps;
     bool region_24h = false;
     bool region_7d = false;
   };
   PhoneCaps phone_caps_in(std::string_view region) const;
+
+ private:
+  // Shared, so a copy is cheap; window_ points into region_rules_.
+  std::shared_ptr<const RegionRules> region_rules_;
+  std::shared_ptr<const CallingWindow> window_;
 };
+
+// The store setting (Store::setting) holding the region rules text.
+inline constexpr std::string_view kRegionRulesSetting = "region-rules";
+
+// The region rules text as `rules show` prints it: the stored text, or the
+// built-in data/region-rules.conf when none is stored.
+std::string_view region_rules_text_or_default(std::string_view stored);
+
+// "the next window opens 08:00 America/Chicago" for a customer held by
+// `held` ("calling-window America/Chicago") until `until`; for another rule,
+// "held by cap 3 calls in 24h until 2026-12-02T14:05:00.000Z". Empty when
+// `held` is. The caller adds how long that is from now.
+std::string waiting_text(std::string_view held, WallTime until);
+// "42 min", "3 h 5 min", "2 d 4 h": how long until `until` from `now`.
+std::string wait_duration_text(WallTime now, WallTime until);
 
 }  // namespace pd

@@ -31,6 +31,9 @@ enum class ConfigKind {
   kUrl,         // http(s)://host[:port][/path]
   kRate,        // a share: "3%" or "0.03" in [min, max] percent
   kDispositions,  // disposition code -> action map (core/retry_policy.h)
+  kDailyHours,  // local hours "08:00-21:00" (24:00 = end of day); with `choices` "closed" too
+  kDateList,    // dates "2026-12-25,2027-01-01"
+  kTimeZone,    // IANA time zone name: America/Chicago
 };
 
 struct ConfigKey {

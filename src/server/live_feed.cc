@@ -55,6 +55,8 @@ nlohmann::json campaign_event_json(const CampaignFrame& frame, WallTime t) {
       {"live", live_json(frame.live)},
       {"dialer", dialer_json(st.dialer)},
       {"abandon_rate", abandon_rates_json(st.abandon)},
+      // null when nothing holds the list: the dashboard merges snapshots.
+      {"waiting", waiting_json(st)},
   };
 }
 

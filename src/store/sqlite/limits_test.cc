@@ -31,9 +31,10 @@ class LimitsTest : public ::testing::Test {
   CampaignId campaign(const std::string& name) {
     auto c = store_->init_campaign(name);
     EXPECT_TRUE(c.ok()) << c.status();
-    // Tests not about calling windows dial at any hour.
-    if (find_config_key("calling-hours") != nullptr)
-      EXPECT_TRUE(store_->set_config(c->id, "calling-hours", "00:00-24:00").ok());
+    // Tests not about calling windows dial at any hour, phones with no
+    // known zone included.
+    EXPECT_TRUE(store_->set_config(c->id, "calling-hours", "00:00-24:00").ok());
+    EXPECT_TRUE(store_->set_config(c->id, "default-timezone", "UTC").ok());
     return c->id;
   }
   void set(CampaignId id, const std::string& key, const std::string& value) {
@@ -282,20 +283,44 @@ TEST_F(LimitsTest, TheCustomerCapCountsTheCustomerIdInEveryCampaignOnAnyPhone) {
 }
 
 TEST_F(LimitsTest, ARegionsLowerCapHoldsItsPhones) {
-  CompliancePolicy policy;
-  policy.phone_caps = {5, 0};
-  policy.region_caps["US-FL"] = {3, 10};
-  auto fl = policy.phone_caps_in("US-FL");
+  // The region rules (here Florida's 3 calls in 24 hours) cap a phone in the
+  // region below the campaign's own cap.
+  auto policy = CompliancePolicy::from_config(
+      {{"max-calls-per-24h", "5"}},
+      "[US-FL]\nmax-calls-per-24h = 3\nmax-calls-per-7d = 10\n");
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  auto fl = policy->phone_caps_in("US-FL");
   EXPECT_EQ(fl.caps.per_24h, 3);
   EXPECT_TRUE(fl.region_24h);
   EXPECT_EQ(fl.caps.per_7d, 10);
-  EXPECT_TRUE(fl.region_7d);
-  auto tx = policy.phone_caps_in("US-TX");
+  auto tx = policy->phone_caps_in("US-TX");
   EXPECT_EQ(tx.caps.per_24h, 5);
   EXPECT_FALSE(tx.region_24h);
-  policy.phone_caps = {2, 0};
-  EXPECT_EQ(policy.phone_caps_in("US-FL").caps.per_24h, 2);  // the campaign's is lower
-  EXPECT_FALSE(policy.phone_caps_in("US-FL").region_24h);
+  policy = CompliancePolicy::from_config({{"max-calls-per-24h", "2"}},
+                                         "[US-FL]\nmax-calls-per-24h = 3\n");
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  EXPECT_EQ(policy->phone_caps_in("US-FL").caps.per_24h, 2);  // the campaign's is lower
+  EXPECT_FALSE(policy->phone_caps_in("US-FL").region_24h);
+
+  // In the claim: a Florida phone (the built-in rules) rests after 3 calls.
+  set(a_, "max-attempts", "5");
+  set(a_, "retry-delay", "0");
+  {
+    auto w = store_->begin_list(a_, LoadMode::kReplace);
+    ASSERT_TRUE(w.ok());
+    ASSERT_TRUE((*w)->add("F1", "+13055550101", "{}", 2,
+                          CalleeFacts{{"America/New_York"}, "US-FL"}).ok());
+    ASSERT_TRUE((*w)->commit().ok());
+  }
+  // (From 14:00Z, 09:00 in Miami: inside Florida's 08:00-20:00.)
+  for (int i = 0; i < 3; ++i) {
+    auto c = claim(a_, t((6 + i) * kHour));
+    ASSERT_EQ(c.size(), 1u) << i;
+    end(a_, c[0], Outcome::kNoAnswer, t((6 + i) * kHour + 30));
+  }
+  EXPECT_TRUE(claim(a_, t(9 * kHour)).empty());
+  EXPECT_EQ(held(a_, "F1"), "cap max-calls-per-24h US-FL");
+  EXPECT_EQ(status(a_).next_callable_at, t(30 * kHour));
 }
 
 // --- abandon lockout --------------------------------------------------------------
