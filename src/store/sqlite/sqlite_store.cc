@@ -428,6 +428,11 @@ absl::Status SqliteStore::migrate() {
   if (version < 1) PD_RETURN_IF_ERROR(db_.exec(kSchemaV1));
   if (version < 2) PD_RETURN_IF_ERROR(db_.exec(kSchemaV2));
   if (version < 3) PD_RETURN_IF_ERROR(db_.exec(kSchemaV3));
+  // TEMPORARY (dnc branch, until the lead's schema v4 lands with these tables).
+  PD_RETURN_IF_ERROR(db_.exec(
+      "CREATE TABLE IF NOT EXISTS dnc_sources(id INTEGER PRIMARY KEY, label TEXT NOT NULL "
+      "UNIQUE); CREATE TABLE IF NOT EXISTS dnc(number INTEGER PRIMARY KEY, source_id INTEGER "
+      "NOT NULL, added_at INTEGER NOT NULL, expires_at INTEGER);"));
   // A throw-away store (`simulate`) never resumes a clock: spare its writes.
   if (durable_) PD_RETURN_IF_ERROR(db_.exec(kLatestTimeIndex));
   PD_ASSIGN_OR_RETURN(Stmt set, db_.prepare("INSERT INTO meta(key, value) VALUES(?1, ?2) "

@@ -81,6 +81,13 @@ class SqliteStore final : public Store {
   absl::StatusOr<std::vector<ApiToken>> api_tokens() override;
   absl::Status revoke_api_token(std::string_view name) override;
 
+  absl::StatusOr<std::unique_ptr<DncWriter>> begin_dnc(const DncLoadOptions& options) override;
+  absl::StatusOr<int64_t> remove_dnc(const std::vector<std::string>& numbers) override;
+  absl::StatusOr<std::optional<DncEntry>> find_dnc(std::string_view e164) override;
+  absl::Status for_each_dnc(const DncQuery& query,
+                            const std::function<void(const DncEntry&)>& fn) override;
+  absl::StatusOr<DncCounts> dnc_counts(WallTime now) override;
+
   // Fixes the random instance id that prefixes client tokens, so a
   // simulation's tokens (and with them the simulator's choices) repeat.
   absl::Status pin_instance_id(std::string_view id);
@@ -91,6 +98,11 @@ class SqliteStore final : public Store {
 
  private:
   class Writer;
+  class DncStage;  // the DncWriter (sqlite_dnc.cc)
+  // The source of `e164`'s entry when one forbids calling it at `now`
+  // (claim's do-not-call check: one primary-key lookup).
+  absl::StatusOr<std::optional<std::string>> dnc_source_if_listed(std::string_view e164,
+                                                                  WallTime now);
   SqliteStore() = default;
   absl::StatusOr<int> schema_version();
   absl::Status check_schema();
