@@ -48,14 +48,14 @@ class FakeDncWriter : public DncWriter {
 
 WallTime at(std::string_view iso) { return *parse_iso8601(iso); }
 
-struct Run {
+struct ImportRun {
   FakeDnc dnc;
   std::vector<std::pair<int64_t, std::string>> rejects;
   absl::StatusOr<DncImportSummary> summary = absl::UnknownError("not run");
 };
 
-Run import(const std::string& text, DncImportOptions options = {}) {
-  Run r;
+ImportRun import(const std::string& text, DncImportOptions options = {}) {
+  ImportRun r;
   if (options.source.empty()) options.source = "test";
   options.workers = 1;
   options.on_reject = [&](int64_t line, std::string_view why) {
@@ -73,7 +73,7 @@ Run import(const std::string& text, DncImportOptions options = {}) {
 }
 
 TEST(DncFile, OneNumberPerLineIsNormalisedLikeListNumbers) {
-  Run r = import("(202) 555-0123\n\n+44 20 7946 0958\n202.555.0124\n");
+  ImportRun r = import("(202) 555-0123\n\n+44 20 7946 0958\n202.555.0124\n");
   ASSERT_TRUE(r.summary.ok()) << r.summary.status();
   EXPECT_EQ(r.summary->rows, 3);
   EXPECT_EQ(r.summary->rejected, 0);
@@ -88,7 +88,7 @@ TEST(DncFile, OneNumberPerLineIsNormalisedLikeListNumbers) {
 }
 
 TEST(DncFile, BadRowsAreReportedByLineAndGoodOnesKept) {
-  Run r = import("2025550123\n12\nnot a number\n2025550125\n\"unterminated\n");
+  ImportRun r = import("2025550123\n12\nnot a number\n2025550125\n\"unterminated\n");
   ASSERT_TRUE(r.summary.ok()) << r.summary.status();
   EXPECT_EQ(r.summary->rows, 5);
   EXPECT_EQ(r.summary->rejected, 3);
@@ -104,7 +104,7 @@ TEST(DncFile, BadRowsAreReportedByLineAndGoodOnesKept) {
 }
 
 TEST(DncFile, CsvWithNumberExpiresAndSourceColumns) {
-  Run r = import(
+  ImportRun r = import(
       "Name,Phone_Number,Expires,Source\n"
       "a,2025550123,2027-01-31,fcc\n"
       "b,2025550124,,\n"
@@ -136,7 +136,7 @@ TEST(DncFile, CsvWithNumberExpiresAndSourceColumns) {
 }
 
 TEST(DncFile, HeaderWithoutNumberColumnChangesNothing) {
-  Run r = import("name,email\na,b\n");
+  ImportRun r = import("name,email\na,b\n");
   EXPECT_EQ(r.summary.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(r.summary.status().message(), HasSubstr("no number column"));
   EXPECT_THAT(r.summary.status().message(), HasSubstr("name, email"));
@@ -144,12 +144,12 @@ TEST(DncFile, HeaderWithoutNumberColumnChangesNothing) {
 }
 
 TEST(DncFile, TwoNumberColumnsAreRefused) {
-  Run r = import("phone,e164\n1,2\n");
+  ImportRun r = import("phone,e164\n1,2\n");
   EXPECT_THAT(r.summary.status().message(), HasSubstr("both name the number"));
 }
 
 TEST(DncFile, NoValidRowCommitsNothing) {
-  Run r = import("phone\n12\nabc\n");
+  ImportRun r = import("phone\n12\nabc\n");
   EXPECT_EQ(r.summary.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(r.summary.status().message(), HasSubstr("no valid numbers (2 row(s) rejected)"));
   EXPECT_FALSE(r.dnc.committed);
@@ -166,7 +166,7 @@ TEST(DncFile, EmptyFileAndBadOptions) {
 TEST(DncFile, ManyRowsGoThroughInBatches) {
   std::string text = "phone\n";
   for (int i = 0; i < 5000; ++i) text += cat("+1202555", 1000 + i % 9000, "\n");
-  Run r = import(text);
+  ImportRun r = import(text);
   ASSERT_TRUE(r.summary.ok()) << r.summary.status();
   EXPECT_EQ(r.dnc.added.size(), 5000u);
   EXPECT_EQ(r.dnc.added[4999].number, "+12025556999");
@@ -198,7 +198,7 @@ TEST(DncFile, CsvOutputReadsBack) {
   DncCsvWriter w(out);
   w.add({"+12025550123", "fcc", at("2026-12-01T10:00:00.000Z"), at("2027-01-01T00:00:00.000Z")});
   w.add({"+12025550124", "manual", at("2026-12-01T10:00:00.000Z"), std::nullopt});
-  Run r = import(out.str());
+  ImportRun r = import(out.str());
   ASSERT_TRUE(r.summary.ok()) << r.summary.status();
   EXPECT_THAT(r.dnc.added,
               ElementsAre(FakeDnc::Added{"+12025550123", "fcc", at("2027-01-01T00:00:00.000Z")},

@@ -9,6 +9,8 @@ import subprocess
 import tempfile
 import unittest
 
+import test_serve
+
 BIN = os.environ.get("POWERDIALER_BIN", "build/powerdialer")
 
 
@@ -174,6 +176,64 @@ class DncTest(unittest.TestCase):
         self.assertEqual(st["attempts_by_outcome"]["suppressed"], len(listed))
         self.assertEqual(st["customers_by_state"]["suppressed"], customers // 10)
         self.assertIn(f"{len(listed)} suppressed", self.pd("status").stdout)
+
+
+class DncApiTest(test_serve.ServeTestBase):
+    """The same list through `serve`'s API: same auth, same error style."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.start_server(*test_serve.FAST)
+        # The default files folder: NAME-files beside the --db file.
+        cls.folder = os.path.join(cls.dir, "serve-files")
+
+    def test_add_check_list_remove_and_load(self):
+        added = self.api("POST", "/api/dnc", {"numbers": ["(202) 555-0201", "+442079460958"],
+                                               "source": "web", "expires": "2099-01-01"})
+        self.assertEqual(added["added"], ["+12025550201", "+442079460958"])
+        c = self.api("GET", "/api/dnc/2025550201")
+        self.assertTrue(c["listed"])
+        self.assertEqual(c["source"], "web")
+        self.assertEqual(self.api("GET", "/api/dnc/%2B12025550201")["number"], "+12025550201")
+        self.assertFalse(self.api("GET", "/api/dnc/2025550299")["listed"])
+        # Bad input: 400 naming what is wrong; nothing added.
+        bad = self.api("POST", "/api/dnc", {"numbers": ["2025550202", "12"]}, expect=400)
+        self.assertIn("'numbers'[1]: invalid phone \"12\"", bad["error"])
+        self.assertFalse(self.api("GET", "/api/dnc/2025550202")["listed"])
+        self.assertIn("expires", self.api("POST", "/api/dnc", {"numbers": ["2025550202"],
+                                                               "expires": "soon"},
+                                          expect=400)["error"])
+        # Needs the token like every /api route.
+        self.assertEqual(self.request("GET", "/api/dnc", token=False)[0], 401)
+
+        # Upload: CSV body with options in the query string; bad rows by line.
+        loaded = self.api("POST", "/api/dnc/load?source=upload-1",
+                          b"phone\n2025550203\n12\n2025550204\n",
+                          headers={"Content-Type": "text/csv"})
+        self.assertEqual(loaded["loaded"], 2)
+        self.assertEqual(loaded["rejects"], [{"line": 3, "reason": "invalid phone \"12\": too short"}])
+        # A file in the files folder, named in JSON.
+        os.makedirs(self.folder, exist_ok=True)
+        with open(os.path.join(self.folder, "state.txt"), "w") as f:
+            f.write("2025550205\n2025550203\n")
+        loaded = self.api("POST", "/api/dnc/load", {"file": "state.txt", "replace_source": True})
+        self.assertEqual(loaded["source"], "state")
+        self.assertEqual(self.api("GET", "/api/dnc/2025550203")["source"], "state")
+        outside = self.api("POST", "/api/dnc/load", {"file": "/etc/passwd"}, expect=400)
+        self.assertIn("file", outside["error"])
+
+        entries = self.api("GET", "/api/dnc")
+        self.assertEqual([e["number"] for e in entries],
+                         ["+12025550201", "+12025550203", "+12025550204", "+12025550205",
+                          "+442079460958"])
+        page = self.api("GET", "/api/dnc?after=%2B12025550203&limit=2")
+        self.assertEqual([e["number"] for e in page], ["+12025550204", "+12025550205"])
+        self.assertEqual(len(self.api("GET", "/api/dnc?source=web")), 2)
+
+        self.assertEqual(self.api("DELETE", "/api/dnc/2025550201")["removed"], 1)
+        self.assertEqual(self.api("DELETE", "/api/dnc/2025550201")["removed"], 0)
+        self.assertFalse(self.api("GET", "/api/dnc/2025550201")["listed"])
+        self.assertEqual(self.request("PUT", "/api/dnc/2025550201")[0], 405)
 
 
 if __name__ == "__main__":
