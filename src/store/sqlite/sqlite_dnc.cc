@@ -3,17 +3,18 @@
 //
 // A bulk load must not hold the store's write lock while it reads and
 // validates a file of millions of numbers (a running dialer's claims would
-// wait on it), and must insert fast. So the writer keeps entries in memory
-// up to a chunk, sorts each chunk by number and, once there is more than
-// one chunk, stages them in a private SQLite file attached beside the store
-// (a table keyed by number and file order, so reading it back needs no
-// sort). commit() then takes the write lock once and merges the staged
-// entries into dnc in number order: B-tree appends and in-order updates,
-// not random inserts.
+// wait on it), must insert fast, and must keep memory flat. So the writer
+// keeps entries in memory up to a chunk, sorts each chunk by number and,
+// once there is more than one, appends each as a sorted run to a private
+// SQLite file attached beside the store. commit() then takes the write lock
+// once and merges the runs (a k-way merge, each run read in order) into dnc
+// in number order: B-tree appends and in-order updates, never random
+// inserts, and the later of two entries for a number wins.
 #include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
+#include <functional>
 #include <random>
 
 #include "core/status_macros.h"
@@ -28,8 +29,6 @@ using sqlite::Stmt;
 int64_t ms(WallTime t) { return t.time_since_epoch().count(); }
 WallTime wall(int64_t v) { return WallTime{Millis{v}}; }
 
-// Entries sorted and written at once; 24 bytes each, so ~6 MB.
-constexpr size_t kChunkEntries = 256 * 1024;
 
 std::string random_suffix() {
   std::random_device rd;
@@ -49,6 +48,7 @@ class SqliteStore::DncStage final : public DncWriter {
       : store_(store), options_(std::move(options)) {}
 
   ~DncStage() override {
+    runs_.clear();  // statements on the staging file go before it is detached
     if (attached_) store_.db_.exec("DETACH DATABASE dncload").IgnoreError();
     if (!stage_path_.empty()) {
       std::error_code ec;
@@ -62,7 +62,6 @@ class SqliteStore::DncStage final : public DncWriter {
                    std::optional<WallTime> expires_at) override {
     const std::optional<int64_t> key = dnc_key(e164);
     if (!key) return not_e164(e164);
-    int32_t src = 0;
     if (source != last_source_ || sources_.empty()) {
       PD_RETURN_IF_ERROR(check_dnc_source(source));
       auto it = std::find(sources_.begin(), sources_.end(), source);
@@ -73,15 +72,13 @@ class SqliteStore::DncStage final : public DncWriter {
       last_index_ = static_cast<int32_t>(it - sources_.begin());
       last_source_.assign(source);
     }
-    src = last_index_;
-    chunk_.push_back({*key, seq_++, src, expires_at ? ms(*expires_at) : kNever});
-    if (chunk_.size() >= kChunkEntries) return stage_chunk();
+    chunk_.push_back({*key, seq_++, last_index_, expires_at ? ms(*expires_at) : kNever});
+    if (chunk_.size() >= store_.dnc_chunk_entries_) return stage_chunk();
     return absl::OkStatus();
   }
 
   absl::StatusOr<DncLoadResult> commit() override {
-    if (staged_ > 0 && !chunk_.empty()) PD_RETURN_IF_ERROR(stage_chunk());
-    sort_chunk();
+    if (!runs_.empty() && !chunk_.empty()) PD_RETURN_IF_ERROR(stage_chunk());
     sqlite::Db& db = store_.db_;
     sqlite::Transaction txn(db);
     PD_RETURN_IF_ERROR(txn.begin());
@@ -108,41 +105,26 @@ class SqliteStore::DncStage final : public DncWriter {
       PD_RETURN_IF_ERROR(del.bind(1, options_.replace_source).run());
       result.replaced = db.changes();
     }
-    constexpr const char* kUpsert =
-        " ON CONFLICT(number) DO UPDATE SET source_id = excluded.source_id, "
-        "added_at = excluded.added_at, expires_at = excluded.expires_at";
-    if (staged_ > 0) {
-      PD_RETURN_IF_ERROR(db.exec("CREATE TEMP TABLE IF NOT EXISTS dnc_source_ids("
-                                 "idx INTEGER PRIMARY KEY, id INTEGER NOT NULL)"));
-      PD_RETURN_IF_ERROR(db.exec("DELETE FROM temp.dnc_source_ids"));
-      PD_ASSIGN_OR_RETURN(Stmt map, db.prepare("INSERT INTO temp.dnc_source_ids(idx, id) "
-                                               "VALUES(?1, ?2)"));
-      for (size_t i = 0; i < source_ids.size(); ++i) {
-        PD_RETURN_IF_ERROR(map.bind(1, static_cast<int64_t>(i)).bind(2, source_ids[i]).run());
+    PD_ASSIGN_OR_RETURN(Stmt upsert,
+                        db.prepare("INSERT INTO dnc(number, source_id, added_at, expires_at) "
+                                   "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(number) DO UPDATE SET "
+                                   "source_id = excluded.source_id, added_at = excluded.added_at, "
+                                   "expires_at = excluded.expires_at"));
+    const auto write = [&](const Entry& e) {
+      upsert.bind(1, e.key).bind(2, source_ids[static_cast<size_t>(e.source)]).bind(
+          3, ms(options_.now));
+      if (e.expires == kNever) {
+        upsert.bind(4, std::nullopt);
+      } else {
+        upsert.bind(4, e.expires);
       }
-      // `WHERE true` keeps SQLite from reading ON CONFLICT as a join clause.
-      PD_ASSIGN_OR_RETURN(
-          Stmt merge,
-          db.prepare(cat("INSERT INTO dnc(number, source_id, added_at, expires_at) "
-                         "SELECT e.number, s.id, ?1, e.expires_at FROM dncload.entries e "
-                         "JOIN temp.dnc_source_ids s ON s.idx = e.source WHERE true "
-                         "ORDER BY e.number, e.seq",
-                         kUpsert)));
-      PD_RETURN_IF_ERROR(merge.bind(1, ms(options_.now)).run());
+      return upsert.run();
+    };
+    if (runs_.empty()) {
+      sort_chunk();
+      for (const Entry& e : chunk_) PD_RETURN_IF_ERROR(write(e));
     } else {
-      PD_ASSIGN_OR_RETURN(Stmt ins,
-                          db.prepare(cat("INSERT INTO dnc(number, source_id, added_at, "
-                                         "expires_at) VALUES(?1, ?2, ?3, ?4)",
-                                         kUpsert)));
-      for (const Entry& e : chunk_) {
-        ins.bind(1, e.key).bind(2, source_ids[e.source]).bind(3, ms(options_.now));
-        if (e.expires == kNever) {
-          ins.bind(4, std::nullopt);
-        } else {
-          ins.bind(4, e.expires);
-        }
-        PD_RETURN_IF_ERROR(ins.run());
-      }
+      PD_RETURN_IF_ERROR(merge_runs(write));
     }
     PD_ASSIGN_OR_RETURN(Stmt count, db.prepare("SELECT count(*) FROM dnc"));
     PD_ASSIGN_OR_RETURN(bool row, count.step());
@@ -160,18 +142,26 @@ class SqliteStore::DncStage final : public DncWriter {
     int32_t source;
     int64_t expires;  // kNever: no expiry
   };
+  // One sorted chunk in the staging table: rowids [first, last].
+  struct Run {
+    Stmt read;
+    Entry head{};
+  };
 
-  // Chunks are sorted by number; equal numbers keep file order.
+  // By number; equal numbers keep file order (seq rises with it).
   void sort_chunk() {
-    std::stable_sort(chunk_.begin(), chunk_.end(),
-                     [](const Entry& a, const Entry& b) { return a.key < b.key; });
+    std::sort(chunk_.begin(), chunk_.end(), [](const Entry& a, const Entry& b) {
+      return a.key != b.key ? a.key < b.key : a.seq < b.seq;
+    });
   }
 
+  // Appends the sorted chunk to the staging file as one run: rows go in
+  // rowid order, so writing costs a B-tree append per entry.
   absl::Status stage_chunk() {
     sqlite::Db& db = store_.db_;
     if (!attached_) {
-      // Beside the store, so it is on the same disk and in a folder the user
-      // can write; a private file that this writer deletes.
+      // Beside the store: on its disk, in a folder the user can write; a
+      // private file that this writer deletes.
       stage_path_ = cat(db.path(), "-dncload-", ::getpid(), "-", random_suffix());
       PD_ASSIGN_OR_RETURN(Stmt attach, db.prepare("ATTACH DATABASE ?1 AS dncload"));
       PD_RETURN_IF_ERROR(attach.bind(1, stage_path_).run());
@@ -179,23 +169,23 @@ class SqliteStore::DncStage final : public DncWriter {
       PD_RETURN_IF_ERROR(db.exec("PRAGMA dncload.journal_mode=OFF"));
       PD_RETURN_IF_ERROR(db.exec("PRAGMA dncload.synchronous=OFF"));
       PD_RETURN_IF_ERROR(
-          db.exec("CREATE TABLE dncload.entries(number INTEGER NOT NULL, seq INTEGER NOT NULL, "
-                  "source INTEGER NOT NULL, expires_at INTEGER, PRIMARY KEY(number, seq)) "
-                  "WITHOUT ROWID"));
+          db.exec("CREATE TABLE dncload.entries(id INTEGER PRIMARY KEY, number INTEGER NOT NULL, "
+                  "seq INTEGER NOT NULL, source INTEGER NOT NULL, expires_at INTEGER)"));
     }
     sort_chunk();
+    const int64_t first = next_rowid_;
     // A deferred transaction locks only the database it writes: the staging
     // file, never the store.
     PD_RETURN_IF_ERROR(db.exec("BEGIN DEFERRED"));
     absl::Status s = [&]() -> absl::Status {
-      PD_ASSIGN_OR_RETURN(Stmt ins, db.prepare("INSERT INTO dncload.entries(number, seq, source, "
-                                               "expires_at) VALUES(?1, ?2, ?3, ?4)"));
+      PD_ASSIGN_OR_RETURN(Stmt ins, db.prepare("INSERT INTO dncload.entries(id, number, seq, "
+                                               "source, expires_at) VALUES(?1, ?2, ?3, ?4, ?5)"));
       for (const Entry& e : chunk_) {
-        ins.bind(1, e.key).bind(2, e.seq).bind(3, int64_t{e.source});
+        ins.bind(1, next_rowid_++).bind(2, e.key).bind(3, e.seq).bind(4, int64_t{e.source});
         if (e.expires == kNever) {
-          ins.bind(4, std::nullopt);
+          ins.bind(5, std::nullopt);
         } else {
-          ins.bind(4, e.expires);
+          ins.bind(5, e.expires);
         }
         PD_RETURN_IF_ERROR(ins.run());
       }
@@ -205,19 +195,61 @@ class SqliteStore::DncStage final : public DncWriter {
       db.exec("ROLLBACK").IgnoreError();
       return s;
     }
-    staged_ += static_cast<int64_t>(chunk_.size());
+    PD_ASSIGN_OR_RETURN(Stmt read, db.prepare("SELECT number, seq, source, expires_at FROM "
+                                              "dncload.entries WHERE id BETWEEN ?1 AND ?2 "
+                                              "ORDER BY id"));
+    read.bind(1, first).bind(2, next_rowid_ - 1);
+    runs_.push_back({std::move(read), {}});
     chunk_.clear();
+    return absl::OkStatus();
+  }
+
+  // Reads the next entry of run `r` into its head; false at its end.
+  static absl::StatusOr<bool> advance(Run& r) {
+    PD_ASSIGN_OR_RETURN(bool row, r.read.step());
+    if (!row) return false;
+    r.head = {r.read.int64(0), r.read.int64(1), static_cast<int32_t>(r.read.int64(2)),
+              r.read.is_null(3) ? kNever : r.read.int64(3)};
+    return true;
+  }
+
+  // The runs merged into one stream in (number, seq) order.
+  absl::Status merge_runs(const std::function<absl::Status(const Entry&)>& write) {
+    const auto later = [&](size_t a, size_t b) {
+      const Entry& x = runs_[a].head;
+      const Entry& y = runs_[b].head;
+      return x.key != y.key ? x.key > y.key : x.seq > y.seq;
+    };
+    std::vector<size_t> heap;  // runs with a head, smallest on top
+    for (size_t i = 0; i < runs_.size(); ++i) {
+      PD_ASSIGN_OR_RETURN(bool has, advance(runs_[i]));
+      if (has) heap.push_back(i);
+    }
+    std::make_heap(heap.begin(), heap.end(), later);
+    while (!heap.empty()) {
+      std::pop_heap(heap.begin(), heap.end(), later);
+      const size_t i = heap.back();
+      PD_RETURN_IF_ERROR(write(runs_[i].head));
+      PD_ASSIGN_OR_RETURN(bool has, advance(runs_[i]));
+      if (has) {
+        std::push_heap(heap.begin(), heap.end(), later);
+      } else {
+        heap.pop_back();
+        runs_[i].read.reset();
+      }
+    }
     return absl::OkStatus();
   }
 
   SqliteStore& store_;
   DncLoadOptions options_;
   std::vector<Entry> chunk_;
+  std::vector<Run> runs_;
   std::vector<std::string> sources_;  // labels by index
   std::string last_source_;
   int32_t last_index_ = 0;
   int64_t seq_ = 0;
-  int64_t staged_ = 0;
+  int64_t next_rowid_ = 1;
   bool attached_ = false;
   std::string stage_path_;
 };

@@ -136,7 +136,8 @@ TEST_F(SqliteDncTest, AnUncommittedLoadChangesNothing) {
 // More than one chunk: staged in a file beside the store, merged at commit;
 // the later of two entries for a number wins, in file order.
 TEST_F(SqliteDncTest, ABulkLoadIsStagedAndMergedInOrder) {
-  constexpr int kNumbers = 600'000;
+  constexpr int kNumbers = 60'000;
+  store_->set_dnc_chunk_for_testing(7'000);  // 9 runs
   auto w = store_->begin_dnc({t(0), ""});
   ASSERT_TRUE(w.ok());
   // Descending, so sorting matters; every 1000th number comes again later

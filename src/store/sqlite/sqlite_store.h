@@ -96,6 +96,11 @@ class SqliteStore final : public Store {
   // fill the "disk" without filling one.
   absl::Status limit_pages_for_testing(int64_t pages);
 
+  // Do-not-call entries a writer sorts in memory before it stages them in a
+  // file (32 bytes each: 32 MiB by default); smaller in tests, so they
+  // stage without millions of numbers.
+  void set_dnc_chunk_for_testing(size_t entries) { dnc_chunk_entries_ = entries; }
+
  private:
   class Writer;
   class DncStage;  // the DncWriter (sqlite_dnc.cc)
@@ -111,6 +116,7 @@ class SqliteStore final : public Store {
   absl::StatusOr<sqlite::Stmt*> stmt(const char* sql);
   absl::StatusOr<Campaign> campaign_by_id(CampaignId id);
 
+  size_t dnc_chunk_entries_ = size_t{1} << 20;
   std::string path_;
   sqlite::Db db_;
   bool durable_ = true;
