@@ -37,6 +37,6 @@ absl::Status check_dnc_source(std::string_view source) {
   return absl::OkStatus();
 }
 
-std::string dnc_rule_detail(std::string_view source) { return cat("source: ", source); }
+std::string dnc_rule_detail(std::string_view source) { return cat("(source: ", source, ")"); }
 
 }  // namespace pd

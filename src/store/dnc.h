@@ -86,7 +86,8 @@ std::string dnc_number(int64_t key);
 // kInvalidArgument naming the label otherwise.
 absl::Status check_dnc_source(std::string_view source);
 
-// The rule detail a suppressed attempt records: "source: fcc".
+// The detail of the verdict that suppresses a listed number, "(source:
+// fcc)", so the attempt's rule reads "dnc (source: fcc)".
 std::string dnc_rule_detail(std::string_view source);
 
 }  // namespace pd

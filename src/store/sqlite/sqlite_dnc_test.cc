@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <map>
 #include <filesystem>
 #include <set>
 #include <thread>
@@ -168,6 +169,123 @@ TEST_F(SqliteDncTest, ABulkLoadIsStagedAndMergedInOrder) {
   EXPECT_EQ(counts->expired, kNumbers / 1000);
   EXPECT_EQ((*store_->find_dnc("+12000001000"))->source, "again");
   EXPECT_EQ((*store_->find_dnc("+12000001001"))->source, "fcc");
+}
+
+
+// --- the claim's check --------------------------------------------------
+
+class SqliteDncClaimTest : public SqliteDncTest {
+ protected:
+  void SetUp() override {
+    SqliteDncTest::SetUp();
+    auto c = store_->init_campaign("c1");
+    ASSERT_TRUE(c.ok()) << c.status();
+    campaign_ = c->id;
+    // Compliance rules other than DNC must not hold anyone back here.
+    (void)store_->set_config(campaign_, "calling-hours", "00:00-24:00");
+  }
+
+  // Customers C0..C<n-1>, each with `phones` numbers +1202555<i*10+p>.
+  void load(int n, int phones) {
+    auto w = store_->begin_list(campaign_, LoadMode::kReplace);
+    ASSERT_TRUE(w.ok()) << w.status();
+    for (int i = 0; i < n; ++i) {
+      for (int p = 0; p < phones; ++p) {
+        ASSERT_TRUE((*w)->add(cat("C", i), phone(i, p), "{}", i + 2).ok());
+      }
+    }
+    ASSERT_TRUE((*w)->commit().ok());
+  }
+  static std::string phone(int i, int p) { return fmt::format("+1202555{:04d}", i * 10 + p); }
+
+  std::vector<AttemptRecord> attempts() {
+    std::vector<AttemptRecord> out;
+    EXPECT_TRUE(
+        store_->for_each_attempt(campaign_, [&](const AttemptRecord& r) { out.push_back(r); }).ok());
+    return out;
+  }
+
+  CampaignId campaign_ = 0;
+};
+
+TEST_F(SqliteDncClaimTest, AListedNumberIsSuppressedAndTheNextPhoneClaimed) {
+  load(3, 2);
+  add(*store_, {phone(0, 0), phone(1, 0), phone(1, 1)}, "fcc");
+  add(*store_, {phone(2, 0)}, "old", t(-10));  // expired before now
+  auto claims = store_->claim(campaign_, 10, t(0), "me");
+  ASSERT_TRUE(claims.ok()) << claims.status();
+  std::set<std::string> claimed;
+  for (const Claim& c : *claims) claimed.insert(c.phone);
+  EXPECT_EQ(claimed, (std::set<std::string>{phone(0, 1), phone(2, 0)}));
+  std::map<std::string, AttemptRecord> by_phone;
+  for (const AttemptRecord& r : attempts()) by_phone[r.phone] = r;
+  for (const std::string& p : {phone(0, 0), phone(1, 0), phone(1, 1)}) {
+    ASSERT_TRUE(by_phone.count(p)) << p;
+    EXPECT_EQ(by_phone[p].outcome, Outcome::kSuppressed) << p;
+    EXPECT_EQ(by_phone[p].state, AttemptState::kEnded) << p;
+    EXPECT_EQ(by_phone[p].rule, "dnc (source: fcc)") << p;
+    EXPECT_EQ(by_phone[p].contact_id, "") << p;
+  }
+  auto st = store_->status(campaign_);
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->attempts_by_outcome[Outcome::kSuppressed], 3);
+  EXPECT_EQ(st->customers_by_state[CustomerState::kSuppressed], 1);  // C1: both phones listed
+}
+
+// Two Store objects on one file, as two processes would have: numbers are
+// added to the list while the other claims. Whatever the interleaving, a
+// number whose add had committed before a claim began is never claimed.
+TEST_F(SqliteDncClaimTest, ANumberAddedWhileClaimsRunIsNeverDialledAfterTheAddCommits) {
+  constexpr int kCustomers = 400;
+  load(kCustomers, 1);
+  ASSERT_TRUE(store_->transition(campaign_, {}, CampaignState::kRunning).ok());
+  std::vector<std::atomic<bool>> committed(kCustomers);
+  for (auto& c : committed) c = false;
+  std::atomic<bool> done{false};
+  std::thread adder([&] {
+    auto other = SqliteStore::open(path_, false);
+    ASSERT_TRUE(other.ok()) << other.status();
+    // Every other customer, in an order the claimer does not follow.
+    for (int i = kCustomers - 2; i >= 0 && !done; i -= 2) {
+      auto w = (*other)->begin_dnc({t(0), ""});
+      ASSERT_TRUE(w.ok()) << w.status();
+      ASSERT_TRUE((*w)->add(phone(i, 0), "live", std::nullopt).ok());
+      auto r = (*w)->commit();
+      ASSERT_TRUE(r.ok()) << r.status();
+      committed[i] = true;  // after the commit returned
+    }
+  });
+  std::vector<std::string> violations;
+  int claimed = 0;
+  RetryRules rules;
+  while (true) {
+    std::vector<bool> before(kCustomers);
+    for (int i = 0; i < kCustomers; ++i) before[i] = committed[i];
+    auto claims = store_->claim(campaign_, 3, t(0), "me");
+    ASSERT_TRUE(claims.ok()) << claims.status();
+    if (claims->empty()) break;
+    for (const Claim& c : *claims) {
+      ++claimed;
+      const int i = std::stoi(c.cust_id.substr(1));
+      if (before[i]) violations.push_back(c.phone);
+      ASSERT_TRUE(store_->finish(c.attempt_id, {Outcome::kNoAnswer, t(1), "", ""}, rules).ok());
+    }
+  }
+  done = true;
+  adder.join();
+  EXPECT_EQ(violations, std::vector<std::string>{});
+  // Both sides really ran at once: some were added in time to be
+  // suppressed, and the claimer dialled the rest.
+  int suppressed = 0;
+  for (const AttemptRecord& r : attempts()) {
+    if (r.outcome == Outcome::kSuppressed) {
+      ++suppressed;
+      const int i = std::stoi(r.cust_id.substr(1));
+      EXPECT_TRUE(committed[i]) << r.phone;  // only listed numbers are suppressed
+    }
+  }
+  EXPECT_EQ(suppressed + claimed, kCustomers);
+  EXPECT_GT(suppressed, 0);
 }
 
 }  // namespace
