@@ -182,7 +182,7 @@ class SqliteDncClaimTest : public SqliteDncTest {
     ASSERT_TRUE(c.ok()) << c.status();
     campaign_ = c->id;
     // Compliance rules other than DNC must not hold anyone back here.
-    (void)store_->set_config(campaign_, "calling-hours", "00:00-24:00");
+    ASSERT_TRUE(store_->set_config(campaign_, "calling-hours", "00:00-24:00").ok());
   }
 
   // Customers C0..C<n-1>, each with `phones` numbers +1202555<i*10+p>.
