@@ -10,7 +10,11 @@
 // once and merges the runs (a k-way merge, each run read in order) into dnc
 // in number order: B-tree appends and in-order updates, never random
 // inserts, and the later of two entries for a number wins.
+#include <fcntl.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <algorithm>
 #include <filesystem>
@@ -163,6 +167,16 @@ class SqliteStore::DncStage final : public DncWriter {
       // Beside the store: on its disk, in a folder the user can write; a
       // private file that this writer deletes.
       stage_path_ = cat(db.path(), "-dncload-", ::getpid(), "-", random_suffix());
+      // ATTACH opens with the store's flags, which lack "create" once the
+      // store exists; an empty file is an empty SQLite database.
+      const int fd = ::open(stage_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+      if (fd < 0) {
+        const int err = errno;
+        stage_path_.clear();
+        return absl::UnavailableError(cat("cannot create the do-not-call staging file beside ",
+                                          db.path(), ": ", std::strerror(err)));
+      }
+      ::close(fd);
       PD_ASSIGN_OR_RETURN(Stmt attach, db.prepare("ATTACH DATABASE ?1 AS dncload"));
       PD_RETURN_IF_ERROR(attach.bind(1, stage_path_).run());
       attached_ = true;

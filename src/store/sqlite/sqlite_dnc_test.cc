@@ -138,6 +138,7 @@ TEST_F(SqliteDncTest, AnUncommittedLoadChangesNothing) {
 // the later of two entries for a number wins, in file order.
 TEST_F(SqliteDncTest, ABulkLoadIsStagedAndMergedInOrder) {
   constexpr int kNumbers = 60'000;
+  store_ = open(false);  // as the commands open it: the store exists
   store_->set_dnc_chunk_for_testing(7'000);  // 9 runs
   auto w = store_->begin_dnc({t(0), ""});
   ASSERT_TRUE(w.ok());
