@@ -243,7 +243,13 @@ TEST_F(SqliteDncClaimTest, ANumberAddedWhileClaimsRunIsNeverDialledAfterTheAddCo
   std::vector<std::atomic<bool>> committed(kCustomers);
   for (auto& c : committed) c = false;
   std::atomic<bool> done{false};
+  std::atomic<int> adds{0};
+  std::atomic<bool> adder_finished{false};
   std::thread adder([&] {
+    struct Finished {
+      std::atomic<bool>& flag;
+      ~Finished() { flag = true; }
+    } finished{adder_finished};
     auto other = SqliteStore::open(path_, false);
     ASSERT_TRUE(other.ok()) << other.status();
     // Every other customer, in an order the claimer does not follow.
@@ -254,12 +260,17 @@ TEST_F(SqliteDncClaimTest, ANumberAddedWhileClaimsRunIsNeverDialledAfterTheAddCo
       auto r = (*w)->commit();
       ASSERT_TRUE(r.ok()) << r.status();
       committed[i] = true;  // after the commit returned
+      ++adds;
     }
   });
   std::vector<std::string> violations;
   int claimed = 0;
   RetryRules rules;
-  while (true) {
+  for (int round = 0;; ++round) {
+    // SQLite's busy handler sleeps, so a claimer that never pauses could
+    // keep the adder out until it is done: let the adder keep up (at least
+    // one add per round), while adds and claims still overlap freely.
+    while (adds < round && !adder_finished) std::this_thread::yield();
     std::vector<bool> before(kCustomers);
     for (int i = 0; i < kCustomers; ++i) before[i] = committed[i];
     auto claims = store_->claim(campaign_, 3, t(0), "me");
