@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "compliance/callee.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
 #include "io/list_import.h"
@@ -49,11 +50,15 @@ absl::StatusOr<SimulationReport> run_simulation(const SimulationSpec& spec) {
     // Generated customers with well-formed US numbers, streamed to the store.
     PD_ASSIGN_OR_RETURN(std::unique_ptr<ListWriter> writer,
                         store->begin_list(campaign.id, LoadMode::kReplace));
+    // They are where their numbers say (Washington DC), as an imported
+    // list's would be, so the calling window applies to them as it would.
+    CalleeFacts callee;
     for (int64_t i = 0; i < spec.customers; ++i) {
       const int64_t n = 2'000'000 + (i * 7919) % 7'999'999;
+      const std::string phone = fmt::format("+1202{:07d}", n);
+      if (i == 0) callee = {zones_for_number(phone), region_for_number(phone)};
       PD_RETURN_IF_ERROR(
-          writer->add(fmt::format("S{:08d}", i), fmt::format("+1202{:07d}", n), "{}", i + 2)
-              .status());
+          writer->add(fmt::format("S{:08d}", i), phone, "{}", i + 2, callee).status());
     }
     PD_RETURN_IF_ERROR(writer->commit());
   }
