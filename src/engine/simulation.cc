@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "compliance/callee.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
 #include "io/list_import.h"
@@ -49,11 +50,15 @@ absl::StatusOr<SimulationReport> run_simulation(const SimulationSpec& spec) {
     // Generated customers with well-formed US numbers, streamed to the store.
     PD_ASSIGN_OR_RETURN(std::unique_ptr<ListWriter> writer,
                         store->begin_list(campaign.id, LoadMode::kReplace));
+    // Placed as an import places them (all in Washington DC's zone), so
+    // the calling window applies as it would to a loaded list.
+    PD_ASSIGN_OR_RETURN(const CalleeFacts callee, resolve_callee("+12022000000", "", ""));
     for (int64_t i = 0; i < spec.customers; ++i) {
       const int64_t n = 2'000'000 + (i * 7919) % 7'999'999;
-      PD_RETURN_IF_ERROR(
-          writer->add(fmt::format("S{:08d}", i), fmt::format("+1202{:07d}", n), "{}", i + 2)
-              .status());
+      PD_RETURN_IF_ERROR(writer
+                             ->add(fmt::format("S{:08d}", i), fmt::format("+1202{:07d}", n),
+                                   "{}", i + 2, callee)
+                             .status());
     }
     PD_RETURN_IF_ERROR(writer->commit());
   }

@@ -128,6 +128,8 @@ class ServeTestBase(unittest.TestCase):
 
     def create(self, name, customers=0, prefix="C", area="202"):
         self.api("POST", "/api/campaigns", {"name": name}, expect=201)
+        # Not calling-window tests: they dial in real time, at any hour.
+        self.api("PATCH", f"/api/campaigns/{name}/config", {"calling-hours": "00:00-24:00"})
         if customers:
             loaded = self.api("PUT", f"/api/campaigns/{name}/list",
                               list_csv(prefix, customers, area),
