@@ -760,7 +760,9 @@ TEST(Simulator, AgentsGiveWrapUpCodesInTheConfiguredShares) {
   std::map<std::string, int> codes;
   for (const Seen& s : rec.of_kind(Kind::kCallEnded)) {
     if (s.e.outcome == Outcome::kConnected) ++codes[s.e.disposition];
-    if (s.e.outcome != Outcome::kConnected) EXPECT_EQ(s.e.disposition, "");
+    if (s.e.outcome != Outcome::kConnected) {
+      EXPECT_EQ(s.e.disposition, "");
+    }
   }
   const int talked = codes["SALE"] + codes["CALLBACK"] + codes[""];
   ASSERT_GT(talked, 500);
