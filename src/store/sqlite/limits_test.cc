@@ -325,6 +325,34 @@ TEST_F(LimitsTest, ARegionsLowerCapHoldsItsPhones) {
 
 // --- abandon lockout --------------------------------------------------------------
 
+TEST_F(LimitsTest, ReloadingTheListForgetsNoCallTheCapsAndLockoutCount) {
+  set(a_, "max-calls-per-24h", "2");
+  set(a_, "max-attempts", "5");
+  set(a_, "retry-delay", "0");
+  load(a_, {{"A1", "+12025550101"}});
+  load(b_, {{"B2", "+12025550102"}});
+  auto first = claim(a_, t(0));
+  ASSERT_EQ(first.size(), 1u);
+  end(a_, first[0], Outcome::kNoAnswer, t(30));
+  auto second = claim(a_, t(3600));
+  ASSERT_EQ(second.size(), 1u);
+  end(a_, second[0], Outcome::kNoAnswer, t(3630));
+  auto abandoned = claim(b_, t(0));
+  ASSERT_EQ(abandoned.size(), 1u);
+  end(b_, abandoned[0], Outcome::kAbandoned, t(30));
+  // Re-running the campaigns resets their dialing state, not the law: the
+  // two calls to A1's number and the abandoned one to B2's still count.
+  load(a_, {{"A1", "+12025550101"}, {"A2", "+12025550102"}});
+  load(b_, {{"B2", "+12025550102"}});
+  EXPECT_EQ(status(a_).attempts, 0);
+  EXPECT_TRUE(claim(a_, t(7200)).empty());
+  EXPECT_EQ(held(a_, "A1"), "cap max-calls-per-24h");
+  EXPECT_EQ(held(a_, "A2"), "abandon-lockout");
+  auto later = claim(a_, t(24 * kHour));
+  ASSERT_EQ(later.size(), 1u);
+  EXPECT_EQ(later[0].cust_id, "A1");
+}
+
 TEST_F(LimitsTest, AfterAnAbandonedCallTheNumberRestsForTheLockout) {
   set(a_, "abandon-lockout", "72h");
   set(b_, "abandon-lockout", "72h");

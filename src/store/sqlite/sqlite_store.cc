@@ -121,6 +121,14 @@ INSERT OR IGNORE INTO reject_counts(campaign_id, reason, rows)
   SELECT campaign_id, 'unclassified', count(*) FROM rejects GROUP BY campaign_id;
 )sql";
 
+// How far back call_history keeps the calls a reload forgets: the longest
+// look-back of any rule (abandon-lockout may be 30 days; a call may last a
+// day), plus a margin.
+constexpr std::chrono::hours kCallHistoryKept{32 * 24};
+constexpr int64_t ms_count(std::chrono::hours h) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(h).count();
+}
+
 // Version 4: compliance (compliance/policy.h). Where each phone's owner is
 // (zones, region), why a rule holds a customer, the zone each attempt was
 // checked in and the rule that suppressed it; the store-wide do-not-call
@@ -167,6 +175,14 @@ CREATE TABLE IF NOT EXISTS compliance_counts(
   held INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY(campaign_id, rule)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS call_history(
+  phone TEXT NOT NULL,
+  cust_id TEXT NOT NULL,
+  started_at INTEGER NOT NULL,
+  abandoned_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS call_history_phone ON call_history(phone, started_at);
+CREATE INDEX IF NOT EXISTS call_history_cust_id ON call_history(cust_id, started_at);
 CREATE TABLE IF NOT EXISTS settings(
   key TEXT PRIMARY KEY,
   value TEXT NOT NULL
@@ -270,6 +286,25 @@ class SqliteStore::Writer final : public ListWriter {
                                                "; stop it before loading a list"));
     }
     if (mode == LoadMode::kReplace) {
+      // The caps and the abandon lockout count every call placed to a
+      // number or a customer, whatever list it came from: the calls this
+      // reload forgets are kept (as long as any rule can look back) in
+      // call_history, so re-running a campaign cannot reset them.
+      // "As long as" is measured from the newest call recorded, not the
+      // wall clock: a simulated campaign's clock is not today's.
+      for (const char* sql : {
+               "INSERT INTO call_history(phone, cust_id, started_at, abandoned_at) "
+               "SELECT a.phone, cu.cust_id, a.started_at, CASE WHEN a.outcome = 'abandoned' "
+               "THEN coalesce(a.ended_at, a.started_at) END FROM attempts a JOIN customers cu "
+               "ON cu.id = a.customer_id WHERE a.campaign_id = ?1 AND "
+               "a.outcome IS NOT 'suppressed' AND a.started_at >= (SELECT max(started_at) "
+               "FROM attempts WHERE campaign_id = ?1) - ?2",
+               "DELETE FROM call_history WHERE started_at < "
+               "(SELECT max(started_at) FROM call_history) - ?2",
+           }) {
+        PD_ASSIGN_OR_RETURN(Stmt s, store_.db_.prepare(sql));
+        PD_RETURN_IF_ERROR(s.bind(1, campaign_).bind(2, ms_count(kCallHistoryKept)).run());
+      }
       for (const char* sql : {
                "DELETE FROM phones WHERE customer_id IN "
                "(SELECT id FROM customers WHERE campaign_id = ?1)",
@@ -836,14 +871,18 @@ absl::StatusOr<std::optional<WallTime>> SqliteStore::cap_lets_go(bool per_custom
   // the cap-th newest is the one whose leaving lets one more call in.
   Stmt* s = nullptr;
   if (per_customer) {
-    PD_ASSIGN_OR_RETURN(s, stmt("SELECT a.started_at FROM customers cu JOIN attempts a ON "
+    PD_ASSIGN_OR_RETURN(s, stmt("SELECT a.started_at AS t FROM customers cu JOIN attempts a ON "
                                 "a.customer_id = cu.id WHERE cu.cust_id = ?1 AND "
                                 "a.started_at > ?2 AND a.outcome IS NOT 'suppressed' "
-                                "ORDER BY a.started_at DESC LIMIT 1 OFFSET ?3"));
+                                "UNION ALL SELECT started_at FROM call_history WHERE "
+                                "cust_id = ?1 AND started_at > ?2 "
+                                "ORDER BY t DESC LIMIT 1 OFFSET ?3"));
   } else {
-    PD_ASSIGN_OR_RETURN(s, stmt("SELECT started_at FROM attempts WHERE phone = ?1 AND "
+    PD_ASSIGN_OR_RETURN(s, stmt("SELECT started_at AS t FROM attempts WHERE phone = ?1 AND "
                                 "started_at > ?2 AND outcome IS NOT 'suppressed' "
-                                "ORDER BY started_at DESC LIMIT 1 OFFSET ?3"));
+                                "UNION ALL SELECT started_at FROM call_history WHERE "
+                                "phone = ?1 AND started_at > ?2 "
+                                "ORDER BY t DESC LIMIT 1 OFFSET ?3"));
   }
   s->bind(1, key).bind(2, ms(now - window)).bind(3, int64_t{cap - 1});
   PD_ASSIGN_OR_RETURN(bool row, s->step());
@@ -902,9 +941,11 @@ absl::StatusOr<Verdict> SqliteStore::check_lockout(CampaignId /*id*/,
     return v;
   }
   const Millis lockout = std::chrono::duration_cast<Millis>(policy.abandon_lockout);
-  PD_ASSIGN_OR_RETURN(Stmt * s, stmt("SELECT max(coalesce(ended_at, started_at)) FROM attempts "
-                                     "WHERE phone = ?1 AND started_at > ?2 AND "
-                                     "outcome = 'abandoned'"));
+  PD_ASSIGN_OR_RETURN(Stmt * s, stmt("SELECT max(t) FROM (SELECT coalesce(ended_at, "
+                                     "started_at) AS t FROM attempts WHERE phone = ?1 AND "
+                                     "started_at > ?2 AND outcome = 'abandoned' UNION ALL "
+                                     "SELECT abandoned_at FROM call_history WHERE phone = ?1 "
+                                     "AND started_at > ?2 AND abandoned_at IS NOT NULL)"));
   s->bind(1, c.claim.phone).bind(2, ms(now - lockout - kLongestCall));
   PD_ASSIGN_OR_RETURN(bool row, s->step());
   std::optional<WallTime> abandoned_at;

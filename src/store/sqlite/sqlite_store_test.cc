@@ -663,7 +663,7 @@ TEST_F(SqliteStoreTest, SchemaVersion3UpgradesKeepingTheListAndItsAttempts) {
           "ALTER TABLE customers DROP COLUMN held",
           "ALTER TABLE attempts DROP COLUMN callee_timezone", "ALTER TABLE attempts DROP COLUMN rule",
           "DROP TABLE dnc", "DROP TABLE dnc_sources", "DROP TABLE abandon_ledger",
-          "DROP TABLE compliance_counts", "DROP TABLE settings",
+          "DROP TABLE compliance_counts", "DROP TABLE settings", "DROP TABLE call_history",
           "UPDATE meta SET value = '3' WHERE key = 'schema_version'"}) {
       ASSERT_TRUE(db.exec(sql).ok()) << sql;
     }
