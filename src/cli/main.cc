@@ -9,6 +9,7 @@
 #include "cli/dialer_commands.h"
 #include "cli/serve_command.h"
 #include "core/config_keys.h"
+#include "core/start_time.h"
 #include "core/strings.h"
 #include "telephony/amazon_connect/standin.h"
 
@@ -205,6 +206,10 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"sim", "connect"}));
   run_cmd->add_option("--speed", run_options.speed,
                       "simulator only: run X times faster than real time");
+  run_cmd->add_option("--start", run_options.start,
+                      "the dialer's clock starts here instead of now: \"2026-03-08 06:00 "
+                      "America/New_York\" or an RFC 3339 time (simulator, or a Connect stand-in "
+                      "given the same --start)");
   add_sim_options(run_cmd, run_options.sim, run_flags);
   run_cmd->callback([&] {
     run = [&] {
@@ -231,6 +236,16 @@ int main(int argc, char** argv) {
   simulate->add_option("--max-attempts", sim_options.max_attempts, "attempts per phone");
   simulate->add_option("--retry-delay", sim_options.retry_delay,
                        "wait before calling a phone again");
+  simulate->add_option("--start", sim_options.start,
+                       "the virtual clock starts here: \"2026-03-08 06:00 America/New_York\" "
+                       "(date, time, IANA zone) or an RFC 3339 time (default: "
+                       "2026-01-06T14:00:00Z, a Tuesday 09:00 in New York)");
+  simulate->add_option("--store", sim_options.store,
+                       "keep the simulation's store in this new file (campaign 'simulate'), "
+                       "for status, results and compliance with --db");
+  simulate->add_option("--config", sim_options.config,
+                       "KEY=VALUE campaign configuration, as `config set` (repeatable)")
+      ->allow_extra_args(false);
   add_sim_options(simulate, sim_options.sim, sim_flags);
   simulate->callback([&] {
     run = [&] {
@@ -377,6 +392,9 @@ int main(int argc, char** argv) {
       ->add_option("--reorder", standin.reorder_rate,
                    "share of stream records written after later ones")
       ->check(CLI::Range(0.0, 1.0));
+  std::string standin_start;
+  standin_cmd->add_option("--start", standin_start,
+                          "its clock starts here instead of now (as the dialer's `run --start`)");
   standin_cmd->add_option("--ledger", standin.ledger,
                           "append a JSON line per ended contact to this file");
   standin_cmd->add_flag("--no-status-type", standin.omit_status_type,
@@ -394,6 +412,15 @@ int main(int argc, char** argv) {
         standin.host = standin_listen.substr(0, colon);
         standin.port = std::atoi(standin_listen.c_str() + colon + 1);
         standin.seed = standin.sim.seed;
+        if (!standin_start.empty()) {
+          auto start = pd::parse_start_time(standin_start, "--start");
+          if (!start.ok()) {
+            std::cerr << "powerdialer: connect-standin: "
+                      << pd::escape_controls(pd::sv(start.status().message())) << "\n";
+            return 1;
+          }
+          standin.start = *start;
+        }
         standin.heartbeat =
             std::chrono::milliseconds(static_cast<int64_t>(heartbeat_seconds * 1000));
         standin.latency = std::chrono::milliseconds(static_cast<int64_t>(latency_ms));

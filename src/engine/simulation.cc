@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/config_keys.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
 #include "io/list_import.h"
@@ -19,6 +20,11 @@ absl::StatusOr<SimulationReport> run_simulation(const SimulationSpec& spec) {
   if (spec.list.empty() && spec.customers < 1) {
     return absl::InvalidArgumentError("--customers must be at least 1");
   }
+  if (!spec.store.empty() && std::filesystem::exists(spec.store)) {
+    return absl::AlreadyExistsError(
+        cat("--store ", spec.store, ": the file exists; a simulation keeps its store only in a "
+            "new file"));
+  }
   char tmpl[] = "/tmp/powerdialer-sim-XXXXXX";
   if (::mkdtemp(tmpl) == nullptr) {
     return absl::InternalError("cannot create a temporary directory in /tmp");
@@ -31,11 +37,16 @@ absl::StatusOr<SimulationReport> run_simulation(const SimulationSpec& spec) {
     }
   } cleanup{tmpl};
   PD_ASSIGN_OR_RETURN(std::unique_ptr<SqliteStore> store,
-                      SqliteStore::open((cleanup.dir / "sim.db").string(), true,
-                                        /*durable=*/false));
+                      SqliteStore::open(spec.store.empty() ? (cleanup.dir / "sim.db").string()
+                                                           : spec.store,
+                                        true, /*durable=*/false));
   // Client tokens seed the simulator's choices: pin them so a seed repeats.
   PD_RETURN_IF_ERROR(store->pin_instance_id("sim"));
   PD_ASSIGN_OR_RETURN(Campaign campaign, store->init_campaign("simulate"));
+  for (const auto& [key, value] : spec.config) {
+    PD_ASSIGN_OR_RETURN(std::string valid, validate_config_value(key, value));
+    PD_RETURN_IF_ERROR(store->set_config(campaign.id, key, valid));
+  }
 
   if (!spec.list.empty()) {
     std::ifstream in(spec.list, std::ios::binary);
@@ -63,9 +74,10 @@ absl::StatusOr<SimulationReport> run_simulation(const SimulationSpec& spec) {
   PD_ASSIGN_OR_RETURN(CampaignStatus before, store->status(campaign.id));
   report.customers = before.customers;
 
-  CampaignConfig config;
+  PD_ASSIGN_OR_RETURN(auto stored_config, store->config(campaign.id));
+  PD_ASSIGN_OR_RETURN(CampaignConfig config, CampaignConfig::from(stored_config, campaign.name));
   config.retry = spec.retry;
-  VirtualLoop loop;
+  VirtualLoop loop(spec.start.value_or(kDefaultSimulationStart));
   // One commit per few thousand operations: the store is throw-away, and
   // per-operation syncs would measure the disk, not the dialer.
   InlineStoreExecutor executor(*store, loop, /*ops_per_commit=*/4096);
