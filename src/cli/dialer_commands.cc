@@ -4,6 +4,8 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <date/tz.h>
+
 #include <atomic>
 #include <cerrno>
 #include <csignal>
@@ -113,6 +115,14 @@ absl::Status check_start_backend(const BackendOptions& backend, const CampaignCo
       "--start with --backend connect is only for a Connect stand-in on this machine "
       "(connect-endpoint on a loopback address, given the same --start): against Amazon "
       "Connect a moved clock would put calls outside the callees' calling windows");
+}
+
+// "YYYY-MM-DD 12:00 America/New_York" for the New York date at `now`.
+std::string demo_start_text(WallTime now) {
+  const auto local = date::make_zoned("America/New_York", now).get_local_time();
+  const date::year_month_day day{std::chrono::floor<date::days>(local)};
+  return fmt::format("{:04d}-{:02d}-{:02d} 12:00 America/New_York", int(day.year()),
+                     unsigned(day.month()), unsigned(day.day()));
 }
 
 }  // namespace
@@ -354,6 +364,10 @@ int cmd_demo(const Context& ctx, const DemoOptions& options) {
   RunOptions run;
   run.speed = options.speed;
   run.sim = options.sim;
+  // The demo's clock starts at noon in New York today (09:00 on the west
+  // coast), so every number on its list is inside the default calling
+  // window (08:00-21:00 where the callee is), whatever the hour it is run at.
+  run.start = demo_start_text(system_clock().wall_now());
   if (int rc = cmd_run(demo, run); rc != kOk) return rc;
   out << "\nNext: look at " << results << ", or try\n"
       << "  " << ctx.program << " --db " << demo.db_path << " --campaign demo status\n"

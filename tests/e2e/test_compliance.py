@@ -1,0 +1,325 @@
+"""End-to-end proof that the calling windows hold, checked independently of
+the dialer: a list spread over every US time zone (Eastern, Central,
+Mountain, Arizona, Pacific, Alaska, Hawaii) is dialled from 06:00 US-Eastern
+on the days the clocks change, and every attempt's `started_at` is checked
+with Python's zoneinfo against the zones python3-phonenumbers gives its
+number: 08:00-21:00 local in every one of them. The campaign must wait for
+the western windows by itself, say so in `status`, end `done`, and
+`powerdialer compliance --json` must report no violation. The same through
+the Amazon Connect stand-in."""
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+from collections import defaultdict
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+try:
+    import phonenumbers
+except ImportError:  # Debian's python3-phonenumbers, under another interpreter
+    sys.path.append("/usr/lib/python3/dist-packages")
+    import phonenumbers
+from phonenumbers import timezone as pn_timezone
+
+from local_aws import BIN, MotoServer, Standin, aws_env
+
+# Area codes, one or more per US zone; libphonenumber accepts 555-01xx
+# subscriber numbers in them as valid.
+AREA_CODES = {
+    "Eastern": ["212", "617"],
+    "Central": ["312", "713"],
+    "Mountain": ["303"],
+    "Arizona": ["602"],  # America/Phoenix and America/Denver: both must hold
+    "Pacific": ["415", "206"],
+    "Alaska": ["907"],  # America/Anchorage and America/Adak
+    "Hawaii": ["808"],
+}
+OPENS, CLOSES = 8, 21  # the default calling-hours, 08:00-21:00 callee-local
+SPRING_FORWARD = "2026-03-08 06:00 America/New_York"
+FALL_BACK = "2026-11-01 06:00 America/New_York"
+
+
+def zones_of(phone):
+    return pn_timezone.time_zones_for_number(phonenumbers.parse(phone))
+
+
+def write_list(path, per_area_code=6, area_codes=None):
+    """Customers over the given area codes (default: every US zone); returns
+    {phone: zone group}."""
+    groups = {}
+    with open(path, "w") as f:
+        f.write("custID,phone,name\n")
+        i = 0
+        for group, codes in (area_codes or AREA_CODES).items():
+            for code in codes:
+                for n in range(per_area_code):
+                    phone = f"+1{code}55501{n:02d}"
+                    number = phonenumbers.parse(phone)
+                    assert phonenumbers.is_valid_number(number), phone
+                    f.write(f"C{i:04d},{phone},Customer {i}\n")
+                    groups[phone] = group
+                    i += 1
+    return groups
+
+
+def parse_utc(text):
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def outside_window(started_at, phone):
+    """The zones (with local time) where `started_at` is outside the window;
+    empty when it is inside in every zone of the number."""
+    bad = []
+    for zone in zones_of(phone):
+        local = started_at.astimezone(ZoneInfo(zone))
+        minutes = local.hour * 60 + local.minute
+        if not (OPENS * 60 <= minutes < CLOSES * 60):
+            bad.append(f"{zone} {local.isoformat()}")
+    return bad
+
+
+def first_opening(day_start_utc, phone):
+    """When the window first holds in every zone of `phone`, at or after
+    `day_start_utc` (minute by minute: independent of the dialer's math)."""
+    t = day_start_utc
+    while outside_window(t, phone):
+        t += timedelta(minutes=1)
+    return t
+
+
+class ComplianceTest(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="pd-e2e-compliance-")
+        self.db = os.path.join(self.dir, "c.db")
+        self.procs = []
+
+    def tearDown(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()
+            p.communicate()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def pd(self, *args, ok=True, timeout=180, env=None):
+        p = subprocess.run([BIN, "--db", self.db, *args], capture_output=True, text=True,
+                           cwd=self.dir, timeout=timeout, env=env)
+        if ok:
+            self.assertEqual(p.returncode, 0, f"{args}: {p.stderr}")
+        return p
+
+    def results(self):
+        out = os.path.join(self.dir, f"results-{time.monotonic_ns()}.csv")
+        self.pd("results", "-o", out)
+        with open(out) as f:
+            return list(csv.DictReader(f))
+
+    def check_windows(self, rows, groups, start_text):
+        """Every placed attempt inside the window in every zone of its number;
+        the western zones dialled only once their windows opened."""
+        placed = [r for r in rows if r["outcome"] != "suppressed"]
+        self.assertTrue(placed)
+        self.assertEqual({r["phone"] for r in placed}, set(groups),
+                         "every number of every zone is dialled")
+        violations = [(r["phone"], r["started_at"], outside_window(parse_utc(r["started_at"]),
+                                                                    r["phone"]))
+                      for r in placed if outside_window(parse_utc(r["started_at"]), r["phone"])]
+        self.assertEqual(violations, [])
+        # The zone the dialer recorded is one of the number's zones.
+        for r in placed:
+            if r.get("callee_timezone"):
+                self.assertIn(r["callee_timezone"], zones_of(r["phone"]), r)
+        # Nobody was called before their window opened that day: the first
+        # call to each zone group is at or after its opening, and Hawaii's
+        # at or after 08:00 HST.
+        date, hhmm, zone = start_text.split()
+        day_start = datetime.fromisoformat(f"{date}T{hhmm}").replace(
+            tzinfo=ZoneInfo(zone)).astimezone(timezone.utc)
+        first = defaultdict(lambda: None)
+        for r in placed:
+            t = parse_utc(r["started_at"])
+            g = groups[r["phone"]]
+            if first[g] is None or t < first[g]:
+                first[g] = t
+        for phone, group in groups.items():
+            self.assertGreaterEqual(first[group], first_opening(day_start, phone), group)
+        hawaii = first["Hawaii"].astimezone(ZoneInfo("Pacific/Honolulu"))
+        self.assertGreaterEqual((hawaii.hour, hawaii.minute), (OPENS, 0), hawaii)
+        self.assertEqual(hawaii.date().isoformat(), date, "Hawaii is called the same day")
+        # The campaign waited: the first call anywhere is at or after 08:00
+        # in New York, two hours after the clock started.
+        self.assertGreaterEqual(min(first.values()), day_start + timedelta(hours=2))
+
+    def check_report(self, campaign):
+        p = self.pd("--campaign", campaign, "compliance", "--json", ok=False)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        report = json.loads(p.stdout)
+        self.assertEqual(report["violations"], 0, report)
+        rules = {r["rule"]: r for r in report["rules"]}
+        self.assertEqual(set(rules), {"calling-window", "dnc", "cap", "abandon-lockout",
+                                      "abandon-rate"})
+        for name, rule in rules.items():
+            self.assertEqual(rule["violations"], 0, name)
+        self.assertGreater(rules["calling-window"]["checked"], 0)
+        self.assertGreater(rules["calling-window"]["held"], 0, "the windows held calls back")
+        text = self.pd("--campaign", campaign, "compliance").stdout
+        self.assertIn("no violations", text)
+        return report
+
+    def simulate(self, start_text):
+        lst = os.path.join(self.dir, "zones.csv")
+        groups = write_list(lst)
+        out = os.path.join(self.dir, "sim-results.csv")
+        p = subprocess.run(
+            [BIN, "simulate", "--list", lst, "--start", start_text, "--store", self.db,
+             "--results", out, "--agents", "4", "--max-attempts", "3", "--retry-delay", "5h",
+             "--answer-rate", "0.3", "--seed", "7"],
+            capture_output=True, text=True, cwd=self.dir, timeout=300)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        summary = json.loads(p.stdout)
+        self.assertEqual(summary["state"], "done", summary)
+        with open(out) as f:
+            rows = list(csv.DictReader(f))
+        self.check_windows(rows, groups, start_text)
+        # Retries five hours after an evening miss fall outside the window:
+        # they wait for the next morning, and still hold.
+        days = {parse_utc(r["started_at"]).astimezone(ZoneInfo("America/New_York")).date()
+                for r in rows}
+        self.assertGreater(len(days), 1, "some retries waited for the next day")
+        self.check_report("simulate")
+
+    def test_spring_forward_every_us_zone_simulated(self):
+        self.simulate(SPRING_FORWARD)
+
+    def test_fall_back_every_us_zone_simulated(self):
+        self.simulate(FALL_BACK)
+
+    def test_run_waits_for_the_windows_says_so_and_ends_done(self):
+        lst = os.path.join(self.dir, "zones.csv")
+        groups = write_list(lst, per_area_code=2)
+        self.pd("init")
+        self.pd("load", lst)
+        run = subprocess.Popen(
+            [BIN, "--db", self.db, "run", "--start", SPRING_FORWARD, "--speed", "2000",
+             "--agents", "3"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=self.dir)
+        self.procs.append(run)
+        waiting = []
+        deadline = time.time() + 120
+        while run.poll() is None and time.time() < deadline:
+            st = self.pd("status").stdout
+            if "next window" in st:
+                waiting.append(st)
+            time.sleep(0.05)
+        out, err = run.communicate(timeout=60)
+        self.assertEqual(run.returncode, 0, err)
+        self.assertIn("campaign 'default' is done", out)
+        self.assertTrue(waiting, "status said the campaign was waiting for a window")
+        self.assertRegex(waiting[0], r"next window opens \d\d:\d\d [A-Za-z_/]+")
+        self.check_windows(self.results(), groups, SPRING_FORWARD)
+        self.check_report("default")
+
+    def test_start_is_refused_before_the_stores_latest_time_and_when_malformed(self):
+        lst = os.path.join(self.dir, "zones.csv")
+        write_list(lst, per_area_code=1, area_codes={"Eastern": ["212"]})
+        self.pd("init")
+        self.pd("load", lst)
+        bad = self.pd("run", "--start", "2026-03-08 02:30 America/New_York", ok=False)
+        self.assertNotEqual(bad.returncode, 0)
+        self.assertIn("--start", bad.stderr)
+        self.assertIn("does not exist in America/New_York", bad.stderr)
+        bad = self.pd("run", "--start", "2026-03-08 10:00 Mars/Olympus", ok=False)
+        self.assertIn("unknown time zone 'Mars/Olympus'", bad.stderr)
+        self.pd("run", "--start", "2026-03-09 10:00 America/New_York", "--speed", "1000")
+        earlier = self.pd("run", "--start", "2026-03-09T13:00:00Z", ok=False)
+        self.assertNotEqual(earlier.returncode, 0)
+        self.assertIn("is not after the latest time this store recorded", earlier.stderr)
+
+
+INSTANCE = "11111111-2222-3333-4444-555555555555"
+QUEUE = "aaaaaaaa-1111-2222-3333-444444444444"
+FLOW = "22222222-3333-4444-5555-666666666666"
+
+
+class ComplianceConnectTest(unittest.TestCase):
+    """The windows hold through Amazon Connect too (the stand-in). A smaller
+    run: the clock starts at 07:59:30 in Los Angeles on spring-forward day,
+    when New York, Chicago and Denver are open and Los Angeles and Phoenix
+    open 30 s later (Arizona keeps standard time: 07:59 there too)."""
+
+    START = "2026-03-08 07:59:30 America/Los_Angeles"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.moto = MotoServer()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.moto.stop()
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="pd-e2e-compliance-connect-")
+        self.db = os.path.join(self.dir, "c.db")
+        self.env = aws_env(self.dir, self.moto.endpoint)
+        self.streams = (f"agents-{self._testMethodName[:30]}", f"ctrs-{self._testMethodName[:30]}")
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def pd(self, *args, ok=True, timeout=180):
+        p = subprocess.run([BIN, "--db", self.db, *args], capture_output=True, text=True,
+                           cwd=self.dir, env=self.env, timeout=timeout)
+        if ok:
+            self.assertEqual(p.returncode, 0, f"{args}: {p.stderr}")
+        return p
+
+    def test_windows_hold_through_the_connect_standin(self):
+        standin = Standin(self.dir, self.env, "--agents", "4", "--talk-mean", "1s", "--acw-mean",
+                          "1s", "--ring-timeout", "3s", "--heartbeat", "2", "--start", self.START,
+                          streams=self.streams)
+        try:
+            codes = {g: AREA_CODES[g] for g in ("Eastern", "Central", "Mountain", "Arizona",
+                                                 "Pacific")}
+            lst = os.path.join(self.dir, "zones.csv")
+            groups = write_list(lst, per_area_code=2, area_codes=codes)
+            self.pd("init")
+            for key, value in [("connectid", INSTANCE), ("contactflow", FLOW), ("queue", QUEUE),
+                               ("agent-stream", self.streams[0]),
+                               ("ctr-stream", self.streams[1]),
+                               ("connect-endpoint", standin.endpoint)]:
+                self.pd("config", "set", key, value)
+            self.pd("load", lst)
+            run = self.pd("run", "--backend", "connect", "--start", self.START, timeout=240)
+            self.assertIn("campaign 'default' is done", run.stdout)
+            out = os.path.join(self.dir, "results.csv")
+            self.pd("results", "-o", out)
+            with open(out) as f:
+                rows = list(csv.DictReader(f))
+            placed = [r for r in rows if r["outcome"] != "suppressed"]
+            self.assertEqual({r["phone"] for r in placed}, set(groups))
+            self.assertEqual([(r["phone"], r["started_at"]) for r in placed
+                              if outside_window(parse_utc(r["started_at"]), r["phone"])], [])
+            opens = datetime(2026, 3, 8, 15, 0, tzinfo=timezone.utc)  # 08:00 PDT and MST
+            for r in placed:
+                if groups[r["phone"]] in ("Pacific", "Arizona"):
+                    self.assertGreaterEqual(parse_utc(r["started_at"]), opens, r)
+            # The eastern numbers did not wait for the western windows.
+            eastern = [parse_utc(r["started_at"]) for r in placed
+                       if groups[r["phone"]] == "Eastern"]
+            self.assertLess(min(eastern), opens)
+            # Every call the stand-in placed is one of the placed attempts.
+            self.assertEqual(len(standin.contacts()), len([r for r in placed if r["contact_id"]]))
+            report = json.loads(self.pd("compliance", "--json").stdout)
+            self.assertEqual(report["violations"], 0, report)
+        finally:
+            standin.stop()
+
+
+if __name__ == "__main__":
+    unittest.main()
