@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "cli/commands.h"
+#include "cli/compliance_command.h"
 #include "cli/dialer_commands.h"
 #include "cli/serve_command.h"
 #include "core/config_keys.h"
@@ -191,6 +192,17 @@ int main(int argc, char** argv) {
       "rejects", "the rows the last load rejected, with line numbers and reasons");
   rejects->add_flag("--json", json, "print JSON");
   rejects->callback([&] { run = [&] { return pd::cli::cmd_rejects(ctx, json); }; });
+
+  bool all_campaigns = false;
+  auto* compliance = app.add_subcommand(
+      "compliance",
+      "the proof that the calling rules held: per rule the calls checked, held back and "
+      "violations (an independent audit of every placed call), and the abandon rates; exits 2 "
+      "when there is a violation");
+  compliance->add_flag("--json", json, "print one JSON object");
+  compliance->add_flag("--all", all_campaigns, "every campaign in the database, with a total");
+  compliance->callback(
+      [&] { run = [&] { return pd::cli::cmd_compliance(ctx, json, all_campaigns); }; });
 
   auto* campaigns = app.add_subcommand("campaigns", "list the campaigns in the database");
   campaigns->add_flag("--json", json, "print JSON");

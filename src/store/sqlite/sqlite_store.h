@@ -65,6 +65,10 @@ class SqliteStore final : public Store {
   absl::Status for_each_reject(
       CampaignId id, const std::function<void(int64_t line, std::string_view reason)>& fn) override;
   absl::StatusOr<RejectCounts> reject_counts(CampaignId id) override;
+  absl::StatusOr<std::map<std::string, RuleCount>> compliance_counts(CampaignId id) override;
+  absl::StatusOr<std::vector<AbandonDay>> abandon_ledger(CampaignId id) override;
+  absl::Status for_each_attempt_audit(CampaignId id,
+                                      const std::function<void(const AttemptAudit&)>& fn) override;
 
   absl::StatusOr<std::optional<std::string>> checkpoint(std::string_view stream,
                                                         std::string_view shard) override;
