@@ -201,6 +201,8 @@ HeadVerdict match_route(http::verb method, std::string_view path, const HeadPoli
       v = one(http::verb::get, Route::kRejects, "GET");
     } else if (action == "results") {
       v = one(http::verb::get, Route::kResults, "GET");
+    } else if (action == "compliance") {
+      v = one(http::verb::get, Route::kCompliance, "GET");
     } else {
       v = refuse(404, "not found");
     }

@@ -60,6 +60,7 @@ enum class Route {
   kStop,
   kRejects,
   kResults,
+  kCompliance,
   kEvents,
   kAsset,  // the dashboard's files
 };
