@@ -98,13 +98,18 @@ absl::StatusOr<WallTime> parse_local(std::string_view option, std::string_view t
                  cat(words[1], " does not exist in ", words[2], " on ", words[0],
                      ": the clocks go forward there then (UTC", hh_mm(info.first.offset), " to UTC",
                      hh_mm(info.second.offset), "); pick a time outside the gap"));
-    case date::local_info::ambiguous:
+    case date::local_info::ambiguous: {
+      auto rfc3339 = [&](std::chrono::seconds offset) {
+        return cat(words[0], "T",
+                   words[1].size() == 5 ? cat(words[1], ":00") : std::string(words[1]),
+                   hh_mm(offset));
+      };
       return bad(option, text,
                  cat(words[1], " happens twice in ", words[2], " on ", words[0],
-                     ": the clocks go back there then; say which with an RFC 3339 time, e.g. ",
-                     words[0], "T", words[1].size() == 5 ? cat(words[1], ":00") : std::string(words[1]),
-                     hh_mm(info.first.offset), " (the first) or ...", hh_mm(info.second.offset),
+                     ": the clocks go back there then; say which with an RFC 3339 time: ",
+                     rfc3339(info.first.offset), " (the first) or ", rfc3339(info.second.offset),
                      " (the second)"));
+    }
   }
   return bad(option, text, kShapes);
 }

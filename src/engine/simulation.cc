@@ -25,17 +25,29 @@ absl::StatusOr<SimulationReport> run_simulation(const SimulationSpec& spec) {
         cat("--store ", spec.store, ": the file exists; a simulation keeps its store only in a "
             "new file"));
   }
+  for (const auto& [key, value] : spec.config) {
+    PD_RETURN_IF_ERROR(validate_config_value(key, value).status());
+  }
   char tmpl[] = "/tmp/powerdialer-sim-XXXXXX";
   if (::mkdtemp(tmpl) == nullptr) {
     return absl::InternalError("cannot create a temporary directory in /tmp");
   }
+  // A kept store is removed too when the simulation fails: a half-run
+  // store proves nothing, and its file would refuse the next attempt.
   struct Cleanup {
     std::filesystem::path dir;
+    std::string kept_store;
+    bool succeeded = false;
     ~Cleanup() {
       std::error_code ec;
       std::filesystem::remove_all(dir, ec);
+      if (!succeeded && !kept_store.empty()) {
+        for (const char* suffix : {"", "-wal", "-shm"}) {
+          std::filesystem::remove(kept_store + suffix, ec);
+        }
+      }
     }
-  } cleanup{tmpl};
+  } cleanup{tmpl, spec.store};
   PD_ASSIGN_OR_RETURN(std::unique_ptr<SqliteStore> store,
                       SqliteStore::open(spec.store.empty() ? (cleanup.dir / "sim.db").string()
                                                            : spec.store,
@@ -110,6 +122,7 @@ absl::StatusOr<SimulationReport> run_simulation(const SimulationSpec& spec) {
     if (!out) return absl::PermissionDeniedError(cat(spec.results, ": cannot write"));
     PD_RETURN_IF_ERROR(export_results(*store, campaign.id, out).status());
   }
+  cleanup.succeeded = true;
   return report;
 }
 
