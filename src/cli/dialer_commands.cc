@@ -294,7 +294,12 @@ int cmd_simulate(const Context& ctx, const SimulateOptions& options) {
                            cat("--config ", echo(item), ": expected KEY=VALUE, e.g. "
                                                         "calling-hours=09:00-17:00")));
     }
-    spec.config[item.substr(0, eq)] = item.substr(eq + 1);
+    auto valid = validate_config_value(item.substr(0, eq), item.substr(eq + 1));
+    if (!valid.ok()) {
+      return fail(ctx, absl::Status(valid.status().code(),
+                                    cat("--config ", echo(item), ": ", valid.status().message())));
+    }
+    spec.config[item.substr(0, eq)] = *valid;
   }
 
   auto r = run_simulation(spec);
