@@ -115,7 +115,8 @@ const std::string& list_file(int64_t rows) {
 
 class DiscardWriter : public ListWriter {
  public:
-  absl::StatusOr<bool> add(std::string_view, std::string_view, std::string_view, int64_t) override {
+  absl::StatusOr<bool> add(std::string_view, std::string_view, std::string_view, int64_t,
+                           const CalleeFacts&) override {
     return true;
   }
   absl::Status reject(int64_t, std::string_view) override { return absl::OkStatus(); }

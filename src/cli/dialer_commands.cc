@@ -49,7 +49,9 @@ class Progress {
   void update(const EngineStats& e, const CampaignStatus* st, double sim_seconds,
               double real_seconds, bool final) {
     const int64_t done =
-        st ? count(*st, CustomerState::kReached) + count(*st, CustomerState::kExhausted) : 0;
+        st ? count(*st, CustomerState::kReached) + count(*st, CustomerState::kExhausted) +
+                 count(*st, CustomerState::kSuppressed)
+           : 0;
     const std::string line1 =
         fmt::format("{} [{}]  sim {}  real {}", campaign_, final ? "finished" : "running",
                     clock_text(sim_seconds), clock_text(real_seconds));
@@ -86,8 +88,9 @@ void print_summary(std::ostream& out, const CampaignStatus& st) {
     auto it = st.customers_by_state.find(s);
     return it == st.customers_by_state.end() ? int64_t{0} : it->second;
   };
-  out << fmt::format("customers {}: {} reached, {} exhausted, {} still to call\n", st.customers,
-                     count(CustomerState::kReached), count(CustomerState::kExhausted),
+  out << fmt::format("customers {}: {} reached, {} exhausted, {} suppressed, {} still to call\n",
+                     st.customers, count(CustomerState::kReached),
+                     count(CustomerState::kExhausted), count(CustomerState::kSuppressed),
                      count(CustomerState::kPending) + count(CustomerState::kDialing));
   out << fmt::format("attempts  {}:", st.attempts);
   for (const auto& [o, n] : st.attempts_by_outcome) out << " " << n << " " << to_string(o) << ",";
@@ -325,6 +328,7 @@ int cmd_simulate(const Context& ctx, const SimulateOptions& options) {
       {"state", std::string(to_string(r->state))},
       {"customers_reached", count(CustomerState::kReached)},
       {"customers_exhausted", count(CustomerState::kExhausted)},
+      {"customers_suppressed", count(CustomerState::kSuppressed)},
       {"customers_left", count(CustomerState::kPending) + count(CustomerState::kDialing)},
       {"attempts", r->status.attempts},
       {"attempts_by_outcome", outcomes_json(r->status.attempts_by_outcome)},

@@ -25,13 +25,15 @@ constexpr NameTable<Outcome, kOutcomeCount> kOutcomes{{
     {Outcome::kFailed, "failed"},
     {Outcome::kAbandoned, "abandoned"},
     {Outcome::kInterrupted, "interrupted"},
+    {Outcome::kSuppressed, "suppressed"},
 }};
 
-constexpr NameTable<CustomerState, 4> kCustomerStates{{
+constexpr NameTable<CustomerState, 5> kCustomerStates{{
     {CustomerState::kPending, "pending"},
     {CustomerState::kDialing, "dialing"},
     {CustomerState::kReached, "reached"},
     {CustomerState::kExhausted, "exhausted"},
+    {CustomerState::kSuppressed, "suppressed"},
 }};
 
 constexpr NameTable<AttemptState, 3> kAttemptStates{{

@@ -28,8 +28,9 @@ enum class Outcome {
   kFailed,         // the call could not be placed or failed mid-way
   kAbandoned,      // answered, but no agent within the abandon threshold
   kInterrupted,    // the dialer died while the attempt was in flight
+  kSuppressed,     // never dialled: a compliance rule forbade it (do-not-call)
 };
-inline constexpr int kOutcomeCount = 7;
+inline constexpr int kOutcomeCount = 8;
 
 // Where a customer stands in the campaign.
 enum class CustomerState {
@@ -37,6 +38,7 @@ enum class CustomerState {
   kDialing,    // an attempt is in flight
   kReached,    // a call connected (or was abandoned): do not call again
   kExhausted,  // every phone tried as often as the rules allow
+  kSuppressed,  // ended by a compliance rule (e.g. do-not-call), never to be dialled
 };
 
 // An attempt's own progress; `ended` attempts carry an Outcome.

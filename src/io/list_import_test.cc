@@ -43,7 +43,8 @@ class FakeWriter : public ListWriter {
  public:
   explicit FakeWriter(FakeList& list) : list_(list) {}
   absl::StatusOr<bool> add(std::string_view cust_id, std::string_view phone,
-                           std::string_view attributes_json, int64_t line) override {
+                           std::string_view attributes_json, int64_t line,
+                           const CalleeFacts& /*callee*/) override {
     if (line == list_.fail_add_at_line) {
       return absl::ResourceExhaustedError("list.db: the disk is full");
     }

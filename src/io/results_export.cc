@@ -27,7 +27,9 @@ absl::StatusOr<int64_t> export_results(Store& store, CampaignId campaign, std::o
         .cell(a.disconnect_reason)
         .cell(a.contact_id)
         .cell(a.agent_id)
-        .cell(a.disposition);
+        .cell(a.disposition)
+        .cell(a.callee_timezone, false)
+        .cell(a.rule);
     w.end_row();
     ++rows;
   });

@@ -13,7 +13,7 @@ namespace pd {
 // The header, in order.
 inline constexpr const char* kResultsHeader =
     "campaign,cust_id,phone,attempt,started_at,answered_at,ended_at,outcome,"
-    "disconnect_reason,contact_id,agent_id,disposition";
+    "disconnect_reason,contact_id,agent_id,disposition,callee_timezone,rule";
 
 // Writes the header and every attempt of `campaign`; returns the row count.
 absl::StatusOr<int64_t> export_results(Store& store, CampaignId campaign, std::ostream& out);

@@ -20,7 +20,9 @@ TEST(ResultsExport, OneNeutralisedRowPerAttemptWithTheDocumentedHeader) {
   const Campaign c = *(*store)->init_campaign("spring");
   {
     auto w = (*store)->begin_list(c.id, LoadMode::kReplace);
-    ASSERT_TRUE((*w)->add("=HYPERLINK(\"http://x\")", "+12025550100", "{}", 2).ok());
+    ASSERT_TRUE((*w)->add("=HYPERLINK(\"http://x\")", "+12025550100", "{}", 2,
+                          CalleeFacts{{"America/New_York"}, "US-DC"})
+                    .ok());
     ASSERT_TRUE((*w)->add("B,2", "+12025550101", "{}", 3).ok());
     ASSERT_TRUE((*w)->commit().ok());
   }
@@ -48,9 +50,9 @@ TEST(ResultsExport, OneNeutralisedRowPerAttemptWithTheDocumentedHeader) {
   EXPECT_EQ(first,
             "spring,\"'=HYPERLINK(\"\"http://x\"\")\",+12025550100,1,2025-11-25T12:30:00.000Z,"
             "2025-11-25T12:30:05.000Z,2025-11-25T12:31:05.000Z,connected,CUSTOMER_DISCONNECT,c-1,"
-            "'@agent,'-sale\r");
+            "'@agent,'-sale,America/New_York,\r");
   // The attempt still in flight shows its state in the outcome column.
-  EXPECT_EQ(second, "spring,\"B,2\",+12025550101,1,2025-11-25T12:30:00.000Z,,,dialing,,,,\r");
+  EXPECT_EQ(second, "spring,\"B,2\",+12025550101,1,2025-11-25T12:30:00.000Z,,,dialing,,,,,,\r");
   std::filesystem::remove_all(dir);
 }
 

@@ -194,7 +194,7 @@ TEST_F(MotoS3Test, ListImportReadsThroughRanges) {
   struct Writer : ListWriter {
     std::set<std::string>* ids;
     absl::StatusOr<bool> add(std::string_view cust_id, std::string_view, std::string_view,
-                             int64_t) override {
+                             int64_t, const CalleeFacts&) override {
       return ids->emplace(cust_id).second;
     }
     absl::Status reject(int64_t, std::string_view reason) override {

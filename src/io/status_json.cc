@@ -65,7 +65,7 @@ nlohmann::json dialer_json(const std::optional<DialerHealth>& dialer) {
 nlohmann::json campaign_status_json(const CampaignStatus& st) {
   nlohmann::json by_state = nlohmann::json::object();
   for (auto s : {CustomerState::kPending, CustomerState::kDialing, CustomerState::kReached,
-                 CustomerState::kExhausted}) {
+                 CustomerState::kExhausted, CustomerState::kSuppressed}) {
     by_state[std::string(to_string(s))] = customers_in(st, s);
   }
   nlohmann::json j = {

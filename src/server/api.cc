@@ -55,8 +55,9 @@ class GuardedWriter final : public ListWriter {
   GuardedWriter(std::unique_ptr<ListWriter> inner, const std::function<absl::Status()>& check)
       : inner_(std::move(inner)), check_(check) {}
   absl::StatusOr<bool> add(std::string_view cust_id, std::string_view phone_e164,
-                           std::string_view attributes_json, int64_t line) override {
-    return inner_->add(cust_id, phone_e164, attributes_json, line);
+                           std::string_view attributes_json, int64_t line,
+                           const CalleeFacts& callee) override {
+    return inner_->add(cust_id, phone_e164, attributes_json, line, callee);
   }
   absl::Status reject(int64_t line, std::string_view reason) override {
     return inner_->reject(line, reason);
@@ -161,6 +162,7 @@ json Api::summary_json(const CampaignStatus& st) const {
       {"attempts", st.attempts},
       {"reached", customers_in(st, CustomerState::kReached)},
       {"exhausted", customers_in(st, CustomerState::kExhausted)},
+      {"suppressed", customers_in(st, CustomerState::kSuppressed)},
       {"pending",
        customers_in(st, CustomerState::kPending) + customers_in(st, CustomerState::kDialing)},
       {"in_flight", st.attempts_in_flight},

@@ -48,6 +48,7 @@ nlohmann::json campaign_event_json(const CampaignFrame& frame, WallTime t) {
        customers_in(st, CustomerState::kPending) + customers_in(st, CustomerState::kDialing)},
       {"reached", customers_in(st, CustomerState::kReached)},
       {"exhausted", customers_in(st, CustomerState::kExhausted)},
+      {"suppressed", customers_in(st, CustomerState::kSuppressed)},
       {"attempts", st.attempts},
       {"in_flight", st.attempts_in_flight},
       {"attempts_by_outcome", outcomes_json(st.attempts_by_outcome)},

@@ -93,7 +93,7 @@ std::string format_metrics(const std::vector<CampaignFrame>& campaigns,
   w.family("powerdialer_customers", "gauge", "Customers on the dialing list, by state");
   for (const CampaignFrame& f : campaigns) {
     for (auto s : {CustomerState::kPending, CustomerState::kDialing, CustomerState::kReached,
-                   CustomerState::kExhausted}) {
+                   CustomerState::kExhausted, CustomerState::kSuppressed}) {
       w.sample("powerdialer_customers",
                fmt::format("{},state=\"{}\"", campaign_label(f), to_string(s)),
                static_cast<double>(customers_in(f.status, s)));

@@ -29,6 +29,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "compliance/policy.h"
 #include "core/retry_policy.h"
 #include "core/types.h"
 
@@ -52,8 +53,16 @@ class ListWriter {
   // Adds `phone_e164` to customer `cust_id` (created on first sight with
   // `attributes_json`, a JSON object; later rows keep the first attributes).
   // A (cust_id, phone) pair seen before is ignored and returns false.
+  // `callee` is where the phone's owner is (time zones, region), as the
+  // calling-window and region rules need it.
   virtual absl::StatusOr<bool> add(std::string_view cust_id, std::string_view phone_e164,
-                                   std::string_view attributes_json, int64_t line) = 0;
+                                   std::string_view attributes_json, int64_t line,
+                                   const CalleeFacts& callee) = 0;
+  // The same, for a phone whose whereabouts are unknown.
+  absl::StatusOr<bool> add(std::string_view cust_id, std::string_view phone_e164,
+                           std::string_view attributes_json, int64_t line) {
+    return add(cust_id, phone_e164, attributes_json, line, CalleeFacts{});
+  }
   // Keeps a rejected row with its line and reason, shown by `rejects`.
   // The importer keeps only the first few of a load (kMaxRejectsKept in
   // io/list_import.h) and counts the rest with count_rejects().
@@ -75,6 +84,9 @@ struct Claim {
   int phone_seq = 0;
   int attempt_on_phone = 1;  // 1 for the first try of this phone
   std::string attributes_json;
+  // The callee's time zones the calling window was checked in (space
+  // separated; the campaign's default-timezone when the phone had none).
+  std::string callee_timezone;
 };
 
 // Everything recorded about one attempt (a results row).
@@ -95,6 +107,10 @@ struct AttemptRecord {
   std::string disposition;
   std::string client_token;
   std::string owner;
+  std::string callee_timezone;  // as in Claim
+  // For a suppressed attempt, the rule that forbade the call and why
+  // ("dnc (source: fcc)"); empty otherwise.
+  std::string rule;
   // The customer's attributes (JSON object), as sent with the call; filled
   // in by open_attempts() only, so a taken-over request can be re-sent as it
   // was.
@@ -150,6 +166,10 @@ struct CampaignStatus {
   // pending), so an engine knows when to look again after a retry delay.
   // A customer never called yet is callable from the epoch.
   std::optional<WallTime> next_callable_at;
+  // Why the customer callable next waits until next_callable_at, when a
+  // compliance rule moved them there (e.g. "calling-window America/Chicago");
+  // empty when nothing holds them (or a retry delay does).
+  std::string next_callable_held;
   // Running or stopping campaigns only, when the caller asked (Store::status
   // leaves it empty).
   std::optional<DialerHealth> dialer;
@@ -226,6 +246,13 @@ class Store {
   // Atomically takes up to `max` callable customers (pending, due by `now`),
   // records one attempt each in state dialing, owned by `owner`, and returns
   // them. Two claimers never get the same customer.
+  //
+  // Every compliance rule is checked here, in the same transaction (see
+  // compliance/policy.h): a customer a rule holds back is moved to when it
+  // lets go (next_callable_at() tells when), a number that must never be
+  // dialled gets an ended attempt with outcome suppressed and the customer
+  // moves on to their next phone. kFailedPrecondition when the campaign may
+  // not dial at all (e.g. its abandon rate reached the limit), naming why.
   virtual absl::StatusOr<std::vector<Claim>> claim(CampaignId id, int max, WallTime now,
                                                    std::string_view owner) = 0;
   // Gives back a claim whose call was certainly never placed (the contact
@@ -317,6 +344,12 @@ class Store {
   virtual absl::StatusOr<std::optional<std::pair<std::string, WallTime>>> lease(CampaignId id) = 0;
   // Drops the lease whoever holds it (its holder is known to be dead).
   virtual absl::Status break_lease(CampaignId id) = 0;
+
+  // --- store-wide settings ---------------------------------------------
+  // Settings shared by every campaign of the store (e.g. "region-rules",
+  // the region rules text the claim applies); nullopt when never set.
+  virtual absl::StatusOr<std::optional<std::string>> setting(std::string_view key) = 0;
+  virtual absl::Status set_setting(std::string_view key, std::string_view value) = 0;
 
   // --- HTTP API tokens (hashes only) ------------------------------------
   // kAlreadyExists when a token named `token.name` exists.

@@ -175,7 +175,8 @@ class CliTest(unittest.TestCase):
         out = self.pd("results").stdout
         self.assertEqual(out.splitlines()[0],
                          "campaign,cust_id,phone,attempt,started_at,answered_at,ended_at,"
-                         "outcome,disconnect_reason,contact_id,agent_id,disposition")
+                         "outcome,disconnect_reason,contact_id,agent_id,disposition,"
+                         "callee_timezone,rule")
         target = os.path.join(self.dir, "out.csv")
         self.pd("results", "-o", target)
         with open(target, newline="") as f:

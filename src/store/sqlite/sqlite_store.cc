@@ -117,6 +117,58 @@ INSERT OR IGNORE INTO reject_counts(campaign_id, reason, rows)
   SELECT campaign_id, 'unclassified', count(*) FROM rejects GROUP BY campaign_id;
 )sql";
 
+// Version 4: compliance (compliance/policy.h). Where each phone's owner is
+// (zones, region), why a rule holds a customer, the zone each attempt was
+// checked in and the rule that suppressed it; the store-wide do-not-call
+// list (numbers as E.164 digits, so the key is the rowid: the smallest and
+// fastest index SQLite has); the abandon-rate ledger per campaign and day;
+// what each rule checked and held back; store-wide settings. The indexes
+// count a phone's and a customer's calls across campaigns (caps, lockout).
+struct AddedColumn {
+  const char* table;
+  const char* column;
+  const char* declaration;
+};
+constexpr AddedColumn kSchemaV4Columns[] = {
+    {"phones", "zones", "TEXT NOT NULL DEFAULT ''"},
+    {"phones", "region", "TEXT NOT NULL DEFAULT ''"},
+    {"customers", "held", "TEXT"},
+    {"attempts", "callee_timezone", "TEXT"},
+    {"attempts", "rule", "TEXT"},
+};
+constexpr const char* kSchemaV4 = R"sql(
+CREATE INDEX IF NOT EXISTS attempts_phone_time ON attempts(phone, started_at);
+CREATE INDEX IF NOT EXISTS customers_cust_id ON customers(cust_id);
+CREATE TABLE IF NOT EXISTS dnc_sources(
+  id INTEGER PRIMARY KEY,
+  label TEXT NOT NULL UNIQUE
+);
+CREATE TABLE IF NOT EXISTS dnc(
+  number INTEGER PRIMARY KEY,
+  source_id INTEGER NOT NULL,
+  added_at INTEGER NOT NULL,
+  expires_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS abandon_ledger(
+  campaign_id INTEGER NOT NULL,
+  day TEXT NOT NULL,
+  answered INTEGER NOT NULL DEFAULT 0,
+  abandoned INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY(campaign_id, day)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS compliance_counts(
+  campaign_id INTEGER NOT NULL,
+  rule TEXT NOT NULL,
+  checked INTEGER NOT NULL DEFAULT 0,
+  held INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY(campaign_id, rule)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS settings(
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+)sql";
+
 // The latest time recorded for an attempt, indexed, so a restarted
 // simulator can start its clock after it with one index lookup. Not a schema
 // version of its own: any build can live with an extra index, so `init`
@@ -155,8 +207,8 @@ absl::StatusOr<CampaignState> state_from(std::string_view text) {
 constexpr const char* kAttemptColumns =
     "a.id, c.name, cu.cust_id, a.phone, a.attempt_on_phone, a.state, a.outcome, a.started_at, "
     "a.answered_at, a.ended_at, a.disconnect_reason, a.contact_id, a.agent_id, a.disposition, "
-    "a.owner";
-constexpr int kAttemptColumnCount = 15;
+    "a.owner, a.callee_timezone, a.rule";
+constexpr int kAttemptColumnCount = 17;
 
 // Connect's ClientToken: unique per attempt (not per phone, so a legitimate
 // redial is never refused) and per database (the random instance id), and
@@ -185,6 +237,8 @@ AttemptRecord read_attempt(const Stmt& s, std::string_view instance_id) {
   r.agent_id = s.text(12);
   r.disposition = s.text(13);
   r.owner = s.text(14);
+  r.callee_timezone = s.text(15);
+  r.rule = s.text(16);
   r.client_token = client_token(instance_id, r.id, ms(r.started_at));
   return r;
 }
@@ -240,8 +294,8 @@ class SqliteStore::Writer final : public ListWriter {
                                            "FROM customers cu WHERE campaign_id = ?1 AND "
                                            "cust_id = ?2"));
     PD_ASSIGN_OR_RETURN(insert_phone_,
-                        store_.db_.prepare("INSERT INTO phones(customer_id, seq, e164) "
-                                           "VALUES(?1, ?2, ?3)"));
+                        store_.db_.prepare("INSERT INTO phones(customer_id, seq, e164, "
+                                           "zones, region) VALUES(?1, ?2, ?3, ?4, ?5)"));
     PD_ASSIGN_OR_RETURN(find_phone_, store_.db_.prepare("SELECT 1 FROM phones WHERE "
                                                         "customer_id = ?1 AND e164 = ?2"));
     PD_ASSIGN_OR_RETURN(insert_reject_, store_.db_.prepare("INSERT INTO rejects(campaign_id, "
@@ -250,7 +304,8 @@ class SqliteStore::Writer final : public ListWriter {
   }
 
   absl::StatusOr<bool> add(std::string_view cust_id, std::string_view phone_e164,
-                           std::string_view attributes_json, int64_t line) override {
+                           std::string_view attributes_json, int64_t line,
+                           const CalleeFacts& callee) override {
     // Lists usually keep a customer's rows together; remembering the last
     // customer saves a lookup per extra phone.
     if (cust_id != last_cust_id_) {
@@ -288,8 +343,13 @@ class SqliteStore::Writer final : public ListWriter {
       find_phone_.reset();
       if (seen) return false;
     }
-    PD_RETURN_IF_ERROR(
-        insert_phone_.bind(1, last_customer_).bind(2, next_seq_).bind(3, phone_e164).run());
+    zones_ = join_zones(callee.zones);
+    PD_RETURN_IF_ERROR(insert_phone_.bind(1, last_customer_)
+                           .bind(2, next_seq_)
+                           .bind(3, phone_e164)
+                           .bind(4, zones_)
+                           .bind(5, callee.region)
+                           .run());
     ++next_seq_;
     if (phones_in_memory_) {
       if (last_phones_.size() < kPhonesInMemory) {
@@ -324,6 +384,7 @@ class SqliteStore::Writer final : public ListWriter {
   static constexpr size_t kPhonesInMemory = 64;
   Stmt insert_customer_, find_customer_, insert_phone_, find_phone_, insert_reject_;
   std::string last_cust_id_;
+  std::string zones_;  // the row's, joined (kept to reuse its buffer)
   std::vector<std::string> last_phones_;  // the last customer's, while phones_in_memory_
   bool phones_in_memory_ = false;
   int64_t last_customer_ = 0;
@@ -428,6 +489,12 @@ absl::Status SqliteStore::migrate() {
   if (version < 1) PD_RETURN_IF_ERROR(db_.exec(kSchemaV1));
   if (version < 2) PD_RETURN_IF_ERROR(db_.exec(kSchemaV2));
   if (version < 3) PD_RETURN_IF_ERROR(db_.exec(kSchemaV3));
+  if (version < 4) {
+    for (const AddedColumn& c : kSchemaV4Columns) {
+      PD_RETURN_IF_ERROR(add_column(c.table, c.column, c.declaration));
+    }
+    PD_RETURN_IF_ERROR(db_.exec(kSchemaV4));
+  }
   // A throw-away store (`simulate`) never resumes a clock: spare its writes.
   if (durable_) PD_RETURN_IF_ERROR(db_.exec(kLatestTimeIndex));
   PD_ASSIGN_OR_RETURN(Stmt set, db_.prepare("INSERT INTO meta(key, value) VALUES(?1, ?2) "
@@ -438,6 +505,17 @@ absl::Status SqliteStore::migrate() {
   PD_RETURN_IF_ERROR(id.bind(1, random_hex(8)).run());
   PD_RETURN_IF_ERROR(txn.commit());
   return check_schema();
+}
+
+// ALTER TABLE ADD COLUMN fails on a column that exists; a schema step must
+// be safe to run again.
+absl::Status SqliteStore::add_column(const char* table, const char* column,
+                                     const char* declaration) {
+  PD_ASSIGN_OR_RETURN(Stmt s, db_.prepare(cat("SELECT 1 FROM pragma_table_info('", table,
+                                              "') WHERE name = '", column, "'")));
+  PD_ASSIGN_OR_RETURN(bool exists, s.step());
+  if (exists) return absl::OkStatus();
+  return db_.exec(cat("ALTER TABLE ", table, " ADD COLUMN ", column, " ", declaration));
 }
 
 absl::Status SqliteStore::pin_instance_id(std::string_view id) {
@@ -542,6 +620,7 @@ absl::StatusOr<std::map<std::string, std::string>> SqliteStore::config(CampaignI
 }
 
 absl::Status SqliteStore::set_config(CampaignId id, std::string_view key, std::string_view value) {
+  policies_.erase(id);
   PD_ASSIGN_OR_RETURN(Stmt * s, stmt("INSERT INTO config(campaign_id, key, value) "
                                      "VALUES(?1, ?2, ?3) "
                                      "ON CONFLICT(campaign_id, key) DO UPDATE SET value = ?3"));
@@ -549,6 +628,7 @@ absl::Status SqliteStore::set_config(CampaignId id, std::string_view key, std::s
 }
 
 absl::Status SqliteStore::unset_config(CampaignId id, std::string_view key) {
+  policies_.erase(id);
   PD_ASSIGN_OR_RETURN(Stmt * s, stmt("DELETE FROM config WHERE campaign_id = ?1 AND key = ?2"));
   return s->bind(1, id).bind(2, key).run();
 }
@@ -565,52 +645,212 @@ absl::StatusOr<std::vector<Claim>> SqliteStore::claim(CampaignId id, int max, Wa
   if (max <= 0) return claims;
   sqlite::Transaction txn(db_);
   PD_RETURN_IF_ERROR(txn.begin());
+  PD_ASSIGN_OR_RETURN(const CompliancePolicy* policy, policy_for(id));
+  RuleCounts counts;
+  PD_RETURN_IF_ERROR(check_abandon_rate(id, *policy, now, counts));
+
   PD_ASSIGN_OR_RETURN(Stmt * pick,
                       stmt("SELECT cu.id, cu.cust_id, cu.attributes, cu.next_phone, p.e164, "
-                           "p.attempts FROM customers cu JOIN phones p ON p.customer_id = cu.id "
-                           "AND p.seq = cu.next_phone WHERE cu.campaign_id = ?1 AND "
-                           "cu.state = 'pending' AND cu.next_at <= ?2 "
-                           "ORDER BY cu.next_at, cu.id LIMIT ?3"));
-  pick->bind(1, id).bind(2, ms(now)).bind(3, int64_t{max});
-  std::vector<int64_t> customer_ids;
-  while (true) {
-    PD_ASSIGN_OR_RETURN(bool row, pick->step());
-    if (!row) break;
-    Claim c;
-    customer_ids.push_back(pick->int64(0));
-    c.cust_id = pick->text(1);
-    c.attributes_json = pick->text(2);
-    c.phone_seq = static_cast<int>(pick->int64(3));
-    c.phone = pick->text(4);
-    c.attempt_on_phone = static_cast<int>(pick->int64(5)) + 1;
-    claims.push_back(std::move(c));
-  }
-  pick->reset();
+                           "p.attempts, p.zones, p.region FROM customers cu JOIN phones p "
+                           "ON p.customer_id = cu.id AND p.seq = cu.next_phone "
+                           "WHERE cu.campaign_id = ?1 AND cu.state = 'pending' AND "
+                           "cu.next_at <= ?2 ORDER BY cu.next_at, cu.id LIMIT ?3"));
   PD_ASSIGN_OR_RETURN(Stmt * insert,
                       stmt("INSERT INTO attempts(campaign_id, customer_id, phone_seq, phone, "
-                           "attempt_on_phone, state, owner, started_at) "
-                           "VALUES(?1, ?2, ?3, ?4, ?5, 'dialing', ?6, ?7)"));
+                           "attempt_on_phone, state, owner, started_at, callee_timezone) "
+                           "VALUES(?1, ?2, ?3, ?4, ?5, 'dialing', ?6, ?7, ?8)"));
   PD_ASSIGN_OR_RETURN(Stmt * phone, stmt("UPDATE phones SET attempts = attempts + 1 "
                                          "WHERE customer_id = ?1 AND seq = ?2"));
   PD_ASSIGN_OR_RETURN(Stmt * customer,
-                      stmt("UPDATE customers SET state = 'dialing' WHERE id = ?1"));
-  for (size_t i = 0; i < claims.size(); ++i) {
-    Claim& c = claims[i];
-    PD_RETURN_IF_ERROR(insert->bind(1, id)
-                           .bind(2, customer_ids[i])
-                           .bind(3, int64_t{c.phone_seq})
-                           .bind(4, c.phone)
-                           .bind(5, int64_t{c.attempt_on_phone})
-                           .bind(6, owner)
-                           .bind(7, ms(now))
-                           .run());
-    c.attempt_id = db_.last_insert_rowid();
-    c.client_token = client_token(instance_id_, c.attempt_id, ms(now));
-    PD_RETURN_IF_ERROR(phone->bind(1, customer_ids[i]).bind(2, int64_t{c.phone_seq}).run());
-    PD_RETURN_IF_ERROR(customer->bind(1, customer_ids[i]).run());
+                      stmt("UPDATE customers SET state = 'dialing', held = NULL WHERE id = ?1"));
+  // Every customer looked at leaves the due set (claimed, moved past now,
+  // or on to their next phone or a final state), so each round makes
+  // progress and the loop ends.
+  std::vector<Candidate> batch;
+  while (static_cast<int>(claims.size()) < max) {
+    batch.clear();
+    pick->reset();
+    pick->bind(1, id).bind(2, ms(now)).bind(3, int64_t{max - static_cast<int>(claims.size())});
+    while (true) {
+      PD_ASSIGN_OR_RETURN(bool row, pick->step());
+      if (!row) break;
+      Candidate c;
+      c.customer_id = pick->int64(0);
+      c.claim.cust_id = pick->text(1);
+      c.claim.attributes_json = pick->text(2);
+      c.claim.phone_seq = static_cast<int>(pick->int64(3));
+      c.claim.phone = pick->text(4);
+      c.claim.attempt_on_phone = static_cast<int>(pick->int64(5)) + 1;
+      c.callee.zones = split_zones(pick->text(6));
+      c.callee.region = pick->text(7);
+      batch.push_back(std::move(c));
+    }
+    pick->reset();
+    if (batch.empty()) break;
+
+    for (Candidate& c : batch) {
+      Verdict verdict;
+      for (auto check : {&SqliteStore::check_window, &SqliteStore::check_dnc,
+                         &SqliteStore::check_lockout, &SqliteStore::check_caps}) {
+        PD_ASSIGN_OR_RETURN(verdict, (this->*check)(id, *policy, c, now));
+        if (verdict.checked) ++counts[verdict.rule].checked;
+        if (verdict.kind != Verdict::Kind::kDial) break;
+      }
+      if (verdict.kind == Verdict::Kind::kDefer) {
+        ++counts[verdict.rule].held;
+        PD_RETURN_IF_ERROR(defer(c, verdict));
+        continue;
+      }
+      if (verdict.kind == Verdict::Kind::kSuppress) {
+        ++counts[verdict.rule].held;
+        PD_RETURN_IF_ERROR(suppress(id, c, verdict, now, owner));
+        continue;
+      }
+      Claim& claimed = claims.emplace_back(std::move(c.claim));
+      PD_RETURN_IF_ERROR(insert->bind(1, id)
+                             .bind(2, c.customer_id)
+                             .bind(3, int64_t{claimed.phone_seq})
+                             .bind(4, claimed.phone)
+                             .bind(5, int64_t{claimed.attempt_on_phone})
+                             .bind(6, owner)
+                             .bind(7, ms(now))
+                             .bind_text_or_null(8, claimed.callee_timezone)
+                             .run());
+      claimed.attempt_id = db_.last_insert_rowid();
+      claimed.client_token = client_token(instance_id_, claimed.attempt_id, ms(now));
+      PD_RETURN_IF_ERROR(
+          phone->bind(1, c.customer_id).bind(2, int64_t{claimed.phone_seq}).run());
+      PD_RETURN_IF_ERROR(customer->bind(1, c.customer_id).run());
+    }
   }
+  PD_RETURN_IF_ERROR(add_rule_counts(id, counts));
   PD_RETURN_IF_ERROR(txn.commit());
   return claims;
+}
+
+absl::StatusOr<const CompliancePolicy*> SqliteStore::policy_for(CampaignId id) {
+  // data_version moves when another connection commits (it might have
+  // changed the configuration); this connection's own changes clear the
+  // cache where they are made (set_config, unset_config, set_setting).
+  PD_ASSIGN_OR_RETURN(uint64_t version, data_version());
+  auto it = policies_.find(id);
+  if (it != policies_.end() && it->second.data_version == version) return &it->second.policy;
+  PD_ASSIGN_OR_RETURN(auto config, this->config(id));
+  PD_ASSIGN_OR_RETURN(std::optional<std::string> rules, setting("region-rules"));
+  auto policy = CompliancePolicy::from_config(config, rules.value_or(""));
+  if (!policy.ok()) {
+    return absl::FailedPreconditionError(
+        cat("the compliance configuration cannot be applied: ", policy.status().message()));
+  }
+  CachedPolicy& cached = policies_[id];
+  cached.data_version = version;
+  cached.policy = *std::move(policy);
+  return &cached.policy;
+}
+
+// The rules' own checks are filled in by the rules (see design notes in
+// compliance/policy.h); until then each allows the call and checks nothing.
+absl::Status SqliteStore::check_abandon_rate(CampaignId /*id*/,
+                                             const CompliancePolicy& /*policy*/,
+                                             WallTime /*now*/, RuleCounts& /*counts*/) {
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Verdict> SqliteStore::check_window(CampaignId /*id*/,
+                                                  const CompliancePolicy& /*policy*/,
+                                                  Candidate& c, WallTime /*now*/) {
+  c.claim.callee_timezone = join_zones(c.callee.zones);
+  Verdict v = Verdict::not_checked();
+  v.rule = rule::kCallingWindow;
+  return v;
+}
+
+absl::StatusOr<Verdict> SqliteStore::check_dnc(CampaignId /*id*/,
+                                               const CompliancePolicy& /*policy*/,
+                                               Candidate& /*c*/, WallTime /*now*/) {
+  Verdict v = Verdict::not_checked();
+  v.rule = rule::kDnc;
+  return v;
+}
+
+absl::StatusOr<Verdict> SqliteStore::check_lockout(CampaignId /*id*/,
+                                                   const CompliancePolicy& /*policy*/,
+                                                   Candidate& /*c*/, WallTime /*now*/) {
+  Verdict v = Verdict::not_checked();
+  v.rule = rule::kAbandonLockout;
+  return v;
+}
+
+absl::StatusOr<Verdict> SqliteStore::check_caps(CampaignId /*id*/,
+                                                const CompliancePolicy& /*policy*/,
+                                                Candidate& /*c*/, WallTime /*now*/) {
+  Verdict v = Verdict::not_checked();
+  v.rule = rule::kCap;
+  return v;
+}
+
+absl::Status SqliteStore::defer(const Candidate& c, const Verdict& v) {
+  PD_ASSIGN_OR_RETURN(Stmt * s,
+                      stmt("UPDATE customers SET next_at = ?2, held = ?3 WHERE id = ?1"));
+  return s->bind(1, c.customer_id).bind(2, ms(v.until)).bind(3, v.reason()).run();
+}
+
+absl::Status SqliteStore::suppress(CampaignId id, const Candidate& c, const Verdict& v,
+                                   WallTime now, std::string_view owner) {
+  PD_ASSIGN_OR_RETURN(Stmt * record,
+                      stmt("INSERT INTO attempts(campaign_id, customer_id, phone_seq, phone, "
+                           "attempt_on_phone, state, outcome, owner, started_at, ended_at, "
+                           "callee_timezone, rule) VALUES(?1, ?2, ?3, ?4, ?5, 'ended', "
+                           "'suppressed', ?6, ?7, ?7, ?8, ?9)"));
+  PD_RETURN_IF_ERROR(record->bind(1, id)
+                         .bind(2, c.customer_id)
+                         .bind(3, int64_t{c.claim.phone_seq})
+                         .bind(4, c.claim.phone)
+                         .bind(5, int64_t{c.claim.attempt_on_phone})
+                         .bind(6, owner)
+                         .bind(7, ms(now))
+                         .bind_text_or_null(8, c.claim.callee_timezone)
+                         .bind(9, v.reason())
+                         .run());
+  // On to the customer's next phone, due at once (the next round of the
+  // claim looks at it); with none left the customer ends suppressed.
+  PD_ASSIGN_OR_RETURN(Stmt * move_on,
+                      stmt("UPDATE customers SET held = NULL, "
+                           "next_phone = CASE WHEN ?2 + 1 < (SELECT count(*) FROM phones "
+                           "WHERE customer_id = ?1) THEN ?2 + 1 ELSE next_phone END, "
+                           "state = CASE WHEN ?2 + 1 < (SELECT count(*) FROM phones "
+                           "WHERE customer_id = ?1) THEN 'pending' ELSE 'suppressed' END "
+                           "WHERE id = ?1"));
+  return move_on->bind(1, c.customer_id).bind(2, int64_t{c.claim.phone_seq}).run();
+}
+
+absl::Status SqliteStore::add_rule_counts(CampaignId id, const RuleCounts& counts) {
+  PD_ASSIGN_OR_RETURN(Stmt * s,
+                      stmt("INSERT INTO compliance_counts(campaign_id, rule, checked, held) "
+                           "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(campaign_id, rule) DO UPDATE "
+                           "SET checked = checked + ?3, held = held + ?4"));
+  for (const auto& [name, n] : counts) {
+    if (n.checked == 0 && n.held == 0) continue;
+    PD_RETURN_IF_ERROR(s->bind(1, id).bind(2, name).bind(3, n.checked).bind(4, n.held).run());
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<std::string>> SqliteStore::setting(std::string_view key) {
+  PD_ASSIGN_OR_RETURN(Stmt * s, stmt("SELECT value FROM settings WHERE key = ?1"));
+  s->bind(1, key);
+  PD_ASSIGN_OR_RETURN(bool row, s->step());
+  std::optional<std::string> out;
+  if (row) out = std::string(s->text(0));
+  s->reset();
+  return out;
+}
+
+absl::Status SqliteStore::set_setting(std::string_view key, std::string_view value) {
+  policies_.clear();
+  PD_ASSIGN_OR_RETURN(Stmt * s, stmt("INSERT INTO settings(key, value) VALUES(?1, ?2) "
+                                     "ON CONFLICT(key) DO UPDATE SET value = ?2"));
+  return s->bind(1, key).bind(2, value).run();
 }
 
 absl::Status SqliteStore::release_claim(AttemptId attempt) {
@@ -794,6 +1034,7 @@ absl::StatusOr<CampaignStatus> SqliteStore::status(CampaignId id) {
                            "cu.id = p.customer_id WHERE cu.campaign_id = ?1), "
                            "(SELECT MIN(next_at) FROM customers WHERE campaign_id = ?1 AND "
                            "state = 'pending')"));
+
   counts->bind(1, id);
   PD_ASSIGN_OR_RETURN(bool row, counts->step());
   if (row) {
@@ -801,6 +1042,16 @@ absl::StatusOr<CampaignStatus> SqliteStore::status(CampaignId id) {
     if (auto v = counts->opt_int64(1)) st.next_callable_at = wall(*v);
   }
   counts->reset();
+  if (st.next_callable_at) {
+    // Why the customer callable next waits, when a rule holds them (an
+    // index lookup, as next_callable_at()).
+    PD_ASSIGN_OR_RETURN(Stmt * held, stmt("SELECT held FROM customers WHERE campaign_id = ?1 "
+                                          "AND state = 'pending' ORDER BY next_at LIMIT 1"));
+    held->bind(1, id);
+    PD_ASSIGN_OR_RETURN(bool found, held->step());
+    if (found) st.next_callable_held = held->text(0);
+    held->reset();
+  }
   PD_ASSIGN_OR_RETURN(st.rejects, reject_counts(id));
   PD_ASSIGN_OR_RETURN(Stmt * by_outcome, stmt("SELECT state, outcome, count(*) FROM attempts "
                                               "WHERE campaign_id = ?1 GROUP BY state, outcome"));

@@ -5,6 +5,7 @@
 // Thread-safety: one SqliteStore per thread.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -17,7 +18,7 @@ namespace pd {
 class SqliteStore final : public Store {
  public:
   // The schema version this build writes; `init` upgrades older files.
-  static constexpr int kSchemaVersion = 3;
+  static constexpr int kSchemaVersion = 4;
 
   // Opens (and with `create`, creates) the file. Without `create`, a
   // missing file or an un-initialised/older schema is kFailedPrecondition
@@ -93,15 +94,62 @@ class SqliteStore final : public Store {
   // fill the "disk" without filling one.
   absl::Status limit_pages_for_testing(int64_t pages);
 
+  absl::StatusOr<std::optional<std::string>> setting(std::string_view key) override;
+  absl::Status set_setting(std::string_view key, std::string_view value) override;
+
  private:
   class Writer;
   SqliteStore() = default;
   absl::StatusOr<int> schema_version();
   absl::Status check_schema();
+  absl::Status add_column(const char* table, const char* column, const char* declaration);
   // A prepared statement for `sql`, prepared once per connection. `sql` must
   // be a string literal (the cache is keyed by its address).
   absl::StatusOr<sqlite::Stmt*> stmt(const char* sql);
   absl::StatusOr<Campaign> campaign_by_id(CampaignId id);
+
+  // --- compliance, inside claim's transaction (compliance/policy.h) -------
+  // One customer the claim would hand out, with what the rules need.
+  struct Candidate {
+    int64_t customer_id = 0;
+    Claim claim;  // attempt_id and client_token not yet known
+    CalleeFacts callee;
+  };
+  // Per rule: customers it checked and held back, added to the store's
+  // compliance_counts when the claim commits.
+  struct RuleCount {
+    int64_t checked = 0;
+    int64_t held = 0;
+  };
+  using RuleCounts = std::map<std::string_view, RuleCount>;
+  // The campaign's policy, parsed once while its configuration and the
+  // store-wide region rules stay as they were.
+  absl::StatusOr<const CompliancePolicy*> policy_for(CampaignId id);
+  // Before any customer: may the campaign dial at all?
+  absl::Status check_abandon_rate(CampaignId id, const CompliancePolicy& policy, WallTime now,
+                                  RuleCounts& counts);
+  // The per-customer rules, in the order claim applies them.
+  absl::StatusOr<Verdict> check_window(CampaignId id, const CompliancePolicy& policy,
+                                       Candidate& c, WallTime now);
+  absl::StatusOr<Verdict> check_dnc(CampaignId id, const CompliancePolicy& policy, Candidate& c,
+                                    WallTime now);
+  absl::StatusOr<Verdict> check_lockout(CampaignId id, const CompliancePolicy& policy,
+                                        Candidate& c, WallTime now);
+  absl::StatusOr<Verdict> check_caps(CampaignId id, const CompliancePolicy& policy, Candidate& c,
+                                     WallTime now);
+  // A rule holds the customer until `v.until` (customers.next_at / held).
+  absl::Status defer(const Candidate& c, const Verdict& v);
+  // A rule forbids the number: an ended attempt with outcome suppressed, and
+  // the customer moves on to their next phone (or ends suppressed).
+  absl::Status suppress(CampaignId id, const Candidate& c, const Verdict& v, WallTime now,
+                        std::string_view owner);
+  absl::Status add_rule_counts(CampaignId id, const RuleCounts& counts);
+
+  struct CachedPolicy {
+    uint64_t data_version = 0;
+    CompliancePolicy policy;
+  };
+  std::map<CampaignId, CachedPolicy> policies_;
 
   std::string path_;
   sqlite::Db db_;

@@ -611,5 +611,72 @@ TEST_F(SqliteStoreTest, AReloadNeverReusesAClientToken) {
   EXPECT_EQ((*open)[0].client_token, (*again)[0].client_token);
 }
 
+TEST_F(SqliteStoreTest, WhereACalleeIsTravelsFromTheListToTheClaimAndTheResults) {
+  {
+    auto w = store_->begin_list(campaign_, LoadMode::kReplace);
+    ASSERT_TRUE(w.ok()) << w.status();
+    CalleeFacts both{{"America/Chicago", "America/Denver"}, "US-NE"};
+    ASSERT_TRUE(*(*w)->add("A", "+13085550100", "{}", 2, both));
+    ASSERT_TRUE(*(*w)->add("B", "+12025550101", "{}", 3));  // whereabouts unknown
+    ASSERT_TRUE((*w)->commit().ok());
+  }
+  auto claims = store_->claim(campaign_, 5, t(0), "me");
+  ASSERT_TRUE(claims.ok()) << claims.status();
+  ASSERT_EQ(claims->size(), 2u);
+  EXPECT_EQ((*claims)[0].callee_timezone, "America/Chicago America/Denver");
+  EXPECT_EQ((*claims)[1].callee_timezone, "");
+  std::vector<std::string> zones;
+  ASSERT_TRUE(store_
+                  ->for_each_attempt(campaign_, [&](const AttemptRecord& a) {
+                    zones.push_back(a.callee_timezone);
+                  })
+                  .ok());
+  EXPECT_EQ(zones, (std::vector<std::string>{"America/Chicago America/Denver", ""}));
+}
+
+TEST_F(SqliteStoreTest, StoreWideSettingsAreSharedByEveryConnection) {
+  auto none = store_->setting("region-rules");
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+  ASSERT_TRUE(store_->set_setting("region-rules", "[US-FL]\n").ok());
+  auto other = open(false);
+  ASSERT_NE(other, nullptr);
+  auto got = other->setting("region-rules");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->value_or(""), "[US-FL]\n");
+}
+
+TEST_F(SqliteStoreTest, SchemaVersion3UpgradesKeepingTheListAndItsAttempts) {
+  load(2);
+  ASSERT_EQ(store_->claim(campaign_, 1, t(0), "me")->size(), 1u);
+  store_.reset();
+  {
+    // A version-3 file: no compliance columns or tables.
+    sqlite::Db db;
+    ASSERT_TRUE(db.open(path_, false).ok());
+    for (const char* sql :
+         {"DROP INDEX attempts_phone_time", "DROP INDEX customers_cust_id",
+          "ALTER TABLE phones DROP COLUMN zones", "ALTER TABLE phones DROP COLUMN region",
+          "ALTER TABLE customers DROP COLUMN held",
+          "ALTER TABLE attempts DROP COLUMN callee_timezone", "ALTER TABLE attempts DROP COLUMN rule",
+          "DROP TABLE dnc", "DROP TABLE dnc_sources", "DROP TABLE abandon_ledger",
+          "DROP TABLE compliance_counts", "DROP TABLE settings",
+          "UPDATE meta SET value = '3' WHERE key = 'schema_version'"}) {
+      ASSERT_TRUE(db.exec(sql).ok()) << sql;
+    }
+  }
+  EXPECT_FALSE(SqliteStore::open(path_, false).ok());
+  store_ = open(true);  // what `init` does
+  ASSERT_NE(store_, nullptr);
+  auto st = store_->status(campaign_);
+  ASSERT_TRUE(st.ok()) << st.status();
+  EXPECT_EQ(st->customers, 2);
+  EXPECT_EQ(st->attempts_in_flight, 1);
+  auto next = store_->claim(campaign_, 5, t(1), "me");
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ(next->size(), 1u);
+  ASSERT_TRUE(store_->migrate().ok());  // again: nothing to do
+}
+
 }  // namespace
 }  // namespace pd
