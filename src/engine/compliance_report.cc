@@ -128,7 +128,7 @@ absl::StatusOr<ComplianceReport> compliance_report(Store& store, const Campaign&
   PD_RETURN_IF_ERROR(audit);
   PD_ASSIGN_OR_RETURN(CampaignStatus st, store.status(campaign.id));
   for (const auto& [outcome, n] : st.attempts_by_outcome) {
-    if (to_string(outcome) == "suppressed") report.attempts_suppressed += n;
+    if (outcome == Outcome::kSuppressed) report.attempts_suppressed += n;
   }
 
   report.at = latest.value_or(now);
