@@ -115,12 +115,8 @@ class SqliteStore final : public Store {
     Claim claim;  // attempt_id and client_token not yet known
     CalleeFacts callee;
   };
-  // Per rule: customers it checked and held back, added to the store's
-  // compliance_counts when the claim commits.
-  struct RuleCount {
-    int64_t checked = 0;
-    int64_t held = 0;
-  };
+  // Per rule: customers it checked and held back (store.h's RuleCount),
+  // added to the store's compliance_counts when the claim commits.
   using RuleCounts = std::map<std::string_view, RuleCount>;
   // The campaign's policy, parsed once while its configuration and the
   // store-wide region rules stay as they were.
