@@ -169,6 +169,7 @@ TEST_F(ComplianceReportTest, CallsOverTheCapIn24HoursAreViolationsAcrossCampaign
 TEST_F(ComplianceReportTest, ACallWithinTheAbandonLockoutIsAViolation) {
   const AttemptId abandoned = call(noon_, Outcome::kAbandoned);
   const AttemptId next = call(noon_ + std::chrono::hours(1));
+  ASSERT_TRUE(store_->set_config(campaign_.id, "abandon-lockout", "72h").ok());
   // Record the next call to the abandoned number, an hour later.
   tamper(cat("UPDATE attempts SET phone = (SELECT phone FROM attempts WHERE id = ", abandoned,
              ") WHERE id = ", next));
