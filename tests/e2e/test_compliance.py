@@ -131,10 +131,10 @@ class ComplianceTest(unittest.TestCase):
                                                                     r["phone"]))
                       for r in placed if outside_window(parse_utc(r["started_at"]), r["phone"])]
         self.assertEqual(violations, [])
-        # The zone the dialer recorded is one of the number's zones.
+        # The zones the dialer checked are the number's, as phonenumbers
+        # (the same 8.12.57 data) gives them.
         for r in placed:
-            if r.get("callee_timezone"):
-                self.assertIn(r["callee_timezone"], zones_of(r["phone"]), r)
+            self.assertEqual(set(r["callee_timezone"].split()), set(zones_of(r["phone"])), r)
         # Nobody was called before their window opened that day: the first
         # call to each zone group is at or after its opening, and Hawaii's
         # at or after 08:00 HST.
@@ -178,7 +178,7 @@ class ComplianceTest(unittest.TestCase):
         out = os.path.join(self.dir, "sim-results.csv")
         p = subprocess.run(
             [BIN, "simulate", "--list", lst, "--start", start_text, "--store", self.db,
-             "--results", out, "--agents", "4", "--max-attempts", "3", "--retry-delay", "5h",
+             "--results", out, "--agents", "4", "--max-attempts", "3", "--retry-delay", "10h",
              "--answer-rate", "0.3", "--seed", "7"],
             capture_output=True, text=True, cwd=self.dir, timeout=300)
         self.assertEqual(p.returncode, 0, p.stderr)
@@ -187,8 +187,8 @@ class ComplianceTest(unittest.TestCase):
         with open(out) as f:
             rows = list(csv.DictReader(f))
         self.check_windows(rows, groups, start_text)
-        # Retries five hours after an evening miss fall outside the window:
-        # they wait for the next morning, and still hold.
+        # A third try ten hours after the second falls in the night: it waits
+        # for the next morning, and the window still holds.
         days = {parse_utc(r["started_at"]).astimezone(ZoneInfo("America/New_York")).date()
                 for r in rows}
         self.assertGreater(len(days), 1, "some retries waited for the next day")
