@@ -295,6 +295,8 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"sim", "connect"}));
   serve->add_option("--speed", serve_options.speed,
                     "simulator only: run X times faster than real time");
+  serve->add_option("--start", serve_options.start,
+                    "simulator only: the clock starts here instead of now (as run --start)");
   serve->add_option("--max-clients", serve_options.max_clients,
                     "open connections in all; when full, the oldest one still sending its "
                     "request head is closed to make room");
