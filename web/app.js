@@ -24,6 +24,7 @@ const OUTCOME_LABELS = {
   failed: 'Failed',
   abandoned: 'Abandoned',
   interrupted: 'Interrupted',
+  suppressed: 'Suppressed (a compliance rule)',
 };
 const STATE_LABELS = {
   idle: 'Idle', running: 'Running', stopping: 'Stopping', stopped: 'Stopped', done: 'Done',
@@ -211,7 +212,7 @@ async function pollCampaigns(gen) {
 
 function progressOf(c) {
   const customers = c.customers || 0;
-  const finished = (c.reached || 0) + (c.exhausted || 0);
+  const finished = (c.reached || 0) + (c.exhausted || 0) + (c.suppressed || 0);
   return customers > 0 ? finished / customers : 0;
 }
 
@@ -237,7 +238,7 @@ function renderCampaignList() {
       h('span', { class: 'ci-bar', 'aria-hidden': 'true' },
         h('span', { style: `width:${(p * 100).toFixed(1)}%` })),
       h('span', { class: 'ci-meta' },
-        c.customers ? `${fmt((c.reached || 0) + (c.exhausted || 0))} of ${fmt(c.customers)} done · ${pct(p, 0)}`
+        c.customers ? `${fmt((c.reached || 0) + (c.exhausted || 0) + (c.suppressed || 0))} of ${fmt(c.customers)} done · ${pct(p, 0)}`
           : 'no list loaded',
         c.state === 'running' && c.in_flight ? ` · ${fmt(c.in_flight)} on the line` : '')));
   });
@@ -354,6 +355,7 @@ async function refreshDetail() {
       pending: byState.pending ?? c.pending,
       reached: byState.reached ?? c.reached,
       exhausted: byState.exhausted ?? c.exhausted,
+      suppressed: byState.suppressed ?? c.suppressed,
       in_flight: d.attempts_in_flight ?? c.in_flight,
       attempts_by_outcome: d.attempts_by_outcome ?? c.attempts_by_outcome,
     });
@@ -653,7 +655,9 @@ function renderAgents(live) {
 function renderList(c) {
   const customers = c.customers || 0;
   const reached = c.reached || 0;
-  const exhausted = c.exhausted || 0;
+  // Customers a compliance rule ended are finished too (shown with the
+  // exhausted: nobody will call them).
+  const exhausted = (c.exhausted || 0) + (c.suppressed || 0);
   const inflight = c.in_flight || 0;
   setText('list-customers', fmt(c.customers));
   // The parts add up to the customers: "pending" from the API counts those
@@ -662,7 +666,7 @@ function renderList(c) {
     ? fmt(Math.max(0, customers - reached - exhausted - inflight)) : fmt(c.pending));
   setText('list-inflight', fmt(c.in_flight));
   setText('list-reached', fmt(c.reached));
-  setText('list-exhausted', fmt(c.exhausted));
+  setText('list-exhausted', fmt(exhausted));
   setText('list-attempts', fmt(c.attempts));
   const p = progressOf(c);
   setText('list-percent', customers ? `${pct(p, 0)} finished` : 'no list loaded');

@@ -301,7 +301,7 @@ test('dashboard: sign in, create, upload, start, live numbers, stop, download', 
     await download.saveAs(csvPath);
     const csv = readFileSync(csvPath, 'utf8').trim().split(/\r?\n/);
     assert.equal(csv[0], 'campaign,cust_id,phone,attempt,started_at,answered_at,ended_at,outcome,'
-      + 'disconnect_reason,contact_id,agent_id,disposition');
+      + 'disconnect_reason,contact_id,agent_id,disposition,callee_timezone,rule');
     assert.ok(csv.length - 1 >= 5, `results rows: ${csv.length - 1}`);
     for (const row of csv.slice(1)) {
       assert.ok(row.startsWith(`${CAMPAIGN},B`), row);

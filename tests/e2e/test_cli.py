@@ -96,7 +96,7 @@ class CliTest(unittest.TestCase):
         self.assertEqual(st["attempts"], 0)
         self.assertEqual(set(st["attempts_by_outcome"]),
                          {"connected", "no_answer", "busy", "invalid_number", "failed",
-                          "abandoned", "interrupted"})
+                          "abandoned", "interrupted", "suppressed"})
 
     def test_load_bad_rows_reports_each_with_its_line(self):
         self.pd("init")

@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 
 BIN = os.environ.get("POWERDIALER_BIN", "build/powerdialer")
 OUTCOMES = {"connected", "no_answer", "busy", "invalid_number", "failed", "abandoned",
-            "interrupted"}
+            "interrupted", "suppressed"}
 # Quick calls, so real-time runs finish in seconds.
 FAST_CALLS = ["--talk-mean", "2s", "--acw-mean", "1s", "--ring-timeout", "3s"]
 

@@ -221,7 +221,8 @@ class ServeApiTest(ServeTestBase):
         self.assertIn("create-1", names)
         for c in self.api("GET", "/api/campaigns")["campaigns"]:
             self.assertEqual(set(c), {"name", "state", "backend", "customers", "attempts",
-                                      "reached", "exhausted", "pending", "in_flight"})
+                                      "reached", "exhausted", "suppressed", "pending",
+                                      "in_flight"})
             self.assertEqual(c["backend"], "sim")
         self.api("GET", "/api/campaigns/nosuch", expect=404)
         self.api("GET", "/api/campaigns/nosuch/config", expect=404)
