@@ -652,6 +652,15 @@ function renderAgents(live) {
     : [h('span', { class: 'empty', style: 'flex-grow:1' })]));
 }
 
+// "42 min", "3 h 5 min", "2 d 4 h" (as the CLI's status says it).
+function waitText(ms) {
+  const total = Math.max(1, Math.ceil(ms / 60000));
+  const d = Math.floor(total / 1440), h = Math.floor(total / 60) % 24, m = total % 60;
+  if (d > 0) return h > 0 ? `${d} d ${h} h` : `${d} d`;
+  if (h > 0) return m > 0 ? `${h} h ${m} min` : `${h} h`;
+  return `${m} min`;
+}
+
 function renderList(c) {
   const customers = c.customers || 0;
   const reached = c.reached || 0;
@@ -683,10 +692,16 @@ function renderList(c) {
   if (d) {
     if (typeof d.phones === 'number') extra.push(`${fmt(d.phones)} phone numbers`);
     if (d.rejected_rows) extra.push(`${fmt(d.rejected_rows)} ${d.rejected_rows === 1 ? 'row' : 'rows'} rejected at load`);
-    if (d.next_callable_at && c.state !== 'done') {
-      const at = new Date(d.next_callable_at);
-      if (!Number.isNaN(at.getTime()) && at.getTime() > Date.now()) extra.push(`next retry due ${at.toLocaleTimeString()}`);
-    }
+  }
+  // A compliance rule holds the list (e.g. outside every callee's calling
+  // window): say what lets go and when, from the live feed or the details.
+  const waiting = 'waiting' in c ? c.waiting : d && d.waiting;
+  const until = waiting ? new Date(waiting.until).getTime() : NaN;
+  if (waiting && c.state !== 'done' && until > Date.now()) {
+    extra.push(`waiting: ${waiting.text}, in ${waitText(until - Date.now())}`);
+  } else if (d && d.next_callable_at && c.state !== 'done') {
+    const at = new Date(d.next_callable_at);
+    if (!Number.isNaN(at.getTime()) && at.getTime() > Date.now()) extra.push(`next retry due ${at.toLocaleTimeString()}`);
   }
   setText('list-extra', extra.join(' · '));
 }

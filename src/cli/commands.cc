@@ -4,6 +4,8 @@
 #include <cctype>
 #include <nlohmann/json.hpp>
 
+#include "compliance/policy.h"
+#include "compliance/region_rules.h"
 #include "core/advice.h"
 #include "core/clock.h"
 #include "core/config_keys.h"
@@ -228,11 +230,57 @@ int cmd_status(const Context& ctx, bool json) {
                        st->rejects.rows - st->rejects.listed);
   }
   out << "\n";
+  // When a rule holds the next customer: what lets go, and when.
+  if (j.contains("waiting") && st->campaign.state != CampaignState::kDone) {
+    const auto until = parse_iso8601(j["waiting"]["until"].get<std::string>());
+    const WallTime now = system_clock().wall_now();
+    if (until && *until > now) {
+      out << fmt::format("waiting    {}, in {}\n", escape_controls(j["waiting"]["text"].get<std::string>()),
+                         wait_duration_text(now, *until));
+    }
+  }
   out << fmt::format("attempts   {} ({} in flight)", st->attempts, st->attempts_in_flight);
   for (auto& [name, n] : j["attempts_by_outcome"].items()) {
     if (n.get<int64_t>() > 0) out << ", " << n.get<int64_t>() << " " << name;
   }
   out << "\n";
+  return kOk;
+}
+
+int cmd_rules_show(const Context& ctx) {
+  auto store = open_store(ctx.db_path, /*create=*/false);
+  if (!store.ok()) return fail(ctx, store.status());
+  auto stored = (*store)->setting(kRegionRulesSetting);
+  if (!stored.ok()) return fail(ctx, stored.status());
+  if (!stored->has_value()) {
+    *ctx.out << "# No region rules stored: these built-in defaults apply ('rules load FILE' "
+                "stores yours).\n";
+  }
+  *ctx.out << region_rules_text_or_default(stored->value_or(""));
+  return kOk;
+}
+
+int cmd_rules_load(const Context& ctx, const std::string& file) {
+  auto store = open_store(ctx.db_path, /*create=*/false);
+  if (!store.ok()) return fail(ctx, store.status());
+  auto in = open_input(file);
+  if (!in.ok()) return fail(ctx, in.status());
+  std::string text{std::istreambuf_iterator<char>(**in), std::istreambuf_iterator<char>()};
+  if ((*in)->bad()) {
+    return fail(ctx, absl::DataLossError(cat(file, ": read failed; nothing was changed")));
+  }
+  // Checked whole before anything is stored: a bad file changes nothing.
+  auto rules = RegionRules::parse(text, file);
+  if (!rules.ok()) {
+    return fail(ctx, absl::InvalidArgumentError(
+                         cat(rules.status().message(), "; the region rules were not changed")));
+  }
+  if (absl::Status s = (*store)->set_setting(kRegionRulesSetting, text); !s.ok()) {
+    return fail(ctx, s);
+  }
+  *ctx.out << "loaded region rules for " << rules->all().size() << " region(s) from "
+           << escape_controls(file) << "; every campaign of " << escape_controls(ctx.db_path)
+           << " dials under them from its next claim\n";
   return kOk;
 }
 

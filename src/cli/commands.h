@@ -39,6 +39,10 @@ int cmd_load(const Context& ctx, const std::optional<std::string>& file, bool ap
 int cmd_status(const Context& ctx, bool json);
 int cmd_results(const Context& ctx, const std::optional<std::string>& output);
 int cmd_campaigns(const Context& ctx, bool json);
+// The store-wide region rules (compliance/region_rules.h): print the rules
+// in force; validate FILE (local or s3://) and store it, or change nothing.
+int cmd_rules_show(const Context& ctx);
+int cmd_rules_load(const Context& ctx, const std::string& file);
 // The rows the last load rejected, "line N: reason" (or JSON), in line order.
 int cmd_rejects(const Context& ctx, bool json);
 

@@ -204,6 +204,17 @@ int main(int argc, char** argv) {
   compliance->callback(
       [&] { run = [&] { return pd::cli::cmd_compliance(ctx, json, all_campaigns); }; });
 
+  auto* rules = app.add_subcommand(
+      "rules", "the region rules (state calling hours and caps) every campaign dials under");
+  rules->require_subcommand(1);
+  auto* rules_show = rules->add_subcommand("show", "print the rules in force");
+  rules_show->callback([&] { run = [&] { return pd::cli::cmd_rules_show(ctx); }; });
+  std::string rules_file;
+  auto* rules_load = rules->add_subcommand(
+      "load", "check FILE and store it as the rules for every campaign (nothing changes on error)");
+  rules_load->add_option("file", rules_file, "rules file (format: 'rules show')")->required();
+  rules_load->callback([&] { run = [&] { return pd::cli::cmd_rules_load(ctx, rules_file); }; });
+
   auto* campaigns = app.add_subcommand("campaigns", "list the campaigns in the database");
   campaigns->add_flag("--json", json, "print JSON");
   campaigns->callback([&] { run = [&] { return pd::cli::cmd_campaigns(ctx, json); }; });

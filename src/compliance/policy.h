@@ -12,6 +12,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +21,9 @@
 #include "core/types.h"
 
 namespace pd {
+
+class CallingWindow;  // compliance/calling_window.h
+class RegionRules;    // compliance/region_rules.h
 
 // The rules by name, as counted in the compliance report and written in a
 // held customer's reason and a suppressed attempt's rule.
@@ -86,6 +90,42 @@ class CompliancePolicy {
 
   // The windows, caps, lockout and abandon-rate settings are added by the
   // rules that use them (see the store's claim).
+
+  // The defaults: 08:00-21:00, the built-in region rules.
+  CompliancePolicy();
+
+  // --- calling windows and region rules ---------------------------------
+  // The campaign's calling window with the region rules applied
+  // (compliance/calling_window.h).
+  const CallingWindow& window() const;
+  // The region rules in force (compliance/region_rules.h): per-region hours
+  // and caps, e.g. Florida's 3 calls in 24 hours:
+  // region_rules().max_calls_24h("US-FL").
+  const RegionRules& region_rules() const;
+  // What the calling-window rule says about calling a phone in `zones` /
+  // `region` at `now`; sets `callee_timezone` to the zones checked.
+  Verdict check_window(const CalleeFacts& callee, WallTime now,
+                       std::string* callee_timezone) const;
+
+ private:
+  // Shared, so a copy is cheap; window_ points into region_rules_.
+  std::shared_ptr<const RegionRules> region_rules_;
+  std::shared_ptr<const CallingWindow> window_;
 };
+
+// The store setting (Store::setting) holding the region rules text.
+inline constexpr std::string_view kRegionRulesSetting = "region-rules";
+
+// The region rules text as `rules show` prints it: the stored text, or the
+// built-in data/region-rules.conf when none is stored.
+std::string_view region_rules_text_or_default(std::string_view stored);
+
+// "the next window opens 08:00 America/Chicago" for a customer held by
+// `held` ("calling-window America/Chicago") until `until`; for another rule,
+// "held by cap 3 calls in 24h until 2026-12-02T14:05:00.000Z". Empty when
+// `held` is. The caller adds how long that is from now.
+std::string waiting_text(std::string_view held, WallTime until);
+// "42 min", "3 h 5 min", "2 d 4 h": how long until `until` from `now`.
+std::string wait_duration_text(WallTime now, WallTime until);
 
 }  // namespace pd

@@ -6,6 +6,7 @@
 #include <cctype>
 #include <charconv>
 
+#include "compliance/calling_window.h"
 #include "core/advice.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
@@ -62,6 +63,29 @@ const std::vector<ConfigKey>& keys() {
        "Kinesis endpoint override (default: AWS_ENDPOINT_URL_KINESIS or AWS's)"},
       {"s3-endpoint", ConfigKind::kUrl, "",
        "S3 endpoint override (default: AWS_ENDPOINT_URL_S3 or AWS's)"},
+      // Compliance: when a callee may be called, in their local time
+      // (src/compliance/calling_window.h); region rules narrow it further.
+      {"calling-hours", ConfigKind::kDailyHours, "08:00-21:00",
+       "hours a callee may be called, in their local time (00:00-24:00: all day)"},
+      {"calling-hours-mon", ConfigKind::kDailyHours, "", "Monday's calling hours, or closed",
+       0, 0, "closed"},
+      {"calling-hours-tue", ConfigKind::kDailyHours, "", "Tuesday's calling hours, or closed",
+       0, 0, "closed"},
+      {"calling-hours-wed", ConfigKind::kDailyHours, "", "Wednesday's calling hours, or closed",
+       0, 0, "closed"},
+      {"calling-hours-thu", ConfigKind::kDailyHours, "", "Thursday's calling hours, or closed",
+       0, 0, "closed"},
+      {"calling-hours-fri", ConfigKind::kDailyHours, "", "Friday's calling hours, or closed",
+       0, 0, "closed"},
+      {"calling-hours-sat", ConfigKind::kDailyHours, "", "Saturday's calling hours, or closed",
+       0, 0, "closed"},
+      {"calling-hours-sun", ConfigKind::kDailyHours, "", "Sunday's calling hours, or closed",
+       0, 0, "closed"},
+      {"blackout-dates", ConfigKind::kDateList, "",
+       "dates no one is called, the callee's local date (2026-12-25,2027-01-01)"},
+      {"default-timezone", ConfigKind::kTimeZone, "",
+       "time zone for phones with none known (toll-free, no timezone/zip column); unset: "
+       "such phones are not dialled"},
   };
   return k;
 }
@@ -305,6 +329,34 @@ absl::StatusOr<std::string> validate_config_value(std::string_view key, std::str
       std::string url(trimmed);
       while (url.size() > host_at + 1 && url.back() == '/') url.pop_back();
       return url;
+    }
+    case ConfigKind::kDailyHours: {
+      const bool allow_closed = k->choices == "closed";
+      auto h = parse_daily_hours(trimmed, allow_closed);
+      if (!h.ok()) {
+        return invalid(key, value,
+                       allow_closed ? "local hours HH:MM-HH:MM such as 08:00-21:00 (24:00 is "
+                                      "the end of the day), or closed"
+                                    : "local hours HH:MM-HH:MM such as 08:00-21:00 (24:00 is "
+                                      "the end of the day; 00:00-24:00 all day)");
+      }
+      return format_daily_hours(*h);
+    }
+    case ConfigKind::kDateList: {
+      auto days = parse_blackout_dates(trimmed);
+      if (!days.ok()) {
+        return invalid(key, value,
+                       cat("dates YYYY-MM-DD separated by commas such as 2026-12-25,2027-01-01 (",
+                           sv(days.status().message()), ")"));
+      }
+      return format_blackout_dates(*days);
+    }
+    case ConfigKind::kTimeZone: {
+      const date::time_zone* zone = find_time_zone(trimmed);
+      if (zone == nullptr) {
+        return invalid(key, value, "an IANA time zone name such as America/Chicago or Europe/London");
+      }
+      return std::string(zone->name());
     }
   }
   return absl::InternalError("unhandled config kind");

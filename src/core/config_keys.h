@@ -29,6 +29,9 @@ enum class ConfigKind {
   kPhone,       // E.164 phone number
   kChoice,      // one of `choices` ("GENERAL|CAMPAIGN")
   kUrl,         // http(s)://host[:port][/path]
+  kDailyHours,  // local hours "08:00-21:00" (24:00 = end of day); with `choices` "closed" too
+  kDateList,    // dates "2026-12-25,2027-01-01"
+  kTimeZone,    // IANA time zone name: America/Chicago
 };
 
 struct ConfigKey {

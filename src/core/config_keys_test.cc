@@ -26,6 +26,31 @@ TEST(ConfigKeys, IntegersAreRangeChecked) {
   }
 }
 
+TEST(ConfigKeys, CallingWindowKeysAreValidatedAndCanonical) {
+  EXPECT_FALSE(validate_config_value("calling-hours", "8:00-21:00").ok());
+  EXPECT_EQ(*validate_config_value("calling-hours", " 09:00 - 20:30 "), "09:00-20:30");
+  EXPECT_EQ(*validate_config_value("calling-hours", "00:00-24:00"), "00:00-24:00");
+  EXPECT_EQ(*validate_config_value("calling-hours-sun", "Closed"), "closed");
+  EXPECT_EQ(*validate_config_value("calling-hours-sat", "10:00-14:00"), "10:00-14:00");
+  auto r = validate_config_value("calling-hours", "closed");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(message(r.status()).find("for calling-hours: expected local hours HH:MM-HH:MM"),
+            std::string::npos);
+  r = validate_config_value("calling-hours-mon", "21:00-08:00");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(message(r.status()).find("or closed"), std::string::npos);
+  EXPECT_EQ(*validate_config_value("blackout-dates", "2027-01-01, 2026-12-25,2026-12-25"),
+            "2026-12-25,2027-01-01");
+  r = validate_config_value("blackout-dates", "2026-12-25,25/12/2026");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(message(r.status()).find("'25/12/2026' is not a date"), std::string::npos);
+  EXPECT_EQ(*validate_config_value("default-timezone", " America/Chicago "), "America/Chicago");
+  r = validate_config_value("default-timezone", "Central");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(message(r.status()).find("for default-timezone: expected an IANA time zone name"),
+            std::string::npos);
+}
+
 TEST(ConfigKeys, DurationsAcceptUnitsAndAreCanonical) {
   EXPECT_EQ(*validate_config_value("retry-delay", "300"), "5m");
   EXPECT_EQ(*validate_config_value("retry-delay", "90s"), "90s");

@@ -24,6 +24,8 @@ class CampaignControlTest : public ::testing::Test {
     auto c = store_->init_campaign("spring");
     ASSERT_TRUE(c.ok());
     campaign_ = *c;
+    // Not a calling-window test: every hour is inside the window.
+    ASSERT_TRUE(store_->set_config(campaign_.id, "calling-hours", "00:00-24:00").ok());
     auto w = store_->begin_list(campaign_.id, LoadMode::kReplace);
     ASSERT_TRUE(w.ok());
     ASSERT_TRUE((*w)->add("A", "+12025550100", "{}", 2).ok());

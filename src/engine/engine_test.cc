@@ -128,6 +128,8 @@ class EngineTest : public ::testing::Test {
     ASSERT_TRUE(s.ok()) << s.status();
     store_ = std::move(*s);
     campaign_ = *store_->init_campaign("c");
+    // Not a calling-window test: every hour is inside the window.
+    ASSERT_TRUE(store_->set_config(campaign_.id, "calling-hours", "00:00-24:00").ok());
     executor_ = std::make_unique<InlineStoreExecutor>(*store_, loop_);
   }
   void TearDown() override {
@@ -549,6 +551,7 @@ TEST_F(EngineTest, AContactIdTheStoreCannotRecordStopsTheCampaign) {
   // give our first call (as the simulator's restarting ids once did).
   auto other = store_->init_campaign("other");
   ASSERT_TRUE(other.ok());
+  ASSERT_TRUE(store_->set_config(other->id, "calling-hours", "00:00-24:00").ok());
   {
     auto w = store_->begin_list(other->id, LoadMode::kReplace);
     ASSERT_TRUE((*w)->add("X", "+12025559999", "{}", 2).ok());

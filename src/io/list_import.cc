@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "compliance/callee.h"
 #include "core/strings.h"
 #include "io/phone.h"
 #include "telephony/amazon_connect/limits.h"
@@ -50,6 +51,9 @@ struct Header {
   size_t phone_col = 0;
   std::vector<size_t> attr_cols;  // the other columns, in order
   std::vector<std::string> attr_names;
+  // Where the callee is (compliance/callee.h); these stay attributes too.
+  std::optional<size_t> timezone_col;  // "timezone"
+  std::optional<size_t> zip_col;       // "postal_code", else "zip"
 };
 
 // Checks the header record and finds the columns.
@@ -62,6 +66,7 @@ absl::StatusOr<Header> parse_header(const CsvRecord& rec, std::string_view sourc
   h.fields = rec.fields.size();
   std::vector<std::string> lower;  // header names seen, lower case, by column
   std::optional<size_t> cust, phone;
+  bool postal_code = false;  // a postal_code column wins over a zip column
   for (size_t i = 0; i < rec.fields.size(); ++i) {
     const std::string_view name = trim(rec.fields[i]);
     if (name.empty()) {
@@ -75,6 +80,11 @@ absl::StatusOr<Header> parse_header(const CsvRecord& rec, std::string_view sourc
             source, ": column ", i + 1, " (\"", shown(name), "\") repeats the name of column ",
             j + 1, " (\"", shown(trim(rec.fields[j])), "\"); names must differ, ignoring case"));
       }
+    }
+    if (key == "timezone") h.timezone_col = i;
+    if (key == "postal_code" || (key == "zip" && !postal_code)) {
+      h.zip_col = i;
+      postal_code = postal_code || key == "postal_code";
     }
     if (key == "custid") {
       cust = i;
@@ -121,6 +131,8 @@ struct Row {
   std::string reason;          // when rejected
   std::string cust_id;
   std::string attributes;  // JSON object
+  std::string timezone;    // the timezone / postal_code cells, for resolve_callee
+  std::string zip;
 };
 
 // Rows in line order; `phones` holds the raw phone of each row not already
@@ -194,6 +206,8 @@ class Importer {
         reject(row, why::kMissingPhone, "missing phone");
       } else {
         row.cust_id.assign(cust);
+        row.timezone.assign(header_.timezone_col ? trim(rec.fields[*header_.timezone_col]) : "");
+        row.zip.assign(header_.zip_col ? trim(rec.fields[*header_.zip_col]) : "");
         size_t attribute_bytes = 0;
         for (size_t i = 0; i < slots_.size(); ++i) {
           slots_[i]->assign(rec.fields[header_.attr_cols[i]]);
@@ -315,8 +329,15 @@ class Importer {
         if (!r.ok) {
           s = report(row.line, reject_reason::kInvalidPhone,
                      cat("invalid phone \"", shown(raw), "\": ", r.value));
+        } else if (absl::StatusOr<CalleeFacts> callee =
+                       resolve_callee(r.value, row.timezone, row.zip);
+                   !callee.ok()) {
+          s = report(row.line, reject_reason::kInvalidTimezone,
+                     cat("column ", *header_.timezone_col + 1, " (timezone): ",
+                         callee.status().message()));
         } else {
-          absl::StatusOr<bool> added = writer_.add(row.cust_id, r.value, row.attributes, row.line);
+          absl::StatusOr<bool> added =
+              writer_.add(row.cust_id, r.value, row.attributes, row.line, *callee);
           if (!added.ok()) {
             return load_failed(source_, added.status());
           } else if (*added) {

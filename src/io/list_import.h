@@ -37,6 +37,7 @@ inline constexpr const char* kLongCustId = "custid_too_long";
 inline constexpr const char* kMissingPhone = "missing_phone";
 inline constexpr const char* kInvalidPhone = "invalid_phone";
 inline constexpr const char* kAttributesTooLong = "attributes_too_long";
+inline constexpr const char* kInvalidTimezone = "invalid_timezone";
 }  // namespace reject_reason
 
 struct ImportOptions {

@@ -37,6 +37,7 @@ struct FakeList {
   std::map<std::string, int64_t> reject_counts;
   int64_t fail_add_at_line = -1;                                 // add() fails for this line
   std::set<std::pair<std::string, std::string>> listed_already;  // as for an append
+  std::vector<CalleeFacts> callees;  // by added row
 };
 
 class FakeWriter : public ListWriter {
@@ -44,7 +45,7 @@ class FakeWriter : public ListWriter {
   explicit FakeWriter(FakeList& list) : list_(list) {}
   absl::StatusOr<bool> add(std::string_view cust_id, std::string_view phone,
                            std::string_view attributes_json, int64_t line,
-                           const CalleeFacts& /*callee*/) override {
+                           const CalleeFacts& callee) override {
     if (line == list_.fail_add_at_line) {
       return absl::ResourceExhaustedError("list.db: the disk is full");
     }
@@ -52,6 +53,7 @@ class FakeWriter : public ListWriter {
     if (!pairs_.emplace(cust_id, phone).second) return false;
     list_.added.push_back(
         {std::string(cust_id), std::string(phone), std::string(attributes_json), line});
+    list_.callees.push_back(callee);
     return true;
   }
   absl::Status reject(int64_t line, std::string_view reason) override {
@@ -134,6 +136,37 @@ TEST(ListImportTest, StoresOtherColumnsAsAJsonObjectInColumnOrder) {
   EXPECT_EQ(parsed["note"], "two\nlines \\ é");
   EXPECT_EQ(list.added[1].attributes, R"({"zone":"PST","name":"","note":""})");
   EXPECT_EQ(list.added[1].line, 4);  // the quoted field spanned lines 2-3
+}
+
+TEST(ListImportTest, TimezoneAndPostalCodeColumnsPlaceTheCalleeAndStayAttributes) {
+  FakeList list;
+  ImportRun r = run(
+      "custID,phone,TimeZone,Postal_Code\n"
+      "a,+13055550100,,32501\n"                // a Pensacola ZIP: Central time
+      "b,+13055550101,America/Denver,32501\n"  // the timezone column wins
+      "c,+13055550102,,\n"                     // the number's prefix: Miami
+      "d,+13055550103,Mars/Base,\n",
+      list);
+  ASSERT_TRUE(r.summary.ok()) << r.summary.status();
+  ASSERT_EQ(list.callees.size(), 3u);
+  using Zones = std::vector<std::string>;
+  EXPECT_EQ(list.callees[0].zones, Zones{"America/Chicago"});
+  EXPECT_EQ(list.callees[0].region, "US-FL");
+  EXPECT_EQ(list.callees[1].zones, Zones{"America/Denver"});
+  EXPECT_EQ(list.callees[2].zones, Zones{"America/New_York"});
+  EXPECT_EQ(list.callees[2].region, "US-FL");
+  EXPECT_EQ(list.added[0].attributes, R"({"TimeZone":"","Postal_Code":"32501"})");
+  ASSERT_EQ(r.reported.size(), 1u);
+  EXPECT_EQ(r.reported[0].first, 5);
+  EXPECT_EQ(r.reported[0].second,
+            "column 3 (timezone): 'Mars/Base' is not an IANA time zone name (e.g. "
+            "America/Chicago, Europe/London)");
+  EXPECT_EQ(r.summary->rejected_by_reason.at(reject_reason::kInvalidTimezone), 1);
+  // A zip column serves when there is no postal_code column.
+  FakeList zip;
+  ASSERT_TRUE(run("custID,phone,zip\na,+13055550100,79901-1234\n", zip).summary.ok());
+  EXPECT_EQ(zip.callees[0].zones, Zones{"America/Denver"});  // El Paso
+  EXPECT_EQ(zip.callees[0].region, "US-TX");
 }
 
 TEST(ListImportTest, ACustomerWithSeveralPhonesKeepsThemInFileOrderAndRepeatsOnce) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "compliance/policy.h"
 #include "core/config_keys.h"
 #include "core/status_macros.h"
 #include "core/time_format.h"
@@ -62,6 +63,15 @@ nlohmann::json dialer_json(const std::optional<DialerHealth>& dialer) {
   };
 }
 
+nlohmann::json waiting_json(const CampaignStatus& st) {
+  // A compliance rule holds the customer callable next: say which and until
+  // when, so "nothing is being dialled" reads as a rule, not a fault.
+  if (st.next_callable_held.empty() || !st.next_callable_at) return nullptr;
+  return {{"held", st.next_callable_held},
+          {"until", format_iso8601(*st.next_callable_at)},
+          {"text", waiting_text(st.next_callable_held, *st.next_callable_at)}};
+}
+
 nlohmann::json campaign_status_json(const CampaignStatus& st) {
   nlohmann::json by_state = nlohmann::json::object();
   for (auto s : {CustomerState::kPending, CustomerState::kDialing, CustomerState::kReached,
@@ -85,6 +95,7 @@ nlohmann::json campaign_status_json(const CampaignStatus& st) {
   if (st.next_callable_at && st.next_callable_at->time_since_epoch().count() > 0) {
     j["next_callable_at"] = format_iso8601(*st.next_callable_at);
   }
+  if (nlohmann::json w = waiting_json(st); !w.is_null()) j["waiting"] = std::move(w);
   return j;
 }
 

@@ -22,6 +22,10 @@ nlohmann::json outcomes_json(const std::map<Outcome, int64_t>& by_outcome);
 // stopping), customers, customers_by_state, phones, attempts,
 // attempts_in_flight, attempts_by_outcome, the reject counts below, and
 // next_callable_at (only while every pending customer waits for a retry).
+// {"held": "calling-window America/Chicago", "until": ISO time, "text": "the
+// next window opens 08:00 America/Chicago"} when a compliance rule holds the
+// customer callable next; null otherwise. (The reader adds "in 42 min".)
+nlohmann::json waiting_json(const CampaignStatus& st);
 nlohmann::json campaign_status_json(const CampaignStatus& status);
 
 // null, or {"owner", "lease_until", "responding", "problem"?}: how the

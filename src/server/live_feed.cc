@@ -54,6 +54,8 @@ nlohmann::json campaign_event_json(const CampaignFrame& frame, WallTime t) {
       {"attempts_by_outcome", outcomes_json(st.attempts_by_outcome)},
       {"live", live_json(frame.live)},
       {"dialer", dialer_json(st.dialer)},
+      // null when nothing holds the list: the dashboard merges snapshots.
+      {"waiting", waiting_json(st)},
   };
 }
 

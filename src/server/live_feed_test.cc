@@ -34,6 +34,8 @@ class StatusCacheTest : public ::testing::Test {
     auto c = writer_->init_campaign("spring");
     ASSERT_TRUE(c.ok()) << c.status();
     campaign_ = c->id;
+    // Not a calling-window test: every hour is inside the window.
+    ASSERT_TRUE(writer_->set_config(campaign_, "calling-hours", "00:00-24:00").ok());
     auto reader = SqliteStore::open(path_, false);
     ASSERT_TRUE(reader.ok()) << reader.status();
     cache_ = std::make_unique<StatusCache>(std::move(*reader));

@@ -21,6 +21,8 @@ class StoreExecutorTest : public ::testing::Test {
     auto s = SqliteStore::open(path_, true);
     ASSERT_TRUE(s.ok());
     campaign_ = (*s)->init_campaign("c")->id;
+    // Not a calling-window test: every hour is inside the window.
+    ASSERT_TRUE((*s)->set_config(campaign_, "calling-hours", "00:00-24:00").ok());
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 

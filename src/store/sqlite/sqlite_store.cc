@@ -736,7 +736,7 @@ absl::StatusOr<const CompliancePolicy*> SqliteStore::policy_for(CampaignId id) {
   auto it = policies_.find(id);
   if (it != policies_.end() && it->second.data_version == version) return &it->second.policy;
   PD_ASSIGN_OR_RETURN(auto config, this->config(id));
-  PD_ASSIGN_OR_RETURN(std::optional<std::string> rules, setting("region-rules"));
+  PD_ASSIGN_OR_RETURN(std::optional<std::string> rules, setting(kRegionRulesSetting));
   auto policy = CompliancePolicy::from_config(config, rules.value_or(""));
   if (!policy.ok()) {
     return absl::FailedPreconditionError(
@@ -757,10 +757,10 @@ absl::Status SqliteStore::check_abandon_rate(CampaignId /*id*/,
 }
 
 absl::StatusOr<Verdict> SqliteStore::check_window(CampaignId /*id*/,
-                                                  const CompliancePolicy& /*policy*/,
-                                                  Candidate& c, WallTime /*now*/) {
-  c.claim.callee_timezone = join_zones(c.callee.zones);
-  Verdict v = Verdict::not_checked();
+                                                  const CompliancePolicy& policy,
+                                                  Candidate& c, WallTime now) {
+  // Every call is checked: the window always applies (00:00-24:00 opens it).
+  Verdict v = policy.check_window(c.callee, now, &c.claim.callee_timezone);
   v.rule = rule::kCallingWindow;
   return v;
 }

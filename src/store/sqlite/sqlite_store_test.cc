@@ -10,6 +10,7 @@
 #include <set>
 #include <thread>
 
+#include "compliance/policy.h"
 #include "core/strings.h"
 
 namespace pd {
@@ -27,6 +28,8 @@ class SqliteStoreTest : public ::testing::Test {
     auto c = store_->init_campaign("c1");
     ASSERT_TRUE(c.ok()) << c.status();
     campaign_ = c->id;
+    // Most tests here are not about calling windows: every hour is inside.
+    ASSERT_TRUE(store_->set_config(campaign_, "calling-hours", "00:00-24:00").ok());
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
@@ -676,6 +679,106 @@ TEST_F(SqliteStoreTest, SchemaVersion3UpgradesKeepingTheListAndItsAttempts) {
   ASSERT_TRUE(next.ok()) << next.status();
   EXPECT_EQ(next->size(), 1u);
   ASSERT_TRUE(store_->migrate().ok());  // again: nothing to do
+}
+
+// 2026-12-02 12:00Z: 06:00 in Chicago, 07:00 in New York.
+WallTime dec2(int hour, int minute = 0) {
+  return WallTime{Millis{1'764'633'600'000LL + (hour * 3600LL + minute * 60LL) * 1000LL}};
+}
+
+TEST_F(SqliteStoreTest, TheCallingWindowHoldsACustomerUntilItOpensInTheirZone) {
+  ASSERT_TRUE(store_->unset_config(campaign_, "calling-hours").ok());  // 08:00-21:00
+  {
+    auto w = store_->begin_list(campaign_, LoadMode::kReplace);
+    ASSERT_TRUE(w.ok());
+    ASSERT_TRUE(*(*w)->add("CHI", "+13125550100", "{}", 2, CalleeFacts{{"America/Chicago"}, "US-IL"}));
+    ASSERT_TRUE(*(*w)->add("NYC", "+12125550100", "{}", 3, CalleeFacts{{"America/New_York"}, "US-NY"}));
+    ASSERT_TRUE((*w)->commit().ok());
+  }
+  // 07:30 in Chicago, 08:30 in New York: only New York is callable.
+  auto claims = store_->claim(campaign_, 5, dec2(13, 30), "me");
+  ASSERT_TRUE(claims.ok()) << claims.status();
+  ASSERT_EQ(claims->size(), 1u);
+  EXPECT_EQ((*claims)[0].cust_id, "NYC");
+  EXPECT_EQ((*claims)[0].callee_timezone, "America/New_York");
+  // Chicago waits for its 08:00, and says why.
+  auto at = store_->next_callable_at(campaign_);
+  ASSERT_TRUE(at.ok());
+  ASSERT_TRUE(at->has_value());
+  EXPECT_EQ(**at, dec2(14));
+  auto st = store_->status(campaign_);
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->next_callable_held, "calling-window America/Chicago");
+  EXPECT_EQ(waiting_text(st->next_callable_held, *st->next_callable_at),
+            "the next window opens 08:00 America/Chicago");
+  // Not claimable a minute early; claimable at 08:00.
+  EXPECT_TRUE(store_->claim(campaign_, 5, dec2(13, 59), "me")->empty());
+  claims = store_->claim(campaign_, 5, dec2(14), "me");
+  ASSERT_EQ(claims->size(), 1u);
+  EXPECT_EQ((*claims)[0].cust_id, "CHI");
+  EXPECT_EQ((*claims)[0].callee_timezone, "America/Chicago");
+}
+
+TEST_F(SqliteStoreTest, APhoneWithNoZoneIsSuppressedOrDialledInTheDefaultTimezone) {
+  ASSERT_TRUE(store_->unset_config(campaign_, "calling-hours").ok());
+  {
+    auto w = store_->begin_list(campaign_, LoadMode::kReplace);
+    ASSERT_TRUE(*(*w)->add("TF", "+18005550100", "{}", 2));     // toll-free: no zone
+    ASSERT_TRUE(*(*w)->add("TF", "+13125550100", "{}", 2, CalleeFacts{{"America/Chicago"}, ""}));
+    ASSERT_TRUE(*(*w)->add("TF2", "+18885550100", "{}", 3));    // only a toll-free number
+    ASSERT_TRUE((*w)->commit().ok());
+  }
+  auto claims = store_->claim(campaign_, 5, dec2(16), "me");  // 10:00 in Chicago
+  ASSERT_TRUE(claims.ok()) << claims.status();
+  // TF's toll-free number is suppressed and its Chicago number dialled; TF2 ends suppressed.
+  ASSERT_EQ(claims->size(), 1u);
+  EXPECT_EQ((*claims)[0].phone, "+13125550100");
+  std::vector<std::string> rules;
+  ASSERT_TRUE(store_
+                  ->for_each_attempt(campaign_,
+                                     [&](const AttemptRecord& a) {
+                                       if (a.outcome == Outcome::kSuppressed) rules.push_back(a.rule);
+                                     })
+                  .ok());
+  ASSERT_EQ(rules.size(), 2u);
+  EXPECT_EQ(rules[0], "calling-window no time zone known (set default-timezone)");
+  auto st = store_->status(campaign_);
+  EXPECT_EQ(st->customers_by_state[CustomerState::kSuppressed], 1);
+
+  // With default-timezone, such a number is dialled in that zone's window.
+  ASSERT_TRUE(store_->set_config(campaign_, "default-timezone", "America/Los_Angeles").ok());
+  {
+    auto w = store_->begin_list(campaign_, LoadMode::kReplace);
+    ASSERT_TRUE(*(*w)->add("TF3", "+18775550100", "{}", 2));
+    ASSERT_TRUE((*w)->commit().ok());
+  }
+  EXPECT_TRUE(store_->claim(campaign_, 5, dec2(15), "me")->empty());  // 07:00 in LA
+  claims = store_->claim(campaign_, 5, dec2(16), "me");                // 08:00 in LA
+  ASSERT_EQ(claims->size(), 1u);
+  EXPECT_EQ((*claims)[0].callee_timezone, "America/Los_Angeles");
+}
+
+TEST_F(SqliteStoreTest, StoredRegionRulesNarrowTheWindowForThatRegion) {
+  ASSERT_TRUE(store_->unset_config(campaign_, "calling-hours").ok());
+  {
+    auto w = store_->begin_list(campaign_, LoadMode::kReplace);
+    ASSERT_TRUE(*(*w)->add("FL", "+13055550100", "{}", 2, CalleeFacts{{"America/New_York"}, "US-FL"}));
+    ASSERT_TRUE((*w)->commit().ok());
+  }
+  // 20:30 in Miami: the built-in Florida rule (to 20:00) holds it.
+  EXPECT_TRUE(store_->claim(campaign_, 5, dec2(25, 30), "me")->empty());
+  auto st = store_->status(campaign_);
+  EXPECT_EQ(st->next_callable_held, "calling-window America/New_York");
+  // Rules stored without Florida's hours: the campaign's 21:00 holds.
+  ASSERT_TRUE(store_->set_setting("region-rules", "[US-GA]\nhours = 09:00-20:00\n").ok());
+  ASSERT_TRUE(store_->set_config(campaign_, "max-attempts", "1").ok());  // a config change
+  EXPECT_EQ(store_->claim(campaign_, 5, dec2(25, 30), "me")->size(), 0u);  // still held to 08:00
+  // A bad stored text stops the claim with a message naming it.
+  ASSERT_TRUE(store_->set_setting("region-rules", "[US-FL]\nhours = soon\n").ok());
+  auto bad = store_->claim(campaign_, 5, dec2(37), "me");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(std::string(bad.status().message()).find("region rules:2: key 'hours'"), std::string::npos)
+      << bad.status();
 }
 
 }  // namespace
