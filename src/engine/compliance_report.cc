@@ -4,10 +4,13 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
 
 #include "core/status_macros.h"
 #include "core/strings.h"
 #include "core/time_format.h"
+#include "compliance/calling_window.h"
+#include "compliance/policy.h"
 #include "core/config_keys.h"
 
 namespace pd {
@@ -28,13 +31,87 @@ struct AuditRules {
   double max_abandon_rate = 0;  // 0..1; 0: no limit
 };
 
+// A config value as stored, or the key's default.
+std::string config_value(const std::map<std::string, std::string>& stored, std::string_view key) {
+  if (auto it = stored.find(std::string(key)); it != stored.end()) return it->second;
+  const ConfigKey* k = find_config_key(key);
+  return k != nullptr ? std::string(k->default_value) : std::string();
+}
+
+// "3%" or "0.03" (validated when it was set); nullopt when unset or unreadable.
+std::optional<double> rate_value(std::string_view text) {
+  text = trim(text);
+  if (text.empty()) return std::nullopt;
+  const bool percent = text.back() == '%';
+  if (percent) text.remove_suffix(1);
+  try {
+    size_t used = 0;
+    const double v = std::stod(std::string(text), &used);
+    if (used != text.size()) return std::nullopt;
+    return percent ? v / 100 : v;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+int64_t cap_value(const std::map<std::string, std::string>& stored, std::string_view key) {
+  const std::string v = config_value(stored, key);
+  if (v.empty()) return 0;
+  try {
+    return std::stoll(v);
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
 absl::StatusOr<AuditRules> audit_rules(Store& store, const Campaign& campaign) {
   PD_ASSIGN_OR_RETURN(auto stored, store.config(campaign.id));
   AuditRules rules;
-  // TODO(proof): from CompliancePolicy once the skeleton lands.
-  rules.outside_window = [](const AttemptAudit&) { return std::string(); };
-  rules.over_cap = [](const AttemptAudit&) { return std::string(); };
-  (void)stored;
+  // The windows: the campaign's hours and the store's region rules, parsed
+  // as the claim parses them, asked afresh for each recorded start.
+  PD_ASSIGN_OR_RETURN(std::optional<std::string> rules_text, store.setting(kRegionRulesSetting));
+  PD_ASSIGN_OR_RETURN(CompliancePolicy parsed,
+                      CompliancePolicy::from_config(stored, rules_text.value_or("")));
+  auto policy = std::make_shared<const CompliancePolicy>(std::move(parsed));
+  rules.outside_window = [policy](const AttemptAudit& a) -> std::string {
+    const WindowVerdict v = policy->window().check(a.started_at, a.zones, a.region);
+    if (v.open) return {};
+    if (v.no_timezone) return "the number has no time zone and the campaign no default-timezone";
+    return cat("closed in ", v.held_zone.empty() ? v.zones_text() : v.held_zone,
+               v.rule.empty() ? std::string() : cat(" (", v.rule, ")"));
+  };
+  // The caps: the campaign's, or its callee's region's when lower.
+  const int64_t phone_24h = cap_value(stored, "max-calls-per-24h");
+  const int64_t phone_7d = cap_value(stored, "max-calls-per-7d");
+  const int64_t customer_24h = cap_value(stored, "max-customer-calls-per-24h");
+  const int64_t customer_7d = cap_value(stored, "max-customer-calls-per-7d");
+  rules.over_cap = [=](const AttemptAudit& a) -> std::string {
+    auto lowest = [](int64_t campaign_cap, std::optional<int> region_cap) {
+      if (!region_cap) return campaign_cap;
+      return campaign_cap > 0 ? std::min<int64_t>(campaign_cap, *region_cap) : *region_cap;
+    };
+    const int64_t p24 = lowest(phone_24h, policy->region_rules().max_calls_24h(a.region));
+    const int64_t p7 = lowest(phone_7d, policy->region_rules().max_calls_7d(a.region));
+    if (p24 > 0 && a.phone_calls_24h > p24) {
+      return cat("call ", a.phone_calls_24h, " to the number in 24 hours (cap ", p24, ")");
+    }
+    if (p7 > 0 && a.phone_calls_7d > p7) {
+      return cat("call ", a.phone_calls_7d, " to the number in 7 days (cap ", p7, ")");
+    }
+    if (customer_24h > 0 && a.customer_calls_24h > customer_24h) {
+      return cat("call ", a.customer_calls_24h, " to the customer in 24 hours (cap ",
+                 customer_24h, ")");
+    }
+    if (customer_7d > 0 && a.customer_calls_7d > customer_7d) {
+      return cat("call ", a.customer_calls_7d, " to the customer in 7 days (cap ", customer_7d,
+                 ")");
+    }
+    return {};
+  };
+  if (auto lockout = parse_duration(config_value(stored, "abandon-lockout"))) {
+    rules.abandon_lockout = std::chrono::duration_cast<Millis>(*lockout);
+  }
+  rules.max_abandon_rate = rate_value(config_value(stored, "max-abandon-rate")).value_or(0);
   return rules;
 }
 

@@ -128,6 +128,9 @@ class ServeTestBase(unittest.TestCase):
 
     def create(self, name, customers=0, prefix="C", area="202"):
         self.api("POST", "/api/campaigns", {"name": name}, expect=201)
+        # Calls at any hour: these tests are not about calling windows
+        # (test_compliance.py is), so they must pass whenever they run.
+        self.api("PATCH", f"/api/campaigns/{name}/config", {"calling-hours": "00:00-24:00"})
         if customers:
             loaded = self.api("PUT", f"/api/campaigns/{name}/list",
                               list_csv(prefix, customers, area),
@@ -493,6 +496,7 @@ class ServeProcessTest(unittest.TestCase):
 
     def test_sigterm_lets_calls_in_flight_finish(self):
         self.pd("init")
+        self.pd("config", "set", "calling-hours", "00:00-24:00")  # any hour: not about windows
         token = self.pd("token", "create", "--name", "t").stdout.strip()
         with open(os.path.join(self.dir, "l.csv"), "wb") as f:
             f.write(list_csv("T", 200))
