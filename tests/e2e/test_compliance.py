@@ -213,15 +213,22 @@ class ComplianceTest(unittest.TestCase):
         waiting = []
         deadline = time.time() + 120
         while run.poll() is None and time.time() < deadline:
-            st = self.pd("status").stdout
-            if "next window" in st:
-                waiting.append(st)
+            st = json.loads(self.pd("status", "--json").stdout)
+            if st.get("waiting"):
+                waiting.append(st["waiting"])
             time.sleep(0.05)
         out, err = run.communicate(timeout=60)
         self.assertEqual(run.returncode, 0, err)
         self.assertIn("campaign 'default' is done", out)
         self.assertTrue(waiting, "status said the campaign was waiting for a window")
-        self.assertRegex(waiting[0], r"next window opens \d\d:\d\d [A-Za-z_/]+")
+        # First New York's window (08:00, two hours after the clock started),
+        # at the end the last one to open: Hawaii's, or Alaska's Adak.
+        self.assertEqual(waiting[0]["text"], "the next window opens 08:00 America/New_York",
+                         waiting[0])
+        self.assertEqual(waiting[0]["until"], "2026-03-08T12:00:00.000Z")
+        for w in waiting:
+            self.assertRegex(w["text"], r"^the next window opens 08:00 [A-Za-z_/]+$")
+        self.assertIn(waiting[-1]["text"].split()[-1], {"Pacific/Honolulu", "America/Adak"})
         self.check_windows(self.results(), groups, SPRING_FORWARD)
         self.check_report("default")
 
