@@ -226,8 +226,10 @@ class ComplianceTest(unittest.TestCase):
         self.assertEqual(waiting[0]["text"], "the next window opens 08:00 America/New_York",
                          waiting[0])
         self.assertEqual(waiting[0]["until"], "2026-03-08T12:00:00.000Z")
+        # (Not always at 08:00: the region rules shipped with the dialer keep
+        # Texas numbers until noon on a Sunday, as Texas law does.)
         for w in waiting:
-            self.assertRegex(w["text"], r"^the next window opens 08:00 [A-Za-z_/]+$")
+            self.assertRegex(w["text"], r"^the next window opens \d\d:\d\d [A-Za-z_/]+$")
         self.assertIn(waiting[-1]["text"].split()[-1], {"Pacific/Honolulu", "America/Adak"})
         self.check_windows(self.results(), groups, SPRING_FORWARD)
         self.check_report("default")
