@@ -293,8 +293,9 @@ class ComplianceConnectTest(unittest.TestCase):
                           "1s", "--ring-timeout", "3s", "--heartbeat", "2", "--start", self.START,
                           streams=self.streams)
         try:
-            codes = {g: AREA_CODES[g] for g in ("Eastern", "Central", "Mountain", "Arizona",
-                                                 "Pacific")}
+            # Not Texas: its region rule keeps Sunday calls until noon there.
+            codes = {"Eastern": ["212", "617"], "Central": ["312"], "Mountain": ["303"],
+                     "Arizona": ["602"], "Pacific": ["415", "206"]}
             lst = os.path.join(self.dir, "zones.csv")
             groups = write_list(lst, per_area_code=2, area_codes=codes)
             self.pd("init")
