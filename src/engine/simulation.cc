@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "compliance/callee.h"
 #include "core/config_keys.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
@@ -69,14 +70,17 @@ absl::StatusOr<SimulationReport> run_simulation(const SimulationSpec& spec) {
                            ImportOptions{})
                            .status());
   } else {
-    // Generated customers with well-formed US numbers, streamed to the store.
+    // Generated customers with well-formed US numbers, streamed to the store,
+    // each with its zones and region as an import finds them (+1 202:
+    // Washington DC, America/New_York).
     PD_ASSIGN_OR_RETURN(std::unique_ptr<ListWriter> writer,
                         store->begin_list(campaign.id, LoadMode::kReplace));
     for (int64_t i = 0; i < spec.customers; ++i) {
       const int64_t n = 2'000'000 + (i * 7919) % 7'999'999;
+      const std::string phone = fmt::format("+1202{:07d}", n);
+      PD_ASSIGN_OR_RETURN(CalleeFacts callee, resolve_callee(phone, "", ""));
       PD_RETURN_IF_ERROR(
-          writer->add(fmt::format("S{:08d}", i), fmt::format("+1202{:07d}", n), "{}", i + 2)
-              .status());
+          writer->add(fmt::format("S{:08d}", i), phone, "{}", i + 2, callee).status());
     }
     PD_RETURN_IF_ERROR(writer->commit());
   }
