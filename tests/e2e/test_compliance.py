@@ -12,6 +12,7 @@ import csv
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -199,6 +200,38 @@ class ComplianceTest(unittest.TestCase):
 
     def test_fall_back_every_us_zone_simulated(self):
         self.simulate(FALL_BACK)
+
+    def test_a_call_recorded_outside_its_window_fails_the_report(self):
+        """The report is an audit of the record, not an echo of the claim: a
+        call written around the claim (here, by hand) is a violation, named,
+        and the command exits 2 so a CI job or a cron check fails on it."""
+        lst = os.path.join(self.dir, "zones.csv")
+        write_list(lst, per_area_code=1, area_codes={"Hawaii": ["808"], "Eastern": ["212"]})
+        p = subprocess.run([BIN, "simulate", "--list", lst, "--start", SPRING_FORWARD,
+                            "--store", self.db, "--agents", "2"],
+                           capture_output=True, text=True, cwd=self.dir, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.check_report("simulate")
+        # Move Hawaii's call to 05:00 HST (15:00 UTC).
+        db = sqlite3.connect(self.db)
+        db.execute("UPDATE attempts SET started_at = ? WHERE phone = '+18085550100'",
+                   (int(datetime(2026, 3, 8, 15, 0, tzinfo=timezone.utc).timestamp() * 1000),))
+        db.commit()
+        db.close()
+        p = self.pd("--campaign", "simulate", "compliance", "--json", ok=False)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        report = json.loads(p.stdout)
+        self.assertEqual(report["violations"], 1)
+        window = next(r for r in report["rules"] if r["rule"] == "calling-window")
+        self.assertEqual(window["violations"], 1)
+        self.assertIn("+18085550100", window["examples"][0])
+        self.assertIn("Pacific/Honolulu", window["examples"][0])
+        p = self.pd("--campaign", "simulate", "compliance", ok=False)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("VIOLATIONS: 1", p.stdout)
+        p = self.pd("compliance", "--all", "--json", ok=False)
+        self.assertEqual(p.returncode, 2)
+        self.assertEqual(json.loads(p.stdout)["violations"], 1)
 
     def test_run_waits_for_the_windows_says_so_and_ends_done(self):
         lst = os.path.join(self.dir, "zones.csv")
