@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "compliance/callee.h"
+#include "compliance/policy.h"
 #include "core/strings.h"
 #include "core/time_format.h"
 
@@ -269,6 +270,15 @@ TEST(CallingWindow, NextOpenMatchesAMinuteScan) {
       }
     }
   }
+}
+
+TEST(WaitDurationText, RoundsUpToTheMinute) {
+  const WallTime t0 = at("2026-12-02T12:00:00.000Z");
+  EXPECT_EQ(wait_duration_text(t0, t0 + std::chrono::seconds(20)), "1 min");
+  EXPECT_EQ(wait_duration_text(t0, t0 + std::chrono::minutes(42)), "42 min");
+  EXPECT_EQ(wait_duration_text(t0, t0 + std::chrono::minutes(185)), "3 h 5 min");
+  EXPECT_EQ(wait_duration_text(t0, t0 + std::chrono::hours(52)), "2 d 4 h");
+  EXPECT_EQ(wait_duration_text(t0, t0), "now");
 }
 
 TEST(WindowConfig, ErrorsNameTheKey) {

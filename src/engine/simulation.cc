@@ -73,15 +73,15 @@ absl::StatusOr<SimulationReport> run_simulation(const SimulationSpec& spec) {
     // Generated customers with well-formed US numbers, streamed to the store.
     PD_ASSIGN_OR_RETURN(std::unique_ptr<ListWriter> writer,
                         store->begin_list(campaign.id, LoadMode::kReplace));
-    // They are where their numbers say (Washington DC), as an imported
-    // list's would be, so the calling window applies to them as it would.
-    CalleeFacts callee;
+    // Placed as an import places them (all in Washington DC's zone), so
+    // the calling window applies as it would to a loaded list.
+    PD_ASSIGN_OR_RETURN(const CalleeFacts callee, resolve_callee("+12022000000", "", ""));
     for (int64_t i = 0; i < spec.customers; ++i) {
       const int64_t n = 2'000'000 + (i * 7919) % 7'999'999;
-      const std::string phone = fmt::format("+1202{:07d}", n);
-      if (i == 0) callee = {zones_for_number(phone), region_for_number(phone)};
-      PD_RETURN_IF_ERROR(
-          writer->add(fmt::format("S{:08d}", i), phone, "{}", i + 2, callee).status());
+      PD_RETURN_IF_ERROR(writer
+                             ->add(fmt::format("S{:08d}", i), fmt::format("+1202{:07d}", n),
+                                   "{}", i + 2, callee)
+                             .status());
     }
     PD_RETURN_IF_ERROR(writer->commit());
   }

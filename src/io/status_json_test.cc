@@ -23,6 +23,22 @@ TEST(StatusJsonTest, NextCallableAtIsLeftOutWhenSomeoneIsCallableAtOnce) {
   EXPECT_EQ(campaign_status_json(st)["next_callable_at"], "2027-01-15T08:00:00.000Z");
 }
 
+TEST(StatusJsonTest, SaysWhatTheListWaitsForWhenARuleHoldsIt) {
+  CampaignStatus st = a_status();
+  // 2025-12-02 14:00Z: 08:00 in Chicago.
+  st.next_callable_at = WallTime{Millis{1'764'684'000'000LL}};
+  EXPECT_FALSE(campaign_status_json(st).contains("waiting"));  // a retry delay
+  st.next_callable_held = "calling-window America/Chicago";
+  const nlohmann::json j = campaign_status_json(st);
+  ASSERT_TRUE(j.contains("waiting"));
+  EXPECT_EQ(j["waiting"]["text"], "the next window opens 08:00 America/Chicago");
+  EXPECT_EQ(j["waiting"]["until"], "2025-12-02T14:00:00.000Z");
+  EXPECT_EQ(j["waiting"]["held"], "calling-window America/Chicago");
+  st.next_callable_held = "cap 3 calls in 24h";
+  EXPECT_EQ(campaign_status_json(st)["waiting"]["text"],
+            "held by cap 3 calls in 24h until 2025-12-02T14:00:00.000Z");
+}
+
 TEST(StatusJsonTest, RejectsAreCountedByReasonWithThoseNotListed) {
   CampaignStatus st = a_status();
   st.rejects.rows = 2500;

@@ -128,8 +128,7 @@ class ServeTestBase(unittest.TestCase):
 
     def create(self, name, customers=0, prefix="C", area="202"):
         self.api("POST", "/api/campaigns", {"name": name}, expect=201)
-        # Calls at any hour: these tests are not about calling windows
-        # (test_compliance.py is), so they must pass whenever they run.
+        # Not calling-window tests: they dial in real time, at any hour.
         self.api("PATCH", f"/api/campaigns/{name}/config", {"calling-hours": "00:00-24:00"})
         if customers:
             loaded = self.api("PUT", f"/api/campaigns/{name}/list",

@@ -681,8 +681,8 @@ TEST_F(SqliteStoreTest, SchemaVersion3UpgradesKeepingTheListAndItsAttempts) {
   ASSERT_TRUE(store_->migrate().ok());  // again: nothing to do
 }
 
-// 2026-12-02 12:00Z: 06:00 in Chicago, 07:00 in New York.
-WallTime dec2(int hour, int minute = 0) {
+// 2025-12-02 (a Tuesday) at hour:minute UTC; 12:00Z is 06:00 in Chicago, 07:00 in New York.
+WallTime dec2(int hour, int minute = 0) {  // hour may pass 24: the next day
   return WallTime{Millis{1'764'633'600'000LL + (hour * 3600LL + minute * 60LL) * 1000LL}};
 }
 
