@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "cli/compliance_command.h"
 #include "cli/dialer_commands.h"
+#include "cli/dnc_commands.h"
 #include "cli/serve_command.h"
 #include "core/config_keys.h"
 #include "core/start_time.h"
@@ -379,6 +380,57 @@ int main(int argc, char** argv) {
   auto* token_revoke = token->add_subcommand("revoke", "delete token NAME");
   token_revoke->add_option("name", token_name, "token name")->required();
   token_revoke->callback([&] { run = [&] { return pd::cli::cmd_token_revoke(ctx, token_name); }; });
+
+  // The do-not-call list is the store's, shared by every campaign: --db
+  // only, no --campaign.
+  auto* dnc = app.add_subcommand(
+      "dnc", "the do-not-call list, shared by every campaign in the database: numbers on it are "
+             "never dialled (their attempts end 'suppressed')");
+  dnc->require_subcommand(1);
+  pd::cli::DncOptions dnc_options;
+  std::vector<std::string> dnc_numbers;
+  std::string dnc_file;
+  auto region_option = [&](CLI::App* cmd) {
+    cmd->add_option("--region", dnc_options.region,
+                    "region of numbers written without '+' (ISO 3166 code)");
+  };
+  auto* dnc_load = dnc->add_subcommand(
+      "load",
+      "add the numbers of FILE (local or s3://): one number per line, or a CSV with a phone, "
+      "number, phone_number or e164 column and optional expires and source columns");
+  dnc_load->add_option("file", dnc_file, "the file")->required();
+  dnc_load->add_option("--source", dnc_options.source,
+                       "label for the numbers (default: the file's name)");
+  dnc_load->add_option("--expires", dnc_options.expires,
+                       "the numbers leave the list after this date (YYYY-MM-DD, UTC) or time "
+                       "(RFC 3339)");
+  dnc_load->add_flag("--replace-source", dnc_options.replace_source,
+                     "drop the source's earlier entries first: the file is its whole list");
+  dnc_load->add_option("--workers", dnc_options.workers, "phone-validation processes (0: one per core)")
+      ->check(CLI::Range(0, 64));
+  region_option(dnc_load);
+  dnc_load->callback([&] { run = [&] { return pd::cli::cmd_dnc_load(ctx, dnc_file, dnc_options); }; });
+  auto* dnc_add = dnc->add_subcommand("add", "put NUMBER... on the list");
+  dnc_add->add_option("numbers", dnc_numbers, "phone numbers")->required();
+  dnc_add->add_option("--source", dnc_options.source, "label (default: manual)");
+  dnc_add->add_option("--expires", dnc_options.expires, "as for load");
+  region_option(dnc_add);
+  dnc_add->callback([&] { run = [&] { return pd::cli::cmd_dnc_add(ctx, dnc_numbers, dnc_options); }; });
+  auto* dnc_remove = dnc->add_subcommand("remove", "take NUMBER... off the list");
+  dnc_remove->add_option("numbers", dnc_numbers, "phone numbers")->required();
+  region_option(dnc_remove);
+  dnc_remove->callback(
+      [&] { run = [&] { return pd::cli::cmd_dnc_remove(ctx, dnc_numbers, dnc_options); }; });
+  auto* dnc_list = dnc->add_subcommand(
+      "list", "every entry as CSV (number,source,added_at,expires; 'dnc load' reads it back)");
+  dnc_list->add_option("--source", dnc_options.source, "only this source's entries");
+  dnc_list->add_flag("--json", dnc_options.json, "print a JSON array");
+  dnc_list->callback([&] { run = [&] { return pd::cli::cmd_dnc_list(ctx, dnc_options); }; });
+  auto* dnc_check = dnc->add_subcommand("check", "is NUMBER on the list? (source, added, expires)");
+  dnc_check->add_option("number", dnc_file, "phone number")->required();
+  dnc_check->add_flag("--json", dnc_options.json, "print JSON");
+  region_option(dnc_check);
+  dnc_check->callback([&] { run = [&] { return pd::cli::cmd_dnc_check(ctx, dnc_file, dnc_options); }; });
 
   pd::connect::StandinOptions standin;
   SimFlags standin_flags{"60s", "10s", "25s", "0"};

@@ -10,9 +10,11 @@
 #include "core/strings.h"
 #include "engine/campaign_control.h"
 #include "engine/compliance_report.h"
+#include "io/dnc_file.h"
 #include "io/files_folder.h"
 #include "io/list_import.h"
 #include "io/object_io.h"
+#include "io/phone.h"
 #include "io/status_json.h"
 #include "server/live_feed.h"
 
@@ -424,6 +426,224 @@ absl::StatusOr<Api::CampaignSource> Api::campaign_source(std::string_view name) 
   PD_ASSIGN_OR_RETURN(Campaign c, src.store->find_campaign(name));
   src.campaign = c.id;
   return src;
+}
+
+}  // namespace pd
+
+// ---------------------------------------------------------------------------
+// The do-not-call list.
+
+namespace pd {
+namespace {
+
+// A JSON string member, or `fallback` when absent; an error for another type.
+absl::StatusOr<std::string> string_member(const nlohmann::json& j, const char* key,
+                                          std::string fallback) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return fallback;
+  if (!it->is_string()) return absl::InvalidArgumentError(cat("'", key, "' must be a string"));
+  return it->get<std::string>();
+}
+
+absl::StatusOr<std::optional<WallTime>> expires_member(const std::string& text) {
+  if (text.empty()) return std::optional<WallTime>();
+  auto t = parse_dnc_expires(text);
+  if (!t.ok()) return absl::InvalidArgumentError(cat("'expires': ", t.status().message()));
+  return std::optional<WallTime>(*t);
+}
+
+absl::Status check_region(std::string_view region) {
+  if (is_supported_region(to_upper(region))) return absl::OkStatus();
+  return absl::InvalidArgumentError(cat("'region': unknown region ", echo(region),
+                                        " (expected an ISO 3166 two-letter code such as US)"));
+}
+
+}  // namespace
+
+ApiResponse Api::dnc_check(std::string_view number, std::string_view region) {
+  if (auto s = check_region(region); !s.ok()) return api_error(s);
+  auto e164 = normalize_dnc_number(number, region);
+  if (!e164.ok()) return api_error(e164.status());
+  auto store = stores_.acquire();
+  if (!store.ok()) return api_error(store.status());
+  auto entry = (*store)->find_dnc(*e164);
+  if (!entry.ok()) return api_error(entry.status());
+  return {200, dnc_check_json(*e164, *entry, system_clock().wall_now())};
+}
+
+ApiResponse Api::dnc_add(std::string_view body) {
+  auto j = parse_object(body);
+  if (!j.ok()) return api_error(j.status());
+  auto numbers = j->find("numbers");
+  if (numbers == j->end() || !numbers->is_array() || numbers->empty()) {
+    return api_error(
+        absl::InvalidArgumentError("'numbers' (a non-empty array of phone numbers) is required"));
+  }
+  auto source = string_member(*j, "source", "api");
+  if (!source.ok()) return api_error(source.status());
+  if (auto s = check_dnc_source(*source); !s.ok()) return api_error(s);
+  auto expires_text = string_member(*j, "expires", "");
+  if (!expires_text.ok()) return api_error(expires_text.status());
+  auto expires = expires_member(*expires_text);
+  if (!expires.ok()) return api_error(expires.status());
+  auto region = string_member(*j, "region", "US");
+  if (!region.ok()) return api_error(region.status());
+  if (auto s = check_region(*region); !s.ok()) return api_error(s);
+  // Every number is checked before any is added.
+  std::vector<std::string> e164;
+  for (size_t i = 0; i < numbers->size(); ++i) {
+    const json& n = (*numbers)[i];
+    if (!n.is_string()) {
+      return api_error(absl::InvalidArgumentError(cat("'numbers'[", i, "] must be a string")));
+    }
+    auto e = normalize_dnc_number(n.get<std::string>(), *region);
+    if (!e.ok()) {
+      return api_error(absl::InvalidArgumentError(cat("'numbers'[", i, "]: ", e.status().message())));
+    }
+    e164.push_back(*std::move(e));
+  }
+  auto store = stores_.acquire();
+  if (!store.ok()) return api_error(store.status());
+  auto writer = (*store)->begin_dnc({system_clock().wall_now(), ""});
+  if (!writer.ok()) return api_error(writer.status());
+  for (const std::string& n : e164) {
+    if (auto s = (*writer)->add(n, *source, *expires); !s.ok()) return api_error(s);
+  }
+  auto done = (*writer)->commit();
+  if (!done.ok()) return api_error(done.status());
+  return {200, {{"added", e164}, {"source", *source}, {"total", done->total}}};
+}
+
+ApiResponse Api::dnc_remove(std::string_view number, std::string_view region) {
+  if (auto s = check_region(region); !s.ok()) return api_error(s);
+  auto e164 = normalize_dnc_number(number, region);
+  if (!e164.ok()) return api_error(e164.status());
+  auto store = stores_.acquire();
+  if (!store.ok()) return api_error(store.status());
+  auto removed = (*store)->remove_dnc({*e164});
+  if (!removed.ok()) return api_error(removed.status());
+  return {200, {{"number", *e164}, {"removed", *removed}}};
+}
+
+ApiResponse Api::dnc_load_file(std::string_view body) {
+  auto j = parse_object(body);
+  if (!j.ok()) return api_error(j.status());
+  DncLoadRequest request;
+  auto file = string_member(*j, "file", "");
+  if (!file.ok()) return api_error(file.status());
+  if (file->empty()) {
+    return api_error(absl::InvalidArgumentError(
+        "'file' (a file in the server's files folder, or s3://bucket/key) is required; or send "
+        "the file itself as the body (text/csv or multipart/form-data)"));
+  }
+  request.file = *file;
+  for (auto [key, target] : {std::pair{"source", &request.source},
+                             std::pair{"expires", &request.expires},
+                             std::pair{"region", &request.region}}) {
+    auto v = string_member(*j, key, *target);
+    if (!v.ok()) return api_error(v.status());
+    *target = *v;
+  }
+  if (auto r = j->find("replace_source"); r != j->end() && !r->is_null()) {
+    if (!r->is_boolean()) {
+      return api_error(absl::InvalidArgumentError("'replace_source' must be true or false"));
+    }
+    request.replace_source = r->get<bool>();
+  }
+  if (request.source.empty()) request.source = dnc_source_for_file(request.file);
+  ObjectIoOptions io;
+  if (!is_s3_location(request.file)) {
+    if (files_folder_.empty()) {
+      return api_error(absl::InvalidArgumentError(
+          "'file': this server takes no local files; use s3://bucket/key or upload the file"));
+    }
+    // open_input keeps a local path inside the folder (no links followed).
+    io.files_folder = files_folder_;
+  }
+  auto in = open_input(request.file, io);
+  if (!in.ok()) return api_error(in.status());
+  return run_dnc_load(request, **in, request.file, nullptr);
+}
+
+ApiResponse Api::dnc_load(const DncLoadRequest& request, std::istream& csv,
+                          const std::function<absl::Status()>& before_commit) {
+  DncLoadRequest r = request;
+  if (r.source.empty()) r.source = "upload";
+  return run_dnc_load(r, csv, "the uploaded do-not-call list", before_commit);
+}
+
+ApiResponse Api::run_dnc_load(const DncLoadRequest& request, std::istream& in,
+                              std::string_view name,
+                              const std::function<absl::Status()>& before_commit) {
+  if (auto s = check_region(request.region); !s.ok()) return api_error(s);
+  if (auto s = check_dnc_source(request.source); !s.ok()) return api_error(s);
+  auto expires = expires_member(request.expires);
+  if (!expires.ok()) return api_error(expires.status());
+  auto store = stores_.acquire();
+  if (!store.ok()) return api_error(store.status());
+
+  json rejects = json::array();
+  DncImportOptions options;
+  options.default_region = request.region;
+  options.source = request.source;
+  options.expires_at = *expires;
+  options.workers = 1;  // a threaded server does not fork phone workers
+  options.on_reject = [&](int64_t line, std::string_view reason) {
+    if (rejects.size() < kMaxRejectsShown) rejects.push_back({{"line", line}, {"reason", reason}});
+  };
+  // The upload's end is checked before the load commits, so a cut-short
+  // upload never lands as half a list.
+  class Guarded final : public DncWriter {
+   public:
+    Guarded(std::unique_ptr<DncWriter> inner, const std::function<absl::Status()>& check)
+        : inner_(std::move(inner)), check_(check) {}
+    absl::Status add(std::string_view e164, std::string_view source,
+                     std::optional<WallTime> expires_at) override {
+      return inner_->add(e164, source, expires_at);
+    }
+    absl::StatusOr<DncLoadResult> commit() override {
+      if (check_) PD_RETURN_IF_ERROR(check_());
+      return inner_->commit();
+    }
+
+   private:
+    std::unique_ptr<DncWriter> inner_;
+    const std::function<absl::Status()>& check_;
+  };
+  Store& s = **store;
+  const DncLoadOptions load{system_clock().wall_now(),
+                            request.replace_source ? request.source : std::string()};
+  auto summary = import_dnc(
+      in, name,
+      [&]() -> absl::StatusOr<std::unique_ptr<DncWriter>> {
+        PD_ASSIGN_OR_RETURN(auto writer, s.begin_dnc(load));
+        return std::unique_ptr<DncWriter>(std::make_unique<Guarded>(std::move(writer), before_commit));
+      },
+      options);
+  if (!summary.ok()) {
+    ApiResponse r = api_error(summary.status());
+    if (!rejects.empty()) r.body["rejects"] = std::move(rejects);
+    return r;
+  }
+  return {200,
+          {{"loaded", summary->load.written},
+           {"source", request.source},
+           {"rejected", summary->rejected},
+           {"rejected_by_reason", summary->rejected_by_reason},
+           {"replaced", summary->load.replaced},
+           {"total", summary->load.total},
+           {"rejects", std::move(rejects)}}};
+}
+
+absl::StatusOr<StorePool::Handle> Api::dnc_source(DncQuery& query, std::string_view after_raw) {
+  if (!query.source.empty()) PD_RETURN_IF_ERROR(check_dnc_source(query.source));
+  if (!trim(after_raw).empty()) {
+    auto after = normalize_dnc_number(after_raw, "US");
+    if (!after.ok()) return absl::InvalidArgumentError(cat("'after': ", after.status().message()));
+    query.after = *after;
+  }
+  if (query.limit < 0) return absl::InvalidArgumentError("'limit' must be 0 (all) or more");
+  return stores_.acquire();
 }
 
 }  // namespace pd

@@ -101,8 +101,40 @@ class Api {
   };
   absl::StatusOr<CampaignSource> campaign_source(std::string_view name);
 
+  // --- the do-not-call list (store-wide: no campaign in these routes) ---
+  // GET /api/dnc/NUMBER: dnc_check_json (io/dnc_file.h). A number without
+  // '+' is read as one of `region` (default US).
+  ApiResponse dnc_check(std::string_view number, std::string_view region);
+  // POST /api/dnc, body {"numbers": [...], "source": "api", "expires":
+  // "2027-01-31", "region": "US"} (all but numbers optional): every number
+  // is checked before any is added; 400 naming the first bad one.
+  ApiResponse dnc_add(std::string_view body);
+  // DELETE /api/dnc/NUMBER: {"removed": 0|1}.
+  ApiResponse dnc_remove(std::string_view number, std::string_view region);
+  // What a load takes besides its file (JSON keys, or the query string of
+  // an upload): source (default: the file's name, "upload" for an upload),
+  // expires, replace_source, region.
+  struct DncLoadRequest {
+    std::string file;  // POST /api/dnc/load {"file": ...}: inside --files-dir, or s3://
+    std::string source;
+    std::string expires;
+    bool replace_source = false;
+    std::string region = "US";
+  };
+  // POST /api/dnc/load with a JSON body naming the file.
+  ApiResponse dnc_load_file(std::string_view body);
+  // POST /api/dnc/load with the file as the body (CSV or multipart);
+  // `before_commit` as for load_list.
+  ApiResponse dnc_load(const DncLoadRequest& request, std::istream& csv,
+                       const std::function<absl::Status()>& before_commit);
+  // GET /api/dnc: the store to stream the entries from, once `query`
+  // (?source=&after=&limit=) is found good.
+  absl::StatusOr<StorePool::Handle> dnc_source(DncQuery& query, std::string_view after_raw);
+
  private:
   nlohmann::json summary_json(const CampaignStatus& st) const;
+  ApiResponse run_dnc_load(const DncLoadRequest& request, std::istream& in,
+                           std::string_view name, const std::function<absl::Status()>& before_commit);
   absl::StatusOr<CampaignStatus> status_of(Store& store, CampaignId id);
   // Refuses (400) a local file location in `changes` outside the files
   // folder; rewrites the others to their absolute paths.

@@ -143,6 +143,30 @@ bool host_allowed(std::string_view host, const std::vector<std::string>& allowed
   });
 }
 
+// A path segment with its %XX escapes decoded ('+' stays '+': it is a
+// phone number's); nullopt for a malformed escape.
+static std::optional<std::string> percent_decoded(std::string_view raw) {
+  std::string out;
+  for (size_t i = 0; i < raw.size(); ++i) {
+    if (raw[i] != '%') {
+      out += raw[i];
+      continue;
+    }
+    if (i + 2 >= raw.size()) return std::nullopt;
+    const auto hex = [](char c) -> int {
+      if (c >= '0' && c <= '9') return c - '0';
+      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+      if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+      return -1;
+    };
+    const int hi = hex(raw[i + 1]), lo = hex(raw[i + 2]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out += static_cast<char>(hi * 16 + lo);
+    i += 2;
+  }
+  return out;
+}
+
 HeadVerdict match_route(http::verb method, std::string_view path, const HeadPolicy& policy) {
   auto one = [&](http::verb want, Route route, std::string_view allow) {
     if (method != want) return not_allowed(std::string(allow));
@@ -172,6 +196,28 @@ HeadVerdict match_route(http::verb method, std::string_view path, const HeadPoli
     } else {
       v = not_allowed("GET, POST");
     }
+  } else if (path == "/api/dnc") {
+    if (method == http::verb::get) {
+      v.route = Route::kDncList;
+    } else if (method == http::verb::post) {
+      v.route = Route::kDncAdd;
+    } else {
+      v = not_allowed("GET, POST");
+    }
+  } else if (path == "/api/dnc/load") {
+    v = one(http::verb::post, Route::kDncLoad, "POST");
+  } else if (constexpr std::string_view dnc = "/api/dnc/"; path.substr(0, dnc.size()) == dnc) {
+    std::optional<std::string> number = percent_decoded(path.substr(dnc.size()));
+    if (!number || number->empty() || number->find('/') != std::string::npos) {
+      v = refuse(404, "not found");
+    } else if (method == http::verb::get) {
+      v.route = Route::kDncCheck;
+    } else if (method == http::verb::delete_) {
+      v.route = Route::kDncRemove;
+    } else {
+      v = not_allowed("GET, DELETE");
+    }
+    if (v.status == 0) v.number = std::move(*number);
   } else if (constexpr std::string_view prefix = "/api/campaigns/";
              path.substr(0, prefix.size()) == prefix) {
     const std::string_view rest = path.substr(prefix.size());
@@ -248,7 +294,8 @@ bool has_body(const http::request_header<>& head) {
 
 std::string unsupported_media_type(Route route, std::string_view content_type) {
   const std::string type = media_type(content_type);
-  if (route == Route::kPutList) {
+  if (route == Route::kPutList || route == Route::kDncLoad) {
+    if (route == Route::kDncLoad && type == "application/json") return "";
     if (type.empty() || type == "text/csv" || type == "text/plain" ||
         type == "application/octet-stream" || type == "multipart/form-data") {
       return "";

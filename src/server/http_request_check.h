@@ -63,6 +63,12 @@ enum class Route {
   kCompliance,
   kEvents,
   kAsset,  // the dashboard's files
+  // The store-wide do-not-call list.
+  kDncList,    // GET /api/dnc
+  kDncAdd,     // POST /api/dnc
+  kDncLoad,    // POST /api/dnc/load
+  kDncCheck,   // GET /api/dnc/NUMBER
+  kDncRemove,  // DELETE /api/dnc/NUMBER
 };
 
 struct HeadPolicy {
@@ -81,6 +87,7 @@ struct HeadVerdict {
   bool needs_token = false;
   Route route = Route::kHealthz;
   std::string campaign;  // routes under /api/campaigns/NAME
+  std::string number;    // /api/dnc/NUMBER, percent-decoded
 };
 
 // Framing and Host, then (when those pass) the route. A request under
@@ -104,7 +111,8 @@ bool has_body(const boost::beast::http::request_header<>& head);
 
 // The media type checks for a body: "" when `content_type` fits `route`,
 // else the 415 message naming the types that work. A list takes text/csv,
-// text/plain, application/octet-stream, multipart/form-data or none; the
+// text/plain, application/octet-stream, multipart/form-data or none (a
+// do-not-call load takes those and application/json, naming a file); the
 // JSON routes take application/json, none, or curl -d's default
 // application/x-www-form-urlencoded (the body must be JSON all the same).
 std::string unsupported_media_type(Route route, std::string_view content_type);

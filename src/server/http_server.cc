@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <boost/asio.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -25,7 +26,10 @@
 #include <unordered_map>
 #include <utility>  // first: Boost 1.74's asio uses std::exchange without including it
 
+#include "core/clock.h"
+#include "core/status_macros.h"
 #include "core/strings.h"
+#include "io/dnc_file.h"
 #include "io/results_export.h"
 #include "io/status_json.h"
 #include "server/http_request_check.h"
@@ -727,7 +731,8 @@ struct HttpServer::Impl {
     }
     const bool takes_body = v.route == Route::kCreateCampaign || v.route == Route::kPatchConfig ||
                             v.route == Route::kPutList || v.route == Route::kStart ||
-                            v.route == Route::kStop;
+                            v.route == Route::kStop || v.route == Route::kDncAdd ||
+                            v.route == Route::kDncLoad;
     if (takes_body && has_body(ex.head())) {
       if (std::string why = unsupported_media_type(v.route, ex.header(http::field::content_type));
           !why.empty()) {
@@ -802,6 +807,26 @@ struct HttpServer::Impl {
         co_return co_await send_campaign_rows(ex, name, v.route);
       case Route::kEvents:
         co_return co_await events(ex);
+      case Route::kDncList:
+        co_return co_await send_dnc_list(ex);
+      case Route::kDncAdd:
+        if (!co_await read_small_body(ex, body)) co_return;
+        task = [this, &body] { return api.dnc_add(body); };
+        break;
+      case Route::kDncLoad:
+        co_return co_await load_dnc(ex);
+      case Route::kDncCheck:
+      case Route::kDncRemove: {
+        std::string region = query_param(ex.target(), "region");
+        if (region.empty()) region = "US";
+        body = std::move(region);  // kept alive for the task
+        if (v.route == Route::kDncCheck) {
+          task = [this, &v, &body] { return api.dnc_check(v.number, body); };
+        } else {
+          task = [this, &v, &body] { return api.dnc_remove(v.number, body); };
+        }
+        break;
+      }
     }
     const ApiResponse r = co_await on_worker(&task);
     co_await send_json(ex, r, kNoHeaders);
@@ -929,6 +954,11 @@ struct HttpServer::Impl {
     co_return true;
   }
 
+  // Loads an uploaded file; `check` says, before it commits, whether the
+  // upload arrived whole.
+  using Loader =
+      std::function<ApiResponse(std::istream&, const std::function<absl::Status()>& check)>;
+
   // PUT .../list: the body (or the file part of a multipart body) streams
   // through a bounded queue into Api::load_list on a worker, so an upload
   // is never held whole.
@@ -936,9 +966,6 @@ struct HttpServer::Impl {
   net::awaitable<void> upload_list(Exchange<Stream>& ex, const std::string& name) {
     const std::string append_param = query_param(ex.target(), "append");
     const bool append = append_param == "1" || append_param == "true" || append_param == "yes";
-    const size_t max = options.max_list_bytes;
-    const auto too_large = absl::ResourceExhaustedError(cat(
-        "the list is larger than ", max, " bytes (serve --max-list-bytes); nothing was loaded"));
     if (!has_body(ex.head())) {
       std::function<ApiResponse()> task = [this, &name, append] {
         std::istringstream empty;
@@ -947,6 +974,52 @@ struct HttpServer::Impl {
       const ApiResponse r = co_await on_worker(&task);
       co_return co_await send_json(ex, r, kNoHeaders);
     }
+    const Loader load = [this, name, append](std::istream& in,
+                                             const std::function<absl::Status()>& check) {
+      return api.load_list(name, append, in, check);
+    };
+    const std::string what = cat("a list into '", name, "'");
+    co_return co_await upload(ex, load, what);
+  }
+
+  // POST /api/dnc/load: a JSON body names a file the server reads; any
+  // other body is the file itself (CSV, or multipart as a list upload).
+  template <class Stream>
+  net::awaitable<void> load_dnc(Exchange<Stream>& ex) {
+    const std::string type = ex.header(http::field::content_type);
+    if (!has_body(ex.head()) || type.substr(0, 16) == "application/json") {
+      std::string body;
+      if (!co_await read_small_body(ex, body)) co_return;
+      std::function<ApiResponse()> task = [this, &body] { return api.dnc_load_file(body); };
+      const ApiResponse r = co_await on_worker(&task);
+      co_return co_await send_json(ex, r, kNoHeaders);
+    }
+    Api::DncLoadRequest request;
+    const std::string target = ex.target();
+    request.source = query_param(target, "source");
+    request.expires = query_param(target, "expires");
+    const std::string replace = query_param(target, "replace_source");
+    request.replace_source = replace == "1" || replace == "true" || replace == "yes";
+    if (std::string region = query_param(target, "region"); !region.empty()) {
+      request.region = std::move(region);
+    }
+    const Loader load = [this, request](std::istream& in,
+                                        const std::function<absl::Status()>& check) {
+      return api.dnc_load(request, in, check);
+    };
+    const std::string what = "a do-not-call list";
+    co_return co_await upload(ex, load, what);
+  }
+
+  // Streams an uploaded file (the body, or the file part of a multipart
+  // body) through a bounded queue into `load` on a worker, so an upload is
+  // never held whole; `load` is told, before it commits, whether the upload
+  // arrived whole. `what` names the upload in the server's log.
+  template <class Stream>
+  net::awaitable<void> upload(Exchange<Stream>& ex, const Loader& load, const std::string& what) {
+    const size_t max = options.max_list_bytes;
+    const auto too_large = absl::ResourceExhaustedError(cat(
+        "the list is larger than ", max, " bytes (serve --max-list-bytes); nothing was loaded"));
     if (const auto declared = ex.parser.content_length(); declared && *declared > max) {
       ex.keep_alive = false;
       const ApiResponse r = api_error(too_large);
@@ -969,12 +1042,12 @@ struct HttpServer::Impl {
     };
     auto outcome = std::make_shared<UploadOutcome>();
     auto wake = waker.wake_fn();
-    net::post(workers, [this, queue, outcome, wake, name, append] {
+    net::post(workers, [queue, outcome, wake, load, what] {
       ApiResponse r;
       try {
         QueueInBuf buf(*queue);
         std::istream in(&buf);
-        r = api.load_list(name, append, in, [queue] { return queue->writer_status(); });
+        r = load(in, [queue] { return queue->writer_status(); });
         // load_list may stop reading early (a bad header); the rest of
         // the upload is not wanted.
         queue->cancel();
@@ -983,8 +1056,8 @@ struct HttpServer::Impl {
           r = api_error(s);
         }
       } catch (const std::exception& e) {
-        std::cerr << "powerdialer serve: internal error loading a list into '" << name
-                  << "': " << e.what() << "\n";
+        std::cerr << "powerdialer serve: internal error loading " << what << ": " << e.what()
+                  << "\n";
         queue->cancel();
         r = error_reply(500, "internal error");
       }
@@ -1163,6 +1236,45 @@ struct HttpServer::Impl {
     };
     static const std::string kCsv = "text/csv; charset=utf-8", kJson = "application/json";
     co_await send_stream(ex, results ? kCsv : kJson, extra, produce);
+  }
+
+  // GET /api/dnc: the entries as a JSON array, streamed as the store reads
+  // them; ?source= one source's, ?after=NUMBER&limit=N a page.
+  template <class Stream>
+  net::awaitable<void> send_dnc_list(Exchange<Stream>& ex) {
+    const std::string target = ex.target();
+    auto query = std::make_shared<DncQuery>();
+    query->source = query_param(target, "source");
+    const std::string after = query_param(target, "after");
+    if (const std::string limit = query_param(target, "limit"); !limit.empty()) {
+      int64_t n = -1;
+      const auto [end, ec] = std::from_chars(limit.data(), limit.data() + limit.size(), n);
+      if (ec != std::errc() || end != limit.data() + limit.size() || n < 0) {
+        const ApiResponse r = error_reply(400, "'limit' must be a whole number, 0 (all) or more");
+        co_return co_await send_json(ex, r, kNoHeaders);
+      }
+      query->limit = n;
+    }
+    std::function<absl::StatusOr<StorePool::Handle>()> task = [this, &query, &after] {
+      return api.dnc_source(*query, after);
+    };
+    auto store = co_await on_worker(&task);
+    if (!store.ok()) {
+      const ApiResponse r = api_error(store.status());
+      co_return co_await send_json(ex, r, kNoHeaders);
+    }
+    auto shared = std::make_shared<StorePool::Handle>(std::move(*store));
+    Headers extra;
+    extra.emplace_back("Cache-Control", "no-store");
+    const std::function<absl::Status(std::ostream&)> produce =
+        [shared, query](std::ostream& out) -> absl::Status {
+      DncJsonWriter w(out, system_clock().wall_now());
+      PD_RETURN_IF_ERROR((*shared)->for_each_dnc(*query, [&](const DncEntry& e) { w.add(e); }));
+      w.finish();
+      return absl::OkStatus();
+    };
+    static const std::string kJson = "application/json";
+    co_await send_stream(ex, kJson, extra, produce);
   }
 
   // GET /api/events: server-sent events. A watcher waits on a timer that

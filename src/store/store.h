@@ -32,6 +32,7 @@
 #include "compliance/policy.h"
 #include "core/retry_policy.h"
 #include "core/types.h"
+#include "store/dnc.h"
 
 namespace pd {
 
@@ -358,6 +359,24 @@ class Store {
   virtual absl::StatusOr<std::vector<ApiToken>> api_tokens() = 0;
   // kNotFound when there is no token `name`.
   virtual absl::Status revoke_api_token(std::string_view name) = 0;
+
+  // --- do-not-call list (store-wide, shared by every campaign; store/dnc.h)
+  // A writer for entries: one transaction from here to commit(), which is
+  // when claims start to see them (a bulk load of millions of numbers is
+  // staged first and holds the write lock only while it merges).
+  virtual absl::StatusOr<std::unique_ptr<DncWriter>> begin_dnc(const DncLoadOptions& options) = 0;
+  // Takes these numbers (E.164) off the list in one transaction; returns
+  // how many were on it.
+  virtual absl::StatusOr<int64_t> remove_dnc(const std::vector<std::string>& numbers) = 0;
+  // The entry for `e164`, expired or not; nullopt when the list has none.
+  virtual absl::StatusOr<std::optional<DncEntry>> find_dnc(std::string_view e164) = 0;
+  // Entries in number order, streaming (memory stays flat): those of
+  // `query.source` only when it is set, after `query.after` (E.164) when it
+  // is set, at most `query.limit` when it is above 0.
+  virtual absl::Status for_each_dnc(const DncQuery& query,
+                                    const std::function<void(const DncEntry&)>& fn) = 0;
+  // How many entries, by source, and how many have expired at `now`.
+  virtual absl::StatusOr<DncCounts> dnc_counts(WallTime now) = 0;
 };
 
 // Opens the store named by `url`: a file path (SQLite; created when

@@ -765,12 +765,20 @@ absl::StatusOr<Verdict> SqliteStore::check_window(CampaignId /*id*/,
   return v;
 }
 
+// The store-wide do-not-call list applies to every campaign and every call:
+// one primary-key lookup (sqlite_dnc.cc), inside the claim's transaction,
+// so an add that committed before the claim began is always seen.
 absl::StatusOr<Verdict> SqliteStore::check_dnc(CampaignId /*id*/,
-                                               const CompliancePolicy& /*policy*/,
-                                               Candidate& /*c*/, WallTime /*now*/) {
-  Verdict v = Verdict::not_checked();
-  v.rule = rule::kDnc;
-  return v;
+                                               const CompliancePolicy& /*policy*/, Candidate& c,
+                                               WallTime now) {
+  PD_ASSIGN_OR_RETURN(std::optional<std::string> source,
+                      dnc_source_if_listed(c.claim.phone, now));
+  if (!source) {
+    Verdict v = Verdict::dial();
+    v.rule = rule::kDnc;
+    return v;
+  }
+  return Verdict::suppress(rule::kDnc, dnc_rule_detail(*source));
 }
 
 absl::StatusOr<Verdict> SqliteStore::check_lockout(CampaignId /*id*/,

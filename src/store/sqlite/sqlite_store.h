@@ -86,6 +86,13 @@ class SqliteStore final : public Store {
   absl::StatusOr<std::vector<ApiToken>> api_tokens() override;
   absl::Status revoke_api_token(std::string_view name) override;
 
+  absl::StatusOr<std::unique_ptr<DncWriter>> begin_dnc(const DncLoadOptions& options) override;
+  absl::StatusOr<int64_t> remove_dnc(const std::vector<std::string>& numbers) override;
+  absl::StatusOr<std::optional<DncEntry>> find_dnc(std::string_view e164) override;
+  absl::Status for_each_dnc(const DncQuery& query,
+                            const std::function<void(const DncEntry&)>& fn) override;
+  absl::StatusOr<DncCounts> dnc_counts(WallTime now) override;
+
   // Fixes the random instance id that prefixes client tokens, so a
   // simulation's tokens (and with them the simulator's choices) repeat.
   absl::Status pin_instance_id(std::string_view id);
@@ -94,11 +101,20 @@ class SqliteStore final : public Store {
   // fill the "disk" without filling one.
   absl::Status limit_pages_for_testing(int64_t pages);
 
+  // Do-not-call entries a writer sorts in memory before it stages them in a
+  // file (32 bytes each: 32 MiB by default); smaller in tests, so they
+  // stage without millions of numbers.
+  void set_dnc_chunk_for_testing(size_t entries) { dnc_chunk_entries_ = entries; }
   absl::StatusOr<std::optional<std::string>> setting(std::string_view key) override;
   absl::Status set_setting(std::string_view key, std::string_view value) override;
 
  private:
   class Writer;
+  class DncStage;  // the DncWriter (sqlite_dnc.cc)
+  // The source of `e164`'s entry when one forbids calling it at `now`
+  // (claim's do-not-call check: one primary-key lookup).
+  absl::StatusOr<std::optional<std::string>> dnc_source_if_listed(std::string_view e164,
+                                                                  WallTime now);
   SqliteStore() = default;
   absl::StatusOr<int> schema_version();
   absl::Status check_schema();
@@ -108,6 +124,7 @@ class SqliteStore final : public Store {
   absl::StatusOr<sqlite::Stmt*> stmt(const char* sql);
   absl::StatusOr<Campaign> campaign_by_id(CampaignId id);
 
+  size_t dnc_chunk_entries_ = size_t{1} << 20;
   // --- compliance, inside claim's transaction (compliance/policy.h) -------
   // One customer the claim would hand out, with what the rules need.
   struct Candidate {
