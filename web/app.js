@@ -281,7 +281,60 @@ async function selectCampaign(name) {
   $('action-message').hidden = true;
   $('config-error').textContent = '';
   renderAll();
-  await Promise.all([refreshDetail(), loadConfig()]);
+  app.compliance = null;
+  renderCompliance();
+  await Promise.all([refreshDetail(), loadConfig(), refreshCompliance()]);
+}
+
+// The compliance proof (GET .../compliance): per rule what the claims checked
+// and held back, and the violations an audit of the placed calls found.
+const RULE_LABELS = {
+  'calling-window': 'Calling window (callee-local)',
+  dnc: 'Do-not-call list',
+  cap: 'Contact caps',
+  'abandon-lockout': 'Abandon lockout',
+  'abandon-rate': 'Abandon rate limit',
+};
+
+async function refreshCompliance() {
+  const name = app.selected;
+  if (!name) return;
+  try {
+    const r = await api('GET', campaignPath(name, '/compliance'));
+    if (name !== app.selected) return;
+    app.compliance = r;
+  } catch (e) {
+    if (name !== app.selected) return;
+    app.compliance = { error: e.message || String(e) };
+  }
+  renderCompliance();
+}
+
+function renderCompliance() {
+  const r = app.compliance;
+  if (!r || r.error) {
+    setText('compliance-verdict', r && r.error ? `cannot read: ${r.error}` : '');
+    $('compliance-body').replaceChildren();
+    setText('compliance-abandon', '');
+    $('compliance-examples').replaceChildren();
+    return;
+  }
+  setText('compliance-verdict', r.violations === 0
+    ? `no violations · ${fmt(r.attempts_audited)} calls audited`
+    : `${fmt(r.violations)} VIOLATIONS`);
+  $('compliance-verdict').classList.toggle('bad', r.violations !== 0);
+  $('compliance-body').replaceChildren(...(r.rules || []).map((rule) => h('tr',
+    { class: rule.violations ? 'bad' : '', dataset: { rule: rule.rule } },
+    h('th', { scope: 'row' }, RULE_LABELS[rule.rule] || rule.rule),
+    h('td', { class: 'num' }, fmt(rule.checked)),
+    h('td', { class: 'num' }, fmt(rule.held)),
+    h('td', { class: 'num' }, fmt(rule.violations)))));
+  const a = r.abandon_rate || {};
+  setText('compliance-abandon', `Abandon rate: ${pct(a.day_rate || 0, 1)} on ${a.day || '–'}`
+    + ` (${fmt(a.day_abandoned)} of ${fmt(a.day_answered)} answered), ${pct(a.rate_30d || 0, 1)}`
+    + ` over 30 days (${fmt(a.abandoned_30d)} of ${fmt(a.answered_30d)}); limit ${pct(a.max || 0, 1)}`);
+  const examples = (r.rules || []).flatMap((rule) => (rule.examples || []).map((e) => `${rule.rule}: ${e}`));
+  $('compliance-examples').replaceChildren(...examples.map((e) => h('li', {}, e)));
 }
 
 async function refreshDetail() {
@@ -427,7 +480,10 @@ function onSnapshot(s) {
   if (s.name === app.selected) {
     renderCampaign();
     // A state change (e.g. running -> done) may change what the details say.
-    if (prev && prev.state !== s.state) refreshDetail();
+    if (prev && prev.state !== s.state) {
+      refreshDetail();
+      refreshCompliance();
+    }
   }
 }
 

@@ -4,6 +4,8 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <date/tz.h>
+
 #include <atomic>
 #include <cerrno>
 #include <csignal>
@@ -16,6 +18,7 @@
 #include "cli/demo_list.h"
 #include "cli/signal_watcher.h"
 #include "core/event_loop.h"
+#include "core/start_time.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
 #include "engine/campaign_control.h"
@@ -23,6 +26,7 @@
 #include "engine/simulation.h"
 #include "io/list_import.h"
 #include "io/results_export.h"
+#include "server/http_server.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/store.h"
 #include "telephony/backend.h"
@@ -93,6 +97,37 @@ void print_summary(std::ostream& out, const CampaignStatus& st) {
   out << fmt::format(" {} in flight\n", st.attempts_in_flight);
 }
 
+// `--start` moves the dialer's clock, and the calling windows with it: on
+// the simulator that rings no one, but through Amazon Connect it is allowed
+// only against a stand-in on this machine (tests), never a contact centre
+// that rings real phones at what would be the wrong hour.
+absl::Status check_start_backend(const BackendOptions& backend, const CampaignConfig& config) {
+  if (backend.backend != "connect") return absl::OkStatus();
+  std::string_view host = config.connect_endpoint;
+  for (std::string_view scheme : {"http://", "https://"}) {
+    if (host.substr(0, scheme.size()) == scheme) host.remove_prefix(scheme.size());
+  }
+  host = host.substr(0, host.find('/'));
+  if (!host.empty() && host.front() == '[') {
+    host = host.substr(1, host.find(']') == std::string_view::npos ? host.npos : host.find(']') - 1);
+  } else {
+    host = host.substr(0, host.rfind(':'));
+  }
+  if (!config.connect_endpoint.empty() && is_loopback_host(host)) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      "--start with --backend connect is only for a Connect stand-in on this machine "
+      "(connect-endpoint on a loopback address, given the same --start): against Amazon "
+      "Connect a moved clock would put calls outside the callees' calling windows");
+}
+
+// "YYYY-MM-DD 12:00 America/New_York" for the New York date at `now`.
+std::string demo_start_text(WallTime now) {
+  const auto local = date::make_zoned("America/New_York", now).get_local_time();
+  const date::year_month_day day{std::chrono::floor<date::days>(local)};
+  return fmt::format("{:04d}-{:02d}-{:02d} 12:00 America/New_York", int(day.year()),
+                     unsigned(day.month()), unsigned(day.day()));
+}
+
 }  // namespace
 
 int cmd_run(const Context& ctx, const RunOptions& options) {
@@ -101,16 +136,26 @@ int cmd_run(const Context& ctx, const RunOptions& options) {
   backend.sim = options.sim;
   if (auto s = validate_backend(backend); !s.ok()) return fail(ctx, s);
   if (auto s = validate_speed(backend, options.speed); !s.ok()) return fail(ctx, s);
+  std::optional<WallTime> start_at;
+  if (!options.start.empty()) {
+    auto t = parse_start_time(options.start, "--start");
+    if (!t.ok()) return fail(ctx, t.status());
+    start_at = *t;
+  }
   auto setup = open_store(ctx.db_path, /*create=*/false);
   if (!setup.ok()) return fail(ctx, setup.status());
   auto plan = prepare_campaign_start(**setup, ctx.campaign);
   if (!plan.ok()) return fail(ctx, plan.status());
   const Campaign* campaign = &plan->campaign;
   const CampaignConfig* config = &plan->config;
+  if (start_at) {
+    if (auto s = check_start_backend(backend, *config); !s.ok()) return fail(ctx, s);
+    if (auto s = check_clock_start(**setup, *start_at, "--start"); !s.ok()) return fail(ctx, s);
+  }
   // The simulator's clock resumes after the times already recorded; Amazon
   // Connect's events carry real time, so its loop keeps the real clock.
   WallTime clock_not_before{};
-  if (backend.backend == "sim") {
+  if (backend.backend == "sim" && !start_at) {
     auto start = simulated_clock_start(**setup);
     if (!start.ok()) return fail(ctx, start.status());
     clock_not_before = *start;
@@ -126,7 +171,9 @@ int cmd_run(const Context& ctx, const RunOptions& options) {
   std::optional<absl::Status> outcome;
   CampaignState final_state = CampaignState::kStopped;
   {
-    RealTimeLoop loop(options.speed, system_clock(), clock_not_before);
+    const WallTime wall_start =
+        start_at.value_or(std::max(system_clock().wall_now(), clock_not_before));
+    RealTimeLoop loop(options.speed, system_clock(), RealTimeLoop::StartAt{wall_start});
     Engine* engine_ptr = nullptr;
     SignalWatcher signals([&] {
       loop.post([&] {
@@ -237,6 +284,26 @@ int cmd_simulate(const Context& ctx, const SimulateOptions& options) {
   if (!max_attempts.ok()) return fail(ctx, max_attempts.status());
   spec.retry.max_attempts_per_phone = options.max_attempts;
   spec.retry.retry_delay = *parse_duration(*retry_delay);
+  if (!options.start.empty()) {
+    auto start = parse_start_time(options.start, "--start");
+    if (!start.ok()) return fail(ctx, start.status());
+    spec.start = *start;
+  }
+  spec.store = options.store;
+  for (const std::string& item : options.config) {
+    const size_t eq = item.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return fail(ctx, absl::InvalidArgumentError(
+                           cat("--config ", echo(item), ": expected KEY=VALUE, e.g. "
+                                                        "calling-hours=09:00-17:00")));
+    }
+    auto valid = validate_config_value(item.substr(0, eq), item.substr(eq + 1));
+    if (!valid.ok()) {
+      return fail(ctx, absl::Status(valid.status().code(),
+                                    cat("--config ", echo(item), ": ", valid.status().message())));
+    }
+    spec.config[item.substr(0, eq)] = *valid;
+  }
 
   auto r = run_simulation(spec);
   if (!r.ok()) return fail(ctx, r.status());
@@ -306,6 +373,10 @@ int cmd_demo(const Context& ctx, const DemoOptions& options) {
   RunOptions run;
   run.speed = options.speed;
   run.sim = options.sim;
+  // The demo's clock starts at noon in New York today (09:00 on the west
+  // coast), so every number on its list is inside the default calling
+  // window (08:00-21:00 where the callee is), whatever the hour it is run at.
+  run.start = demo_start_text(system_clock().wall_now());
   if (int rc = cmd_run(demo, run); rc != kOk) return rc;
   out << "\nNext: look at " << results << ", or try\n"
       << "  " << ctx.program << " --db " << demo.db_path << " --campaign demo status\n"

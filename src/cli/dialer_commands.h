@@ -3,6 +3,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "cli/commands.h"
 #include "telephony/simulator/simulator.h"
@@ -12,6 +13,9 @@ namespace pd::cli {
 struct RunOptions {
   std::string backend = "sim";
   double speed = 1.0;  // simulator only: virtual seconds per real second
+  // `--start`: the dialer's clock starts at this moment (core/start_time.h)
+  // instead of now; empty: now.
+  std::string start;
   SimConfig sim;
   // Live display on a terminal; plain log lines otherwise.
   std::optional<bool> live_display;  // default: when stderr is a terminal
@@ -27,6 +31,10 @@ struct SimulateOptions {
   std::string results;  // write the results CSV here
   int max_attempts = 1;
   std::string retry_delay = "5m";
+  std::string start;  // the virtual clock's first moment; empty: 2026-01-01T00:00:00Z
+  std::string store;  // keep the simulation's store in this new file (campaign "simulate")
+  // "KEY=VALUE" campaign configuration (validated like `config set`).
+  std::vector<std::string> config;
 };
 int cmd_simulate(const Context& ctx, const SimulateOptions& options);
 

@@ -6,10 +6,12 @@
 #include <optional>
 
 #include "cli/commands.h"
+#include "cli/compliance_command.h"
 #include "cli/dialer_commands.h"
 #include "cli/dnc_commands.h"
 #include "cli/serve_command.h"
 #include "core/config_keys.h"
+#include "core/start_time.h"
 #include "core/strings.h"
 #include "telephony/amazon_connect/standin.h"
 
@@ -200,6 +202,17 @@ int main(int argc, char** argv) {
   rejects->add_flag("--json", json, "print JSON");
   rejects->callback([&] { run = [&] { return pd::cli::cmd_rejects(ctx, json); }; });
 
+  bool all_campaigns = false;
+  auto* compliance = app.add_subcommand(
+      "compliance",
+      "the proof that the calling rules held: per rule the calls checked, held back and "
+      "violations (an independent audit of every placed call), and the abandon rates; exits 2 "
+      "when there is a violation");
+  compliance->add_flag("--json", json, "print one JSON object");
+  compliance->add_flag("--all", all_campaigns, "every campaign in the database, with a total");
+  compliance->callback(
+      [&] { run = [&] { return pd::cli::cmd_compliance(ctx, json, all_campaigns); }; });
+
   auto* rules = app.add_subcommand(
       "rules", "the region rules (state calling hours and caps) every campaign dials under");
   rules->require_subcommand(1);
@@ -225,6 +238,10 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"sim", "connect"}));
   run_cmd->add_option("--speed", run_options.speed,
                       "simulator only: run X times faster than real time");
+  run_cmd->add_option("--start", run_options.start,
+                      "the dialer's clock starts here instead of now: \"2026-03-08 06:00 "
+                      "America/New_York\" or an RFC 3339 time (simulator, or a Connect stand-in "
+                      "given the same --start)");
   add_sim_options(run_cmd, run_options.sim, run_flags);
   run_cmd->callback([&] {
     run = [&] {
@@ -251,6 +268,16 @@ int main(int argc, char** argv) {
   simulate->add_option("--max-attempts", sim_options.max_attempts, "attempts per phone");
   simulate->add_option("--retry-delay", sim_options.retry_delay,
                        "wait before calling a phone again");
+  simulate->add_option("--start", sim_options.start,
+                       "the virtual clock starts here: \"2026-03-08 06:00 America/New_York\" "
+                       "(date, time, IANA zone) or an RFC 3339 time (default: "
+                       "2026-01-06T14:00:00Z, a Tuesday 09:00 in New York)");
+  simulate->add_option("--store", sim_options.store,
+                       "keep the simulation's store in this new file (campaign 'simulate'), "
+                       "for status, results and compliance with --db");
+  simulate->add_option("--config", sim_options.config,
+                       "KEY=VALUE campaign configuration, as `config set` (repeatable)")
+      ->allow_extra_args(false);
   add_sim_options(simulate, sim_options.sim, sim_flags);
   simulate->callback([&] {
     run = [&] {
@@ -288,6 +315,8 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"sim", "connect"}));
   serve->add_option("--speed", serve_options.speed,
                     "simulator only: run X times faster than real time");
+  serve->add_option("--start", serve_options.start,
+                    "simulator only: the clock starts here instead of now (as run --start)");
   serve->add_option("--max-clients", serve_options.max_clients,
                     "open connections in all; when full, the oldest one still sending its "
                     "request head is closed to make room");
@@ -448,6 +477,9 @@ int main(int argc, char** argv) {
       ->add_option("--reorder", standin.reorder_rate,
                    "share of stream records written after later ones")
       ->check(CLI::Range(0.0, 1.0));
+  std::string standin_start;
+  standin_cmd->add_option("--start", standin_start,
+                          "its clock starts here instead of now (as the dialer's `run --start`)");
   standin_cmd->add_option("--ledger", standin.ledger,
                           "append a JSON line per ended contact to this file");
   standin_cmd->add_flag("--no-status-type", standin.omit_status_type,
@@ -465,6 +497,15 @@ int main(int argc, char** argv) {
         standin.host = standin_listen.substr(0, colon);
         standin.port = std::atoi(standin_listen.c_str() + colon + 1);
         standin.seed = standin.sim.seed;
+        if (!standin_start.empty()) {
+          auto start = pd::parse_start_time(standin_start, "--start");
+          if (!start.ok()) {
+            std::cerr << "powerdialer: connect-standin: "
+                      << pd::escape_controls(pd::sv(start.status().message())) << "\n";
+            return 1;
+          }
+          standin.start = *start;
+        }
         standin.heartbeat =
             std::chrono::milliseconds(static_cast<int64_t>(heartbeat_seconds * 1000));
         standin.latency = std::chrono::milliseconds(static_cast<int64_t>(latency_ms));

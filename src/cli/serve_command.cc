@@ -6,6 +6,7 @@
 
 #include "cli/signal_watcher.h"
 #include "core/clock.h"
+#include "core/start_time.h"
 #include "core/strings.h"
 #include "core/time_format.h"
 #include "io/files_folder.h"
@@ -56,7 +57,19 @@ int cmd_serve(const Context& ctx, const ServeOptions& options) {
   }
   // As for `run`: the simulator's clock resumes after the recorded times.
   WallTime clock_not_before{};
-  if (options.backend.backend == "sim") {
+  std::optional<WallTime> clock_start;
+  if (!options.start.empty()) {
+    if (options.backend.backend != "sim") {
+      return fail(ctx, absl::InvalidArgumentError(
+                           "serve --start is for the simulator: against Amazon Connect a moved "
+                           "clock would put calls outside the callees' calling windows"));
+    }
+    auto t = parse_start_time(options.start, "--start");
+    if (!t.ok()) return fail(ctx, t.status());
+    if (auto s = check_clock_start(**check, *t, "--start"); !s.ok()) return fail(ctx, s);
+    clock_start = *t;
+  }
+  if (options.backend.backend == "sim" && !clock_start) {
     auto start = simulated_clock_start(**check);
     if (!start.ok()) return fail(ctx, start.status());
     clock_not_before = *start;
@@ -104,6 +117,7 @@ int cmd_serve(const Context& ctx, const ServeOptions& options) {
   host_options.backend = options.backend;
   host_options.speed = options.speed;
   host_options.clock_not_before = clock_not_before;
+  host_options.clock_start = clock_start;
   host_options.files_folder = *files_folder;
   CampaignHost host(host_options);
 

@@ -18,6 +18,7 @@ struct ServeOptions {
   std::string listen = "127.0.0.1:8080";
   BackendOptions backend;
   double speed = 1.0;                 // simulator only
+  std::string start;                  // simulator only: the clock starts here (core/start_time.h)
   int max_clients = 1024;             // open connections in all
   int max_clients_per_address = 128;  // open connections from one address
   int64_t max_list_bytes = int64_t{64} << 20;

@@ -101,6 +101,9 @@ RealTimeLoop::RealTimeLoop(double speed, Clock& real, WallTime wall_not_before)
       real_start_(real.now()),
       wall_start_(std::max(real.wall_now(), wall_not_before)) {}
 
+RealTimeLoop::RealTimeLoop(double speed, Clock& real, StartAt start)
+    : speed_(speed > 0 ? speed : 1.0), real_(real), real_start_(real.now()), wall_start_(start.wall) {}
+
 MonoTime RealTimeLoop::now() const {
   const auto real_elapsed = real_.now() - real_start_;
   return real_start_ +

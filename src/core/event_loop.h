@@ -117,6 +117,12 @@ class RealTimeLoop final : public EventLoop {
   // (a simulated clock resuming after the times a previous run recorded).
   explicit RealTimeLoop(double speed = 1.0, Clock& real = system_clock(),
                         WallTime wall_not_before = {});
+  // A wall clock that starts exactly at `wall`, earlier or later than the
+  // real time (a simulated clock started at a chosen moment: `--start`).
+  struct StartAt {
+    WallTime wall;
+  };
+  RealTimeLoop(double speed, Clock& real, StartAt start);
 
   MonoTime now() const override;
   WallTime wall_now() const override;

@@ -68,5 +68,15 @@ TEST(RealTimeLoop, AcceleratedTimersFireEarlyInRealTime) {
   EXPECT_LT(real, seconds(5));  // 10 s of virtual time is 0.1 s of real time
 }
 
+TEST(RealTimeLoop, StartsItsWallClockExactlyWhereAskedEvenInThePast) {
+  const WallTime start{std::chrono::milliseconds{1'772'964'000'000}};  // 2026-03-08T10:00Z
+  RealTimeLoop loop(1000.0, system_clock(), RealTimeLoop::StartAt{start});
+  EXPECT_GE(loop.wall_now(), start);
+  EXPECT_LT(loop.wall_now(), start + seconds(3600));  // not the real time, months later
+  loop.schedule_after(seconds(60), [&] { loop.stop(); });
+  loop.run();
+  EXPECT_GE(loop.wall_now(), start + seconds(60));
+}
+
 }  // namespace
 }  // namespace pd

@@ -149,6 +149,16 @@ absl::StatusOr<WallTime> simulated_clock_start(Store& store) {
   return *latest + Millis(1);
 }
 
+absl::Status check_clock_start(Store& store, WallTime requested, std::string_view option) {
+  PD_ASSIGN_OR_RETURN(std::optional<WallTime> latest, store.latest_recorded_time());
+  if (!latest || *latest < requested) return absl::OkStatus();
+  return absl::FailedPreconditionError(
+      cat(option, " ", format_iso8601(requested), " is not after the latest time this store "
+          "recorded (", format_iso8601(*latest), "): a clock that went back would put results out "
+          "of order and count calls from its future against contact caps and lockouts; start "
+          "later, or use a new store (--db)"));
+}
+
 absl::StatusOr<StopResult> request_campaign_stop(Store& store, const Campaign& campaign) {
   // Nobody holds the lease (the dialer was killed): there is no one to
   // finish the calls, so the campaign is stopped now; the next run resolves

@@ -68,6 +68,13 @@ absl::StatusOr<StartPlan> prepare_campaign_start(Store& store, std::string_view 
 // WallTime{} (no constraint) when the store holds no attempt.
 absl::StatusOr<WallTime> simulated_clock_start(Store& store);
 
+// Checks a clock asked to start at `requested` (`--start`, named by
+// `option` in errors): kFailedPrecondition when the store recorded an
+// attempt at or after it, naming both times. A clock that went back would
+// put results out of order and make rolling-window caps and lockouts count
+// calls from its future.
+absl::Status check_clock_start(Store& store, WallTime requested, std::string_view option);
+
 // What a stop request did.
 enum class StopResult {
   kRequested,        // running: the dialer dials nothing new and finishes

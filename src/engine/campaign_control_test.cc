@@ -123,5 +123,18 @@ TEST_F(CampaignControlTest, ALiveDialerStillBlocksALoad) {
   EXPECT_TRUE(absl::IsFailedPrecondition(refused.status()));
 }
 
+TEST_F(CampaignControlTest, AClockMayStartOnlyAfterTheLatestRecordedTime) {
+  const WallTime start{Millis{1'772'964'000'000}};
+  EXPECT_TRUE(check_clock_start(*store_, start, "--start").ok()) << "no attempt yet";
+  auto claims = store_->claim(campaign_.id, 1, start, "me");
+  ASSERT_TRUE(claims.ok() && claims->size() == 1) << claims.status();
+  const absl::Status same = check_clock_start(*store_, start, "--start");
+  EXPECT_TRUE(absl::IsFailedPrecondition(same)) << same;
+  EXPECT_NE(same.message().find("--start 2026-03-08T10:00:00.000Z is not after the latest time"),
+            std::string::npos)
+      << same;
+  EXPECT_TRUE(check_clock_start(*store_, start + Millis{1}, "--start").ok());
+}
+
 }  // namespace
 }  // namespace pd

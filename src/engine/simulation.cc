@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "compliance/callee.h"
+#include "core/config_keys.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
 #include "io/list_import.h"
@@ -20,23 +21,45 @@ absl::StatusOr<SimulationReport> run_simulation(const SimulationSpec& spec) {
   if (spec.list.empty() && spec.customers < 1) {
     return absl::InvalidArgumentError("--customers must be at least 1");
   }
+  if (!spec.store.empty() && std::filesystem::exists(spec.store)) {
+    return absl::AlreadyExistsError(
+        cat("--store ", spec.store, ": the file exists; a simulation keeps its store only in a "
+            "new file"));
+  }
+  for (const auto& [key, value] : spec.config) {
+    PD_RETURN_IF_ERROR(validate_config_value(key, value).status());
+  }
   char tmpl[] = "/tmp/powerdialer-sim-XXXXXX";
   if (::mkdtemp(tmpl) == nullptr) {
     return absl::InternalError("cannot create a temporary directory in /tmp");
   }
+  // A kept store is removed too when the simulation fails: a half-run
+  // store proves nothing, and its file would refuse the next attempt.
   struct Cleanup {
     std::filesystem::path dir;
+    std::string kept_store;
+    bool succeeded = false;
     ~Cleanup() {
       std::error_code ec;
       std::filesystem::remove_all(dir, ec);
+      if (!succeeded && !kept_store.empty()) {
+        for (const char* suffix : {"", "-wal", "-shm"}) {
+          std::filesystem::remove(kept_store + suffix, ec);
+        }
+      }
     }
-  } cleanup{tmpl};
+  } cleanup{tmpl, spec.store};
   PD_ASSIGN_OR_RETURN(std::unique_ptr<SqliteStore> store,
-                      SqliteStore::open((cleanup.dir / "sim.db").string(), true,
-                                        /*durable=*/false));
+                      SqliteStore::open(spec.store.empty() ? (cleanup.dir / "sim.db").string()
+                                                           : spec.store,
+                                        true, /*durable=*/false));
   // Client tokens seed the simulator's choices: pin them so a seed repeats.
   PD_RETURN_IF_ERROR(store->pin_instance_id("sim"));
   PD_ASSIGN_OR_RETURN(Campaign campaign, store->init_campaign("simulate"));
+  for (const auto& [key, value] : spec.config) {
+    PD_ASSIGN_OR_RETURN(std::string valid, validate_config_value(key, value));
+    PD_RETURN_IF_ERROR(store->set_config(campaign.id, key, valid));
+  }
 
   if (!spec.list.empty()) {
     std::ifstream in(spec.list, std::ios::binary);
@@ -68,9 +91,10 @@ absl::StatusOr<SimulationReport> run_simulation(const SimulationSpec& spec) {
   PD_ASSIGN_OR_RETURN(CampaignStatus before, store->status(campaign.id));
   report.customers = before.customers;
 
-  CampaignConfig config;
+  PD_ASSIGN_OR_RETURN(auto stored_config, store->config(campaign.id));
+  PD_ASSIGN_OR_RETURN(CampaignConfig config, CampaignConfig::from(stored_config, campaign.name));
   config.retry = spec.retry;
-  VirtualLoop loop;
+  VirtualLoop loop(spec.start.value_or(kDefaultSimulationStart));
   // One commit per few thousand operations: the store is throw-away, and
   // per-operation syncs would measure the disk, not the dialer.
   InlineStoreExecutor executor(*store, loop, /*ops_per_commit=*/4096);
@@ -103,6 +127,7 @@ absl::StatusOr<SimulationReport> run_simulation(const SimulationSpec& spec) {
     if (!out) return absl::PermissionDeniedError(cat(spec.results, ": cannot write"));
     PD_RETURN_IF_ERROR(export_results(*store, campaign.id, out).status());
   }
+  cleanup.succeeded = true;
   return report;
 }
 

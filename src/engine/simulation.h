@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -19,7 +20,21 @@ struct SimulationSpec {
   std::string list;          // a CSV dialing list instead
   RetryRules retry;
   std::string results;  // also write the results CSV here
+  // The virtual clock's first moment; nullopt: kDefaultSimulationStart.
+  std::optional<WallTime> start;
+  // Keep the store in this file (which must not exist) instead of a
+  // throw-away one, so status, results and compliance can read it after.
+  std::string store;
+  // Campaign configuration (keys and values as `config set` takes them);
+  // max-attempts and retry-delay come from `retry`.
+  std::map<std::string, std::string> config;
 };
+
+// A Tuesday morning, 09:00 in New York (14:00 UTC): the generated customers'
+// numbers (+1 202, Washington DC) are inside the default calling window
+// (08:00-21:00 callee-local) for the whole of a 12-hour shift, and it does
+// not depend on the hour the simulation is run at.
+inline constexpr WallTime kDefaultSimulationStart{std::chrono::milliseconds{1'767'708'000'000}};
 
 struct SimulationReport {
   int agents = 0;

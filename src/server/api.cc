@@ -11,6 +11,7 @@
 #include "core/strings.h"
 #include "core/time_format.h"
 #include "engine/campaign_control.h"
+#include "engine/compliance_report.h"
 #include "io/dnc_file.h"
 #include "io/files_folder.h"
 #include "io/list_import.h"
@@ -251,6 +252,17 @@ ApiResponse Api::get_config(std::string_view name) {
     keys.push_back(std::move(key));
   }
   return {200, {{"config", config_values_json(*stored)}, {"keys", std::move(keys)}}};
+}
+
+ApiResponse Api::compliance(std::string_view name) {
+  if (auto s = check_campaign_name(name); !s.ok()) return api_error(s);
+  auto store = stores_.acquire();
+  if (!store.ok()) return api_error(store.status());
+  auto c = (*store)->find_campaign(name);
+  if (!c.ok()) return api_error(c.status());
+  auto report = compliance_report(**store, *c, system_clock().wall_now());
+  if (!report.ok()) return api_error(report.status());
+  return {200, compliance_json(*report)};
 }
 
 ApiResponse Api::patch_config(std::string_view name, std::string_view body) {

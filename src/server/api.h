@@ -77,6 +77,9 @@ class Api {
   // `status --json` plus "live".
   ApiResponse get_campaign(std::string_view name);
   ApiResponse get_config(std::string_view name);
+  // `powerdialer compliance --json` (engine/compliance_report.h); 200 even
+  // with violations: the body's "violations" says so.
+  ApiResponse compliance(std::string_view name);
   // Body {"key": "value" | null}: all validated first, then applied in one
   // transaction; 400 naming the first bad key. A local inputfile or
   // outputfile must lie in the files folder (a relative one is taken inside

@@ -85,6 +85,19 @@ TEST_F(ApiTest, ConfigKeysWithFixedValuesListTheirChoices) {
   EXPECT_FALSE(keys["max-attempts"].contains("choices"));  // free text (a number)
 }
 
+TEST_F(ApiTest, ComplianceReportsEveryRuleOfACampaign) {
+  ASSERT_EQ(api_->create_campaign(R"({"name":"c"})").status, 201);
+  auto r = api_->compliance("c");
+  ASSERT_EQ(r.status, 200) << r.body.dump();
+  EXPECT_EQ(r.body["campaign"], "c");
+  EXPECT_EQ(r.body["violations"], 0);
+  ASSERT_EQ(r.body["rules"].size(), 5u);
+  EXPECT_EQ(r.body["rules"][0]["rule"], "calling-window");
+  EXPECT_TRUE(r.body["abandon_rate"].contains("rate_30d"));
+  EXPECT_EQ(api_->compliance("nosuch").status, 404);
+  EXPECT_EQ(api_->compliance("../etc").status, 400);
+}
+
 TEST_F(ApiTest, PatchConfigIsAllOrNothingAndNamesTheKey) {
   ASSERT_EQ(api_->create_campaign(R"({"name":"c"})").status, 201);
   auto bad = api_->patch_config("c", R"({"max-attempts":"3","retry-delay":"soon"})");

@@ -45,7 +45,9 @@ struct CampaignHost::Slot {
 
 CampaignHost::CampaignHost(HostOptions options)
     : options_(std::move(options)),
-      loop_(options_.speed, system_clock(), options_.clock_not_before) {
+      loop_(options_.speed, system_clock(),
+            RealTimeLoop::StartAt{options_.clock_start.value_or(
+                std::max(system_clock().wall_now(), options_.clock_not_before))}) {
   loop_.post([this] { snapshot(); });
   thread_ = std::thread([this] { loop_.run(); });
 }

@@ -51,6 +51,8 @@ struct HostOptions {
   BackendOptions backend;
   double speed = 1.0;           // simulator: virtual seconds per real second
   WallTime clock_not_before{};  // the loop's wall clock starts no earlier
+  // ... or exactly here (`serve --start`, simulator only).
+  std::optional<WallTime> clock_start;
   // The canonical files folder (io/files_folder.h): a campaign run here
   // writes its local results file only inside it. Empty: anywhere (tests).
   std::string files_folder;

@@ -265,6 +265,8 @@ HeadVerdict match_route(http::verb method, std::string_view path, const HeadPoli
         v = one(http::verb::post, Route::kDisposition, "POST");
         v.attempt = std::string(id);
       }
+    } else if (action == "compliance") {
+      v = one(http::verb::get, Route::kCompliance, "GET");
     } else {
       v = refuse(404, "not found");
     }

@@ -60,6 +60,7 @@ enum class Route {
   kStop,
   kRejects,
   kResults,
+  kCompliance,
   kEvents,
   kDisposition,  // POST /api/campaigns/NAME/attempts/ID/disposition
   kAsset,  // the dashboard's files

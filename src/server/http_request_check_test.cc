@@ -114,6 +114,14 @@ TEST(HttpRequestCheck, RoutesMethodsAndTokens) {
   EXPECT_EQ(v.campaign, "spring");
   EXPECT_TRUE(v.needs_token);
 
+  v = verdict("GET /api/campaigns/spring/compliance HTTP/1.1\r\nHost: localhost\r\n\r\n");
+  EXPECT_EQ(v.status, 0);
+  EXPECT_EQ(v.route, Route::kCompliance);
+  EXPECT_EQ(v.campaign, "spring");
+  EXPECT_TRUE(v.needs_token);
+  v = verdict("POST /api/campaigns/spring/compliance HTTP/1.1\r\nHost: localhost\r\n\r\n");
+  EXPECT_EQ(v.status, 405);
+
   v = verdict("DELETE /api/campaigns/spring HTTP/1.1\r\nHost: localhost\r\n\r\n");
   EXPECT_EQ(v.status, 405);
   EXPECT_EQ(v.allow, "GET");

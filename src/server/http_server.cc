@@ -778,6 +778,9 @@ struct HttpServer::Impl {
       case Route::kGetConfig:
         task = [this, &name] { return api.get_config(name); };
         break;
+      case Route::kCompliance:
+        task = [this, &name] { return api.compliance(name); };
+        break;
       case Route::kRejects:
         co_return co_await send_campaign_rows(ex, name, v.route);
       case Route::kCreateCampaign:

@@ -213,6 +213,42 @@ struct CampaignStatus {
   AbandonRates abandon;
 };
 
+// What the claims of one campaign did under one compliance rule: the
+// candidates the rule looked at, and how many it held back (deferred to a
+// later time or suppressed). Counted inside the claim's transaction.
+struct RuleCount {
+  int64_t checked = 0;
+  int64_t held = 0;
+};
+
+// One placed attempt with what an independent audit of the rules needs,
+// read from the recorded attempts themselves (of every campaign), not from
+// what the claim decided.
+struct AttemptAudit {
+  AttemptId id = 0;
+  std::string cust_id;
+  std::string phone;  // E.164
+  WallTime started_at{};
+  std::string zones;   // the phone's candidate IANA zones, space-separated ('' unknown)
+  std::string region;  // e.g. "US-FL" ('' unknown)
+  std::string callee_timezone;  // the zone the claim recorded
+  // The source label of a do-not-call entry in force at started_at, if any.
+  std::optional<std::string> dnc_source;
+  // Calls placed to this phone / this customer (same cust_id, any
+  // campaign) in the 24 hours and 7 days up to and including this one.
+  int64_t phone_calls_24h = 0, phone_calls_7d = 0;
+  int64_t customer_calls_24h = 0, customer_calls_7d = 0;
+  // When the latest abandoned call to this phone before this one ended.
+  std::optional<WallTime> last_abandon_before;
+};
+
+// One day of a campaign's abandon ledger (UTC day).
+struct AbandonDay {
+  std::string day;        // 'YYYY-MM-DD'
+  int64_t answered = 0;   // answered by a person: connected + abandoned
+  int64_t abandoned = 0;  // not put through to an agent within 2 s of the answer
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -334,6 +370,18 @@ class Store {
       CampaignId id, const std::function<void(int64_t line, std::string_view reason)>& fn) = 0;
   // How many rows the last load rejected, by reason, and how many are kept.
   virtual absl::StatusOr<RejectCounts> reject_counts(CampaignId id) = 0;
+
+  // --- compliance proof (read only) ------------------------------------
+  // Per rule name (compliance/policy.h), what campaign `id`'s claims checked
+  // and held back; rules that never ran are absent.
+  virtual absl::StatusOr<std::map<std::string, RuleCount>> compliance_counts(CampaignId id) = 0;
+  // The campaign's abandon ledger, oldest day first.
+  virtual absl::StatusOr<std::vector<AbandonDay>> abandon_ledger(CampaignId id) = 0;
+  // Calls `fn` for every attempt of campaign `id` that placed (or was about
+  // to place) a call, that is every attempt but the suppressed ones, in
+  // order, streaming.
+  virtual absl::Status for_each_attempt_audit(
+      CampaignId id, const std::function<void(const AttemptAudit&)>& fn) = 0;
 
   // --- event stream checkpoints ---------------------------------------
   virtual absl::StatusOr<std::optional<std::string>> checkpoint(std::string_view stream,

@@ -207,6 +207,11 @@ test('dashboard: sign in, create, upload, start, live numbers, stop, download', 
     await page.getByTestId('config-save').click();
     await page.locator('#config-status').filter({ hasText: /Saved traffic-type/ }).waitFor();
     assert.equal(await page.getByTestId('config-traffic-type').inputValue(), 'CAMPAIGN');
+    // Calls at any hour: this test is not about calling windows
+    // (tests/e2e/test_compliance.py is), so it must pass whenever it runs.
+    await page.getByTestId('config-calling-hours').fill('00:00-24:00');
+    await page.getByTestId('config-save').click();
+    await page.locator('#config-status').filter({ hasText: /Saved calling-hours/ }).waitFor();
 
     // Upload the list: loaded and rejected counts, the reject with its line.
     await page.getByTestId('upload-input').setInputFiles(listFile);
@@ -270,6 +275,9 @@ test('dashboard: sign in, create, upload, start, live numbers, stop, download', 
       .waitFor({ timeout: 60000 });
     assert.equal(await page.getByTestId('stop-button').isDisabled(), true, 'stop when stopped');
     assert.equal(await page.getByTestId('scope-connects').textContent(), 'final');
+    // The compliance card: every rule, and the audit's verdict in words.
+    await page.getByTestId('compliance-verdict').filter({ hasText: /no violations/ }).waitFor({ timeout: 15000 });
+    assert.equal(await page.locator('[data-testid="compliance"] tbody tr').count(), 5);
     await page.screenshot({ path: path.join(ARTIFACT_DIR, 'dashboard-ended.png') });
     // Stopped is not an error: its badge is neutral, not red.
     const stoppedBadge = await page.evaluate(() => {

@@ -98,6 +98,8 @@ class ConnectTest(unittest.TestCase):
                            ("agent-stream", self.streams[0]), ("ctr-stream", self.streams[1]),
                            ("connect-endpoint", standin.endpoint),
                            ("max-attempts", str(max_attempts)), ("retry-delay", "0s"),
+                           # Any hour: these tests are not about calling windows.
+                           ("calling-hours", "00:00-24:00"),
                            # As in the reference sample: a file name in io-bucket.
                            ("io-bucket", self.bucket), ("inputfile", "list.csv")]:
             self.pd("config", "set", key, value)

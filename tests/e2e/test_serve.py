@@ -495,6 +495,7 @@ class ServeProcessTest(unittest.TestCase):
 
     def test_sigterm_lets_calls_in_flight_finish(self):
         self.pd("init")
+        self.pd("config", "set", "calling-hours", "00:00-24:00")  # any hour: not about windows
         token = self.pd("token", "create", "--name", "t").stdout.strip()
         with open(os.path.join(self.dir, "l.csv"), "wb") as f:
             f.write(list_csv("T", 200))

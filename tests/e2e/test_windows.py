@@ -60,6 +60,7 @@ class WindowsTest(unittest.TestCase):
 
     def test_simulate_calls_each_callee_inside_their_window(self):
         # The virtual clock starts at 2026-01-01T00:00Z (19:00 in New York).
+        start = ["--start", "2026-01-01T00:00:00Z"]
         lst = self.write("l.csv", "custID,phone,timezone,zip\n"
                                   "ny,+12125550100,,\n"          # New York by its prefix
                                   "tk,+12125550101,Asia/Tokyo,\n"  # 09:00 in Tokyo
@@ -67,7 +68,7 @@ class WindowsTest(unittest.TestCase):
                                   "ld,+442071234567,,\n"         # 00:00 in London: waits
                                   "tf,+18005550100,,\n")          # toll-free: no zone
         out = os.path.join(self.dir, "r.csv")
-        self.pd("simulate", "--list", lst, "--results", out, "--answer-rate", "0.8")
+        self.pd("simulate", "--list", lst, "--results", out, "--answer-rate", "0.8", *start)
         with open(out, newline="") as f:
             rows = {r["cust_id"]: r for r in csv.DictReader(f)}
         self.assertEqual(rows["ny"]["callee_timezone"], "America/New_York")

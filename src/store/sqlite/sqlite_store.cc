@@ -1484,6 +1484,95 @@ absl::StatusOr<RejectCounts> SqliteStore::reject_counts(CampaignId id) {
   return out;
 }
 
+absl::StatusOr<std::map<std::string, RuleCount>> SqliteStore::compliance_counts(CampaignId id) {
+  std::map<std::string, RuleCount> out;
+  PD_ASSIGN_OR_RETURN(Stmt * s, stmt("SELECT rule, sum(checked), sum(held) FROM compliance_counts "
+                                     "WHERE campaign_id = ?1 GROUP BY rule"));
+  s->bind(1, id);
+  while (true) {
+    PD_ASSIGN_OR_RETURN(bool row, s->step());
+    if (!row) break;
+    out[std::string(s->text(0))] = RuleCount{s->int64(1), s->int64(2)};
+  }
+  s->reset();
+  return out;
+}
+
+absl::StatusOr<std::vector<AbandonDay>> SqliteStore::abandon_ledger(CampaignId id) {
+  std::vector<AbandonDay> out;
+  PD_ASSIGN_OR_RETURN(Stmt * s, stmt("SELECT day, sum(answered), sum(abandoned) FROM "
+                                     "abandon_ledger WHERE campaign_id = ?1 GROUP BY day "
+                                     "ORDER BY day"));
+  s->bind(1, id);
+  while (true) {
+    PD_ASSIGN_OR_RETURN(bool row, s->step());
+    if (!row) break;
+    out.push_back(AbandonDay{std::string(s->text(0)), s->int64(1), s->int64(2)});
+  }
+  s->reset();
+  return out;
+}
+
+absl::Status SqliteStore::for_each_attempt_audit(
+    CampaignId id, const std::function<void(const AttemptAudit&)>& fn) {
+  // Every figure is read from the attempts as recorded (of all campaigns:
+  // caps and lockouts count across them), through the attempts(phone,
+  // started_at) index. "Up to and including this one" orders attempts by
+  // start, then id.
+  static constexpr const char* kPlaced = "coalesce(b.outcome, '') <> 'suppressed'";
+  static const std::string calls_to_phone = cat(
+      "(SELECT count(*) FROM attempts b WHERE b.phone = a.phone AND ", kPlaced,
+      " AND b.started_at > a.started_at - ?2 AND (b.started_at < a.started_at OR "
+      "(b.started_at = a.started_at AND b.id <= a.id)))");
+  static const std::string calls_to_customer = cat(
+      "(SELECT count(*) FROM attempts b JOIN customers cb ON cb.id = b.customer_id "
+      "WHERE cb.cust_id = cu.cust_id AND ", kPlaced,
+      " AND b.started_at > a.started_at - ?2 AND (b.started_at < a.started_at OR "
+      "(b.started_at = a.started_at AND b.id <= a.id)))");
+  auto with_window = [](const std::string& sql, std::string_view ms) {
+    std::string out = sql;
+    out.replace(out.find("?2"), 2, ms);
+    return out;
+  };
+  const std::string sql = cat(
+      "SELECT a.id, cu.cust_id, a.phone, a.started_at, coalesce(p.zones, ''), "
+      "coalesce(p.region, ''), coalesce(a.callee_timezone, ''), "
+      "(SELECT coalesce(ds.label, '') FROM dnc d LEFT JOIN dnc_sources ds ON ds.id = d.source_id "
+      " WHERE d.number = CAST(substr(a.phone, 2) AS INTEGER) AND d.added_at <= a.started_at "
+      " AND (d.expires_at IS NULL OR d.expires_at > a.started_at) LIMIT 1), ",
+      with_window(calls_to_phone, "86400000"), ", ", with_window(calls_to_phone, "604800000"),
+      ", ", with_window(calls_to_customer, "86400000"), ", ",
+      with_window(calls_to_customer, "604800000"), ", ",
+      "(SELECT max(coalesce(b.ended_at, b.answered_at, b.started_at)) FROM attempts b "
+      " WHERE b.phone = a.phone AND b.outcome = 'abandoned' AND b.started_at < a.started_at) "
+      "FROM attempts a JOIN customers cu ON cu.id = a.customer_id "
+      "LEFT JOIN phones p ON p.customer_id = a.customer_id AND p.seq = a.phone_seq "
+      "WHERE a.campaign_id = ?1 AND coalesce(a.outcome, '') <> 'suppressed' ORDER BY a.id");
+  // Its own statement: `fn` may use the store while this one is stepping.
+  PD_ASSIGN_OR_RETURN(Stmt s, db_.prepare(sql));
+  s.bind(1, id);
+  while (true) {
+    PD_ASSIGN_OR_RETURN(bool row, s.step());
+    if (!row) break;
+    AttemptAudit a;
+    a.id = s.int64(0);
+    a.cust_id = s.text(1);
+    a.phone = s.text(2);
+    a.started_at = wall(s.int64(3));
+    a.zones = s.text(4);
+    a.region = s.text(5);
+    a.callee_timezone = s.text(6);
+    if (!s.is_null(7)) a.dnc_source = std::string(s.text(7));
+    a.phone_calls_24h = s.int64(8);
+    a.phone_calls_7d = s.int64(9);
+    a.customer_calls_24h = s.int64(10);
+    a.customer_calls_7d = s.int64(11);
+    if (!s.is_null(12)) a.last_abandon_before = wall(s.int64(12));
+    fn(a);
+  }
+  return absl::OkStatus();
+}
+
 absl::Status SqliteStore::limit_pages_for_testing(int64_t pages) {
   return db_.exec(cat("PRAGMA max_page_count=", pages));
 }

@@ -71,6 +71,10 @@ class SqliteStore final : public Store {
   absl::Status for_each_reject(
       CampaignId id, const std::function<void(int64_t line, std::string_view reason)>& fn) override;
   absl::StatusOr<RejectCounts> reject_counts(CampaignId id) override;
+  absl::StatusOr<std::map<std::string, RuleCount>> compliance_counts(CampaignId id) override;
+  absl::StatusOr<std::vector<AbandonDay>> abandon_ledger(CampaignId id) override;
+  absl::Status for_each_attempt_audit(CampaignId id,
+                                      const std::function<void(const AttemptAudit&)>& fn) override;
 
   absl::StatusOr<std::optional<std::string>> checkpoint(std::string_view stream,
                                                         std::string_view shard) override;
@@ -149,12 +153,8 @@ class SqliteStore final : public Store {
     Claim claim;  // attempt_id and client_token not yet known
     CalleeFacts callee;
   };
-  // Per rule: customers it checked and held back, added to the store's
-  // compliance_counts when the claim commits.
-  struct RuleCount {
-    int64_t checked = 0;
-    int64_t held = 0;
-  };
+  // Per rule: customers it checked and held back (store.h's RuleCount),
+  // added to the store's compliance_counts when the claim commits.
   using RuleCounts = std::map<std::string_view, RuleCount>;
   // The campaign's policy, parsed once while its configuration and the
   // store-wide region rules stay as they were.

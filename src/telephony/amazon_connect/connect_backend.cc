@@ -69,7 +69,9 @@ absl::StatusOr<std::unique_ptr<ConnectContactCenter>> make_connect_contact_cente
   // Without a checkpoint, start a little in the past: every logged-in agent
   // sends a HEART_BEAT each 120 s, so the last 130 s tell every agent's state.
   o.start.type = aws::IteratorType::kAtTimestamp;
-  o.start.timestamp = loop.wall_now() - std::chrono::seconds(130);
+  // The streams' clock is the real one, whatever the loop's (`run --start`
+  // moves only the dialer's clock).
+  o.start.timestamp = system_clock().wall_now() - std::chrono::seconds(130);
   const std::string prefix = cat(context.campaign, "/");
   const std::string db_path = context.db_path;
   o.load_checkpoint = [prefix, db_path](const std::string& stream,

@@ -54,7 +54,10 @@ void aws_error(httplib::Response& res, int status, std::string_view code,
 
 class Standin {
  public:
-  explicit Standin(const StandinOptions& o) : o_(o), loop_(1.0), rng_(o.seed) {
+  explicit Standin(const StandinOptions& o)
+      : o_(o),
+        loop_(1.0, system_clock(), RealTimeLoop::StartAt{o.start.value_or(system_clock().wall_now())}),
+        rng_(o.seed) {
     instance_arn_ =
         cat("arn:aws:connect:", o.region, ":", o.account_id, ":instance/", o.instance_id);
     queue_arn_ = cat(instance_arn_, "/queue/", o.queue_id);
@@ -251,7 +254,7 @@ void Standin::start_outbound(const httplib::Request& req, httplib::Response& res
     c.phone = phone;
     c.token = token;
     c.attributes = attributes;
-    c.initiated = std::chrono::time_point_cast<Millis>(std::chrono::system_clock::now());
+    c.initiated = loop_.wall_now();  // its clock (`--start`), as every time it reports
   }
   res.set_content(json{{"ContactId", *id}}.dump(), "application/json");
 }

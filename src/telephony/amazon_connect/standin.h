@@ -20,6 +20,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -53,6 +54,9 @@ struct StandinOptions {
   // example (the status is told by its Name alone).
   bool omit_status_type = false;
   std::string ledger;  // JSON lines of ended contacts; empty: none
+  // Its clock (event and record times) starts here instead of now, to match
+  // a dialer run with the same `--start`.
+  std::optional<WallTime> start;
   uint64_t seed = 1;
 };
 
