@@ -167,8 +167,10 @@ TEST_F(ComplianceReportTest, CallsOverTheCapIn24HoursAreViolationsAcrossCampaign
 }
 
 TEST_F(ComplianceReportTest, ACallWithinTheAbandonLockoutIsAViolation) {
-  const AttemptId abandoned = call(noon_, Outcome::kAbandoned);
+  // The later call is claimed first: once the abandoned one is in the
+  // ledger, the campaign's 100% abandon rate would refuse every claim.
   const AttemptId next = call(noon_ + std::chrono::hours(1));
+  const AttemptId abandoned = call(noon_, Outcome::kAbandoned);
   ASSERT_TRUE(store_->set_config(campaign_.id, "abandon-lockout", "72h").ok());
   // Record the next call to the abandoned number, an hour later.
   tamper(cat("UPDATE attempts SET phone = (SELECT phone FROM attempts WHERE id = ", abandoned,
