@@ -196,6 +196,16 @@ class Importer {
     row.reason = std::move(reason);
   }
 
+  // Fills results_ for `b` when every phone in it is NANP-shaped.
+  bool all_nanp(const Batch& b) {
+    results_.resize(b.phones.size());
+    for (size_t i = 0; i < b.phones.size(); ++i) {
+      if (!nanp_e164_into(b.phones[i], region_, results_[i].value)) return false;
+      results_[i].ok = true;
+    }
+    return true;
+  }
+
   Batch& current() {
     if (!current_) {
       if (free_.empty()) {
@@ -210,6 +220,15 @@ class Importer {
 
   absl::Status dispatch(bool last) {
     std::unique_ptr<Batch> b = std::move(current_);
+    // National registry extracts are NANP numbers, 10 digits a line: their
+    // shape is all a do-not-call entry needs (see nanp_e164_into), so such
+    // a batch skips libphonenumber and the workers (rows stay in order: only
+    // while no batch is out with them).
+    if (in_flight_.empty() && all_nanp(*b)) {
+      absl::Status s = write(*b);
+      recycle(std::move(b));
+      return s;
+    }
     if (pool_ == nullptr && !last && !pool_tried_ && options_.workers != 1 &&
         (options_.workers > 1 || PhoneNormalizerPool::default_workers() > 1)) {
       pool_tried_ = true;

@@ -183,6 +183,24 @@ bool is_supported_region(std::string_view region) {
   return regions.find(region) != regions.end();
 }
 
+bool nanp_e164_into(std::string_view raw, std::string_view default_region, std::string& out) {
+  thread_local std::string reduced;
+  if (!reduce_to_digits(raw, reduced)) return false;
+  std::string_view d = reduced;
+  if (!d.empty() && d.front() == '+') {
+    if (d.size() != 12 || d[1] != '1') return false;
+    d.remove_prefix(2);
+  } else {
+    if (default_region != "US" && default_region != "CA") return false;
+    if (d.size() == 11 && d.front() == '1') d.remove_prefix(1);
+    if (d.size() != 10) return false;
+  }
+  if (d[0] < '2' || d[3] < '2') return false;
+  out.assign("+1");
+  out.append(d);
+  return true;
+}
+
 bool normalize_phone_into(std::string_view raw, std::string_view default_region, std::string& out) {
   const PhoneNumberUtil& u = util();
   const std::string region(default_region);

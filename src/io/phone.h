@@ -29,6 +29,16 @@ absl::StatusOr<std::string> normalize_phone(std::string_view raw, std::string_vi
 // false and sets `out` to the reason.
 bool normalize_phone_into(std::string_view raw, std::string_view default_region, std::string& out);
 
+// The E.164 form of a number shaped like a North American (NANP) one: "+1"
+// and 10 digits, or 10 digits (11 with a leading 1) when `default_region` is
+// US or CA; separators as normalize_phone_into() takes them. Checks only the
+// plan's shape (area code and exchange start with 2-9), not that the area
+// code is in service: every number normalize_phone_into() accepts in these
+// forms gets the same E.164 text here, about 50 times faster, plus numbers it
+// would refuse. For matching against validated numbers (a do-not-call
+// list), where such an extra number can never match anything.
+bool nanp_e164_into(std::string_view raw, std::string_view default_region, std::string& out);
+
 // Warms libphonenumber (metadata, compiled regexes) so that processes forked
 // afterwards share it instead of each building their own.
 void warm_phone_normalizer();

@@ -170,5 +170,31 @@ TEST(PhoneTest, AnswersExactlyAsPlainLibphonenumber) {
   EXPECT_LT(valid, checked * 9 / 10);
 }
 
+TEST(PhoneTest, TheNanpShapeGivesLibphonenumbersE164ForEveryNumberItAccepts) {
+  // Every number libphonenumber accepts in a NANP form comes out the same;
+  // the shape check also takes numbers it refuses (unassigned area codes).
+  int compared = 0;
+  for (const char* raw : {"2025550143", "(202) 555-0143", "1-202-555-0143", "+1 202 555 0143",
+                          "212.555.0199", "4165550123", "+14165550123", "8005550100",
+                          "+18765550123", " 907 555 0111"}) {
+    std::string fast, full;
+    ASSERT_TRUE(nanp_e164_into(raw, "US", fast)) << raw;
+    if (normalize_phone_into(raw, "US", full)) {
+      EXPECT_EQ(fast, full) << raw;
+      ++compared;
+    }
+  }
+  EXPECT_GE(compared, 9);
+  std::string out;
+  EXPECT_TRUE(nanp_e164_into("2005550100", "US", out));  // area code 200: shape only
+  for (const char* raw : {"1025550143", "2021550143", "202555014", "+442079460000",
+                          "020 7946 0000", "202-555-0143 ext 2", "+1202555014"}) {
+    EXPECT_FALSE(nanp_e164_into(raw, "US", out)) << raw;
+  }
+  EXPECT_FALSE(nanp_e164_into("2025550143", "GB", out));  // national digits of another plan
+  EXPECT_TRUE(nanp_e164_into("+12025550143", "GB", out));
+  EXPECT_EQ(out, "+12025550143");
+}
+
 }  // namespace
 }  // namespace pd
