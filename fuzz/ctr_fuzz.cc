@@ -32,7 +32,14 @@ void use(const absl::StatusOr<pd::connect::ContactFacts>& facts) {
   check(!facts->contact_id.empty(), "a contact without an id");
   const pd::connect::EndedAs ended = pd::connect::map_outcome(*facts);
   if (facts->connected_to_agent_at) {
-    check(ended.outcome == pd::Outcome::kConnected, "reached an agent, yet not connected");
+    // Reaching an agent is connected, unless it took longer than the 2 s
+    // after the answer that the TCPA allows: then the call counts as
+    // abandoned.
+    const bool late = facts->connected_to_system_at &&
+                      *facts->connected_to_agent_at - *facts->connected_to_system_at >
+                          pd::kAbandonWindow;
+    check(ended.outcome == (late ? pd::Outcome::kAbandoned : pd::Outcome::kConnected),
+          "reached an agent, yet neither connected nor abandoned late");
   }
   for (const std::optional<pd::WallTime>& t :
        {facts->connected_to_system_at, facts->connected_to_agent_at, facts->disconnected_at}) {
