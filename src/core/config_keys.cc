@@ -83,6 +83,21 @@ const std::vector<ConfigKey>& keys() {
       {"max-abandon-rate", ConfigKind::kRate, "3%",
        "the campaign stops dialing when its 30-day abandon rate reaches this (3% or 0.03)", 0,
        100},
+      // Pacing (src/engine/pacer.h).
+      {"pacing", ConfigKind::kChoice, "power",
+       "power (one call per free agent), progressive (lines-per-agent calls per free agent), "
+       "predictive (dials ahead, holding the abandon rate at target-abandon-rate), or "
+       "vicidial-adapt (simulator only: VICIdial's adaptive dial level, for comparison)",
+       0, 0, "power|progressive|predictive|vicidial-adapt"},
+      {"lines-per-agent", ConfigKind::kDecimal, "1.5",
+       "progressive pacing: calls placed per free agent (1 to 5, e.g. 1.5)", 1, 5},
+      {"max-lines-per-agent", ConfigKind::kDecimal, "3",
+       "predictive and vicidial-adapt: most calls in flight per logged-in agent (1 to 5)", 1,
+       5},
+      {"target-abandon-rate", ConfigKind::kRate, "2.5%",
+       "predictive pacing holds the abandon rate (per day and over 30 days) at or below this; "
+       "never above max-abandon-rate",
+       0, 100},
       {"disposition-attribute", ConfigKind::kText, "disposition",
        "contact attribute holding the agent's wrap-up code (Amazon Connect CTR Attributes)"},
       {"dispositions", ConfigKind::kDispositions, "",
@@ -409,6 +424,15 @@ absl::StatusOr<std::string> validate_config_value(std::string_view key, std::str
       }
       return format_blackout_dates(*days);
     }
+    case ConfigKind::kDecimal: {
+      double d = 0;
+      auto [p, ec] = std::from_chars(trimmed.data(), trimmed.data() + trimmed.size(), d);
+      if (ec != std::errc() || p != trimmed.data() + trimmed.size() || !std::isfinite(d) ||
+          d < static_cast<double>(k->min) || d > static_cast<double>(k->max)) {
+        return invalid(key, value, cat("a number from ", k->min, " to ", k->max, ", e.g. 1.5"));
+      }
+      return fmt::format("{}", d);
+    }
     case ConfigKind::kTimeZone: {
       const date::time_zone* zone = find_time_zone(trimmed);
       if (zone == nullptr) {
@@ -486,6 +510,16 @@ absl::StatusOr<CampaignConfig> CampaignConfig::from(
   PD_ASSIGN_OR_RETURN(std::string rate, get("max-abandon-rate"));
   c.max_abandon_rate = parse_rate(rate).value_or(c.max_abandon_rate);
   PD_ASSIGN_OR_RETURN(c.disposition_attribute, get("disposition-attribute"));
+  PD_ASSIGN_OR_RETURN(c.pacing, get("pacing"));
+  auto decimal = [&](std::string_view key, double& out) -> absl::Status {
+    PD_ASSIGN_OR_RETURN(std::string v, get(key));
+    out = std::stod(v);
+    return absl::OkStatus();
+  };
+  PD_RETURN_IF_ERROR(decimal("lines-per-agent", c.lines_per_agent));
+  PD_RETURN_IF_ERROR(decimal("max-lines-per-agent", c.max_lines_per_agent));
+  PD_ASSIGN_OR_RETURN(std::string target, get("target-abandon-rate"));
+  c.target_abandon_rate = parse_rate(target).value_or(c.target_abandon_rate);
   PD_ASSIGN_OR_RETURN(std::string dispositions, get("dispositions"));
   if (!dispositions.empty()) {
     auto rules = parse_dispositions(dispositions);

@@ -34,6 +34,7 @@ enum class ConfigKind {
   kDailyHours,  // local hours "08:00-21:00" (24:00 = end of day); with `choices` "closed" too
   kDateList,    // dates "2026-12-25,2027-01-01"
   kTimeZone,    // IANA time zone name: America/Chicago
+  kDecimal,     // a number such as 1.5 in [min, max]
 };
 
 struct ConfigKey {
@@ -104,6 +105,12 @@ struct CampaignConfig {
   double max_abandon_rate = 0.03;
   // The contact attribute the agent's wrap-up code is read from (CTRs).
   std::string disposition_attribute = "disposition";
+
+  // Pacing (engine/pacer.h): how many calls are placed per free agent.
+  std::string pacing = "power";  // power, progressive, predictive, vicidial-adapt
+  double lines_per_agent = 1.5;  // progressive
+  double max_lines_per_agent = 3.0;
+  double target_abandon_rate = 0.025;  // predictive steers to this, <= max_abandon_rate
 
   // Where `load` without a file reads: `inputfile` as set, except that a
   // bare file name with `io-bucket` set is that bucket's object, as in the

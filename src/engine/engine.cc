@@ -14,6 +14,9 @@ namespace {
 
 constexpr size_t kMaxEarlyEvents = 10000;
 constexpr size_t kMaxUnserved = 100000;
+// How often (loop time) the pacer gets a fresh reading of the abandon ledger:
+// the day it counts in may have turned, and other processes add to it.
+constexpr Micros kLedgerRefresh = std::chrono::minutes(1);
 
 double seconds(Micros d) { return static_cast<double>(d.count()) / 1e6; }
 
@@ -60,11 +63,19 @@ Engine::Engine(EventLoop& loop, StoreExecutor& store, ContactCenter& contact_cen
       rng_(options_.seed) {
   if (!options_.lease_clock) options_.lease_clock = [] { return system_clock().wall_now(); };
   idle_accounted_at_ = loop_.now();
+  auto pacing = PacingConfig::from(config_);
+  if (pacing.ok()) {
+    pacer_ = make_pacer(*pacing);
+  } else {
+    pacer_error_ = pacing.status();
+    pacer_ = make_pacer(PacingConfig{});
+  }
 }
 
 Engine::~Engine() {
   if (wake_timer_) loop_.cancel(*wake_timer_);
   if (heartbeat_timer_) loop_.cancel(*heartbeat_timer_);
+  if (review_timer_) loop_.cancel(*review_timer_);
   for (TimerId t : store_retry_timers_) loop_.cancel(t);
   for (auto& [id, a] : attempts_) {
     if (a.retry_timer) loop_.cancel(*a.retry_timer);
@@ -73,6 +84,11 @@ Engine::~Engine() {
 
 void Engine::start(std::function<void(absl::Status, CampaignState)> on_finished) {
   on_finished_ = std::move(on_finished);
+  if (!pacer_error_.ok()) {
+    finished_ = true;
+    if (on_finished_) on_finished_(pacer_error_, campaign_.state);
+    return;
+  }
   const CampaignId id = campaign_.id;
   const std::string owner = options_.owner;
   const bool lease = options_.heartbeat.has_value();
@@ -90,6 +106,7 @@ void Engine::start(std::function<void(absl::Status, CampaignState)> on_finished)
     int64_t recovered = 0;
     std::vector<AttemptRecord> adopted;
     std::optional<WallTime> next;
+    absl::StatusOr<AbandonRates> ledger = absl::UnknownError("not read");
     absl::Status status = [&]() -> absl::Status {
       if (lease) {
         PD_ASSIGN_OR_RETURN(bool got, s.acquire_lease(id, owner, lease_now, lease_until));
@@ -120,10 +137,13 @@ void Engine::start(std::function<void(absl::Status, CampaignState)> on_finished)
       }
       PD_RETURN_IF_ERROR(s.transition(id, {}, CampaignState::kRunning).status());
       PD_ASSIGN_OR_RETURN(next, s.next_callable_at(id));
+      ledger = s.abandon_rates(id, now);
       return absl::OkStatus();
     }();
-    return [this, status, recovered, next, adopted = std::move(adopted)]() mutable {
+    return [this, status, recovered, next, ledger, adopted = std::move(adopted)]() mutable {
       stats_.recovered = recovered + static_cast<int64_t>(adopted.size());
+      if (ledger.ok()) pacer_->on_ledger(*ledger);
+      ledger_read_at_ = loop_.now();
       if (status.ok()) note_next_callable(next);
       on_started(status, std::move(adopted));
     };
@@ -162,6 +182,8 @@ void Engine::adopt(const AttemptRecord& r) {
   a.contact_id = r.contact_id;
   a.connected = r.answered_at.has_value();
   a.agent_id = r.agent_id;
+  a.paced.placed_at = r.started_at;
+  if (r.answered_at) a.paced.connected_at = r.answered_at;
   ++(a.connected ? stats_.talking : stats_.dialing);
   if (a.contact_id.empty()) {
     // The same request again, with the same token: on_dialed() learns the
@@ -205,6 +227,7 @@ void Engine::request_stop() {
     loop_.cancel(*wake_timer_);
     wake_timer_.reset();
   }
+  schedule_review(std::nullopt);
   // Calls refused by the contact centre and waiting to be retried were never
   // placed: give their customers back untouched.
   std::vector<AttemptId> unplaced;
@@ -285,6 +308,7 @@ void Engine::on_agent_state(const ContactEvent& event) {
   };
   adjust(before, -1);
   adjust(event.agent_state, +1);
+  pacer_->on_agent_state(event, before);
   // Agents logging in before the first claim are the start-up burst, not
   // the steady-state reaction the latency figure is about.
   if (event.agent_state == AgentState::kAvailable && first_claim_done_ &&
@@ -310,6 +334,9 @@ void Engine::on_call_connected(Attempt& attempt, const ContactEvent& event) {
     on_agent_state(busy);
   }
   attempt.agent_id = event.agent_id;
+  attempt.paced.connected_at = event.at;
+  if (event.answered_at) attempt.paced.answered_at = event.answered_at;
+  pacer_->on_call_connected(attempt.paced, event);
   // The answer must reach the store: after a crash it is what tells a
   // reached customer from one to call again. (An ended attempt stays ended.)
   record({attempt.id, attempt.contact_id, attempt.request.cust_id, event.at, event.agent_id});
@@ -325,6 +352,8 @@ void Engine::on_call_ended(Attempt& attempt, const ContactEvent& event) {
       unserved_since_.push_back(options_.real_clock->now());
   }
   if (event.outcome == Outcome::kAbandoned) ++stats_.abandons;
+  if (event.answered_at && !attempt.paced.answered_at) attempt.paced.answered_at = event.answered_at;
+  pacer_->on_call_ended(attempt.paced, event);
   end_attempt(attempt.id, {event.outcome, event.at, event.disconnect_reason, event.disposition});
 }
 
@@ -337,9 +366,36 @@ Engine::Attempt* Engine::find_by_contact(const std::string& contact_id) {
 
 // --- dialing -------------------------------------------------------------------
 
-int Engine::idle_agents() const {
-  const int available = agents_.empty() ? reported_available_.value_or(0) : stats_.agents_available;
-  return std::max(0, available - stats_.dialing);
+int Engine::idle_agents() const { return snapshot().idle_agents(); }
+
+PacerSnapshot Engine::snapshot() const {
+  PacerSnapshot s;
+  s.now = loop_.wall_now();
+  s.agents_available = agents_.empty() ? reported_available_.value_or(0) : stats_.agents_available;
+  s.agents_busy = stats_.agents_busy;
+  s.agents_after_call_work = stats_.agents_after_call_work;
+  s.dialing = stats_.dialing;
+  s.talking = stats_.talking;
+  return s;
+}
+
+void Engine::schedule_review(std::optional<WallTime> at) {
+  if (at && review_at_ && *review_at_ <= *at && review_timer_) return;  // an earlier one is set
+  if (review_timer_) {
+    loop_.cancel(*review_timer_);
+    review_timer_.reset();
+    review_at_.reset();
+  }
+  if (!at || stopping_ || finished_) return;
+  const auto delay =
+      std::max(Micros{0}, std::chrono::duration_cast<Micros>(*at - loop_.wall_now()));
+  review_at_ = at;
+  review_timer_ = loop_.schedule_after(delay, [this] {
+    review_timer_.reset();
+    review_at_.reset();
+    account_idle();
+    pump();
+  });
 }
 
 bool Engine::callable_now() const {
@@ -385,14 +441,23 @@ void Engine::note_next_callable(std::optional<WallTime> next) {
 void Engine::pump() {
   if (!running_ || stopping_ || finished_ || claim_outstanding_) return;
   if (!callable_now()) return;
-  const int want = idle_agents();
+  const PaceDecision decision = pacer_->decide(snapshot());
+  schedule_review(decision.review_at);
+  const int want = decision.calls;
   if (want <= 0) return;
   claim_outstanding_ = true;
   const CampaignId id = campaign_.id;
   const WallTime now = loop_.wall_now();
   const std::string owner = options_.owner;
+  const bool read_ledger = loop_.now() - ledger_read_at_ >= kLedgerRefresh;
+  if (read_ledger) ledger_read_at_ = loop_.now();
   store_.submit([=, this](Store& s) -> StoreExecutor::Completion {
     auto claims = s.claim(id, want, now, owner);
+    std::optional<AbandonRates> ledger;
+    if (read_ledger && claims.ok()) {
+      auto l = s.abandon_rates(id, now);
+      if (l.ok()) ledger = *l;
+    }
     // A full claim means more may be callable now; only a short one needs
     // to know when the next customer will be.
     std::optional<WallTime> next = now;
@@ -400,7 +465,8 @@ void Engine::pump() {
       auto n = s.next_callable_at(id);
       if (n.ok()) next = *n;
     }
-    return [this, claims = std::move(claims), next, want]() mutable {
+    return [this, claims = std::move(claims), next, want, ledger]() mutable {
+      if (ledger) pacer_->on_ledger(*ledger);
       on_claimed(std::move(claims), next, want);
     };
   });
@@ -470,7 +536,11 @@ void Engine::on_dialed(AttemptId id, absl::StatusOr<std::string> contact) {
   if (contact.ok()) {
     const bool recovered = a.recovering;
     a.recovering = false;
-    if (!recovered) ++stats_.dials;
+    if (!recovered) {
+      ++stats_.dials;
+      a.paced.placed_at = loop_.wall_now();
+      pacer_->on_call_placed(a.paced.placed_at);
+    }
     a.contact_id = *contact;
     by_contact_[a.contact_id] = id;
     const std::string contact_id = a.contact_id;
@@ -493,6 +563,7 @@ void Engine::on_dialed(AttemptId id, absl::StatusOr<std::string> contact) {
     // centre is not placed twice. Only a certainly unplaced claim is handed
     // back when stopping; a maybe-placed one is retried until it is certain.
     ++stats_.throttled;
+    pacer_->on_throttled(loop_.wall_now());
     if (absl::IsUnavailable(contact.status())) a.maybe_placed = true;
     if (stopping_ && !a.maybe_placed) {
       attempts_.erase(it);
@@ -711,8 +782,10 @@ void Engine::finish(absl::Status status) {
   running_ = false;
   if (wake_timer_) loop_.cancel(*wake_timer_);
   if (heartbeat_timer_) loop_.cancel(*heartbeat_timer_);
+  if (review_timer_) loop_.cancel(*review_timer_);
   wake_timer_.reset();
   heartbeat_timer_.reset();
+  review_timer_.reset();
   cc_.shutdown();
   const CampaignState final_state =
       !status.ok() || stopping_ ? CampaignState::kStopped : CampaignState::kDone;

@@ -3,7 +3,9 @@
 // contact-centre events and timers on one EventLoop: when an agent is
 // available with no call placed for them, it claims the next callable
 // customer (durably, through the StoreExecutor) and places the call at once.
-// Power mode: exactly one outstanding dial per available agent.
+// How many calls are placed at a time is its Pacer's decision
+// (engine/pacer.h): power mode, the default, places exactly one outstanding
+// dial per available agent.
 //
 // It never sleeps or polls for work. The one periodic timer is the heartbeat
 // of real-time runs, which renews the campaign lease and notices a `stop`
@@ -23,6 +25,7 @@
 #include "core/config_keys.h"
 #include "core/event_loop.h"
 #include "core/histogram.h"
+#include "engine/pacer.h"
 #include "store/store.h"
 #include "store/store_executor.h"
 #include "telephony/contact_center.h"
@@ -103,6 +106,8 @@ class Engine {
   void request_stop();
 
   const EngineStats& stats() const { return stats_; }
+  // The pacing mode and what it aims for now (status, metrics).
+  PacerStatus pacing() const { return pacer_->status(); }
   bool finished() const { return finished_; }
 
  private:
@@ -119,6 +124,7 @@ class Engine {
     // never handed back, and taken over once the id is known.
     bool recovering = false;
     std::string agent_id;  // who took the call, when known
+    PacedCall paced;       // what the pacer learns from this call
     Micros backoff{0};
     std::optional<TimerId> retry_timer;
   };
@@ -150,6 +156,8 @@ class Engine {
   void on_call_connected(Attempt& attempt, const ContactEvent& event);
   void on_call_ended(Attempt& attempt, const ContactEvent& event);
   void pump();
+  PacerSnapshot snapshot() const;
+  void schedule_review(std::optional<WallTime> at);
   void on_claimed(absl::StatusOr<std::vector<Claim>> claims, std::optional<WallTime> next_callable,
                   int wanted);
   void dial(Attempt& attempt);
@@ -172,6 +180,11 @@ class Engine {
   Campaign campaign_;
   CampaignConfig config_;
   EngineOptions options_;
+  std::unique_ptr<Pacer> pacer_;
+  absl::Status pacer_error_;  // the pacing configuration is unusable: start() fails
+  std::optional<TimerId> review_timer_;
+  std::optional<WallTime> review_at_;
+  MonoTime ledger_read_at_{};  // the abandon ledger is read again a minute after
   std::function<void(absl::Status, CampaignState)> on_finished_;
   absl::Status fatal_;  // why the campaign must stop (set once), reported at finish
 

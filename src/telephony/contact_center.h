@@ -8,6 +8,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -49,6 +50,10 @@ struct ContactEvent {
   std::string contact_id;
   Outcome outcome = Outcome::kFailed;
   std::string disconnect_reason;  // Connect's DisconnectReason where known
+  // kCallConnected / kCallEnded: when the callee picked up (the simulator;
+  // a CTR's ConnectedToSystemTimestamp), when known. Pacers learn ring
+  // times and queue waits from it.
+  std::optional<WallTime> answered_at;
   // kCallEnded: the agent's wrap-up code (Connect: the contact attribute
   // named by `disposition-attribute`); empty when none was set.
   std::string disposition;
