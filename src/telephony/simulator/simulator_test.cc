@@ -290,7 +290,7 @@ TEST(Simulator, AnsweredCallWithNoAvailableAgentIsAbandonedAfterTwoSeconds) {
 TEST(Simulator, WaitingCallGoesToTheFirstAgentWhoBecomesAvailable) {
   VirtualLoop loop;
   SimConfig config = exact_config();
-  config.abandon_after = seconds(120);
+  config.patience = seconds(120);
   config.talk_mean = seconds(10);
   config.acw_mean = seconds(0);
   Simulator sim(loop, config);
@@ -636,7 +636,7 @@ TEST(Simulator, TalkAndAfterCallWorkTimesHaveTheConfiguredMeans) {
   config.answer_rate = 1;
   config.busy_rate = 0;
   config.invalid_rate = 0;
-  config.abandon_after = seconds(100'000);
+  config.patience = seconds(100'000);
   Simulator sim(loop, config);
   Recorder rec(loop);
   sim.start(rec.handler());
@@ -722,7 +722,7 @@ namespace {
 TEST(Simulator, ACallPutThroughMoreThanTwoSecondsAfterTheAnswerIsAbandoned) {
   VirtualLoop loop;
   SimConfig config = exact_config();
-  config.abandon_after = seconds(120);  // the customer waits
+  config.patience = seconds(120);  // the customer waits
   config.talk_mean = seconds(10);
   config.acw_mean = seconds(0);
   Simulator sim(loop, config);
