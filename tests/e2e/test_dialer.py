@@ -277,6 +277,36 @@ class DialerTest(unittest.TestCase):
                                "--seed", "43").stdout)
         self.assertNotEqual(a["sim_seconds"], c["sim_seconds"])
 
+    def test_simulate_with_the_realism_flags_repeats_and_bad_values_name_the_flag(self):
+        args = ["simulate", "--agents", "20", "--customers", "4000", "--seed", "5",
+                "--shift", "2h", "--days", "2", "--login-spread", "10m",
+                "--break-every", "1h", "--break-length", "10m",
+                "--amd-delay", "3s", "--machine-rate", "0.2",
+                "--answer-drift", "0h=0.3,2h=15%", "--patience", "20s",
+                "--patience-dist", "exponential", "--talk-dist", "exponential",
+                "--acw-dist", "fixed", "--no-two-second-rule"]
+        a = json.loads(self.pd(*args).stdout)
+        b = json.loads(self.pd(*args).stdout)
+        for key in ("dials", "connects", "abandons", "sim_seconds", "attempts_by_outcome",
+                    "logged_in_agent_seconds"):
+            self.assertEqual(a[key], b[key], key)
+        self.assertEqual(a["state"], "done")
+        self.assertEqual(a["dials"], 4000)
+        self.assertGreater(a["connects"], 0)
+        self.assertEqual(a["abandons"], 0)  # power mode: an agent waits for every call
+        self.assertGreater(a["sim_seconds"], 24 * 3600)  # the second day was dialled
+        # More than one day of 20 agents' 2 h shifts less a 10 m break.
+        self.assertGreater(a["logged_in_agent_seconds"], 20 * (7200 - 600))
+        for bad, flag in ((["--amd-delay", "soon"], "--amd-delay"),
+                          (["--days", "2"], "--days"),
+                          (["--talk-dist", "weibull"], "--talk-dist"),
+                          (["--answer-drift", "0h=2"], "--answer-drift"),
+                          (["--break-every", "1h"], "--break-length"),
+                          (["--acw-dist", "fixed", "--acw-sigma", "1"], "--acw-sigma")):
+            p = self.pd("simulate", "--customers", "10", *bad, ok=False)
+            self.assertNotEqual(p.returncode, 0, bad)
+            self.assertIn(flag, p.stderr, bad)
+
     def test_demo_runs_end_to_end(self):
         p = subprocess.run([BIN, "demo", "--dir", "demo", "--speed", "3000"], capture_output=True,
                            text=True, cwd=self.dir, timeout=120)
