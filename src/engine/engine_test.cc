@@ -805,6 +805,10 @@ TEST_F(EngineTest, ProgressiveOnTheSimulatorStaysUnderTheLineCap) {
   config_.pacing = "progressive";
   config_.lines_per_agent = 2.5;
   config_.max_lines_per_agent = 2.5;
+  // Over-dialling abandons calls; this test is about the line cap, not the
+  // abandon cap (which would stop the campaign part-way).
+  config_.max_abandon_rate = 1.0;
+  config_.target_abandon_rate = 0.5;
   SimConfig sc;
   sc.agents = 10;
   sc.answer_rate = 0.2;
