@@ -359,6 +359,14 @@ int main(int argc, char** argv) {
   simulate->add_option("--config", sim_options.config,
                        "KEY=VALUE campaign configuration, as `config set` (repeatable)")
       ->allow_extra_args(false);
+  simulate->add_option("--pacing", sim_options.pacing,
+                       "pacing mode: power (default), progressive, predictive or vicidial-adapt "
+                       "(the `pacing` key)");
+  simulate->add_option("--lines-per-agent", sim_options.lines_per_agent,
+                       "progressive: calls per free agent, e.g. 1.5 (the `lines-per-agent` key)");
+  simulate->add_option("--target-abandon-rate", sim_options.target_abandon_rate,
+                       "the abandon rate predictive steers to and vicidial-adapt's drop limit, "
+                       "e.g. 2.5% (the `target-abandon-rate` key)");
   add_sim_options(simulate, sim_options.sim, sim_flags);
   simulate->callback([&] {
     run = [&] {

@@ -307,6 +307,69 @@ class DialerTest(unittest.TestCase):
             self.assertNotEqual(p.returncode, 0, bad)
             self.assertIn(flag, p.stderr, bad)
 
+    def test_simulate_pacing_progressive_dials_ahead_and_reports_its_figures(self):
+        target = os.path.join(self.dir, "prog.csv")
+        common = ["simulate", "--agents", "20", "--customers", "4000", "--seed", "7",
+                  "--answer-rate", "0.2", "--talk-mean", "120s", "--acw-mean", "15s",
+                  "--shift", "1h"]
+        power = json.loads(self.pd(*common).stdout)
+        prog = json.loads(self.pd(*common, "--pacing", "progressive", "--lines-per-agent", "2",
+                                  "--results", target).stdout)
+        self.assertEqual(power["pacing"], "power")
+        self.assertEqual(prog["pacing"], "progressive")
+        # Power mode never has more calls up than agents; progressive does.
+        self.assertLessEqual(power["lines_per_agent"], 1.0)
+        self.assertEqual(power["abandon_rate"], 0)
+        self.assertGreater(prog["lines_per_agent"], 1.1)
+        self.assertGreater(prog["talk_minutes_per_agent_hour"],
+                           power["talk_minutes_per_agent_hour"] + 3)
+        self.assertLessEqual(prog["lines_per_agent"], 3.0)  # max-lines-per-agent
+        # The figures are the results CSV's: answered = connected + abandoned.
+        with open(target, newline="") as f:
+            rows = list(csv.DictReader(f))
+        connected = [r for r in rows if r["outcome"] == "connected"]
+        abandoned = sum(r["outcome"] == "abandoned" for r in rows)
+        self.assertEqual(prog["answered"], len(connected) + abandoned)
+        self.assertGreater(abandoned, 0)
+        self.assertAlmostEqual(prog["abandon_rate"], abandoned / prog["answered"])
+        self.assertEqual(len(prog["abandon_rate_by_day"]), 1)
+        self.assertAlmostEqual(prog["abandon_rate_by_day"][0], prog["abandon_rate"])
+        self.assertAlmostEqual(prog["dials_per_connect"], prog["dials"] / prog["connects"])
+
+        def seconds(t):
+            return datetime.fromisoformat(t.replace("Z", "+00:00")).timestamp()
+        talk = sum(seconds(r["ended_at"]) - seconds(r["answered_at"]) for r in connected)
+        self.assertAlmostEqual(prog["talk_seconds"], talk, delta=1 + 0.001 * len(connected))
+        self.assertAlmostEqual(prog["talk_minutes_per_agent_hour"],
+                               talk / 60 / (prog["logged_in_agent_seconds"] / 3600), delta=0.05)
+        # The shift ended before the list: every customer dialled is in the file once.
+        self.check_results(rows, customers=len({r["cust_id"] for r in rows}))
+        self.assertEqual(len(rows), prog["dials"])
+
+    def test_simulate_refuses_a_bad_pacing_flag_naming_it(self):
+        p = self.pd("simulate", "--agents", "2", "--customers", "10", "--pacing", "turbo",
+                    ok=False)
+        self.assertIn("--pacing", p.stderr)
+        self.assertIn("power, progressive, predictive, vicidial-adapt", p.stderr)
+        p = self.pd("simulate", "--agents", "2", "--customers", "10", "--pacing", "progressive",
+                    "--lines-per-agent", "4", ok=False)
+        self.assertIn("lines-per-agent", p.stderr)
+
+    def test_connect_refuses_the_baseline_and_over_dialling_without_a_queue(self):
+        self.init_any_hour()
+        write_list(os.path.join(self.dir, "list.csv"), 3)
+        self.pd("load", "list.csv")
+        self.pd("config", "set", "pacing", "vicidial-adapt")
+        p = self.pd("run", "--backend", "connect", ok=False)
+        self.assertIn("vicidial-adapt is a benchmark baseline", p.stderr)
+        self.pd("config", "set", "pacing", "progressive")
+        p = self.pd("run", "--backend", "connect", ok=False)
+        self.assertIn("no `queue` is configured", p.stderr)
+        self.assertIn("config set queue", p.stderr)
+        # The simulator takes either.
+        self.pd("config", "set", "pacing", "vicidial-adapt")
+        self.pd("run", "--speed", "1000", *FAST_CALLS)
+
     def test_demo_runs_end_to_end(self):
         p = subprocess.run([BIN, "demo", "--dir", "demo", "--speed", "3000"], capture_output=True,
                            text=True, cwd=self.dir, timeout=120)
