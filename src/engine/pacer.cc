@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/strings.h"
+#include "engine/predictive_pacer.h"
 
 namespace pd {
 
@@ -101,10 +102,14 @@ PaceDecision PowerPacer::decide(const PacerSnapshot& now) {
 }
 
 std::unique_ptr<Pacer> make_pacer(const PacingConfig& config) {
-  // Until each mode lands, every mode paces as power mode (safe: never more
-  // calls than free agents).
-  auto p = std::make_unique<PowerPacer>(config);
-  return p;
+  // Until each mode lands, every other mode paces as power mode (safe: never
+  // more calls than free agents).
+  switch (config.mode) {
+    case PacingMode::kPredictive:
+      return std::make_unique<PredictivePacer>(config);
+    default:
+      return std::make_unique<PowerPacer>(config);
+  }
 }
 
 }  // namespace pd
