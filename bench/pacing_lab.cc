@@ -335,7 +335,8 @@ int default_days(int agents) {
                "  [--pacers power,progressive,vicidial-adapt,predictive] [--jobs 2] [--runs]\n"
                "  [--talk 120] [--acw 15] [--shift-hours 8] [--busy-rate 0.05]\n"
                "  [--target 0.025] [--lines-per-agent 1.5] [--max-lines 3]\n"
-               "  [--z-start X] [--z-gain X] [--decay X]\n",
+               "  [--z-start X] [--z-gain X] [--steer-to X] [--governor-at X]\n"
+               "  [--no-governor] [--memory-outcomes N] [--memory-seconds S]\n",
                why.c_str());
   std::exit(2);
 }
@@ -411,8 +412,10 @@ int main(int argc, char** argv) {
       o.tuning.governor_at = number(flag, value());
     } else if (flag == "--no-governor") {
       o.tuning.governor = false;
-    } else if (flag == "--decay") {
-      o.tuning.decay = number(flag, value());
+    } else if (flag == "--memory-outcomes") {
+      o.tuning.memory_outcomes = number(flag, value());
+    } else if (flag == "--memory-seconds") {
+      o.tuning.memory_seconds = number(flag, value());
     } else {
       usage("unknown flag " + flag);
     }

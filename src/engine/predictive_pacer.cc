@@ -35,10 +35,6 @@ double expected_overflow(double mu, double sd) {
   return sd * pdf + mu * cdf;
 }
 
-// Each outcome ages the learned distributions; applied in batches to keep
-// an outcome O(1) on average.
-constexpr int kDecayBatch = 32;
-
 }  // namespace
 
 PredictivePacer::PredictivePacer(const PacingConfig& config)
@@ -71,16 +67,28 @@ void PredictivePacer::on_ledger(const AbandonRates& ledger) {
 
 // --- learning ----------------------------------------------------------------
 
-void PredictivePacer::decay_ring() {
-  if (++ring_pending_decay_ < kDecayBatch) return;
-  const double f = std::pow(1.0 - tuning_.decay, static_cast<double>(ring_pending_decay_));
-  ring_pending_decay_ = 0;
-  for (double& w : answered_at_) w *= f;
-  for (double& w : unanswered_end_) w *= f;
+void PredictivePacer::decay(WallTime now) {
+  if (!decay_started_) {
+    decay_started_ = true;
+    decayed_at_ = now;
+    return;
+  }
+  const double dt = seconds_between(decayed_at_, now);
+  const auto forget = [&](double n) {
+    return std::exp(-std::min(dt / tuning_.memory_seconds, n / tuning_.memory_outcomes));
+  };
+  const double ring = forget(static_cast<double>(outcomes_seen_ - outcomes_at_decay_));
+  for (double& w : answered_at_) w *= ring;
+  for (double& w : unanswered_end_) w *= ring;
+  const double agent = forget(static_cast<double>(talks_seen_ - samples_at_decay_));
+  for (double& w : talk_) w *= agent;
+  for (double& w : wrap_) w *= agent;
+  outcomes_at_decay_ = outcomes_seen_;
+  samples_at_decay_ = talks_seen_;
+  decayed_at_ = now;
 }
 
 void PredictivePacer::learn_answer(double seconds) {
-  decay_ring();
   answered_at_[static_cast<size_t>(bin_of(seconds, kRingBins))] += 1;
   ++answers_seen_;
   ++outcomes_seen_;
@@ -88,7 +96,6 @@ void PredictivePacer::learn_answer(double seconds) {
 }
 
 void PredictivePacer::learn_unanswered(double seconds) {
-  decay_ring();
   unanswered_end_[static_cast<size_t>(bin_of(seconds, kRingBins))] += 1;
   ++outcomes_seen_;
   ring_dirty_ = true;
@@ -102,20 +109,9 @@ void PredictivePacer::on_agent_state(const ContactEvent& event, AgentState befor
   if (!inserted && a.state == before) {
     const double d = seconds_between(a.since, event.at);
     if (before == AgentState::kBusy && event.agent_state != AgentState::kBusy) {
-      // Talk times drift less than answer rates: a slower decay (x 1/4).
-      const double f = 1.0 - tuning_.decay / 4;
-      if (talks_seen_ % kDecayBatch == 0) {
-        const double g = std::pow(f, kDecayBatch);
-        for (double& w : talk_) w *= g;
-      }
       talk_[static_cast<size_t>(bin_of(d, kTalkBins))] += 1;
       ++talks_seen_;
     } else if (before == AgentState::kAfterCallWork) {
-      const double f = 1.0 - tuning_.decay / 4;
-      if (wraps_seen_ % kDecayBatch == 0) {
-        const double g = std::pow(f, kDecayBatch);
-        for (double& w : wrap_) w *= g;
-      }
       wrap_[static_cast<size_t>(bin_of(d, kWrapBins))] += 1;
       ++wraps_seen_;
     }
@@ -297,6 +293,7 @@ void PredictivePacer::add_curve(Curve& sum, Curve& var, const Curve& c, double n
 }
 
 void PredictivePacer::refresh(WallTime now) {
+  decay(now);
   if (ring_dirty_) rebuild_ring_tables();
   const int64_t samples = talks_seen_ + wraps_seen_;
   if (agent_samples_at_build_ < 0 ||
@@ -395,7 +392,7 @@ PaceDecision PredictivePacer::decide(const PacerSnapshot& now) {
                        std::max<int64_t>(0, kWarmOutcomes - outcomes_seen_), " more outcomes");
     return {power, std::nullopt};
   }
-  if (!have_refreshed_ || ring_dirty_ || now.now - refreshed_at_ >= Millis{1000}) refresh(now.now);
+  if (!have_refreshed_ || now.now - refreshed_at_ >= Millis{1000}) refresh(now.now);
   if (now.now < throttled_until_) {
     status_.note = "backing off: the contact centre throttled a call";
     return {power, throttled_until_};

@@ -62,16 +62,20 @@ class PredictivePacer final : public Pacer {
 
   // Knobs the pacing lab tunes; the defaults are what the benchmark shows.
   struct Tuning {
-    double z_start = 0.5;    // initial safety margin (standard deviations)
+    double z_start = 2.2;    // initial safety margin (standard deviations)
     double z_min = -2.0;
     double z_max = 4.0;
-    double z_gain = 0.04;    // change of z per abandon (x (1 - target))
-    double decay = 1.0 / 2000;  // weight lost per outcome: ~2,000 outcomes remembered
-    double steer_to = 0.8;   // z steers to this share of target-abandon-rate
+    double z_gain = 0.05;    // change of z per abandon (x (1 - target))
+    // Memory of the learned distributions: the longer of `memory_outcomes`
+    // outcomes and `memory_seconds` (so a big team does not forget in
+    // seconds, nor a small one learn from a handful).
+    double memory_outcomes = 2000;
+    double memory_seconds = 1200;
+    double steer_to = 1.0;   // z steers to this share of target-abandon-rate
     bool governor = true;    // off only to measure what it costs
     // The governor's rate, as a point between target (0) and max (1)
     // abandon rate: budget = rate x answered - abandoned.
-    double governor_at = 1.0;
+    double governor_at = 0.3;
   };
 
   explicit PredictivePacer(const PacingConfig& config);
@@ -106,7 +110,7 @@ class PredictivePacer final : public Pacer {
 
   void learn_answer(double seconds);
   void learn_unanswered(double seconds);
-  void decay_ring();
+  void decay(WallTime now);
   void remove_in_flight(WallTime placed_at);
   void rebuild_ring_tables();
   void rebuild_agent_tables();
@@ -136,7 +140,10 @@ class PredictivePacer final : public Pacer {
   int64_t outcomes_seen_ = 0;
   int64_t talks_seen_ = 0;
   int64_t wraps_seen_ = 0;
-  int64_t ring_pending_decay_ = 0;
+  int64_t outcomes_at_decay_ = 0;
+  int64_t samples_at_decay_ = 0;
+  WallTime decayed_at_{};
+  bool decay_started_ = false;
 
   // Tables from the distributions.
   // ring_answer_[e][k]: P(answered by e + h_k | still ringing at e).
