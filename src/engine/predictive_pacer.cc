@@ -329,10 +329,9 @@ PredictivePacer::Solution PredictivePacer::solve(const PacerSnapshot& now, int e
     const double q = p * (1 - p);
     const double c = demand_[k] + extra_new * p - (free_now + supply_[k]);
     const double v = std::max(1e-9, demand_var_[k] + supply_var_[k] + extra_new * q);
-    if (p <= 1e-9 || q <= 1e-12) {
-      if (c + z_ * std::sqrt(v) > 0) best = 0;
-      continue;
-    }
+    // A look-ahead before any new call can be answered: new calls do not
+    // change it (the governor weighs what is already in flight).
+    if (p <= 1e-9 || q <= 1e-12) continue;
     // c + p x + z sqrt(v + q x) <= 0; with y = sqrt(v + q x):
     // (p/q) y^2 + z y + (c - p v / q) <= 0.
     const double qa = p / q, qb = z_, qc = c - p * v / q;
