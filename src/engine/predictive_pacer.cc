@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <numbers>
 
 #include "core/strings.h"
@@ -359,6 +358,20 @@ PredictivePacer::Solution PredictivePacer::solve(const PacerSnapshot& now, int e
     }
     return worst;
   };
+  // E[max(0, X)] <= max(0, mu) + sd / sqrt(2 pi): with the budget above
+  // that bound (a big team late in the day) the exact figure is not needed.
+  double bound = 0;
+  for (int k = 0; k < kHorizons; ++k) {
+    const double p = new_answer_[k];
+    const double nn = extra_new + s.calls;
+    const double mu = demand_[k] + nn * p - (free_now + supply_[k]);
+    const double var = demand_var_[k] + supply_var_[k] + nn * p * (1 - p);
+    bound = std::max(bound, std::max(0.0, mu) + 0.4 * std::sqrt(std::max(0.0, var)));
+  }
+  if (bound <= budget) {
+    s.expected_abandons = bound;
+    return s;
+  }
   s.expected_abandons = overflow(s.calls);
   if (s.expected_abandons > budget) {
     s.governed = true;
@@ -408,20 +421,13 @@ PaceDecision PredictivePacer::decide(const PacerSnapshot& now) {
                cap_rate * static_cast<double>(tally_.answered_30d()) -
                    static_cast<double>(tally_.abandoned_30d()));
   const Solution s = solve(now, extra_new, room, tuning_.governor ? budget : 1e18);
-  if (std::getenv("PD_PACER_DEBUG") && now.now - debug_at_ >= Millis{600000}) {
-    debug_at_ = now.now;
-    std::string curves;
-    for (int k = 0; k < kHorizons; k += 2) {
-      curves += fmt::format(" [{}s d={:.1f}+{:.2f}x s={:.1f}]", k * 2, demand_[k], new_answer_[k],
-                            supply_[k] + now.agents_available);
-    }
-    fmt::print(stderr, "avail={} busy={} acw={} dialing={} talking={} z={:.2f} budget={:.1f} calls={} gov={} exp_ab={:.2f}{}\n",
-               now.agents_available, now.agents_busy, now.agents_after_call_work, now.dialing,
-               now.talking, z_, budget, s.calls, s.governed, s.expected_abandons, curves);
-  }
   steering_ = !s.governed && s.calls < room;
-  status_.note = s.governed ? "pacing within the abandon budget earned today"
-                            : fmt::format("dialling ahead (margin {:.2f} sd)", z_);
+  // The note changes with the regime, and the margin at most once a second.
+  if (s.governed != note_governed_ || refreshed_at_ == now.now || status_.note.empty()) {
+    note_governed_ = s.governed;
+    status_.note = s.governed ? "pacing within the abandon budget earned today"
+                              : fmt::format("dialling ahead (margin {:.2f} sd)", z_);
+  }
   return {std::max(power, s.calls), now.now + Millis{1000}};
 }
 

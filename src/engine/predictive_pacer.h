@@ -170,7 +170,7 @@ class PredictivePacer final : public Pacer {
   // The last decision was limited by the margin z (not the governor, the
   // line cap or warm-up): the outcomes that follow steer z.
   bool steering_ = false;
-  WallTime debug_at_{};
+  bool note_governed_ = false;
 };
 
 }  // namespace pd
