@@ -415,11 +415,14 @@ PaceDecision PredictivePacer::decide(const PacerSnapshot& now) {
   const double cap_rate =
       config_.target_abandon_rate +
       tuning_.governor_at * (config_.max_abandon_rate - config_.target_abandon_rate);
+  // Today's budget at the governor's rate; and over 30 days one abandon
+  // short of max-abandon-rate, where the store stops the campaign (with few
+  // calls answered yet, a single abandon would cross it).
   const double budget =
       std::min(cap_rate * static_cast<double>(tally_.answered_today()) -
                    static_cast<double>(tally_.abandoned_today()),
-               cap_rate * static_cast<double>(tally_.answered_30d()) -
-                   static_cast<double>(tally_.abandoned_30d()));
+               config_.max_abandon_rate * static_cast<double>(tally_.answered_30d()) -
+                   static_cast<double>(tally_.abandoned_30d()) - 1);
   const Solution s = solve(now, extra_new, room, tuning_.governor ? budget : 1e18);
   steering_ = !s.governed && s.calls < room;
   // The note changes with the regime, and the margin at most once a second.
