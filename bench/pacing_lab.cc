@@ -62,6 +62,7 @@ struct DayResult {
   int64_t connects = 0;  // put through to an agent
   double talk_seconds = 0;
   double logged_in_seconds = 0;
+  double warm_up_seconds = -1;  // until the pacer stopped warming up (-1: it did not)
 };
 
 struct RunResult {
@@ -138,6 +139,7 @@ class LabDay {
     r.connects = s.connected;
     r.talk_seconds = std::chrono::duration<double>(s.busy_time).count();
     r.logged_in_seconds = std::chrono::duration<double>(s.logged_in_time).count();
+    r.warm_up_seconds = warm_up_seconds_;
     return r;
   }
 
@@ -232,6 +234,9 @@ class LabDay {
     // its own calls dialing.
     for (int round = 0; round < 4 && open_; ++round) {
       const PaceDecision d = pacer_.decide(snapshot());
+      if (warm_up_seconds_ < 0 && !pacer_.status().warming_up) {
+        warm_up_seconds_ = std::chrono::duration<double>(loop_.now() - MonoTime{}).count();
+      }
       schedule_review(d.review_at);
       if (d.calls <= 0) return;
       for (int i = 0; i < d.calls; ++i) place();
@@ -268,6 +273,7 @@ class LabDay {
   std::unordered_map<std::string, PacedCall> calls_;
   int available_ = 0, busy_ = 0, acw_ = 0, dialing_ = 0, talking_ = 0;
   uint64_t next_call_ = 0;
+  double warm_up_seconds_ = -1;
   std::optional<TimerId> review_timer_;
   std::optional<WallTime> review_at_;
 };
@@ -461,11 +467,12 @@ int main(int argc, char** argv) {
           }
           std::lock_guard lock(out);
           std::printf("%s agents=%d answer=%.2f seed=%llu days=%d talk=%.2f abandon=%.2f%% "
-                      "worst-day=%.2f%% dials/connect=%.2f wall=%.1fs day-rates=[%s]\n",
+                      "worst-day=%.2f%% dials/connect=%.2f warm-up=%.1fmin wall=%.1fs day-rates=[%s]\n",
                       r.pacer.c_str(), r.scenario.agents, r.scenario.answer_rate,
                       static_cast<unsigned long long>(r.seed), r.scenario.days,
                       r.talk_min_per_agent_hour(), 100 * r.rate_all(), 100 * worst,
-                      r.dials_per_connect(), r.wall_seconds, rates.c_str());
+                      r.dials_per_connect(), r.days.front().warm_up_seconds / 60, r.wall_seconds,
+                      rates.c_str());
           std::fflush(stdout);
         }
       }
@@ -478,7 +485,7 @@ int main(int argc, char** argv) {
   const double bound = 60 * o.talk_seconds / (o.talk_seconds + o.acw_seconds);
   std::printf("\n| agents | answer | days | pacer | talk min/agent-h | %% of bound | abandon/day mean | "
               "abandon/day worst | days > 3%% | 30-day mean | 30-day worst seed | runs 30-day <= 3%% | "
-              "dials/connect |\n|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+              "dials/connect | warm-up min |\n|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   std::map<std::tuple<int, double, size_t>, std::vector<const RunResult*>> rows;
   for (const RunResult& r : results) {
     const size_t pi = static_cast<size_t>(
@@ -486,7 +493,7 @@ int main(int argc, char** argv) {
     rows[{r.scenario.agents, r.scenario.answer_rate, pi}].push_back(&r);
   }
   for (const auto& [key, rs] : rows) {
-    double talk = 0, day_sum = 0, day_worst = 0, rate_sum = 0, rate_worst = 0, dpc = 0;
+    double talk = 0, day_sum = 0, day_worst = 0, rate_sum = 0, rate_worst = 0, dpc = 0, warm = 0;
     int64_t day_count = 0, days_over = 0, runs_ok = 0;
     for (const RunResult* r : rs) {
       talk += r->talk_min_per_agent_hour();
@@ -501,16 +508,17 @@ int main(int argc, char** argv) {
       rate_worst = std::max(rate_worst, r->rate_all());
       runs_ok += r->rate_all() <= 0.03 ? 1 : 0;
       dpc += r->dials_per_connect();
+      warm += std::max(0.0, r->days.front().warm_up_seconds) / 60;
     }
     const double n = static_cast<double>(rs.size());
     std::printf("| %d | %.0f%% | %d | %s | %.1f | %.0f%% | %.2f%% | %.2f%% | %lld/%lld | %.2f%% | %.2f%% | "
-                "%lld/%zu | %.2f |\n",
+                "%lld/%zu | %.2f | %.1f |\n",
                 std::get<0>(key), 100 * std::get<1>(key), rs.front()->scenario.days,
                 rs.front()->pacer.c_str(), talk / n, 100 * talk / n / bound,
                 100 * day_sum / static_cast<double>(std::max<int64_t>(1, day_count)), 100 * day_worst,
                 static_cast<long long>(days_over), static_cast<long long>(day_count),
                 100 * rate_sum / n, 100 * rate_worst, static_cast<long long>(runs_ok), rs.size(),
-                dpc / n);
+                dpc / n, warm / n);
   }
   std::printf("\n%zu runs, %d jobs, %.0f s wall; bound %.1f talk-min/agent-hour\n", results.size(),
               jobs, wall, bound);
