@@ -191,7 +191,7 @@ void PredictivePacer::on_call_ended(const PacedCall& call, const ContactEvent& e
 
 void PredictivePacer::on_throttled(WallTime at) {
   ++status_.throttled;
-  throttled_until_ = at + kThrottleHold;
+  throttle_.on_throttled(at);
 }
 
 // --- forecasts ---------------------------------------------------------------
@@ -405,12 +405,7 @@ PaceDecision PredictivePacer::decide(const PacerSnapshot& now) {
     return {power, std::nullopt};
   }
   if (!have_refreshed_ || now.now - refreshed_at_ >= Millis{1000}) refresh(now.now);
-  if (now.now < throttled_until_) {
-    status_.note = "backing off: the contact centre throttled a call";
-    return {power, throttled_until_};
-  }
-  const int cap = static_cast<int>(std::floor(config_.max_lines_per_agent * logged_in + 1e-9));
-  const int room = std::max(0, cap - in_flight);
+  const int room = std::max(0, max_calls_in_flight(config_, now) - in_flight);
   const int extra_new = std::max(0, now.dialing - known_in_flight_);
   const double cap_rate =
       config_.target_abandon_rate +
@@ -431,7 +426,14 @@ PaceDecision PredictivePacer::decide(const PacerSnapshot& now) {
     status_.note = s.governed ? "pacing within the abandon budget earned today"
                               : fmt::format("dialling ahead (margin {:.2f} sd)", z_);
   }
-  return {std::max(power, s.calls), now.now + Millis{1000}};
+  int calls = std::max(power, s.calls);
+  if (throttle_.backing_off(now.now)) {
+    calls = throttle_.apply(calls, power, now.now);
+    status_.note = "backing off: the contact centre throttled a call";
+  } else {
+    calls = throttle_.apply(calls, power, now.now);  // ends a finished hold
+  }
+  return {calls, now.now + Millis{1000}};
 }
 
 }  // namespace pd

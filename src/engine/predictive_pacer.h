@@ -29,8 +29,10 @@
 //  - Warm-up: power mode until it has seen kWarmAnswers answered calls,
 //    kWarmOutcomes call outcomes and kWarmTalks finished talks and
 //    wrap-ups (documented in bench/README.md with what it costs).
-//  - Throttling: for kThrottleHold after a throttle it paces as power mode.
-//  - Never more than max-lines-per-agent x logged-in agents in flight.
+//  - Throttling: the calls above power mode's are halved per throttle, for
+//    ThrottleBackoff::kHold after the last (as every over-dialling pacer).
+//  - Never more than max-lines-per-agent x logged-in agents in flight
+//    (max_calls_in_flight).
 //  - review_at: 1 s while it dials ahead (agents' calls age and free-up
 //    forecasts move even when no event comes).
 //
@@ -58,7 +60,6 @@ class PredictivePacer final : public Pacer {
   static constexpr int64_t kWarmAnswers = 30;
   static constexpr int64_t kWarmOutcomes = 100;
   static constexpr int64_t kWarmTalks = 20;
-  static constexpr Millis kThrottleHold{15000};
 
   // Knobs the pacing lab tunes; the defaults are what the benchmark shows.
   struct Tuning {
@@ -166,7 +167,7 @@ class PredictivePacer final : public Pacer {
   WallTime refreshed_at_{};
   bool have_refreshed_ = false;
 
-  WallTime throttled_until_{};
+  ThrottleBackoff throttle_;
   // The last decision was limited by the margin z (not the governor, the
   // line cap or warm-up): the outcomes that follow steer z.
   bool steering_ = false;
