@@ -70,8 +70,8 @@ class PredictivePacer final : public Pacer {
     // Memory of the learned distributions: the longer of `memory_outcomes`
     // outcomes and `memory_seconds` (so a big team does not forget in
     // seconds, nor a small one learn from a handful).
-    double memory_outcomes = 2000;
-    double memory_seconds = 1200;
+    double memory_outcomes = 5000;
+    double memory_seconds = 1800;
     double steer_to = 1.0;   // z steers to this share of target-abandon-rate
     bool governor = true;    // off only to measure what it costs
     // The governor's rate, as a point between target (0) and max (1)
