@@ -53,7 +53,17 @@ struct LabOptions {
   double lines_per_agent = 1.5;
   double max_lines = 3.0;
   PredictivePacer::Tuning tuning;
+  // The simulator's realism (simreal): off by default, as in the table.
+  std::vector<AnswerRatePoint> answer_drift;
+  double machine_rate = 0;
+  double amd_delay_seconds = 0;
+  double patience_seconds = 2;
+  double login_spread_seconds = 0;
+  double break_every_seconds = 0;
+  double break_length_seconds = 0;
 };
+
+Micros secs(double s) { return Micros{static_cast<int64_t>(s * 1e6)}; }
 
 struct DayResult {
   int64_t answered = 0;  // connected + abandoned, as the ledger counts them
@@ -234,8 +244,12 @@ class LabDay {
     // its own calls dialing.
     for (int round = 0; round < 4 && open_; ++round) {
       const PaceDecision d = pacer_.decide(snapshot());
-      if (warm_up_seconds_ < 0 && !pacer_.status().warming_up) {
-        warm_up_seconds_ = std::chrono::duration<double>(loop_.now() - MonoTime{}).count();
+      if (warm_up_seconds_ < 0) {
+        // From the first decision (the first agent's login) to the first
+        // made with forecasts.
+        const double t = std::chrono::duration<double>(loop_.now() - MonoTime{}).count();
+        if (first_decision_seconds_ < 0) first_decision_seconds_ = t;
+        if (!pacer_.status().warming_up) warm_up_seconds_ = t - first_decision_seconds_;
       }
       schedule_review(d.review_at);
       if (d.calls <= 0) return;
@@ -274,6 +288,7 @@ class LabDay {
   int available_ = 0, busy_ = 0, acw_ = 0, dialing_ = 0, talking_ = 0;
   uint64_t next_call_ = 0;
   double warm_up_seconds_ = -1;
+  double first_decision_seconds_ = -1;
   std::optional<TimerId> review_timer_;
   std::optional<WallTime> review_at_;
 };
@@ -306,7 +321,19 @@ RunResult run_one(const std::string& pacer_name, const Scenario& sc, uint64_t se
     sim.acw_mean = Micros{static_cast<int64_t>(o.acw_seconds * 1e6)};
     sim.answer_rate = sc.answer_rate;
     sim.busy_rate = o.busy_rate;
-    LabDay day(*pacer, sim, first + std::chrono::hours(24) * d, d, shift);
+    sim.answer_drift = o.answer_drift;
+    sim.machine_rate = o.machine_rate;
+    sim.amd_delay = secs(o.amd_delay_seconds);
+    sim.patience = secs(o.patience_seconds);
+    sim.login_spread = secs(o.login_spread_seconds);
+    sim.break_every = secs(o.break_every_seconds);
+    sim.break_length = secs(o.break_length_seconds);
+    if (absl::Status valid = sim.validate(); !valid.ok()) {
+      std::fprintf(stderr, "pacing_lab: %s\n", std::string(valid.message()).c_str());
+      std::exit(2);
+    }
+    // Calling ends when the last agent's shift does.
+    LabDay day(*pacer, sim, first + std::chrono::hours(24) * d, d, shift + sim.login_spread);
     result.days.push_back(day.run());
   }
   result.wall_seconds =
@@ -341,6 +368,8 @@ int default_days(int agents) {
                "  [--pacers power,progressive,vicidial-adapt,predictive] [--jobs 2] [--runs]\n"
                "  [--talk 120] [--acw 15] [--shift-hours 8] [--busy-rate 0.05]\n"
                "  [--target 0.025] [--lines-per-agent 1.5] [--max-lines 3]\n"
+               "  realism (seconds): [--answer-drift 0h=0.25,4h=0.15,8h=0.30] [--machine-rate R]\n"
+               "  [--amd-delay S] [--patience S] [--login-spread S] [--break-every S --break-length S]\n"
                "  [--z-start X] [--z-gain X] [--steer-to X] [--governor-at X]\n"
                "  [--no-governor] [--memory-outcomes N] [--memory-seconds S]\n",
                why.c_str());
@@ -408,6 +437,22 @@ int main(int argc, char** argv) {
       o.lines_per_agent = number(flag, value());
     } else if (flag == "--max-lines") {
       o.max_lines = number(flag, value());
+    } else if (flag == "--answer-drift") {
+      auto drift = parse_answer_drift(value());
+      if (!drift.ok()) usage(std::string(drift.status().message()));
+      o.answer_drift = *drift;
+    } else if (flag == "--machine-rate") {
+      o.machine_rate = number(flag, value());
+    } else if (flag == "--amd-delay") {
+      o.amd_delay_seconds = number(flag, value());
+    } else if (flag == "--patience") {
+      o.patience_seconds = number(flag, value());
+    } else if (flag == "--login-spread") {
+      o.login_spread_seconds = number(flag, value());
+    } else if (flag == "--break-every") {
+      o.break_every_seconds = number(flag, value());
+    } else if (flag == "--break-length") {
+      o.break_length_seconds = number(flag, value());
     } else if (flag == "--z-start") {
       o.tuning.z_start = number(flag, value());
     } else if (flag == "--z-gain") {
