@@ -29,10 +29,6 @@ int fail(const Context& ctx, const absl::Status& status) {
   return kError;
 }
 
-nlohmann::json outcomes_json(const std::map<Outcome, int64_t>& by_outcome) {
-  return pd::outcomes_json(by_outcome);
-}
-
 namespace {
 
 // The store and the campaign every command but init works on.
@@ -206,20 +202,10 @@ int cmd_status(const Context& ctx, bool json) {
   auto dialer = dialer_health(*o->store, st->campaign, system_clock().wall_now());
   if (!dialer.ok()) return fail(ctx, dialer.status());
   st->dialer = *dialer;
-  auto stored = o->store->config(o->campaign.id);
-  if (!stored.ok()) return fail(ctx, stored.status());
-  // A configuration that no longer reads (a key set by a newer version)
-  // must not hide the status: show the pacing as far as it is known.
-  auto config = CampaignConfig::from(*stored, o->campaign.name);
-  CampaignConfig pacing_config = config.ok() ? *config : CampaignConfig{};
-  if (!config.ok()) {
-    if (auto m = stored->find("pacing"); m != stored->end()) pacing_config.pacing = m->second;
-  }
-  pacing_config.max_abandon_rate = st->abandon.max_rate;
-  auto live = read_live_pacing(*o->store, st->campaign);
-  if (!live.ok()) return fail(ctx, live.status());
+  auto pacing = read_campaign_pacing(*o->store, st->campaign, st->abandon);
+  if (!pacing.ok()) return fail(ctx, pacing.status());
   nlohmann::json j = campaign_status_json(*st);
-  j["pacing"] = pacing_json(pacing_config, st->abandon, *live);
+  j["pacing"] = pacing_json(pacing->config, st->abandon, pacing->live);
   if (json) {
     *ctx.out << j.dump(2) << "\n";
     return kOk;
@@ -264,7 +250,7 @@ int cmd_status(const Context& ctx, bool json) {
       format_abandon_rate(a.rate_today()), a.abandoned_today, a.answered_today,
       format_abandon_rate(a.rate_30d()), a.abandoned_30d, a.answered_30d, format_rate(a.max_rate));
   out << "pacing     "
-      << escape_controls(pacing_text(pacing_config, a, *live, system_clock().wall_now())) << "\n";
+      << escape_controls(pacing_text(pacing->config, a, pacing->live, system_clock().wall_now())) << "\n";
   return kOk;
 }
 

@@ -8,6 +8,7 @@
 #include "core/time_format.h"
 #include "io/object_io.h"
 #include "io/results_export.h"
+#include "engine/pacing_report.h"
 #include "io/status_json.h"
 
 namespace pd {
@@ -738,15 +739,7 @@ void Engine::heartbeat() {
   const WallTime until = now + std::chrono::duration_cast<Millis>(options_.lease_duration);
   // The pacer's live figures, for `status` in another process (which has no
   // Engine to ask): written with the lease, so they are as fresh as it.
-  const PacerStatus paced = pacer_->status();
-  LivePacing live;
-  live.mode = std::string(to_string(paced.mode));
-  live.lines_per_agent = paced.lines_per_agent;
-  live.warming_up = paced.warming_up;
-  live.throttled = paced.throttled;
-  live.note = paced.note;
-  live.at = now;
-  const std::string pacing = live_pacing_json(live).dump();
+  const std::string pacing = live_pacing_json(live_pacing(pacer_->status(), now)).dump();
   store_.submit([=, this](Store& s) -> StoreExecutor::Completion {
     auto c = s.campaign(id);
     // A campaign stopped elsewhere is no longer ours: while this dialer was

@@ -163,6 +163,26 @@ absl::StatusOr<std::optional<LivePacing>> read_live_pacing(Store& store,
   return parse_live_pacing(*text);
 }
 
+CampaignConfig shown_config(const std::map<std::string, std::string>& stored,
+                            std::string_view campaign, const AbandonRates& abandon) {
+  auto config = CampaignConfig::from(stored, campaign);
+  CampaignConfig shown = config.ok() ? *config : CampaignConfig{};
+  if (!config.ok()) {
+    if (auto m = stored.find("pacing"); m != stored.end()) shown.pacing = m->second;
+  }
+  shown.max_abandon_rate = abandon.max_rate;
+  return shown;
+}
+
+absl::StatusOr<CampaignPacing> read_campaign_pacing(Store& store, const Campaign& campaign,
+                                                    const AbandonRates& abandon) {
+  PD_ASSIGN_OR_RETURN(auto stored, store.config(campaign.id));
+  CampaignPacing out;
+  out.config = shown_config(stored, campaign.name, abandon);
+  PD_ASSIGN_OR_RETURN(out.live, read_live_pacing(store, campaign));
+  return out;
+}
+
 namespace {
 // Rates as fractions rounded to 0.01 percentage points: what a person can
 // read, and a value a program compares without noise.

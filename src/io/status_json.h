@@ -73,6 +73,21 @@ std::optional<LivePacing> parse_live_pacing(std::string_view text);
 // not its current level); nullopt otherwise or when never written.
 absl::StatusOr<std::optional<LivePacing>> read_live_pacing(Store& store, const Campaign& campaign);
 
+// A campaign's pacing as the store tells it: the configuration (mode,
+// lines per agent, target) and, while it runs, what its dialer last wrote.
+struct CampaignPacing {
+  CampaignConfig config;
+  std::optional<LivePacing> live;
+};
+
+// The configuration `status` and the API show: a stored value that no
+// longer reads (set by a newer version) leaves the defaults in its place,
+// the pacing mode as written. max_abandon_rate from `abandon`.
+CampaignConfig shown_config(const std::map<std::string, std::string>& stored,
+                            std::string_view campaign, const AbandonRates& abandon);
+absl::StatusOr<CampaignPacing> read_campaign_pacing(Store& store, const Campaign& campaign,
+                                                    const AbandonRates& abandon);
+
 // The "pacing" object of `status --json`, GET /api/campaigns/NAME and the
 // live feed: {"mode", "lines_per_agent" (live; null unless a dialer is
 // running and has said), "configured_lines_per_agent", "max_lines_per_agent",
