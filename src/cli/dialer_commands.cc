@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
+#include <tuple>
 
 #include "cli/demo_list.h"
 #include "cli/signal_watcher.h"
@@ -304,6 +305,19 @@ int cmd_simulate(const Context& ctx, const SimulateOptions& options) {
     }
     spec.config[item.substr(0, eq)] = *valid;
   }
+  // The pacing flags are the keys under a name of their own; over --config.
+  for (const auto& [flag, key, value] :
+       {std::tuple{"--pacing", "pacing", &options.pacing},
+        std::tuple{"--lines-per-agent", "lines-per-agent", &options.lines_per_agent},
+        std::tuple{"--target-abandon-rate", "target-abandon-rate", &options.target_abandon_rate}}) {
+    if (value->empty()) continue;
+    auto valid = validate_config_value(key, *value);
+    if (!valid.ok()) {
+      return fail(ctx, absl::Status(valid.status().code(),
+                                    cat(flag, " ", echo(*value), ": ", valid.status().message())));
+    }
+    spec.config[key] = *valid;
+  }
 
   auto r = run_simulation(spec);
   if (!r.ok()) return fail(ctx, r.status());
@@ -338,7 +352,21 @@ int cmd_simulate(const Context& ctx, const SimulateOptions& options) {
         {"p99", r->engine.dial_latency.quantile(0.99).count()},
         {"max", r->engine.dial_latency.max().count()}}},
       {"seed", options.sim.seed},
+      // Pacing: the mode and what it achieved (status shows the same).
+      {"pacing", std::string(to_string(r->pacing.pacer.mode))},
+      {"lines_per_agent", r->pacing.lines_per_agent},
+      {"target_abandon_rate", r->pacing.pacer.target_abandon_rate},
+      {"talk_seconds", r->pacing.talk_seconds},
+      {"talk_minutes_per_agent_hour", r->pacing.talk_minutes_per_agent_hour},
+      {"answered", r->pacing.answered},
+      {"abandon_rate", r->pacing.abandon_rate},
+      {"abandon_rate_by_day", r->pacing.abandon_rate_by_day},
+      {"answered_by_day", r->pacing.answered_by_day},
+      {"dials_per_connect", r->pacing.dials_per_connect},
+      {"pacer_note", r->pacing.pacer.note},
+      {"stop_reason", r->stop_reason},
   };
+  if (!r->stop_reason.empty()) *ctx.err << "powerdialer: " << r->stop_reason << "\n";
   *ctx.out << j.dump(2) << "\n";
   return kOk;
 }

@@ -35,6 +35,11 @@ struct SimulateOptions {
   std::string store;  // keep the simulation's store in this new file (campaign "simulate")
   // "KEY=VALUE" campaign configuration (validated like `config set`).
   std::vector<std::string> config;
+  // Pacing flags (the `pacing`, `lines-per-agent` and `target-abandon-rate`
+  // keys; empty: as --config or the defaults have them).
+  std::string pacing;
+  std::string lines_per_agent;
+  std::string target_abandon_rate;
 };
 int cmd_simulate(const Context& ctx, const SimulateOptions& options);
 

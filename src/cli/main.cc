@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <functional>
 #include <optional>
+#include <tuple>
 
 #include "cli/commands.h"
 #include "cli/compliance_command.h"
@@ -17,18 +18,33 @@
 
 namespace {
 
-// Simulator flags shared by run, simulate and demo. Durations are read after
-// parsing (see apply_sim_durations) so they accept "90s", "3m", "8h".
+// Simulator flags shared by run, simulate, demo, serve and connect-standin.
+// Durations are read after parsing (see apply_sim_durations) so they accept
+// "90s", "3m", "8h".
 struct SimFlags {
   std::string talk_mean = "180s", acw_mean = "30s", ring_timeout = "25s", shift = "0";
   std::string dispositions;
+  std::string patience = "2s", amd_delay = "0", login_spread = "0", break_every = "0",
+              break_length = "0";
+  std::string answer_drift;
+  std::string talk_dist = "lognormal", acw_dist = "lognormal", patience_dist = "fixed";
+  bool no_two_second_rule = false;
+  // To tell a flag given from its default.
+  CLI::Option* answer_rate = nullptr;
+  CLI::Option* talk_sigma = nullptr;
+  CLI::Option* acw_sigma = nullptr;
+  CLI::Option* patience_sigma = nullptr;
 };
 
 void add_sim_options(CLI::App* app, pd::SimConfig& sim, SimFlags& flags) {
   app->add_option("--agents", sim.agents, "simulated agents")->check(CLI::Range(1, 100000));
   app->add_option("--seed", sim.seed, "random seed (same seed, same campaign)");
-  app->add_option("--answer-rate", sim.answer_rate, "share of calls a person answers")
-      ->check(CLI::Range(0.0, 1.0));
+  flags.answer_rate =
+      app->add_option("--answer-rate", sim.answer_rate, "share of calls a person answers")
+          ->check(CLI::Range(0.0, 1.0));
+  app->add_option("--answer-drift", flags.answer_drift,
+                  "the answer rate through the day instead: TIME=RATE points since the day's "
+                  "start, linear between, e.g. 0h=0.25,4h=0.15,8h=0.30");
   app->add_option("--busy-rate", sim.busy_rate, "share of calls that get a busy line")
       ->check(CLI::Range(0.0, 1.0));
   app->add_option("--invalid-rate", sim.invalid_rate, "share of numbers the network rejects")
@@ -36,13 +52,47 @@ void add_sim_options(CLI::App* app, pd::SimConfig& sim, SimFlags& flags) {
   app->add_option("--machine-rate", sim.machine_rate,
                   "share of answers that are answering machines")
       ->check(CLI::Range(0.0, 1.0));
+  app->add_option("--amd-delay", flags.amd_delay,
+                  "answering-machine detection time: every answer waits this long before a "
+                  "person is routed to an agent (machines end then); 0: no AMD");
   app->add_option("--throttle-rate", sim.failure_rate,
                   "share of call requests refused as throttled")
       ->check(CLI::Range(0.0, 1.0));
+  const auto distributions = CLI::IsMember({"lognormal", "exponential", "fixed"});
   app->add_option("--talk-mean", flags.talk_mean, "mean talk time (90s, 3m, ...)");
+  app->add_option("--talk-dist", flags.talk_dist, "talk time: lognormal, exponential or fixed")
+      ->check(distributions);
+  flags.talk_sigma =
+      app->add_option("--talk-sigma", sim.talk_sigma, "lognormal talk time's log-space sigma")
+          ->check(CLI::Range(0.0, 10.0));
   app->add_option("--acw-mean", flags.acw_mean, "mean after-call work");
+  app->add_option("--acw-dist", flags.acw_dist, "after-call work: lognormal, exponential or fixed")
+      ->check(distributions);
+  flags.acw_sigma =
+      app->add_option("--acw-sigma", sim.acw_sigma, "lognormal after-call work's log-space sigma")
+          ->check(CLI::Range(0.0, 10.0));
+  app->add_option("--patience", flags.patience,
+                  "mean time an answered person waits for an agent before hanging up");
+  app->add_option("--patience-dist", flags.patience_dist,
+                  "patience: fixed (default), exponential or lognormal")
+      ->check(distributions);
+  flags.patience_sigma =
+      app->add_option("--patience-sigma", sim.patience_sigma, "lognormal patience's log-space sigma")
+          ->check(CLI::Range(0.0, 10.0));
+  app->add_flag("--no-two-second-rule", flags.no_two_second_rule,
+                "count only hang-ups as abandons, not people put through more than 2 s after "
+                "the answer (for comparison; TCPA counts both)");
   app->add_option("--ring-timeout", flags.ring_timeout, "how long an unanswered call rings");
   app->add_option("--shift", flags.shift, "agents log off after this long (0: never)");
+  app->add_option("--login-spread", flags.login_spread,
+                  "agents log in at random times over this long from the day's start");
+  app->add_option("--break-every", flags.break_every,
+                  "a break falls due this often in a shift (with --break-length)");
+  app->add_option("--break-length", flags.break_length, "how long a break lasts");
+  app->add_option("--days", sim.days,
+                  "days to simulate: agents log in again 24 h after the previous day's start "
+                  "(needs --shift)")
+      ->check(CLI::Range(1, 1000));
   app->add_option("--dispositions", flags.dispositions,
                   "wrap-up codes agents give talked calls, with shares: SALE=0.2,CALLBACK=0.1");
 }
@@ -54,6 +104,11 @@ std::string apply_sim_durations(pd::SimConfig& sim, const SimFlags& flags) {
       {"--acw-mean", {&flags.acw_mean, &sim.acw_mean}},
       {"--ring-timeout", {&flags.ring_timeout, &sim.ring_timeout}},
       {"--shift", {&flags.shift, &sim.shift}},
+      {"--patience", {&flags.patience, &sim.patience}},
+      {"--amd-delay", {&flags.amd_delay, &sim.amd_delay}},
+      {"--login-spread", {&flags.login_spread, &sim.login_spread}},
+      {"--break-every", {&flags.break_every, &sim.break_every}},
+      {"--break-length", {&flags.break_length, &sim.break_length}},
   };
   for (const auto& [name, target] : items) {
     auto d = pd::parse_duration(*target.first);
@@ -67,9 +122,35 @@ std::string apply_sim_durations(pd::SimConfig& sim, const SimFlags& flags) {
     if (!shares.ok()) return std::string("--dispositions: ") + std::string(shares.status().message());
     sim.dispositions = std::move(*shares);
   }
+  if (!flags.answer_drift.empty()) {
+    if (flags.answer_rate != nullptr && flags.answer_rate->count() > 0) {
+      return "--answer-drift replaces --answer-rate: give one of them";
+    }
+    auto drift = pd::parse_answer_drift(flags.answer_drift);
+    if (!drift.ok()) return std::string("--answer-drift: ") + std::string(drift.status().message());
+    sim.answer_drift = std::move(*drift);
+  }
+  const std::tuple<const char*, const std::string*, pd::Distribution*, const char*, CLI::Option*>
+      dists[] = {
+          {"--talk-dist", &flags.talk_dist, &sim.talk_dist, "--talk-sigma", flags.talk_sigma},
+          {"--acw-dist", &flags.acw_dist, &sim.acw_dist, "--acw-sigma", flags.acw_sigma},
+          {"--patience-dist", &flags.patience_dist, &sim.patience_dist, "--patience-sigma",
+           flags.patience_sigma},
+      };
+  for (const auto& [name, text, target, sigma_name, sigma] : dists) {
+    auto d = pd::parse_distribution(*text);
+    if (!d.ok()) return std::string(name) + ": " + std::string(d.status().message());
+    *target = *d;
+    if (*d != pd::Distribution::kLognormal && sigma != nullptr && sigma->count() > 0) {
+      return std::string(sigma_name) + " applies only to " + name + " lognormal (not " + *text +
+             ")";
+    }
+  }
+  sim.two_second_rule = !flags.no_two_second_rule;
   // A short ring timeout shortens how long answered calls ring, too.
   sim.ring_max = std::min(sim.ring_max, sim.ring_timeout);
   sim.ring_min = std::min(sim.ring_min, sim.ring_max);
+  if (auto s = sim.validate(); !s.ok()) return std::string(s.message());
   return {};
 }
 
@@ -278,6 +359,14 @@ int main(int argc, char** argv) {
   simulate->add_option("--config", sim_options.config,
                        "KEY=VALUE campaign configuration, as `config set` (repeatable)")
       ->allow_extra_args(false);
+  simulate->add_option("--pacing", sim_options.pacing,
+                       "pacing mode: power (default), progressive, predictive or vicidial-adapt "
+                       "(the `pacing` key)");
+  simulate->add_option("--lines-per-agent", sim_options.lines_per_agent,
+                       "progressive: calls per free agent, e.g. 1.5 (the `lines-per-agent` key)");
+  simulate->add_option("--target-abandon-rate", sim_options.target_abandon_rate,
+                       "the abandon rate predictive steers to and vicidial-adapt's drop limit, "
+                       "e.g. 2.5% (the `target-abandon-rate` key)");
   add_sim_options(simulate, sim_options.sim, sim_flags);
   simulate->callback([&] {
     run = [&] {

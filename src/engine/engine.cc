@@ -412,6 +412,11 @@ void Engine::account_idle() {
   const MonoTime now = loop_.now();
   MonoTime from = idle_accounted_at_;
   idle_accounted_at_ = now;
+  if (running_ && from < now) {
+    const PacerSnapshot s = snapshot();
+    stats_.line_seconds += (s.dialing + s.talking) * seconds(now - from);
+    stats_.agent_seconds += s.logged_in() * seconds(now - from);
+  }
   if (!running_ || stopping_) return;
   if (next_callable_known_) {
     if (!next_callable_) return;
@@ -446,13 +451,18 @@ void Engine::pump() {
   const PaceDecision decision = pacer_->decide(snapshot());
   schedule_review(decision.review_at);
   const int want = decision.calls;
-  if (want <= 0) return;
+  const bool read_ledger = loop_.now() - ledger_read_at_ >= kLedgerRefresh;
+  if (want <= 0) {
+    // No claim to read the ledger with: a pacer holding back (every agent
+    // busy) still learns that the day turned, and of other processes' calls.
+    if (read_ledger) refresh_ledger();
+    return;
+  }
+  if (read_ledger) ledger_read_at_ = loop_.now();
   claim_outstanding_ = true;
   const CampaignId id = campaign_.id;
   const WallTime now = loop_.wall_now();
   const std::string owner = options_.owner;
-  const bool read_ledger = loop_.now() - ledger_read_at_ >= kLedgerRefresh;
-  if (read_ledger) ledger_read_at_ = loop_.now();
   store_.submit([=, this](Store& s) -> StoreExecutor::Completion {
     auto claims = s.claim(id, want, now, owner);
     std::optional<AbandonRates> ledger;
@@ -470,6 +480,19 @@ void Engine::pump() {
     return [this, claims = std::move(claims), next, want, ledger]() mutable {
       if (ledger) pacer_->on_ledger(*ledger);
       on_claimed(std::move(claims), next, want);
+    };
+  });
+}
+
+void Engine::refresh_ledger() {
+  ledger_read_at_ = loop_.now();
+  const CampaignId id = campaign_.id;
+  const WallTime now = loop_.wall_now();
+  store_.submit([this, id, now](Store& s) -> StoreExecutor::Completion {
+    auto ledger = s.abandon_rates(id, now);
+    if (!ledger.ok()) return {};  // read again at the next refresh
+    return [this, ledger = *ledger] {
+      if (!finished_) pacer_->on_ledger(ledger);
     };
   });
 }

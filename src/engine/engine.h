@@ -78,6 +78,10 @@ struct EngineStats {
   // Agent-seconds in which an agent was available with nothing dialled for
   // them while callable customers remained.
   double dialer_idle_seconds = 0;
+  // Calls in flight (ringing + talking) and logged-in agents, integrated
+  // over the run's time: their ratio is the mean lines per agent.
+  double line_seconds = 0;
+  double agent_seconds = 0;
   // Real time from an agent becoming available to the dial request issued
   // (agents already available when the campaign starts are not counted).
   LatencyHistogram dial_latency;
@@ -158,6 +162,8 @@ class Engine {
   void pump();
   PacerSnapshot snapshot() const;
   void schedule_review(std::optional<WallTime> at);
+  // Reads the abandon ledger for the pacer (when no claim does it).
+  void refresh_ledger();
   void on_claimed(absl::StatusOr<std::vector<Claim>> claims, std::optional<WallTime> next_callable,
                   int wanted);
   void dial(Attempt& attempt);

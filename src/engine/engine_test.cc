@@ -9,6 +9,8 @@
 
 #include "core/strings.h"
 #include "engine/campaign_control.h"
+#include "engine/vicidial_pacer.h"
+#include "telephony/simulator/simulator.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace pd {
@@ -151,7 +153,7 @@ class EngineTest : public ::testing::Test {
   }
 
   void start(RetryRules rules = {}, std::string output = "") {
-    CampaignConfig config;
+    CampaignConfig config = config_;
     config.retry = rules;
     config.output_file = std::move(output);
     engine_ = std::make_unique<Engine>(loop_, *executor_, cc_, campaign_, config, EngineOptions{});
@@ -181,6 +183,7 @@ class EngineTest : public ::testing::Test {
   Campaign campaign_;
   std::unique_ptr<InlineStoreExecutor> executor_;
   ScriptedContactCenter cc_{loop_};
+  CampaignConfig config_;  // what start() runs with (pacing keys, ...)
   std::unique_ptr<Engine> engine_;
   std::optional<absl::Status> finished_status_;
   std::optional<CampaignState> finished_state_;
@@ -698,6 +701,147 @@ TEST_F(EngineTest, TheWrapUpCodeOfACallReachesItsAttempt) {
   ASSERT_TRUE(st.ok());
   // Called back in an hour, not reached for good.
   EXPECT_EQ(st->customers_by_state[CustomerState::kReached], 0);
+}
+
+// --- pacing ----------------------------------------------------------------------
+
+TEST_F(EngineTest, ProgressivePlacesLinesPerAgentCallsForTheFreeAgents) {
+  load(20);
+  config_.pacing = "progressive";
+  config_.lines_per_agent = 2.0;
+  start();
+  cc_.agent("a1", AgentState::kAvailable);
+  cc_.agent("a2", AgentState::kAvailable);
+  settle();
+  EXPECT_EQ(cc_.requests.size(), 4u);
+  EXPECT_EQ(engine_->stats().dialing, 4);
+  const PacerStatus st = engine_->pacing();
+  EXPECT_EQ(st.mode, PacingMode::kProgressive);
+  EXPECT_DOUBLE_EQ(st.lines_per_agent, 2.0);
+  // One answered: a1 talks, and the three still ringing are one more than
+  // a2's two lines, so one ending unanswered is not replaced; the next is.
+  cc_.connect("contact-1", "a1");
+  settle();
+  EXPECT_EQ(cc_.requests.size(), 4u);
+  cc_.end("contact-2", Outcome::kNoAnswer);
+  settle();
+  EXPECT_EQ(cc_.requests.size(), 4u);
+  cc_.end("contact-3", Outcome::kNoAnswer);
+  settle();
+  EXPECT_EQ(cc_.requests.size(), 5u);
+  EXPECT_EQ(engine_->stats().dialing, 2);
+}
+
+TEST_F(EngineTest, AnUnusablePacingConfigurationFailsTheStart) {
+  load(2);
+  config_.pacing = "progressive";
+  config_.lines_per_agent = 4;
+  config_.max_lines_per_agent = 3;
+  start();
+  ASSERT_TRUE(finished_status_.has_value());
+  EXPECT_TRUE(absl::IsInvalidArgument(*finished_status_)) << *finished_status_;
+  EXPECT_TRUE(cc_.requests.empty());
+}
+
+TEST_F(EngineTest, TheReviewTimeRePumpsWithoutAnEvent) {
+  load(50);
+  config_.pacing = "vicidial-adapt";
+  start();
+  for (int i = 0; i < 4; ++i) cc_.agent(cat("a", i), AgentState::kAvailable);
+  settle();
+  ASSERT_EQ(cc_.requests.size(), 4u);  // dial level 1.0: power mode
+  // Nothing happens; 15 s later the level is raised (the agents were all
+  // waiting) and more calls go out at that moment.
+  advance(seconds(14));
+  EXPECT_EQ(cc_.requests.size(), 4u);
+  advance(seconds(1));
+  EXPECT_EQ(cc_.requests.size(), 8u);  // dial level 2.0
+  EXPECT_DOUBLE_EQ(engine_->pacing().lines_per_agent, 2.0);
+}
+
+TEST_F(EngineTest, TheLedgerReachesThePacerEvenWhenNothingIsClaimed) {
+  load(5);
+  config_.pacing = "progressive";
+  start();
+  cc_.agent("a1", AgentState::kAvailable);
+  settle();
+  ASSERT_EQ(cc_.requests.size(), 1u);
+  cc_.connect("contact-1", "a1");
+  settle();
+  EXPECT_EQ(engine_->pacing().abandon_rate_today, 0.0);
+  // Another process's call is abandoned meanwhile (the ledger is shared).
+  auto claims = store_->claim(campaign_.id, 1, loop_.wall_now(), "other");
+  ASSERT_TRUE(claims.ok() && claims->size() == 1u) << claims.status();
+  ASSERT_TRUE(store_
+                  ->finish((*claims)[0].attempt_id,
+                           {Outcome::kAbandoned, loop_.wall_now(), "CUSTOMER_DISCONNECT", ""},
+                           RetryRules{})
+                  .ok());
+  // The only agent talks, so nothing is claimed; the minute's refresh still
+  // reads the ledger (at the next event after it).
+  advance(seconds(61));
+  cc_.agent("a1", AgentState::kBusy);
+  settle();
+  EXPECT_EQ(cc_.requests.size(), 1u);
+  EXPECT_DOUBLE_EQ(engine_->pacing().abandon_rate_today, 1.0);
+}
+
+TEST_F(EngineTest, AThrottleReachesThePacer) {
+  load(10);
+  config_.pacing = "progressive";
+  config_.lines_per_agent = 2.0;
+  start();
+  cc_.throttle_next = 1;
+  cc_.agent("a1", AgentState::kAvailable);
+  settle();
+  EXPECT_EQ(engine_->pacing().throttled, 1);
+  EXPECT_NE(engine_->pacing().note.find("backing off"), std::string::npos);
+}
+
+// The whole loop on the simulator: progressive dials ahead of the free
+// agents, never above max-lines-per-agent calls per logged-in agent.
+TEST_F(EngineTest, ProgressiveOnTheSimulatorStaysUnderTheLineCap) {
+  load(3000);
+  config_.pacing = "progressive";
+  config_.lines_per_agent = 2.5;
+  config_.max_lines_per_agent = 2.5;
+  // Over-dialling abandons calls; this test is about the line cap, not the
+  // abandon cap (which would stop the campaign part-way).
+  config_.max_abandon_rate = 1.0;
+  config_.target_abandon_rate = 0.5;
+  SimConfig sc;
+  sc.agents = 10;
+  sc.answer_rate = 0.2;
+  sc.talk_mean = seconds(60);
+  sc.acw_mean = seconds(10);
+  sc.shift = std::chrono::minutes(30);
+  Simulator sim(loop_, sc);
+  CampaignConfig config = config_;
+  Engine engine(loop_, *executor_, sim, campaign_, config, EngineOptions{});
+  std::optional<absl::Status> done;
+  engine.start([&](absl::Status s, CampaignState) { done = s; });
+  int max_in_flight = 0;
+  int over_free_agents = 0;
+  // Until the shift nears its end (agents leaving drop under calls placed
+  // for them).
+  settle();
+  ASSERT_FALSE(done.has_value()) << done->ToString() << " dials " << engine.stats().dials;
+  for (int i = 0; i < 25 * 60 && !done; ++i) {
+    advance(seconds(1));
+    const EngineStats& st = engine.stats();
+    const int logged_in = st.agents_available + st.agents_busy + st.agents_after_call_work;
+    EXPECT_LE(st.dialing + st.talking, 2.5 * logged_in) << "at second " << i;
+    max_in_flight = std::max(max_in_flight, st.dialing + st.talking);
+    if (st.dialing > st.agents_available) ++over_free_agents;
+  }
+  EXPECT_GT(over_free_agents, 0);  // it did dial ahead
+  EXPECT_GT(engine.stats().dials, 0);
+  EXPECT_LE(max_in_flight, 25);
+  EXPECT_GT(engine.stats().line_seconds / engine.stats().agent_seconds, 1.0);
+  engine.request_stop();
+  advance(seconds(600));
+  ASSERT_TRUE(done.has_value());
+  EXPECT_TRUE(done->ok()) << *done;
 }
 
 }  // namespace

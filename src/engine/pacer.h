@@ -145,6 +145,66 @@ class Pacer {
 // The pacer for `config.mode`.
 std::unique_ptr<Pacer> make_pacer(const PacingConfig& config);
 
+// How an over-dialling pacer slows down when the contact centre throttles
+// dial requests (Connect's StartOutboundVoiceContact TooManyRequests). The
+// engine already retries each throttled request with its own backoff; this
+// is the campaign-wide answer: every throttle within kHold of the last
+// halves the calls placed *above power mode's level* (never the one call per
+// free agent power mode would place, so a throttled campaign still dials as
+// fast as power mode), and kHold after the last throttle the full level
+// returns. Dialling ahead into a throttle only queues more retries.
+class ThrottleBackoff {
+ public:
+  static constexpr std::chrono::milliseconds kHold = std::chrono::seconds(60);
+
+  void on_throttled(WallTime at);
+  // `calls` a pacer would place now, `power` of them power mode's share:
+  // what to place while backing off.
+  int apply(int calls, int power, WallTime now);
+  bool backing_off(WallTime now) const { return until_ && now < *until_; }
+  // When the full level returns (for review_at); nullopt when not backing off.
+  std::optional<WallTime> until() const { return until_; }
+  double factor() const { return factor_; }  // share of the extra calls kept
+
+ private:
+  double factor_ = 1.0;
+  std::optional<WallTime> until_;
+};
+
+// Progressive mode: `lines-per-agent` calls in flight for each free
+// (Available) agent, i.e. floor(lines_per_agent * available) ringing calls,
+// and never more than max_lines_per_agent calls (ringing and talking) per
+// logged-in agent. Fixed ratio, no forecasting: with 1.5 lines and a 35%
+// answer rate, two free agents get three calls, so one answered call in
+// twenty-odd finds nobody (an abandon) when both others are answered too.
+// lines_per_agent 1.0 is power mode.
+class ProgressivePacer final : public Pacer {
+ public:
+  explicit ProgressivePacer(const PacingConfig& config);
+  void on_ledger(const AbandonRates& ledger) override;
+  void on_agent_state(const ContactEvent&, AgentState) override {}
+  void on_call_placed(WallTime) override {}
+  void on_call_connected(const PacedCall&, const ContactEvent&) override {}
+  void on_call_ended(const PacedCall& call, const ContactEvent& event) override;
+  void on_throttled(WallTime at) override;
+  PaceDecision decide(const PacerSnapshot& now) override;
+  PacerStatus status() const override { return status_; }
+
+ private:
+  PacingConfig config_;
+  PacerStatus status_;
+  AbandonTally tally_;
+  ThrottleBackoff throttle_;
+};
+
+// The most calls (ringing + talking) an over-dialling pacer may have in
+// flight: max_lines_per_agent per logged-in agent, rounded down, but never
+// fewer than power mode's (one per free agent plus the calls agents talk on).
+int max_calls_in_flight(const PacingConfig& config, const PacerSnapshot& now);
+// Calls in flight per logged-in agent, with `more` calls about to be placed
+// (0 with nobody logged in).
+double lines_per_agent(const PacerSnapshot& now, int more);
+
 // Power mode: one call per free agent, nothing ahead.
 class PowerPacer final : public Pacer {
  public:
@@ -154,6 +214,8 @@ class PowerPacer final : public Pacer {
   void on_call_placed(WallTime) override {}
   void on_call_connected(const PacedCall&, const ContactEvent&) override {}
   void on_call_ended(const PacedCall& call, const ContactEvent& event) override;
+  // Power mode places nothing ahead to back off from: the engine's
+  // per-call retry backoff is all there is.
   void on_throttled(WallTime) override { ++status_.throttled; }
   PaceDecision decide(const PacerSnapshot& now) override;
   PacerStatus status() const override { return status_; }

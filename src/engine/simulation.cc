@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -118,10 +119,60 @@ absl::StatusOr<SimulationReport> run_simulation(const SimulationSpec& spec) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   report.sim_seconds = static_cast<double>((loop.now() - sim_start).count()) / 1e6;
   report.events = loop.tasks_run();
-  if (result && !result->ok()) return *result;
+  if (result && !result->ok()) {
+    // A rule that stopped the dialling (the 30-day abandon rate reached
+    // max-abandon-rate) is an outcome of the run, with figures worth
+    // reporting; anything else is a failed simulation.
+    if (!absl::IsFailedPrecondition(*result)) return *result;
+    report.stop_reason = std::string(result->message());
+  }
   report.engine = engine.stats();
   report.sim = sim.stats();
   PD_ASSIGN_OR_RETURN(report.status, store->status(campaign.id));
+  PacingFigures& pacing = report.pacing;
+  pacing.pacer = engine.pacing();
+  const WallTime first = spec.start.value_or(kDefaultSimulationStart);
+  PD_RETURN_IF_ERROR(store->for_each_attempt(campaign.id, [&](const AttemptRecord& a) {
+    if (!a.outcome || !a.ended_at) return;
+    const bool connected = *a.outcome == Outcome::kConnected;
+    if (!connected && *a.outcome != Outcome::kAbandoned) return;
+    if (connected && a.answered_at && *a.ended_at > *a.answered_at) {
+      pacing.talk_seconds +=
+          std::chrono::duration<double>(*a.ended_at - *a.answered_at).count();
+    }
+    const auto day = static_cast<size_t>(std::max<int64_t>(
+        0, std::chrono::floor<std::chrono::days>(*a.ended_at - first).count()));
+    if (pacing.answered_by_day.size() <= day) {
+      pacing.answered_by_day.resize(day + 1, 0);
+      pacing.abandon_rate_by_day.resize(day + 1, 0);  // abandons, divided below
+    }
+    ++pacing.answered;
+    ++pacing.answered_by_day[day];
+    if (!connected) {
+      ++pacing.abandoned;
+      pacing.abandon_rate_by_day[day] += 1;
+    }
+  }));
+  for (size_t d = 0; d < pacing.answered_by_day.size(); ++d) {
+    if (pacing.answered_by_day[d] > 0) {
+      pacing.abandon_rate_by_day[d] /= static_cast<double>(pacing.answered_by_day[d]);
+    }
+  }
+  if (pacing.answered > 0) {
+    pacing.abandon_rate =
+        static_cast<double>(pacing.abandoned) / static_cast<double>(pacing.answered);
+  }
+  const double logged_in_hours = static_cast<double>(report.sim.logged_in_time.count()) / 3.6e9;
+  if (logged_in_hours > 0) {
+    pacing.talk_minutes_per_agent_hour = pacing.talk_seconds / 60.0 / logged_in_hours;
+  }
+  if (report.engine.agent_seconds > 0) {
+    pacing.lines_per_agent = report.engine.line_seconds / report.engine.agent_seconds;
+  }
+  if (report.engine.connects > 0) {
+    pacing.dials_per_connect =
+        static_cast<double>(report.engine.dials) / static_cast<double>(report.engine.connects);
+  }
   if (!spec.results.empty()) {
     std::ofstream out(spec.results, std::ios::binary);
     if (!out) return absl::PermissionDeniedError(cat(spec.results, ": cannot write"));

@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "engine/engine.h"
@@ -36,6 +37,24 @@ struct SimulationSpec {
 // not depend on the hour the simulation is run at.
 inline constexpr WallTime kDefaultSimulationStart{std::chrono::milliseconds{1'767'708'000'000}};
 
+// How the pacing did, from the store's attempts (what the results CSV
+// holds) and the engine's counts.
+struct PacingFigures {
+  PacerStatus pacer;           // the pacer's own view at the end
+  double lines_per_agent = 0;  // calls in flight per logged-in agent, mean over the run
+  double talk_seconds = 0;     // connected calls, from the agent's answer to the end
+  // talk minutes per logged-in agent-hour (60 * talk / logged-in time)
+  double talk_minutes_per_agent_hour = 0;
+  int64_t answered = 0;  // connected + abandoned, as the abandon ledger counts
+  int64_t abandoned = 0;
+  double abandon_rate = 0;  // abandoned / answered over the run
+  // Per simulated day (24 h from the virtual clock's start, by the call's
+  // end): abandoned / answered, 0 for a day with nothing answered.
+  std::vector<double> abandon_rate_by_day;
+  std::vector<int64_t> answered_by_day;
+  double dials_per_connect = 0;  // 0 with nothing connected
+};
+
 struct SimulationReport {
   int agents = 0;
   int64_t customers = 0;
@@ -46,6 +65,10 @@ struct SimulationReport {
   double sim_seconds = 0;
   double wall_seconds = 0;
   uint64_t events = 0;  // loop tasks run
+  // Why the campaign stopped before its list or shift ended (a compliance
+  // rule: the abandon rate reached max-abandon-rate); empty otherwise.
+  std::string stop_reason;
+  PacingFigures pacing;
 };
 
 absl::StatusOr<SimulationReport> run_simulation(const SimulationSpec& spec);

@@ -28,11 +28,33 @@ absl::Status validate_speed(const BackendOptions& options, double speed) {
   return absl::OkStatus();
 }
 
+absl::Status check_pacing_backend(const BackendOptions& options, const CampaignConfig& config) {
+  if (options.backend != "connect") return absl::OkStatus();
+  if (config.pacing == "vicidial-adapt") {
+    return absl::FailedPreconditionError(
+        cat("pacing vicidial-adapt is a benchmark baseline for the "
+            "simulator (simulate, run --backend sim) and never dials Amazon Connect: set pacing "
+            "to predictive, progressive or power (`powerdialer config set pacing predictive`)"));
+  }
+  if ((config.pacing == "progressive" || config.pacing == "predictive") &&
+      config.queue_id.empty()) {
+    return absl::FailedPreconditionError(
+        cat("pacing ", config.pacing,
+            " places more calls than there are free agents, which is only safe when the contact "
+            "flow puts each answered call into a queue to wait for the next agent; no `queue` is "
+            "configured, so an answered call could find no agent and no queue. Set the queue "
+            "the contact flow transfers to (`powerdialer config set queue QUEUE_ID`; see the "
+            "README's contact flow), or set pacing to power"));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::unique_ptr<ContactCenter>> make_contact_center(const BackendOptions& options,
                                                                    EventLoop& loop,
                                                                    const CampaignConfig& config,
                                                                    const BackendContext& context) {
   if (auto s = validate_backend(options); !s.ok()) return s;
+  if (auto s = check_pacing_backend(options, config); !s.ok()) return s;
   if (options.backend == "connect") {
     connect::ConnectBackendContext c{context.campaign, context.db_path, context.executor,
                                      [campaign = context.campaign](const absl::Status& s) {

@@ -37,8 +37,17 @@ absl::Status validate_backend(const BackendOptions& options);
 // Connect dials in real time only (1).
 absl::Status validate_speed(const BackendOptions& options, double speed);
 
+// Whether the campaign's pacing can run on this backend: kFailedPrecondition
+// saying why and what to set when it cannot. On Amazon Connect,
+// vicidial-adapt is refused (a benchmark baseline for simulations), and so
+// are progressive and predictive without a `queue`: they place more calls
+// than there are free agents, which is only safe when the contact flow puts
+// an answered call into a queue to wait for the next free agent.
+absl::Status check_pacing_backend(const BackendOptions& options, const CampaignConfig& config);
+
 // A contact centre for one campaign (`config` carries its instance, queue
-// and contact flow). REQUIRES: validate_backend(options).ok().
+// and contact flow). REQUIRES: validate_backend(options).ok(). Fails with
+// check_pacing_backend's reason before anything else.
 // For Connect this checks the campaign's Connect keys, resolves region,
 // endpoints and credentials, and starts reading the event streams (network
 // calls): a missing stream or permission fails here, before any call.

@@ -277,6 +277,99 @@ class DialerTest(unittest.TestCase):
                                "--seed", "43").stdout)
         self.assertNotEqual(a["sim_seconds"], c["sim_seconds"])
 
+    def test_simulate_with_the_realism_flags_repeats_and_bad_values_name_the_flag(self):
+        args = ["simulate", "--agents", "20", "--customers", "4000", "--seed", "5",
+                "--shift", "2h", "--days", "2", "--login-spread", "10m",
+                "--break-every", "1h", "--break-length", "10m",
+                "--amd-delay", "3s", "--machine-rate", "0.2",
+                "--answer-drift", "0h=0.3,2h=15%", "--patience", "20s",
+                "--patience-dist", "exponential", "--talk-dist", "exponential",
+                "--acw-dist", "fixed", "--no-two-second-rule"]
+        a = json.loads(self.pd(*args).stdout)
+        b = json.loads(self.pd(*args).stdout)
+        for key in ("dials", "connects", "abandons", "sim_seconds", "attempts_by_outcome",
+                    "logged_in_agent_seconds"):
+            self.assertEqual(a[key], b[key], key)
+        self.assertEqual(a["state"], "done")
+        self.assertEqual(a["dials"], 4000)
+        self.assertGreater(a["connects"], 0)
+        self.assertEqual(a["abandons"], 0)  # power mode: an agent waits for every call
+        self.assertGreater(a["sim_seconds"], 24 * 3600)  # the second day was dialled
+        # More than one day of 20 agents' 2 h shifts less a 10 m break.
+        self.assertGreater(a["logged_in_agent_seconds"], 20 * (7200 - 600))
+        for bad, flag in ((["--amd-delay", "soon"], "--amd-delay"),
+                          (["--days", "2"], "--days"),
+                          (["--talk-dist", "weibull"], "--talk-dist"),
+                          (["--answer-drift", "0h=2"], "--answer-drift"),
+                          (["--break-every", "1h"], "--break-length"),
+                          (["--acw-dist", "fixed", "--acw-sigma", "1"], "--acw-sigma")):
+            p = self.pd("simulate", "--customers", "10", *bad, ok=False)
+            self.assertNotEqual(p.returncode, 0, bad)
+            self.assertIn(flag, p.stderr, bad)
+
+    def test_simulate_pacing_progressive_dials_ahead_and_reports_its_figures(self):
+        target = os.path.join(self.dir, "prog.csv")
+        common = ["simulate", "--agents", "20", "--customers", "4000", "--seed", "7",
+                  "--answer-rate", "0.2", "--talk-mean", "120s", "--acw-mean", "15s",
+                  "--shift", "1h"]
+        power = json.loads(self.pd(*common).stdout)
+        prog = json.loads(self.pd(*common, "--pacing", "progressive", "--lines-per-agent", "2",
+                                  "--results", target).stdout)
+        self.assertEqual(power["pacing"], "power")
+        self.assertEqual(prog["pacing"], "progressive")
+        # Power mode never has more calls up than agents; progressive does.
+        self.assertLessEqual(power["lines_per_agent"], 1.0)
+        self.assertEqual(power["abandon_rate"], 0)
+        self.assertGreater(prog["lines_per_agent"], 1.1)
+        self.assertGreater(prog["talk_minutes_per_agent_hour"],
+                           power["talk_minutes_per_agent_hour"] + 3)
+        self.assertLessEqual(prog["lines_per_agent"], 3.0)  # max-lines-per-agent
+        # The figures are the results CSV's: answered = connected + abandoned.
+        with open(target, newline="") as f:
+            rows = list(csv.DictReader(f))
+        connected = [r for r in rows if r["outcome"] == "connected"]
+        abandoned = sum(r["outcome"] == "abandoned" for r in rows)
+        self.assertEqual(prog["answered"], len(connected) + abandoned)
+        self.assertGreater(abandoned, 0)
+        self.assertAlmostEqual(prog["abandon_rate"], abandoned / prog["answered"])
+        self.assertEqual(len(prog["abandon_rate_by_day"]), 1)
+        self.assertAlmostEqual(prog["abandon_rate_by_day"][0], prog["abandon_rate"])
+        self.assertAlmostEqual(prog["dials_per_connect"], prog["dials"] / prog["connects"])
+
+        def seconds(t):
+            return datetime.fromisoformat(t.replace("Z", "+00:00")).timestamp()
+        talk = sum(seconds(r["ended_at"]) - seconds(r["answered_at"]) for r in connected)
+        self.assertAlmostEqual(prog["talk_seconds"], talk, delta=1 + 0.001 * len(connected))
+        self.assertAlmostEqual(prog["talk_minutes_per_agent_hour"],
+                               talk / 60 / (prog["logged_in_agent_seconds"] / 3600), delta=0.05)
+        # The shift ended before the list: every customer dialled is in the file once.
+        self.check_results(rows, customers=len({r["cust_id"] for r in rows}))
+        self.assertEqual(len(rows), prog["dials"])
+
+    def test_simulate_refuses_a_bad_pacing_flag_naming_it(self):
+        p = self.pd("simulate", "--agents", "2", "--customers", "10", "--pacing", "turbo",
+                    ok=False)
+        self.assertIn("--pacing", p.stderr)
+        self.assertIn("power, progressive, predictive, vicidial-adapt", p.stderr)
+        p = self.pd("simulate", "--agents", "2", "--customers", "10", "--pacing", "progressive",
+                    "--lines-per-agent", "4", ok=False)
+        self.assertIn("lines-per-agent", p.stderr)
+
+    def test_connect_refuses_the_baseline_and_over_dialling_without_a_queue(self):
+        self.init_any_hour()
+        write_list(os.path.join(self.dir, "list.csv"), 3)
+        self.pd("load", "list.csv")
+        self.pd("config", "set", "pacing", "vicidial-adapt")
+        p = self.pd("run", "--backend", "connect", ok=False)
+        self.assertIn("vicidial-adapt is a benchmark baseline", p.stderr)
+        self.pd("config", "set", "pacing", "progressive")
+        p = self.pd("run", "--backend", "connect", ok=False)
+        self.assertIn("no `queue` is configured", p.stderr)
+        self.assertIn("config set queue", p.stderr)
+        # The simulator takes either.
+        self.pd("config", "set", "pacing", "vicidial-adapt")
+        self.pd("run", "--speed", "1000", *FAST_CALLS)
+
     def test_demo_runs_end_to_end(self):
         p = subprocess.run([BIN, "demo", "--dir", "demo", "--speed", "3000"], capture_output=True,
                            text=True, cwd=self.dir, timeout=120)

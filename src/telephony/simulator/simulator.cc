@@ -11,6 +11,7 @@
 #include <random>
 #include <utility>
 
+#include "core/config_keys.h"
 #include "core/strings.h"
 
 namespace pd {
@@ -24,6 +25,9 @@ using namespace disconnect_reason;  // NOLINT: the shared reason names
 constexpr uint64_t kFateTag = 0x66617465'00000001;      // "fate"
 constexpr uint64_t kThrottleTag = 0x7468726f'00000002;  // "thro"
 constexpr uint64_t kAgentTag = 0x6167656e'00000003;     // "agen"
+constexpr uint64_t kLoginTag = 0x6c6f6769'00000004;     // "logi"
+
+constexpr Micros kDay = std::chrono::hours(24);
 
 // splitmix64's finaliser: a bijective 64-bit mix, used to hash and to seed.
 constexpr uint64_t mix64(uint64_t z) {
@@ -90,21 +94,43 @@ class Xoshiro256 {
 
 // Box-Muller (one of the pair). The libm calls may differ in the last ulp
 // across platforms, which rounding to microseconds almost always absorbs.
-double standard_normal(Xoshiro256& rng) {
+template <typename Rng>
+double standard_normal(Rng& rng) {
   const double u1 = 1.0 - unit(rng.next());  // (0, 1]: log is finite
   const double u2 = unit(rng.next());
   return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
 }
 
+constexpr double kCap = 1e15;  // ~31 years: keeps absurd sigmas finite
+
 // Lognormal with the given mean (not median): mu = ln(mean) - sigma^2 / 2.
-Micros lognormal(Xoshiro256& rng, Micros mean, double sigma) {
+template <typename Rng>
+Micros lognormal(Rng& rng, Micros mean, double sigma) {
   if (mean <= Micros{0}) return Micros{0};
   if (sigma <= 0) return mean;
   const double m = static_cast<double>(mean.count());
   const double mu = std::log(m) - 0.5 * sigma * sigma;
   const double x = std::exp(mu + sigma * standard_normal(rng));
-  constexpr double kCap = 1e15;  // ~31 years: keeps absurd sigmas finite
   return Micros{std::llround(std::min(x, kCap))};
+}
+
+// A duration around `mean` of the given shape. Lognormal with sigma 0 and
+// fixed draw nothing, so they leave the stream where it was.
+template <typename Rng>
+Micros draw(Rng& rng, Distribution dist, Micros mean, double sigma) {
+  switch (dist) {
+    case Distribution::kLognormal:
+      return lognormal(rng, mean, sigma);
+    case Distribution::kExponential: {
+      if (mean <= Micros{0}) return Micros{0};
+      const double u = 1.0 - unit(rng.next());  // (0, 1]
+      const double x = -std::log(u) * static_cast<double>(mean.count());
+      return Micros{std::llround(std::min(x, kCap))};
+    }
+    case Distribution::kFixed:
+      return std::max(mean, Micros{0});
+  }
+  return mean;
 }
 
 bool is_e164(std::string_view phone) {
@@ -169,13 +195,22 @@ struct Simulator::Agent {
   Xoshiro256 rng;
   AgentState state = AgentState::kOffline;
   bool shift_over = false;
+  bool break_due = false;  // taken when next free
+  bool on_break = false;
   uint32_t prev = kNone;  // links in idle_
   uint32_t next = kNone;
-  TimerId timer = 0;  // end of after-call work
+  TimerId timer = 0;        // end of after-call work
+  TimerId shift_timer = 0;  // login (login_spread), then the shift's end
+  TimerId break_timer = 0;  // the next break due, or the end of this one
+  MonoTime login_at{};      // this shift's
+
+  // Leaves when free (counted in leaving_idle_ while Available).
+  bool leaving() const { return shift_over || break_due; }
 };
 
 struct Simulator::Call {
-  enum class Phase : uint8_t { kFree, kRinging, kMachine, kWaiting, kTalking };
+  // kAmd: a person listened to by answering-machine detection.
+  enum class Phase : uint8_t { kFree, kRinging, kMachine, kAmd, kWaiting, kTalking };
   enum class Fate : uint8_t { kAnswer, kBusy, kInvalid, kNoAnswer };
   uint32_t number = 0;     // contact id "sim-<number>"
   uint32_t agent = kNone;  // while talking
@@ -186,8 +221,9 @@ struct Simulator::Call {
   Fate fate = Fate::kNoAnswer;
   bool machine = false;
   bool agent_hangs_up = false;
-  bool late = false;     // put through after kAbandonWindow: abandoned (TCPA)
-  MonoTime answered_at{};  // while waiting for an agent
+  bool late = false;       // put through after kAbandonWindow (TCPA)
+  Micros patience{0};      // a person's, drawn when placed
+  MonoTime answered_at{};  // a person routed to the queue (after AMD)
 };
 
 // client_token -> contact number, for Connect's idempotent ClientToken.
@@ -253,11 +289,33 @@ absl::Status SimConfig::validate() const {
   for (const auto& [name, rate] : rates) {
     if (!(rate >= 0 && rate <= 1)) return out_of_range(name, "must be in [0, 1]");
   }
-  if (answer_rate + busy_rate + invalid_rate > 1 + 1e-9) {
+  if (answer_drift.empty() && answer_rate + busy_rate + invalid_rate > 1 + 1e-9) {
     return out_of_range("answer_rate + busy_rate + invalid_rate", "must be <= 1");
   }
-  if (!(talk_sigma >= 0)) return out_of_range("talk_sigma", "must be >= 0");
-  if (!(acw_sigma >= 0)) return out_of_range("acw_sigma", "must be >= 0");
+  for (size_t i = 0; i < answer_drift.size(); ++i) {
+    const AnswerRatePoint& p = answer_drift[i];
+    if (p.at < Micros{0} || p.at >= kDay) {
+      return out_of_range("answer_drift (--answer-drift)", "times must be from 0 to under 24h");
+    }
+    if (i > 0 && p.at <= answer_drift[i - 1].at) {
+      return out_of_range("answer_drift (--answer-drift)", "times must increase");
+    }
+    if (!(p.rate >= 0 && p.rate <= 1)) {
+      return out_of_range("answer_drift (--answer-drift)", "rates must be in [0, 1]");
+    }
+    if (p.rate + busy_rate + invalid_rate > 1 + 1e-9) {
+      return out_of_range("answer_drift (--answer-drift)",
+                          "each rate + busy_rate + invalid_rate must be <= 1");
+    }
+  }
+  const std::pair<std::string_view, double> sigmas[] = {
+      {"talk_sigma (--talk-sigma)", talk_sigma},
+      {"acw_sigma (--acw-sigma)", acw_sigma},
+      {"patience_sigma (--patience-sigma)", patience_sigma},
+  };
+  for (const auto& [name, sigma] : sigmas) {
+    if (!(sigma >= 0 && sigma <= 10)) return out_of_range(name, "must be from 0 to 10");
+  }
   const std::pair<std::string_view, Micros> durations[] = {
       {"shift", shift},
       {"talk_mean", talk_mean},
@@ -266,10 +324,27 @@ absl::Status SimConfig::validate() const {
       {"busy_after", busy_after},
       {"invalid_after", invalid_after},
       {"machine_after", machine_after},
-      {"abandon_after", abandon_after},
+      {"patience (--patience)", patience},
+      {"amd_delay (--amd-delay)", amd_delay},
+      {"login_spread (--login-spread)", login_spread},
+      {"break_every (--break-every)", break_every},
+      {"break_length (--break-length)", break_length},
   };
   for (const auto& [name, d] : durations) {
     if (d < Micros{0}) return out_of_range(name, "must be >= 0");
+  }
+  if ((break_every > Micros{0}) != (break_length > Micros{0})) {
+    return out_of_range("break_every and break_length (--break-every, --break-length)",
+                        "must be set together");
+  }
+  if (login_spread >= kDay) return out_of_range("login_spread (--login-spread)", "must be under 24h");
+  if (!(days >= 1 && days <= 1000)) return out_of_range("days (--days)", "must be from 1 to 1000");
+  if (days > 1) {
+    if (shift <= Micros{0}) return out_of_range("days (--days)", "above 1 needs a shift (--shift)");
+    if (shift + login_spread >= kDay) {
+      return out_of_range("shift + login_spread (--shift, --login-spread)",
+                          "must be under 24h for a run of several days");
+    }
   }
   double shares = 0;
   for (const auto& [code, share] : dispositions) {
@@ -281,6 +356,83 @@ absl::Status SimConfig::validate() const {
   if (ring_max < ring_min) return out_of_range("ring_max", "must be >= ring_min");
   if (ring_timeout < ring_max) return out_of_range("ring_timeout", "must be >= ring_max");
   return absl::OkStatus();
+}
+
+std::string_view to_string(Distribution d) {
+  switch (d) {
+    case Distribution::kLognormal:
+      return "lognormal";
+    case Distribution::kExponential:
+      return "exponential";
+    case Distribution::kFixed:
+      return "fixed";
+  }
+  return "lognormal";
+}
+
+absl::StatusOr<Distribution> parse_distribution(std::string_view text) {
+  for (Distribution d :
+       {Distribution::kLognormal, Distribution::kExponential, Distribution::kFixed}) {
+    if (text == to_string(d)) return d;
+  }
+  return absl::InvalidArgumentError(
+      cat("unknown distribution ", echo(text), ": expected lognormal, exponential or fixed"));
+}
+
+double SimConfig::answer_rate_at(Micros since_start) const {
+  if (answer_drift.empty()) return answer_rate;
+  const Micros t = since_start <= Micros{0} ? Micros{0} : since_start % kDay;
+  // The first point at or after t (a handful of points: a scan is fastest).
+  size_t i = 0;
+  while (i < answer_drift.size() && answer_drift[i].at < t) ++i;
+  if (i == 0) return answer_drift.front().rate;
+  if (i == answer_drift.size()) return answer_drift.back().rate;
+  const AnswerRatePoint& a = answer_drift[i - 1];
+  const AnswerRatePoint& b = answer_drift[i];
+  const double f = static_cast<double>((t - a.at).count()) / static_cast<double>((b.at - a.at).count());
+  return a.rate + f * (b.rate - a.rate);
+}
+
+absl::StatusOr<std::vector<AnswerRatePoint>> parse_answer_drift(std::string_view text) {
+  std::vector<AnswerRatePoint> out;
+  std::string_view rest = trim(text);
+  if (rest.empty()) {
+    return absl::InvalidArgumentError("expected TIME=RATE points, e.g. 0h=0.25,4h=0.15,8h=0.30");
+  }
+  while (!rest.empty()) {
+    const size_t comma = rest.find(',');
+    const std::string_view entry = trim(rest.substr(0, comma));
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    const size_t eq = entry.find('=');
+    const std::string_view time_text = eq == std::string_view::npos ? "" : trim(entry.substr(0, eq));
+    std::string_view rate_text = eq == std::string_view::npos ? "" : trim(entry.substr(eq + 1));
+    const bool percent = !rate_text.empty() && rate_text.back() == '%';
+    if (percent) rate_text.remove_suffix(1);
+    double rate = -1;
+    if (!rate_text.empty()) {
+      auto [p, ec] = std::from_chars(rate_text.data(), rate_text.data() + rate_text.size(), rate);
+      if (ec != std::errc() || p != rate_text.data() + rate_text.size()) rate = -1;
+    }
+    if (percent) rate /= 100;
+    const auto at = parse_duration(time_text);
+    if (!at || !(rate >= 0 && rate <= 1)) {
+      return absl::InvalidArgumentError(
+          cat("invalid point ", echo(entry),
+              ": expected TIME=RATE with a time since the day's start (0h, 90m, 4h) and a rate "
+              "from 0 to 1 (or 0% to 100%), e.g. 4h=0.15"));
+    }
+    const Micros at_us = std::chrono::duration_cast<Micros>(*at);
+    if (at_us >= kDay) {
+      return absl::InvalidArgumentError(cat("invalid point ", echo(entry),
+                                            ": the time must be under 24h (the day repeats)"));
+    }
+    if (!out.empty() && at_us <= out.back().at) {
+      return absl::InvalidArgumentError(
+          cat("invalid point ", echo(entry), ": times must increase from point to point"));
+    }
+    out.push_back({at_us, rate});
+  }
+  return out;
 }
 
 absl::StatusOr<std::vector<std::pair<std::string, double>>> parse_disposition_shares(
@@ -352,9 +504,10 @@ void Simulator::start(EventHandler handler) {
   if (started_ || stopped_) return;
   started_ = true;
   handler_ = std::move(handler);
+  first_day_start_ = loop_.now();
   // Posted, not run here: the handler is never called from inside start().
   loop_.post([this, alive = alive_] {
-    if (*alive) log_in_all();
+    if (*alive) start_day(0);
   });
 }
 
@@ -366,11 +519,15 @@ void Simulator::shutdown() {
     if (c.phase != Call::Phase::kFree && c.timer != 0) loop_.cancel(c.timer);
   }
   for (Agent& a : agents_) {
-    if (a.timer != 0) loop_.cancel(a.timer);
-    a.timer = 0;
+    for (TimerId* t : {&a.timer, &a.shift_timer, &a.break_timer}) {
+      if (*t != 0) loop_.cancel(*t);
+      *t = 0;
+    }
   }
-  if (shift_timer_ != 0) loop_.cancel(shift_timer_);
-  shift_timer_ = 0;
+  for (TimerId* t : {&shift_timer_, &day_timer_}) {
+    if (*t != 0) loop_.cancel(*t);
+    *t = 0;
+  }
   // Everyone logs out silently: agent time stops accruing now.
   account();
   in_state_.fill(0);
@@ -434,6 +591,9 @@ void Simulator::start_call(const CallRequest& request,
   const double u_ring = unit(draws.next());
   const double u_machine = unit(draws.next());
   const bool agent_hangs_up = (draws.next() >> 63) != 0;
+  const double answer_rate = config_.answer_drift.empty()
+                                 ? config_.answer_rate
+                                 : config_.answer_rate_at(loop_.now() - first_day_start_);
 
   const uint32_t slot = alloc_call();
   Call& c = calls_[slot];
@@ -449,10 +609,14 @@ void Simulator::start_call(const CallRequest& request,
   } else if (u_fate < config_.invalid_rate + config_.busy_rate) {
     c.fate = Call::Fate::kBusy;
     ring = config_.busy_after;
-  } else if (u_fate < config_.invalid_rate + config_.busy_rate + config_.answer_rate) {
+  } else if (u_fate < config_.invalid_rate + config_.busy_rate + answer_rate) {
     c.fate = Call::Fate::kAnswer;
     const auto spread = static_cast<double>((config_.ring_max - config_.ring_min).count());
     ring = config_.ring_min + Micros{static_cast<int64_t>(u_ring * spread)};
+    // Drawn after the others, so the other draws stay what they were.
+    if (!c.machine) {
+      c.patience = draw(draws, config_.patience_dist, config_.patience, config_.patience_sigma);
+    }
   } else {
     c.fate = Call::Fate::kNoAnswer;
     ring = config_.ring_timeout;
@@ -482,35 +646,175 @@ SimStats Simulator::stats() const {
 
 // --- agents ------------------------------------------------------------------
 
-void Simulator::log_in_all() {
+void Simulator::start_day(int day) {
+  if (day + 1 < config_.days) {
+    day_timer_ = loop_.schedule_at(first_day_start_ + (day + 1) * kDay, [this, day] {
+      day_timer_ = 0;
+      start_day(day + 1);
+    });
+  }
+  if (config_.login_spread <= Micros{0}) {
+    log_in_all();
+    return;
+  }
+  // Each agent's login time is a hash of (seed, day, agent), not a draw
+  // from the agent's stream, so spreading logins leaves talk times as they
+  // were.
+  const auto n = static_cast<uint64_t>(agents_.size());
+  const auto spread = static_cast<double>(config_.login_spread.count());
   for (uint32_t a = 0; a < agents_.size(); ++a) {
-    set_state(a, AgentState::kAvailable);
-    fifo_push(idle_, agents_, a);
+    const double u = unit(derive(config_.seed, kLoginTag, static_cast<uint64_t>(day) * n + a));
+    Agent& agent = agents_[a];
+    // The previous shift ended before this day began (validate() keeps
+    // shift + login_spread under a day), so the timer is free.
+    agent.shift_timer = loop_.schedule_after(Micros{static_cast<int64_t>(u * spread)}, [this, a] {
+      agents_[a].shift_timer = 0;
+      log_in(a);
+    });
+  }
+}
+
+void Simulator::log_in_all() {
+  std::vector<uint32_t> logged_in;
+  logged_in.reserve(agents_.size());
+  for (uint32_t a = 0; a < agents_.size(); ++a) {
+    start_shift(a);
+    if (agents_[a].state != AgentState::kOffline) continue;  // finishing yesterday's call
+    make_available(a);
+    logged_in.push_back(a);
   }
   if (config_.shift > Micros{0}) {
     shift_timer_ = loop_.schedule_after(config_.shift, [this] { end_shift(); });
   }
-  for (uint32_t a = 0; a < agents_.size() && !stopped_; ++a) emit_agent(a);
+  for (uint32_t a : logged_in) {
+    if (stopped_) break;
+    emit_agent(a);
+  }
   dispatch();
+}
+
+void Simulator::log_in(uint32_t a) {
+  start_shift(a);
+  if (config_.shift > Micros{0}) {
+    agents_[a].shift_timer = loop_.schedule_after(config_.shift, [this, a] {
+      agents_[a].shift_timer = 0;
+      end_shift_of(a);
+      release_leaving_agents();
+    });
+  }
+  if (agents_[a].state != AgentState::kOffline) return;  // finishing yesterday's call
+  make_available(a);
+  emit_agent(a);
+  dispatch();
+}
+
+void Simulator::start_shift(uint32_t a) {
+  Agent& agent = agents_[a];
+  // One still covering a call placed before their shift ended stays now.
+  if (agent.state == AgentState::kAvailable && agent.leaving()) --leaving_idle_;
+  agent.shift_over = false;
+  agent.break_due = false;
+  agent.on_break = false;
+  if (agent.break_timer != 0) loop_.cancel(agent.break_timer);
+  agent.break_timer = 0;
+  agent.login_at = loop_.now();
+  ++stats_.logins;
+  schedule_next_break(a);
 }
 
 void Simulator::end_shift() {
   shift_timer_ = 0;
-  shift_ended_ = true;
   // Busy agents finish the call and its after-call work first; available
   // ones leave as soon as no call placed for them can still be answered.
-  for (Agent& agent : agents_) agent.shift_over = true;
-  release_off_shift_agents();
+  for (uint32_t a = 0; a < agents_.size(); ++a) end_shift_of(a);
+  release_leaving_agents();
 }
 
-void Simulator::release_off_shift_agents() {
-  if (!shift_ended_) return;
-  while (!stopped_ && idle_.head != kNone && in_state_[0] - 1 >= unanswered_in_flight_) {
-    const uint32_t a = idle_.head;
-    fifo_unlink(idle_, agents_, a);
-    set_state(a, AgentState::kOffline);
-    emit_agent(a);
+void Simulator::end_shift_of(uint32_t a) {
+  Agent& agent = agents_[a];
+  if (agent.shift_over) return;
+  if (agent.state == AgentState::kAvailable && !agent.leaving()) ++leaving_idle_;
+  agent.shift_over = true;
+  agent.break_due = false;  // no break after the shift
+  // A break not yet due is off; one under way ends with the agent Offline.
+  if (agent.break_timer != 0 && !agent.on_break) {
+    loop_.cancel(agent.break_timer);
+    agent.break_timer = 0;
   }
+}
+
+void Simulator::schedule_next_break(uint32_t a) {
+  if (config_.break_every <= Micros{0}) return;
+  Agent& agent = agents_[a];
+  // Due on the shift's clock (every break_every from login), so a break
+  // taken late does not push the next ones back.
+  const Micros since_login = loop_.now() - agent.login_at;
+  const MonoTime due = agent.login_at + (since_login / config_.break_every + 1) * config_.break_every;
+  if (config_.shift > Micros{0} && due >= agent.login_at + config_.shift) return;
+  agent.break_timer = loop_.schedule_at(due, [this, a] { on_break_due(a); });
+}
+
+void Simulator::on_break_due(uint32_t a) {
+  Agent& agent = agents_[a];
+  agent.break_timer = 0;
+  if (agent.shift_over || agent.state == AgentState::kOffline) return;
+  agent.break_due = true;
+  if (agent.state == AgentState::kAvailable) {
+    ++leaving_idle_;
+    release_leaving_agents();
+  }
+  // Busy or in after-call work: the break starts when the work ends.
+}
+
+void Simulator::start_break(uint32_t a) {
+  Agent& agent = agents_[a];
+  agent.break_due = false;
+  agent.on_break = true;
+  ++stats_.breaks;
+  set_state(a, AgentState::kOffline);
+  agent.break_timer = loop_.schedule_after(config_.break_length, [this, a] { on_break_end(a); });
+  emit_agent(a);
+}
+
+void Simulator::on_break_end(uint32_t a) {
+  Agent& agent = agents_[a];
+  agent.break_timer = 0;
+  agent.on_break = false;
+  if (agent.shift_over) return;  // the shift ended during the break
+  make_available(a);
+  schedule_next_break(a);
+  emit_agent(a);
+  dispatch();
+}
+
+void Simulator::release_leaving_agents() {
+  if (leaving_idle_ == 0) return;
+  // Longest idle first; the others stay in the queue of idle agents.
+  uint32_t a = idle_.head;
+  while (!stopped_ && a != kNone && leaving_idle_ > 0 &&
+         in_state_[0] - 1 >= unanswered_in_flight_) {
+    const uint32_t next = agents_[a].next;
+    if (agents_[a].leaving()) {
+      take_from_idle(a);
+      if (agents_[a].shift_over) {
+        set_state(a, AgentState::kOffline);
+        emit_agent(a);
+      } else {
+        start_break(a);
+      }
+    }
+    a = next;
+  }
+}
+
+void Simulator::make_available(uint32_t a) {
+  set_state(a, AgentState::kAvailable);
+  fifo_push(idle_, agents_, a);
+}
+
+void Simulator::take_from_idle(uint32_t a) {
+  if (agents_[a].leaving()) --leaving_idle_;
+  fifo_unlink(idle_, agents_, a);
 }
 
 void Simulator::on_acw_end(uint32_t a) {
@@ -520,8 +824,11 @@ void Simulator::on_acw_end(uint32_t a) {
     emit_agent(a);
     return;
   }
-  set_state(a, AgentState::kAvailable);
-  fifo_push(idle_, agents_, a);
+  if (agents_[a].break_due) {
+    start_break(a);
+    return;
+  }
+  make_available(a);
   emit_agent(a);
   dispatch();
 }
@@ -592,6 +899,9 @@ void Simulator::on_call_timer(uint32_t slot) {
     case Call::Phase::kMachine:
       end_call(slot, Outcome::kNoAnswer, kAnsweringMachine, kNone);
       return;
+    case Call::Phase::kAmd:
+      on_routed(slot);
+      return;
     case Call::Phase::kWaiting:
       fifo_unlink(waiting_, calls_, slot);
       ++stats_.abandoned;
@@ -611,14 +921,27 @@ void Simulator::on_answered(uint32_t slot) {
   if (c.machine) {
     ++stats_.machines;
     c.phase = Call::Phase::kMachine;
-    schedule_call_timer(slot, config_.machine_after);
-  } else if (idle_.head != kNone) {
+    schedule_call_timer(
+        slot, config_.amd_delay > Micros{0} ? config_.amd_delay : config_.machine_after);
+  } else if (config_.amd_delay > Micros{0}) {
+    c.phase = Call::Phase::kAmd;
+    schedule_call_timer(slot, config_.amd_delay);
+  } else {
+    on_routed(slot);
+  }
+}
+
+void Simulator::on_routed(uint32_t slot) {
+  Call& c = calls_[slot];
+  // TCPA's 2 s (and the customer's patience) count from here: the end of
+  // the greeting AMD listened to.
+  c.answered_at = loop_.now();
+  if (idle_.head != kNone) {
     connect(slot, idle_.head);
   } else {
     c.phase = Call::Phase::kWaiting;
-    c.answered_at = loop_.now();
     fifo_push(waiting_, calls_, slot);
-    schedule_call_timer(slot, config_.abandon_after);
+    schedule_call_timer(slot, c.patience);
   }
 }
 
@@ -634,17 +957,20 @@ void Simulator::dispatch() {
 
 void Simulator::connect(uint32_t slot, uint32_t a) {
   ++stats_.connected;
-  fifo_unlink(idle_, agents_, a);
+  take_from_idle(a);
   set_state(a, AgentState::kBusy);
   Call& c = calls_[slot];
   --unanswered_in_flight_;
   c.late = c.phase == Call::Phase::kWaiting && loop_.now() - c.answered_at > kAbandonWindow;
+  if (c.late) ++stats_.late_connects;
   c.phase = Call::Phase::kTalking;
   c.agent = a;
-  schedule_call_timer(slot, lognormal(agents_[a].rng, config_.talk_mean, config_.talk_sigma));
+  schedule_call_timer(slot, draw(agents_[a].rng, config_.talk_dist, config_.talk_mean,
+                                 config_.talk_sigma));
   const uint32_t number = c.number;
+  const MonoTime answered = c.answered_at;
   emit_agent(a);
-  emit(ContactEvent::Kind::kCallConnected, number, {}, Outcome::kConnected, a);
+  emit(ContactEvent::Kind::kCallConnected, number, {}, Outcome::kConnected, a, {}, answered);
 }
 
 void Simulator::on_talk_end(uint32_t slot) {
@@ -665,10 +991,12 @@ void Simulator::on_talk_end(uint32_t slot) {
       u -= share;
     }
   }
-  const Outcome outcome = calls_[slot].late ? Outcome::kAbandoned : Outcome::kConnected;
+  const Outcome outcome = calls_[slot].late && config_.two_second_rule ? Outcome::kAbandoned
+                                                                       : Outcome::kConnected;
   set_state(a, AgentState::kAfterCallWork);
-  agent.timer = loop_.schedule_after(lognormal(agent.rng, config_.acw_mean, config_.acw_sigma),
-                                     [this, a] { on_acw_end(a); });
+  agent.timer =
+      loop_.schedule_after(draw(agent.rng, config_.acw_dist, config_.acw_mean, config_.acw_sigma),
+                           [this, a] { on_acw_end(a); });
   end_call(slot, outcome, reason, a, disposition);
   emit_agent(a);
 }
@@ -677,13 +1005,18 @@ void Simulator::end_call(uint32_t slot, Outcome outcome, std::string_view reason
                          std::string_view disposition) {
   ++stats_.calls_ended;
   ++stats_.by_outcome[static_cast<size_t>(outcome)];
-  const uint32_t number = calls_[slot].number;
-  if (calls_[slot].phase != Call::Phase::kTalking) --unanswered_in_flight_;
+  const Call& c = calls_[slot];
+  const uint32_t number = c.number;
+  std::optional<MonoTime> answered;
+  if (c.phase == Call::Phase::kTalking || c.phase == Call::Phase::kWaiting) {
+    answered = c.answered_at;
+  }
+  if (c.phase != Call::Phase::kTalking) --unanswered_in_flight_;
   free_call(slot);
   // An agent who may now leave does so before the end is reported, so the
   // dialer never counts them as free for the next call.
-  release_off_shift_agents();
-  emit(ContactEvent::Kind::kCallEnded, number, reason, outcome, agent, disposition);
+  release_leaving_agents();
+  emit(ContactEvent::Kind::kCallEnded, number, reason, outcome, agent, disposition, answered);
 }
 
 // --- events ------------------------------------------------------------------
@@ -693,7 +1026,8 @@ void Simulator::emit_agent(uint32_t a) {
 }
 
 void Simulator::emit(ContactEvent::Kind kind, uint32_t number, std::string_view reason,
-                     Outcome outcome, uint32_t agent, std::string_view disposition) {
+                     Outcome outcome, uint32_t agent, std::string_view disposition,
+                     std::optional<MonoTime> answered) {
   if (stopped_ || !handler_) return;
   // Every field is rewritten; assigning into the strings' existing capacity
   // keeps this allocation-free after the first few events.
@@ -715,6 +1049,11 @@ void Simulator::emit(ContactEvent::Kind kind, uint32_t number, std::string_view 
   e.outcome = outcome;
   e.disconnect_reason.assign(reason);
   e.disposition.assign(disposition);
+  if (answered) {
+    e.answered_at = e.at - std::chrono::duration_cast<Millis>(loop_.now() - *answered);
+  } else {
+    e.answered_at.reset();
+  }
   handler_(e);
 }
 
