@@ -361,6 +361,7 @@ async function refreshDetail() {
     });
     if ('live' in d) c.live = d.live;
     if ('dialer' in d) c.dialer = d.dialer;
+    if ('pacing' in d) c.pacing = d.pacing;
     app.campaigns.set(name, c);
     renderAll();
   } catch (e) {
@@ -526,6 +527,7 @@ function renderCampaign() {
   renderButtons(c);
   renderKpis(c);
   renderAgents(c.live);
+  renderPacing(c);
   renderList(c);
   renderOutcomes(c.attempts_by_outcome);
   renderChart();
@@ -658,6 +660,77 @@ function renderKpis(c) {
     delete tile.dataset.rate;
   }
 }
+
+// The pacing card: the mode (from the configuration), the level the pacer
+// aims for while the campaign dials, and the abandon rates against the
+// target. The select changes the mode through PATCH .../config, which checks
+// it as `powerdialer config set` does.
+function renderPacing(c) {
+  const p = c.pacing;
+  const card = $('pacing');
+  if (!p) {
+    for (const id of ['pacing-mode', 'pacing-lines', 'pacing-today', 'pacing-30d', 'pacing-target']) setText(id, '–');
+    return;
+  }
+  card.dataset.mode = p.mode || '';
+  setText('pacing-mode', p.mode || '–');
+  const lines = typeof p.lines_per_agent === 'number' ? p.lines_per_agent : null;
+  setText('pacing-lines', lines === null ? '–' : lines.toFixed(2));
+  $('pacing-lines').title = lines === null ? 'shown while the campaign dials' : '';
+  setText('pacing-today', pct(p.abandon_rate_today || 0));
+  setText('pacing-30d', pct(p.abandon_rate_30d || 0));
+  setText('pacing-target', `${pct(p.target_abandon_rate || 0)} (${pct(p.max_abandon_rate || 0, 1)})`);
+  $('pacing-30d').classList.toggle('over', !!p.over_target);
+  const running = c.state === 'running' || c.state === 'stopping';
+  let state = running ? (lines === null ? 'starting' : 'dialling') : 'not dialling';
+  if (p.warming_up) state = 'warming up: dials as power mode';
+  setText('pacing-state', state);
+  const notes = [];
+  if (p.over_target) notes.push('30-day abandon rate above the target');
+  if (p.note) notes.push(p.note);
+  if (p.mode === 'progressive') notes.push(`lines-per-agent ${p.configured_lines_per_agent}, max ${p.max_lines_per_agent}`);
+  setText('pacing-note', notes.join(' · '));
+  // The select follows the campaign unless the user is choosing.
+  const sel = $('pacing-select');
+  if (document.activeElement !== sel && !sel.classList.contains('changed')) sel.value = p.mode;
+  $('pacing-apply').disabled = app.busy.has('pacing');
+}
+
+$('pacing-select').addEventListener('change', (ev) => {
+  const c = app.campaigns.get(app.selected);
+  ev.target.classList.toggle('changed', !c || !c.pacing || ev.target.value !== c.pacing.mode);
+});
+
+$('pacing-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  // Read before withBusy re-renders (which may set the select back to the
+  // campaign's mode).
+  const sel = $('pacing-select');
+  const mode = sel.value;
+  sel.classList.add('changed');
+  withBusy('pacing', async () => {
+    const name = app.selected;
+    const err = $('pacing-error');
+    err.textContent = '';
+    sel.removeAttribute('aria-invalid');
+    try {
+      const r = await api('PATCH', campaignPath(name, '/config'), { body: { pacing: mode } });
+      if (app.config && r && r.config) app.config = { keys: app.config.keys, ...r };
+      sel.classList.remove('changed');
+      const c = app.campaigns.get(name);
+      if (c && c.pacing) c.pacing = { ...c.pacing, mode };
+      const running = c && (c.state === 'running' || c.state === 'stopping');
+      notify(running ? `Pacing set to ${mode}: it applies when “${name}” next starts.`
+        : `Pacing set to ${mode}.`, 'ok');
+      if (app.config) renderConfig();
+    } catch (e) {
+      if (e.status === 401) return;
+      sel.setAttribute('aria-invalid', 'true');
+      err.textContent = e.message.includes('pacing') ? e.message : `pacing: ${e.message}`;
+    }
+    refreshDetail();
+  });
+});
 
 function renderAgents(live) {
   const a = live ? live.agents_available || 0 : null;

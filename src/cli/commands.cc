@@ -29,10 +29,6 @@ int fail(const Context& ctx, const absl::Status& status) {
   return kError;
 }
 
-nlohmann::json outcomes_json(const std::map<Outcome, int64_t>& by_outcome) {
-  return pd::outcomes_json(by_outcome);
-}
-
 namespace {
 
 // The store and the campaign every command but init works on.
@@ -206,7 +202,10 @@ int cmd_status(const Context& ctx, bool json) {
   auto dialer = dialer_health(*o->store, st->campaign, system_clock().wall_now());
   if (!dialer.ok()) return fail(ctx, dialer.status());
   st->dialer = *dialer;
-  const nlohmann::json j = campaign_status_json(*st);
+  auto pacing = read_campaign_pacing(*o->store, st->campaign, st->abandon);
+  if (!pacing.ok()) return fail(ctx, pacing.status());
+  nlohmann::json j = campaign_status_json(*st);
+  j["pacing"] = pacing_json(pacing->config, st->abandon, pacing->live);
   if (json) {
     *ctx.out << j.dump(2) << "\n";
     return kOk;
@@ -250,6 +249,8 @@ int cmd_status(const Context& ctx, bool json) {
       "abandons   today {} ({} of {} answered), 30 days {} ({} of {}); max-abandon-rate {}\n",
       format_abandon_rate(a.rate_today()), a.abandoned_today, a.answered_today,
       format_abandon_rate(a.rate_30d()), a.abandoned_30d, a.answered_30d, format_rate(a.max_rate));
+  out << "pacing     "
+      << escape_controls(pacing_text(pacing->config, a, pacing->live, system_clock().wall_now())) << "\n";
   return kOk;
 }
 

@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "core/types.h"
+#include "io/status_json.h"
 
 namespace pd::cli {
 
@@ -27,8 +28,7 @@ inline constexpr int kOk = 0;
 inline constexpr int kError = 1;
 // Prints "powerdialer: <message>" on ctx.err and returns kError.
 int fail(const Context& ctx, const absl::Status& status);
-// {"connected": n, ...} with every outcome, 0 when none.
-nlohmann::json outcomes_json(const std::map<Outcome, int64_t>& by_outcome);
+// outcomes_json: io/status_json.h.
 
 int cmd_init(const Context& ctx);
 int cmd_config_set(const Context& ctx, const std::string& key, const std::string& value);

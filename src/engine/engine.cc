@@ -8,6 +8,8 @@
 #include "core/time_format.h"
 #include "io/object_io.h"
 #include "io/results_export.h"
+#include "engine/pacing_report.h"
+#include "io/status_json.h"
 
 namespace pd {
 namespace {
@@ -758,6 +760,9 @@ void Engine::heartbeat() {
   const std::string owner = options_.owner;
   const WallTime now = options_.lease_clock();
   const WallTime until = now + std::chrono::duration_cast<Millis>(options_.lease_duration);
+  // The pacer's live figures, for `status` in another process (which has no
+  // Engine to ask): written with the lease, so they are as fresh as it.
+  const std::string pacing = live_pacing_json(live_pacing(pacer_->status(), now)).dump();
   store_.submit([=, this](Store& s) -> StoreExecutor::Completion {
     auto c = s.campaign(id);
     // A campaign stopped elsewhere is no longer ours: while this dialer was
@@ -766,6 +771,9 @@ void Engine::heartbeat() {
     const bool ours =
         !c.ok() || c->state == CampaignState::kRunning || c->state == CampaignState::kStopping;
     auto held = ours ? s.acquire_lease(id, owner, now, until) : absl::StatusOr<bool>(false);
+    // Only the lease holder speaks for the campaign. A failed write loses
+    // one reading of a display figure; the next heartbeat writes another.
+    if (held.ok() && *held) (void)s.set_setting(pacing_setting_key(id), pacing);
     return [this, held, c, now, until] {
       if (finished_) return;
       if (held.ok() && *held) lease_until_ = until;

@@ -1,6 +1,10 @@
 #include "io/status_json.h"
 
 #include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include <fmt/format.h>
 
 #include "compliance/policy.h"
 #include "core/config_keys.h"
@@ -115,6 +119,122 @@ nlohmann::json campaign_status_json(const CampaignStatus& st) {
   }
   if (nlohmann::json w = waiting_json(st); !w.is_null()) j["waiting"] = std::move(w);
   return j;
+}
+
+std::string pacing_setting_key(CampaignId id) { return cat("pacing/", id); }
+
+nlohmann::json live_pacing_json(const LivePacing& live) {
+  return {{"mode", live.mode},
+          {"lines_per_agent", live.lines_per_agent},
+          {"warming_up", live.warming_up},
+          {"throttled", live.throttled},
+          {"note", live.note},
+          {"at", format_iso8601(live.at)}};
+}
+
+std::optional<LivePacing> parse_live_pacing(std::string_view text) {
+  const nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return std::nullopt;
+  auto mode = j.find("mode");
+  auto lines = j.find("lines_per_agent");
+  auto at = j.find("at");
+  if (mode == j.end() || !mode->is_string() || lines == j.end() || !lines->is_number() ||
+      at == j.end() || !at->is_string())
+    return std::nullopt;
+  const std::optional<WallTime> when = parse_iso8601(at->get_ref<const std::string&>());
+  if (!when) return std::nullopt;
+  LivePacing live;
+  live.mode = mode->get<std::string>();
+  live.lines_per_agent = lines->get<double>();
+  live.at = *when;
+  if (auto w = j.find("warming_up"); w != j.end() && w->is_boolean()) live.warming_up = *w;
+  if (auto t = j.find("throttled"); t != j.end() && t->is_number_integer()) live.throttled = *t;
+  if (auto n = j.find("note"); n != j.end() && n->is_string()) live.note = *n;
+  return live;
+}
+
+absl::StatusOr<std::optional<LivePacing>> read_live_pacing(Store& store,
+                                                          const Campaign& campaign) {
+  if (campaign.state != CampaignState::kRunning && campaign.state != CampaignState::kStopping)
+    return std::optional<LivePacing>();
+  PD_ASSIGN_OR_RETURN(std::optional<std::string> text,
+                      store.setting(pacing_setting_key(campaign.id)));
+  if (!text) return std::optional<LivePacing>();
+  return parse_live_pacing(*text);
+}
+
+CampaignConfig shown_config(const std::map<std::string, std::string>& stored,
+                            std::string_view campaign, const AbandonRates& abandon) {
+  auto config = CampaignConfig::from(stored, campaign);
+  CampaignConfig shown = config.ok() ? *config : CampaignConfig{};
+  if (!config.ok()) {
+    if (auto m = stored.find("pacing"); m != stored.end()) shown.pacing = m->second;
+  }
+  shown.max_abandon_rate = abandon.max_rate;
+  return shown;
+}
+
+absl::StatusOr<CampaignPacing> read_campaign_pacing(Store& store, const Campaign& campaign,
+                                                    const AbandonRates& abandon) {
+  PD_ASSIGN_OR_RETURN(auto stored, store.config(campaign.id));
+  CampaignPacing out;
+  out.config = shown_config(stored, campaign.name, abandon);
+  PD_ASSIGN_OR_RETURN(out.live, read_live_pacing(store, campaign));
+  return out;
+}
+
+namespace {
+// Rates as fractions rounded to 0.01 percentage points: what a person can
+// read, and a value a program compares without noise.
+double rate_value(double rate) { return std::round(rate * 10000) / 10000; }
+}  // namespace
+
+nlohmann::json pacing_json(const CampaignConfig& config, const AbandonRates& abandon,
+                           const std::optional<LivePacing>& live) {
+  const bool over = abandon.answered_30d > 0 && abandon.rate_30d() > config.target_abandon_rate;
+  return {
+      {"mode", config.pacing},
+      {"lines_per_agent",
+       live ? nlohmann::json(std::round(live->lines_per_agent * 100) / 100) : nlohmann::json()},
+      {"configured_lines_per_agent", config.lines_per_agent},
+      {"max_lines_per_agent", config.max_lines_per_agent},
+      {"abandon_rate_today", rate_value(abandon.rate_today())},
+      {"abandon_rate_30d", rate_value(abandon.rate_30d())},
+      {"target_abandon_rate", config.target_abandon_rate},
+      {"max_abandon_rate", config.max_abandon_rate},
+      {"over_target", over},
+      {"warming_up", live ? live->warming_up : false},
+      {"throttled", live ? live->throttled : 0},
+      {"note", live && !live->note.empty() ? nlohmann::json(live->note) : nlohmann::json()},
+      {"updated_at", live ? nlohmann::json(format_iso8601(live->at)) : nlohmann::json()},
+  };
+}
+
+std::string pacing_text(const CampaignConfig& config, const AbandonRates& abandon,
+                        const std::optional<LivePacing>& live, WallTime now) {
+  std::string out = config.pacing;
+  if (live) {
+    out += fmt::format(", {:.2f} lines per agent", live->lines_per_agent);
+    if (live->warming_up) out += " (warming up: dialling as power mode)";
+    const auto age = std::chrono::duration_cast<std::chrono::seconds>(now - live->at).count();
+    if (age >= 60) out += fmt::format(" as of {} ago", wait_duration_text(live->at, now));
+  } else {
+    out += ", not dialling";
+  }
+  if (config.pacing == "progressive") {
+    out += fmt::format(" (lines-per-agent {}, max {})", fmt::format("{:g}", config.lines_per_agent),
+                       fmt::format("{:g}", config.max_lines_per_agent));
+  } else if (config.pacing != "power") {
+    out += fmt::format(" (max-lines-per-agent {:g})", config.max_lines_per_agent);
+  }
+  out += cat("; abandons today ", format_abandon_rate(abandon.rate_today()), ", 30 days ",
+             format_abandon_rate(abandon.rate_30d()), ", target ",
+             format_rate(config.target_abandon_rate), " (max ", format_rate(config.max_abandon_rate),
+             ")");
+  if (abandon.answered_30d > 0 && abandon.rate_30d() > config.target_abandon_rate)
+    out += ": over target";
+  if (live && !live->note.empty()) out += cat("; ", live->note);
+  return out;
 }
 
 nlohmann::json config_values_json(const std::map<std::string, std::string>& stored) {

@@ -10,6 +10,7 @@
 #include <ostream>
 #include <string>
 
+#include "core/config_keys.h"
 #include "core/types.h"
 #include "store/store.h"
 
@@ -48,6 +49,59 @@ absl::Status write_rejects_json(Store& store, CampaignId id, std::ostream& out);
 
 // Customers in `state` (0 when none).
 int64_t customers_in(const CampaignStatus& status, CustomerState state);
+
+// What a running dialer last said about its pacing. The engine's heartbeat
+// writes it into the store's settings (pacing_setting_key), so `status` in
+// another process shows the live lines per agent.
+struct LivePacing {
+  std::string mode;            // "progressive"
+  double lines_per_agent = 1;  // calls in flight per logged-in agent, aimed for
+  bool warming_up = false;     // predictive: dials as power mode until it has learnt
+  int64_t throttled = 0;       // contact-centre throttles seen
+  std::string note;            // one line for humans
+  WallTime at{};               // when the dialer wrote it
+};
+// "pacing/<campaign id>".
+std::string pacing_setting_key(CampaignId id);
+nlohmann::json live_pacing_json(const LivePacing& live);
+// nullopt when the text is not what live_pacing_json wrote (an older or
+// damaged setting reads as "not known", never as an error).
+std::optional<LivePacing> parse_live_pacing(std::string_view text);
+
+// The campaign's live pacing from the store's settings, only while the
+// campaign is running or stopping (a finished dialer's last word is history,
+// not its current level); nullopt otherwise or when never written.
+absl::StatusOr<std::optional<LivePacing>> read_live_pacing(Store& store, const Campaign& campaign);
+
+// A campaign's pacing as the store tells it: the configuration (mode,
+// lines per agent, target) and, while it runs, what its dialer last wrote.
+struct CampaignPacing {
+  CampaignConfig config;
+  std::optional<LivePacing> live;
+};
+
+// The configuration `status` and the API show: a stored value that no
+// longer reads (set by a newer version) leaves the defaults in its place,
+// the pacing mode as written. max_abandon_rate from `abandon`.
+CampaignConfig shown_config(const std::map<std::string, std::string>& stored,
+                            std::string_view campaign, const AbandonRates& abandon);
+absl::StatusOr<CampaignPacing> read_campaign_pacing(Store& store, const Campaign& campaign,
+                                                    const AbandonRates& abandon);
+
+// The "pacing" object of `status --json`, GET /api/campaigns/NAME and the
+// live feed: {"mode", "lines_per_agent" (live; null unless a dialer is
+// running and has said), "configured_lines_per_agent", "max_lines_per_agent",
+// "abandon_rate_today", "abandon_rate_30d", "target_abandon_rate",
+// "max_abandon_rate" (fractions, 0.025 = 2.5%), "over_target" (30-day rate
+// above the target), "warming_up", "throttled", "note", "updated_at"}. Mode
+// and target from the configuration, the abandon rates from the ledger.
+nlohmann::json pacing_json(const CampaignConfig& config, const AbandonRates& abandon,
+                           const std::optional<LivePacing>& live);
+// `status`'s line, after "pacing     ": "progressive, 1.43 lines per agent
+// (lines-per-agent 1.5, max 3); abandons today 1.2%, 30 days 2.0%, target
+// 2.5% (max 3%)".
+std::string pacing_text(const CampaignConfig& config, const AbandonRates& abandon,
+                        const std::optional<LivePacing>& live, WallTime now);
 
 // `config list --json`: every key with its value (its default when not
 // set; null when neither).

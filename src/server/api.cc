@@ -226,7 +226,13 @@ ApiResponse Api::get_campaign(std::string_view name) {
   st->dialer = *dialer;
   json out = campaign_status_json(*st);
   if (host_) out["backend"] = host_->backend();
-  out["live"] = live_json(host_ ? live_while_running(*host_, st->campaign) : std::nullopt);
+  const std::optional<LiveStats> live =
+      host_ ? live_while_running(*host_, st->campaign) : std::nullopt;
+  out["live"] = live_json(live);
+  auto pacing = read_campaign_pacing(**store, st->campaign, st->abandon);
+  if (!pacing.ok()) return api_error(pacing.status());
+  if (live && live->pacing) pacing->live = live->pacing;  // fresher than the store's
+  out["pacing"] = pacing_json(pacing->config, st->abandon, pacing->live);
   return {200, std::move(out)};
 }
 

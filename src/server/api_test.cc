@@ -118,6 +118,36 @@ TEST_F(ApiTest, PatchConfigIsAllOrNothingAndNamesTheKey) {
   EXPECT_EQ(api_->patch_config("nope", "{}").status, 404);
 }
 
+// The dashboard's pacing control goes through PATCH .../config: the mode is
+// checked like `config set` checks it, and GET shows it with the target.
+TEST_F(ApiTest, PacingIsShownAndChangedThroughTheConfig) {
+  ASSERT_EQ(api_->create_campaign(R"({"name":"c"})").status, 201);
+  nlohmann::json pacing = api_->get_campaign("c").body["pacing"];
+  EXPECT_EQ(pacing["mode"], "power");
+  EXPECT_TRUE(pacing["lines_per_agent"].is_null());  // not dialling
+  EXPECT_DOUBLE_EQ(pacing["target_abandon_rate"].get<double>(), 0.025);
+  EXPECT_DOUBLE_EQ(pacing["max_abandon_rate"].get<double>(), 0.03);
+  EXPECT_DOUBLE_EQ(pacing["abandon_rate_today"].get<double>(), 0);
+
+  auto bad = api_->patch_config("c", R"({"pacing":"turbo"})");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(bad.body["key"], "pacing");
+  EXPECT_NE(bad.body["error"].get<std::string>().find("progressive"), std::string::npos)
+      << bad.body.dump();
+  auto lines = api_->patch_config("c", R"({"pacing":"progressive","lines-per-agent":9})");
+  EXPECT_EQ(lines.status, 400);
+  EXPECT_EQ(lines.body["key"], "lines-per-agent");
+  EXPECT_EQ(api_->get_campaign("c").body["pacing"]["mode"], "power");  // all or nothing
+
+  auto ok = api_->patch_config(
+      "c", R"({"pacing":"progressive","lines-per-agent":"1.8","target-abandon-rate":"2%"})");
+  ASSERT_EQ(ok.status, 200) << ok.body.dump();
+  pacing = api_->get_campaign("c").body["pacing"];
+  EXPECT_EQ(pacing["mode"], "progressive");
+  EXPECT_DOUBLE_EQ(pacing["configured_lines_per_agent"].get<double>(), 1.8);
+  EXPECT_DOUBLE_EQ(pacing["target_abandon_rate"].get<double>(), 0.02);
+}
+
 TEST_F(ApiTest, EndpointsAreNotForApiClients) {
   ASSERT_EQ(api_->create_campaign(R"({"name":"c"})").status, 201);
   for (const char* key : {"connect-endpoint", "kinesis-endpoint", "s3-endpoint"}) {
@@ -144,6 +174,9 @@ TEST_F(ApiTest, LoadReportsRejectsAndStatusMatchesTheCli) {
   auto st = (*store)->status((*store)->find_campaign("c")->id);
   nlohmann::json expected = campaign_status_json(*st);
   expected["live"] = nullptr;
+  auto pacing = read_campaign_pacing(**store, st->campaign, st->abandon);  // as `status` adds it
+  ASSERT_TRUE(pacing.ok());
+  expected["pacing"] = pacing_json(pacing->config, st->abandon, pacing->live);
   EXPECT_EQ(got.body, expected);
 }
 

@@ -4,6 +4,7 @@
 
 #include "core/advice.h"
 #include "core/strings.h"
+#include "engine/pacing_report.h"
 #include "io/files_folder.h"
 #include "io/object_io.h"
 #include "store/store_executor.h"
@@ -181,7 +182,9 @@ void CampaignHost::snapshot() {
   std::map<std::string, LiveStats> now;
   for (const auto& [id, run] : runs_) {
     if (run->engine && !run->engine->finished()) {
-      now[run->name] = LiveStats::from(run->engine->stats());
+      LiveStats stats = LiveStats::from(run->engine->stats());
+      stats.pacing = live_pacing(run->engine->pacing(), loop_.wall_now());
+      now[run->name] = std::move(stats);
     }
   }
   {

@@ -24,6 +24,7 @@
 #include "core/event_loop.h"
 #include "engine/campaign_control.h"
 #include "engine/engine.h"
+#include "io/status_json.h"
 #include "telephony/backend.h"
 
 namespace pd {
@@ -42,6 +43,8 @@ struct LiveStats {
   int64_t events = 0;
   double event_lag_seconds_sum = 0;
   double event_lag_seconds_last = 0;
+  // The pacer's mode and level now (Engine::pacing()).
+  std::optional<LivePacing> pacing;
 
   static LiveStats from(const EngineStats& e);
 };

@@ -57,6 +57,7 @@ nlohmann::json campaign_event_json(const CampaignFrame& frame, WallTime t) {
       {"abandon_rate", abandon_rates_json(st.abandon)},
       // null when nothing holds the list: the dashboard merges snapshots.
       {"waiting", waiting_json(st)},
+      {"pacing", pacing_json(frame.pacing.config, st.abandon, frame.pacing.live)},
   };
 }
 
@@ -195,8 +196,13 @@ LiveFeed::Source campaign_frames(StatusCache& statuses, LiveStatsSource live) {
           f.status = st;
           const bool active = f.status.campaign.state == CampaignState::kRunning ||
                               f.status.campaign.state == CampaignState::kStopping;
+          auto pacing = statuses.pacing(f.status);
+          if (!pacing.ok()) return pacing.status();
+          f.pacing = std::move(*pacing);
           if (auto it = running.find(f.status.campaign.name); active && it != running.end()) {
             f.live = it->second;
+            // The engine here is fresher than its last heartbeat's word.
+            if (it->second.pacing) f.pacing.live = it->second.pacing;
           }
           // Fresh each tick: a dialer's lease lapses without any commit.
           if (active) {

@@ -36,13 +36,17 @@ namespace pd {
 struct CampaignFrame {
   CampaignStatus status;
   std::optional<LiveStats> live;
+  // Pacing: the configuration, and the live level (the engine here, else
+  // what the campaign's dialer last wrote to the store).
+  CampaignPacing pacing;
 };
 
 // {"dials", "connects", ...}: the "live" object of the API.
 nlohmann::json live_json(const std::optional<LiveStats>& live);
 // The `campaign` event's data: name, state, t (unix ms), customers, pending
 // (pending + dialing), reached, exhausted, attempts, in_flight,
-// attempts_by_outcome, live.
+// attempts_by_outcome, live, dialer, abandon_rate, waiting, pacing
+// (io/status_json.h pacing_json).
 nlohmann::json campaign_event_json(const CampaignFrame& frame, WallTime t);
 // "event: <event>\ndata: <data>\n\n" (data must be one line, as dump() is).
 std::string sse_event(std::string_view event, std::string_view data);

@@ -103,6 +103,41 @@ TEST_F(StatusCacheTest, TheFeedSaysWhenARunningCampaignsDialerIsGone) {
   EXPECT_TRUE(frames->front().status.dialer->responding);
 }
 
+// A campaign dialled by `powerdialer run` in another process: its engine's
+// heartbeat wrote its pacing into the store's settings, and the feed shows
+// it while the campaign runs; an engine in this process is fresher still.
+TEST_F(StatusCacheTest, TheFeedShowsThePacingOfADialerElsewhereWhileItRuns) {
+  load(1);
+  ASSERT_TRUE(writer_->set_config(campaign_, "pacing", "progressive").ok());
+  LivePacing elsewhere;
+  elsewhere.mode = "progressive";
+  elsewhere.lines_per_agent = 1.4;
+  elsewhere.at = system_clock().wall_now();
+  ASSERT_TRUE(
+      writer_->set_setting(pacing_setting_key(campaign_), live_pacing_json(elsewhere).dump()).ok());
+  // Not running: the last word is history, not a level.
+  auto frames = campaign_frames(*cache_, nullptr)();
+  ASSERT_TRUE(frames.ok()) << frames.status();
+  nlohmann::json pacing = campaign_event_json(frames->front(), WallTime{})["pacing"];
+  EXPECT_EQ(pacing["mode"], "progressive");
+  EXPECT_TRUE(pacing["lines_per_agent"].is_null());
+
+  ASSERT_TRUE(writer_->transition(campaign_, {}, CampaignState::kRunning).ok());
+  frames = campaign_frames(*cache_, nullptr)();
+  ASSERT_TRUE(frames.ok()) << frames.status();
+  pacing = campaign_event_json(frames->front(), WallTime{})["pacing"];
+  EXPECT_DOUBLE_EQ(pacing["lines_per_agent"].get<double>(), 1.4);
+
+  LiveStats here;
+  LivePacing engine = elsewhere;
+  engine.lines_per_agent = 1.6;
+  here.pacing = engine;
+  frames = campaign_frames(*cache_, [&] { return std::map<std::string, LiveStats>{{"spring", here}}; })();
+  ASSERT_TRUE(frames.ok()) << frames.status();
+  pacing = campaign_event_json(frames->front(), WallTime{})["pacing"];
+  EXPECT_DOUBLE_EQ(pacing["lines_per_agent"].get<double>(), 1.6);
+}
+
 TEST_F(StatusCacheTest, IdleFeedReadsNothingAndPublishesNothingNew) {
   LiveFeed feed(campaign_frames(*cache_, [] { return std::map<std::string, LiveStats>{}; }),
                 milliseconds(5));

@@ -122,6 +122,37 @@ std::string format_metrics(const std::vector<CampaignFrame>& campaigns,
                "The campaign's max-abandon-rate: at it, the campaign stops dialing",
                [](const CampaignFrame& f) { return f.status.abandon.max_rate; });
 
+  // Pacing: the mode as a labelled 1 (as campaign_state), the level the
+  // pacer aims for while it dials, the abandon rates against the target.
+  w.family("powerdialer_pacing_mode", "gauge",
+           "1 for the campaign's pacing mode (power, progressive, predictive, vicidial-adapt)");
+  for (const CampaignFrame& f : campaigns) {
+    for (std::string_view mode : {"power", "progressive", "predictive", "vicidial-adapt"}) {
+      w.sample("powerdialer_pacing_mode",
+               fmt::format("{},mode=\"{}\"", campaign_label(f), mode),
+               f.pacing.config.pacing == mode ? 1 : 0);
+    }
+  }
+  w.family("powerdialer_lines_per_agent", "gauge",
+           "Calls in flight per logged-in agent the pacer aims for (1 = power mode), while the "
+           "campaign dials");
+  for (const CampaignFrame& f : campaigns) {
+    if (f.pacing.live) {
+      w.sample("powerdialer_lines_per_agent", campaign_label(f), f.pacing.live->lines_per_agent);
+    }
+  }
+  w.family("powerdialer_abandon_rate", "gauge",
+           "Abandoned over answered calls, today and over the last 30 days (window)");
+  for (const CampaignFrame& f : campaigns) {
+    w.sample("powerdialer_abandon_rate", fmt::format("{},window=\"today\"", campaign_label(f)),
+             f.status.abandon.rate_today());
+    w.sample("powerdialer_abandon_rate", fmt::format("{},window=\"30d\"", campaign_label(f)),
+             f.status.abandon.rate_30d());
+  }
+  per_campaign("powerdialer_target_abandon_rate", "gauge",
+               "The campaign's target-abandon-rate: predictive pacing steers to it",
+               [](const CampaignFrame& f) { return f.pacing.config.target_abandon_rate; });
+
   per_live("powerdialer_dials_total", "counter", "Calls placed by this run of the campaign",
            [](const LiveStats& l) { return l.dials; });
   per_live("powerdialer_connects_total", "counter", "Calls connected to an agent",

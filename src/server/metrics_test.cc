@@ -38,6 +38,36 @@ CampaignFrame frame(std::string name, CampaignState state, bool live) {
   return f;
 }
 
+TEST(Metrics, PacingModeLinesPerAgentAndAbandonRatesAgainstTheTarget) {
+  CampaignFrame running = frame("spring", CampaignState::kRunning, true);
+  running.pacing.config.pacing = "progressive";
+  running.pacing.config.target_abandon_rate = 0.02;
+  LivePacing live;
+  live.mode = "progressive";
+  live.lines_per_agent = 1.25;
+  running.pacing.live = live;
+  running.status.abandon.answered_today = 100;
+  running.status.abandon.abandoned_today = 1;
+  running.status.abandon.answered_30d = 400;
+  running.status.abandon.abandoned_30d = 10;
+  const CampaignFrame idle = frame("idle", CampaignState::kIdle, false);
+  const std::string text = format_metrics({running, idle}, ServerFigures{});
+  for (const char* line : {
+           "powerdialer_pacing_mode{campaign=\"spring\",mode=\"progressive\"} 1\n",
+           "powerdialer_pacing_mode{campaign=\"spring\",mode=\"power\"} 0\n",
+           "powerdialer_pacing_mode{campaign=\"idle\",mode=\"power\"} 1\n",
+           "powerdialer_lines_per_agent{campaign=\"spring\"} 1.25\n",
+           "powerdialer_abandon_rate{campaign=\"spring\",window=\"today\"} 0.01\n",
+           "powerdialer_abandon_rate{campaign=\"spring\",window=\"30d\"} 0.025\n",
+           "powerdialer_target_abandon_rate{campaign=\"spring\"} 0.02\n",
+           "powerdialer_target_abandon_rate{campaign=\"idle\"} 0.025\n",
+       }) {
+    EXPECT_NE(text.find(line), std::string::npos) << line;
+  }
+  // No level for a campaign that is not dialling.
+  EXPECT_EQ(text.find("powerdialer_lines_per_agent{campaign=\"idle\"}"), std::string::npos);
+}
+
 TEST(Metrics, EveryLineIsValidExpositionFormat) {
   ServerFigures server;
   server.requests_by_status = {{200, 12}, {401, 3}};

@@ -15,6 +15,7 @@ absl::Status StatusCache::refresh_version() {
     // stale answer.
     campaigns_.reset();
     statuses_.clear();
+    pacing_.clear();
     version_ = v;
     have_version_ = true;
   }
@@ -63,6 +64,17 @@ absl::StatusOr<std::optional<DialerHealth>> StatusCache::dialer(const Campaign& 
                                                                 WallTime now) {
   std::lock_guard<std::mutex> lock(mu_);
   return dialer_health(*store_, campaign, now);
+}
+
+absl::StatusOr<CampaignPacing> StatusCache::pacing(const CampaignStatus& status) {
+  std::lock_guard<std::mutex> lock(mu_);
+  PD_RETURN_IF_ERROR(refresh_version());
+  const CampaignId id = status.campaign.id;
+  if (auto it = pacing_.find(id); it != pacing_.end()) return it->second;
+  PD_ASSIGN_OR_RETURN(CampaignPacing p,
+                      read_campaign_pacing(*store_, status.campaign, status.abandon));
+  pacing_[id] = p;
+  return p;
 }
 
 int64_t StatusCache::reads() const {

@@ -18,6 +18,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/config_keys.h"
+#include "io/status_json.h"
 #include "store/store.h"
 
 namespace pd {
@@ -35,6 +37,8 @@ class StatusCache {
   absl::StatusOr<CampaignStatus> status(CampaignId id);
   // status() of every campaign, as of one data version.
   absl::StatusOr<std::vector<CampaignStatus>> all();
+  // read_campaign_pacing(), as of the store's last commit.
+  absl::StatusOr<CampaignPacing> pacing(const CampaignStatus& status);
 
   // How the dialer of a running or stopping campaign is doing (its lease;
   // a cheap lookup, made on every call: a lease lapses without a commit).
@@ -55,6 +59,7 @@ class StatusCache {
   uint64_t version_ = 0;                            // guarded by mu_
   std::optional<std::vector<Campaign>> campaigns_;  // guarded by mu_
   std::map<CampaignId, CampaignStatus> statuses_;   // guarded by mu_
+  std::map<CampaignId, CampaignPacing> pacing_;     // guarded by mu_
   int64_t reads_ = 0;                               // guarded by mu_
 };
 

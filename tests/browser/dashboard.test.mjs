@@ -213,6 +213,29 @@ test('dashboard: sign in, create, upload, start, live numbers, stop, download', 
     await page.getByTestId('config-save').click();
     await page.locator('#config-status').filter({ hasText: /Saved calling-hours/ }).waitFor();
 
+    // Pacing: the card shows the mode and the abandon rates against the
+    // target; its control changes the mode through the API, which refuses
+    // what `config set` refuses (naming the key).
+    await page.getByTestId('pacing-mode').filter({ hasText: 'power' }).waitFor();
+    assert.equal(await page.getByTestId('pacing-target').textContent(), '2.5% (3.0%)');
+    assert.equal(await page.getByTestId('pacing-today').textContent(), '0.0%');
+    assert.equal(await page.getByTestId('pacing-lines').textContent(), '–', 'no level while not dialling');
+    await page.getByTestId('pacing-select').evaluate((el) => {
+      el.append(new Option('turbo', 'turbo'));
+      el.value = 'turbo';
+    });
+    await page.getByTestId('pacing-apply').click();
+    await page.getByTestId('pacing-error').filter({ hasText: /pacing/ }).waitFor();
+    assert.match(await page.getByTestId('pacing-error').textContent(), /progressive/, 'the error lists the modes');
+    assert.equal(await page.getByTestId('pacing-select').getAttribute('aria-invalid'), 'true');
+    await page.getByTestId('pacing-select').selectOption('progressive');
+    await page.getByTestId('pacing-apply').click();
+    await page.getByTestId('pacing-mode').filter({ hasText: 'progressive' }).waitFor();
+    assert.equal(await page.getByTestId('pacing-error').textContent(), '');
+    const cfg = await (await fetch(`${base}/api/campaigns/${CAMPAIGN}/config`,
+      { headers: { Authorization: `Bearer ${token}` } })).json();
+    assert.equal(cfg.config.pacing, 'progressive', 'the control went through the API');
+
     // Upload the list: loaded and rejected counts, the reject with its line.
     await page.getByTestId('upload-input').setInputFiles(listFile);
     await page.getByTestId('upload-loaded').waitFor();
@@ -245,6 +268,10 @@ test('dashboard: sign in, create, upload, start, live numbers, stop, download', 
       null, { timeout: 15000 });
     assert.match(await page.getByTestId('abandon-rate').textContent(), /^(\d+\.\d%|–)$/);
     assert.match(await page.getByTestId('agents-available').textContent(), /^\d+$/);
+    // While it dials, the pacing card shows the pacer's live level.
+    await page.waitForFunction(() => /^\d+\.\d\d$/.test(
+      document.querySelector('[data-testid="pacing-lines"]').textContent), null, { timeout: 15000 });
+    assert.equal(await page.getByTestId('pacing-mode').textContent(), 'progressive');
     // Live and final figures are told apart.
     assert.equal(await page.getByTestId('scope-connects').textContent(), 'live');
     // Calls in progress is the sum of its parts, sampled while calls come and go.

@@ -404,6 +404,7 @@ std::vector<ContactEvent> ConnectContactCenter::end_events(const ContactFacts& f
     c.at = *facts.connected_to_agent_at;
     c.contact_id = facts.contact_id;
     c.agent_id = facts.agent_id;
+    c.answered_at = facts.connected_to_system_at;
     out.push_back(c);
   }
   const EndedAs ended = map_outcome(facts);
@@ -414,6 +415,10 @@ std::vector<ContactEvent> ConnectContactCenter::end_events(const ContactFacts& f
   e.agent_id = facts.agent_id;
   e.outcome = ended.outcome;
   e.disconnect_reason = ended.disconnect_reason;
+  // When the callee picked up: pacers learn ring times and queue waits from
+  // it. A call that reached a person but no agent was still answered.
+  e.answered_at = facts.connected_to_system_at;
+  if (!e.answered_at && facts.enqueued_at) e.answered_at = facts.enqueued_at;
   if (auto d = facts.attributes.find(options_.disposition_attribute); d != facts.attributes.end())
     e.disposition = d->second;
   out.push_back(e);

@@ -214,6 +214,45 @@ TEST_F(ConnectContactCenterTest, PlacesCallsWithConnectsFieldsAndTellsThrottling
   EXPECT_EQ(b["Attributes"], (json{{"first_name", "Ann"}, {"custID", "C1"}}));
 }
 
+// Pacers learn ring times and queue waits from when the callee picked up:
+// the CTR's ConnectedToSystemTimestamp, on the connect and the end alike.
+TEST_F(ConnectContactCenterTest, TheAnswerTimeComesFromConnectedToSystemTimestamp) {
+  make();
+  ASSERT_TRUE(dial("t1").ok());
+  kinesis_->put(ctr("contact-1", "CUSTOMER_DISCONNECT", /*agent=*/true));
+  auto ended = [&](size_t n) {  // on the loop
+    return std::count_if(events_.begin(), events_.end(), [](const ContactEvent& e) {
+             return e.kind == ContactEvent::Kind::kCallEnded;
+           }) == static_cast<ptrdiff_t>(n);
+  };
+  ASSERT_TRUE(until([&] { return ended(1); }));
+  const WallTime answered = *parse_iso8601("2026-11-25T10:00:05Z");
+  int seen = 0;
+  for (const ContactEvent& e : events()) {
+    if (e.kind == ContactEvent::Kind::kAgentState) continue;
+    ASSERT_TRUE(e.answered_at.has_value()) << static_cast<int>(e.kind);
+    EXPECT_EQ(*e.answered_at, answered);
+    ++seen;
+  }
+  EXPECT_EQ(seen, 2);  // connected (from the CTR's Agent) and ended
+
+  // Hung up in the queue: no ConnectedToSystemTimestamp written, but the
+  // queue time tells when they answered.
+  next_contact_ = "contact-2";
+  ASSERT_TRUE(dial("t2").ok());
+  json queued = ctr("contact-2", "CUSTOMER_DISCONNECT");
+  queued["Queue"] = {{"ARN", "arn:aws:connect:::queue/q"},
+                     {"EnqueueTimestamp", "2026-11-25T10:00:07Z"},
+                     {"DequeueTimestamp", "2026-11-25T10:00:12Z"},
+                     {"Duration", 5}};
+  kinesis_->put(queued);
+  ASSERT_TRUE(until([&] { return ended(2); }));
+  const ContactEvent last = events().back();
+  EXPECT_EQ(last.outcome, Outcome::kAbandoned);
+  ASSERT_TRUE(last.answered_at.has_value());
+  EXPECT_EQ(*last.answered_at, *parse_iso8601("2026-11-25T10:00:07Z"));
+}
+
 TEST_F(ConnectContactCenterTest, CountsAvailableAgentsWithGetCurrentMetricData) {
   make();
   std::promise<absl::StatusOr<int>> n;

@@ -24,23 +24,11 @@ const json* object(const json& obj, const char* key) {
   return &*it;
 }
 
-// Connect writes ISO 8601 in stream records and epoch seconds in API
-// answers; either is accepted, anything else reads as absent. So is a
-// number past the year 9999 (where ISO 8601 text ends): it would overflow
-// the milliseconds, and the results' times with them.
-constexpr double kLastEpochSecond = 253402300799;  // 9999-12-31T23:59:59Z
-
-std::optional<WallTime> time_at(const json& obj, const char* key) {
+std::optional<WallTime> time_at(const json& obj, const char* key, bool* whole_seconds = nullptr) {
   if (!obj.is_object()) return std::nullopt;
   auto it = obj.find(key);
-  if (it == obj.end() || it->is_null()) return std::nullopt;
-  if (it->is_number()) {
-    const double s = it->get<double>();
-    if (!std::isfinite(s) || s < 0 || s > kLastEpochSecond) return std::nullopt;
-    return WallTime(Millis(static_cast<int64_t>(std::llround(s * 1000))));
-  }
-  if (it->is_string()) return parse_iso8601(it->get_ref<const std::string&>());
-  return std::nullopt;
+  if (it == obj.end()) return std::nullopt;
+  return parse_connect_time(*it, whole_seconds);
 }
 
 bool one_of(std::string_view v, std::initializer_list<std::string_view> set) {
@@ -63,7 +51,65 @@ bool status_is_routable(const json* status) {
   return text(*status, "Name") == "Available";
 }
 
+// Connect writes ISO 8601 in stream records and epoch seconds in API
+// answers; either is accepted, anything else reads as absent. So is a
+// number past the year 9999 (where ISO 8601 text ends): it would overflow
+// the milliseconds, and the results' times with them.
+constexpr double kLastEpochSecond = 253402300799;  // 9999-12-31T23:59:59Z
+
+std::optional<WallTime> parse_iso_text(std::string_view s, bool* whole_seconds) {
+  // "YYYY-MM-DDThh:mm:ss", then an optional fraction, then the zone. Read
+  // through parse_iso8601 (whole seconds, "Z") and add what it does not take.
+  if (s.size() < 20) return std::nullopt;
+  std::string base(s.substr(0, 19));
+  base += 'Z';
+  std::optional<WallTime> t = parse_iso8601(base);
+  if (!t) return std::nullopt;
+  size_t i = 19;
+  int64_t ms = 0;
+  bool fraction = false;
+  if (s[i] == '.') {
+    size_t digits = 0;
+    for (++i; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i, ++digits) {
+      if (digits < 3) ms = ms * 10 + (s[i] - '0');
+    }
+    if (digits == 0 || digits > 9) return std::nullopt;
+    for (size_t d = digits; d < 3; ++d) ms *= 10;
+    fraction = true;
+  }
+  const std::string_view zone = s.substr(i);
+  Millis offset{0};
+  if (zone == "Z" || zone == "z") {
+  } else if (zone.size() == 6 && (zone[0] == '+' || zone[0] == '-') && zone[3] == ':') {
+    auto two = [&](size_t at) -> int {
+      const char a = zone[at], b = zone[at + 1];
+      if (a < '0' || a > '9' || b < '0' || b > '9') return -1;
+      return (a - '0') * 10 + (b - '0');
+    };
+    const int h = two(1), m = two(4);
+    if (h < 0 || m < 0 || h > 23 || m > 59) return std::nullopt;
+    offset = Millis((h * 60 + m) * 60000LL);
+    if (zone[0] == '-') offset = -offset;
+  } else {
+    return std::nullopt;
+  }
+  if (whole_seconds != nullptr) *whole_seconds = !fraction;
+  // Local time = UTC + offset, so UTC = local - offset.
+  return *t + Millis(ms) - offset;
+}
+
 }  // namespace
+
+std::optional<WallTime> parse_connect_time(const json& value, bool* whole_seconds) {
+  if (whole_seconds != nullptr) *whole_seconds = false;
+  if (value.is_number()) {
+    const double s = value.get<double>();
+    if (!std::isfinite(s) || s < 0 || s > kLastEpochSecond) return std::nullopt;
+    return WallTime(Millis(static_cast<int64_t>(std::llround(s * 1000))));
+  }
+  if (value.is_string()) return parse_iso_text(value.get_ref<const std::string&>(), whole_seconds);
+  return std::nullopt;
+}
 
 std::string_view arn_tail(std::string_view arn) {
   if (arn.substr(0, 4) != "arn:") return arn;
@@ -89,14 +135,18 @@ absl::StatusOr<ContactFacts> parse_contact_record(const json& ctr) {
   c.initiation_method = text(ctr, "InitiationMethod");
   c.disconnect_reason = text(ctr, "DisconnectReason");
   c.amd_status = text(ctr, "AnsweringMachineDetectionStatus");
-  c.connected_to_system_at = time_at(ctr, "ConnectedToSystemTimestamp");
+  bool whole_system = false, whole_agent = false;
+  c.connected_to_system_at = time_at(ctr, "ConnectedToSystemTimestamp", &whole_system);
   c.disconnected_at = time_at(ctr, "DisconnectTimestamp");
   if (const json* agent = object(ctr, "Agent")) {
     c.agent_id = std::string(arn_tail(text(*agent, "ARN")));
-    c.connected_to_agent_at = time_at(*agent, "ConnectedToAgentTimestamp");
+    c.connected_to_agent_at = time_at(*agent, "ConnectedToAgentTimestamp", &whole_agent);
   }
+  c.whole_second_answer_times = whole_system || whole_agent;
   if (const json* queue = object(ctr, "Queue")) {
     c.queue_id = std::string(arn_tail(text(*queue, "ARN")));
+    c.enqueued_at = time_at(*queue, "EnqueueTimestamp");
+    c.dequeued_at = time_at(*queue, "DequeueTimestamp");
   }
   if (const json* attributes = object(ctr, "Attributes")) {
     for (const auto& [key, value] : attributes->items()) {
@@ -125,6 +175,7 @@ absl::StatusOr<ContactFacts> parse_describe_contact(const json& response) {
   }
   if (const json* queue = object(*contact, "QueueInfo")) {
     c.queue_id = std::string(arn_tail(text(*queue, "Id")));
+    c.enqueued_at = time_at(*queue, "EnqueueTimestamp");
   }
   return c;
 }
@@ -133,8 +184,11 @@ EndedAs map_outcome(const ContactFacts& c) {
   const std::string& why = c.disconnect_reason;
   const std::string& amd = c.amd_status;
   if (c.connected_to_agent_at) {
-    const bool late = c.connected_to_system_at &&
-                      *c.connected_to_agent_at - *c.connected_to_system_at > kAbandonWindow;
+    bool late = false;
+    if (c.connected_to_system_at) {
+      const auto gap = *c.connected_to_agent_at - *c.connected_to_system_at;
+      late = c.whole_second_answer_times ? gap >= kAbandonWindow : gap > kAbandonWindow;
+    }
     return {late ? Outcome::kAbandoned : Outcome::kConnected, why};
   }
   if (one_of(amd, {"VOICEMAIL_BEEP", "VOICEMAIL_NO_BEEP", "FAX_MACHINE_DETECTED"}))
@@ -145,7 +199,10 @@ EndedAs map_outcome(const ContactFacts& c) {
     return {Outcome::kInvalidNumber, std::string(disconnect_reason::kTelecomNumberInvalid)};
   if (one_of(why, {"TELECOM_UNANSWERED", "TELECOM_TIMEOUT"}) || amd == "AMD_UNANSWERED")
     return {Outcome::kNoAnswer, why.empty() ? std::string("TELECOM_UNANSWERED") : why};
-  if (c.connected_to_system_at) return {Outcome::kAbandoned, why};
+  // Answered and never put through: the customer hung up in the queue (or
+  // before the flow queued them). A call queued at all was answered, even
+  // if its ConnectedToSystemTimestamp is missing.
+  if (c.connected_to_system_at || c.enqueued_at) return {Outcome::kAbandoned, why};
   return {Outcome::kFailed, why};
 }
 

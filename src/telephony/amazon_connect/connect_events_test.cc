@@ -148,7 +148,7 @@ json ctr(const std::string& reason, bool answered, bool agent, const std::string
   if (answered) r["ConnectedToSystemTimestamp"] = "2026-11-25T10:00:10Z";
   if (agent) {
     r["Agent"] = {{"ARN", "arn:aws:connect:us-east-1:1:instance/i/agent/agent-7"},
-                  {"ConnectedToAgentTimestamp", "2026-11-25T10:00:12Z"}};
+                  {"ConnectedToAgentTimestamp", "2026-11-25T10:00:11Z"}};
   }
   if (!amd.empty()) r["AnsweringMachineDetectionStatus"] = amd;
   return r;
@@ -196,7 +196,7 @@ TEST(ConnectEvents, ContactRecordFields) {
   EXPECT_EQ(f->agent_id, "agent-7");
   EXPECT_EQ(f->queue_id, kQueue);
   EXPECT_TRUE(f->ended());
-  EXPECT_EQ(*f->connected_to_agent_at, *parse_iso8601("2026-11-25T10:00:12Z"));
+  EXPECT_EQ(*f->connected_to_agent_at, *parse_iso8601("2026-11-25T10:00:11Z"));
   EXPECT_FALSE(parse_contact_record(json{{"DisconnectReason", "X"}}).ok());
 }
 
@@ -251,9 +251,11 @@ namespace {
 
 TEST(ConnectEvents, AnAgentMoreThanTwoSecondsAfterTheAnswerIsAnAbandon) {
   json within = ctr("CUSTOMER_DISCONNECT", true, true);
+  within["ConnectedToSystemTimestamp"] = "2026-11-25T10:00:10.000Z";
   within["Agent"]["ConnectedToAgentTimestamp"] = "2026-11-25T10:00:12.000Z";  // 2.0 s
   EXPECT_EQ(ended_as(within).outcome, Outcome::kConnected);
   json late = ctr("CUSTOMER_DISCONNECT", true, true);
+  late["ConnectedToSystemTimestamp"] = "2026-11-25T10:00:10.000Z";
   late["Agent"]["ConnectedToAgentTimestamp"] = "2026-11-25T10:00:12.001Z";  // 2.001 s
   const EndedAs e = ended_as(late);
   EXPECT_EQ(e.outcome, Outcome::kAbandoned);
@@ -268,6 +270,67 @@ TEST(ConnectEvents, ContactRecordAttributesAreRead) {
   EXPECT_EQ(f->attributes.at("disposition"), "CALLBACK");
   EXPECT_EQ(f->attributes.at("custID"), "C1");
   EXPECT_EQ(f->attributes.count("n"), 0u);  // not a string: Connect's are
+}
+
+// The CTR documents its times as "yyyy-mm-ddThh:mm:ssZ": 10:00:10Z and
+// 10:00:12Z may be 1.1 s or 2.9 s apart, so a gap written as 2 s counts as
+// abandoned (never missing one); 1 s cannot be more than 2 s.
+TEST(ConnectEvents, WholeSecondTimesCountAGapOfTwoSecondsAsAbandoned) {
+  json two = ctr("CUSTOMER_DISCONNECT", true, true);
+  two["Agent"]["ConnectedToAgentTimestamp"] = "2026-11-25T10:00:12Z";
+  EXPECT_EQ(ended_as(two).outcome, Outcome::kAbandoned);
+  json one = ctr("CUSTOMER_DISCONNECT", true, true);  // 10:00:10Z -> 10:00:11Z
+  EXPECT_EQ(ended_as(one).outcome, Outcome::kConnected);
+  auto f = parse_contact_record(two);
+  ASSERT_TRUE(f.ok());
+  EXPECT_TRUE(f->whole_second_answer_times);
+}
+
+TEST(ConnectEvents, ACustomerWhoHungUpInTheQueueIsAnAbandon) {
+  // As Connect writes it: answered, queued by the flow, dequeued when the
+  // customer hung up, no agent.
+  json r = ctr("CUSTOMER_DISCONNECT", true, false);
+  r["Queue"] = {{"ARN", kQueueArn},
+                {"Name", "Outbound"},
+                {"EnqueueTimestamp", "2026-11-25T10:00:10Z"},
+                {"DequeueTimestamp", "2026-11-25T10:00:31Z"},
+                {"Duration", 21}};
+  auto f = parse_contact_record(r);
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_EQ(*f->enqueued_at, *parse_iso8601("2026-11-25T10:00:10Z"));
+  EXPECT_EQ(*f->dequeued_at, *parse_iso8601("2026-11-25T10:00:31Z"));
+  EXPECT_EQ(map_outcome(*f).outcome, Outcome::kAbandoned);
+  // Queued without a ConnectedToSystemTimestamp: queued means answered.
+  r.erase("ConnectedToSystemTimestamp");
+  EXPECT_EQ(ended_as(r).outcome, Outcome::kAbandoned);
+  // Never answered, never queued: not an abandon.
+  json unanswered = ctr("CUSTOMER_DISCONNECT", false, false);
+  unanswered["Queue"] = nullptr;
+  EXPECT_EQ(ended_as(unanswered).outcome, Outcome::kFailed);
+}
+
+TEST(ConnectEvents, EveryDocumentedTimestampFormIsRead) {
+  const WallTime t = *parse_iso8601("2026-11-25T10:00:10.250Z");
+  bool whole = false;
+  EXPECT_EQ(parse_connect_time(json("2026-11-25T10:00:10Z"), &whole), t - Millis(250));
+  EXPECT_TRUE(whole);
+  EXPECT_EQ(parse_connect_time(json("2026-11-25T10:00:10.250Z"), &whole), t);
+  EXPECT_FALSE(whole);
+  EXPECT_EQ(parse_connect_time(json("2026-11-25T10:00:10.25Z")), t);
+  EXPECT_EQ(parse_connect_time(json("2026-11-25T10:00:10.250123Z")), t);
+  EXPECT_EQ(parse_connect_time(json("2026-11-25T10:00:10.250123456Z")), t);
+  EXPECT_EQ(parse_connect_time(json("2026-11-25T10:00:10.250+00:00")), t);
+  EXPECT_EQ(parse_connect_time(json("2026-11-25T11:30:10.250+01:30")), t);
+  EXPECT_EQ(parse_connect_time(json("2026-11-25T05:00:10.250-05:00")), t);
+  EXPECT_EQ(parse_connect_time(json(1795600000.25)),
+            WallTime(Millis(int64_t{1795600000250})));
+  for (const char* bad : {"2026-11-25T10:00:10", "2026-11-25T10:00:10.Z", "2026-11-25 10:00:10Z",
+                          "2026-11-25T10:00:10.1234567890Z", "2026-11-25T10:00:10+0100",
+                          "2026-11-25T10:00:10+25:00", "2026-13-25T10:00:10Z", "yesterday"}) {
+    EXPECT_FALSE(parse_connect_time(json(bad))) << bad;
+  }
+  EXPECT_FALSE(parse_connect_time(json(nullptr)));
+  EXPECT_FALSE(parse_connect_time(json(-1)));
 }
 
 }  // namespace

@@ -75,6 +75,11 @@ class Standin {
     std::optional<WallTime> system_at;  // the callee picked up
     std::optional<WallTime> agent_at;
     std::optional<WallTime> ended_at;
+    // The contact flow put the person into the queue, and they left it (to
+    // an agent, or hung up waiting): Connect's Queue.Enqueue/DequeueTimestamp.
+    std::optional<WallTime> enqueued_at;
+    std::optional<WallTime> dequeued_at;
+    bool amd = false;  // the request enabled answering machine detection
     std::string agent;
     Outcome outcome = Outcome::kFailed;
     std::string reason;
@@ -211,6 +216,10 @@ void Standin::start_outbound(const httplib::Request& req, httplib::Response& res
     return aws_error(res, 400, "InvalidParameterException", "Attributes exceed 32768 bytes");
   }
   const std::string token = body.value("ClientToken", "");
+  bool amd = false;
+  if (auto c = body.find("AnswerMachineDetectionConfig"); c != body.end() && c->is_object()) {
+    amd = c->value("EnableAnswerMachineDetection", false);
+  }
 
   std::lock_guard<std::mutex> start_lock(start_mu_);
   if (!token.empty()) {
@@ -254,6 +263,7 @@ void Standin::start_outbound(const httplib::Request& req, httplib::Response& res
     c.phone = phone;
     c.token = token;
     c.attributes = attributes;
+    c.amd = amd;
     c.initiated = loop_.wall_now();  // its clock (`--start`), as every time it reports
   }
   res.set_content(json{{"ContactId", *id}}.dump(), "application/json");
@@ -314,6 +324,7 @@ void Standin::describe_contact(const httplib::Request& req, httplib::Response& r
                {"InitiationTimestamp", epoch(c.initiated)},
                {"QueueInfo", {{"Id", o_.queue_id}}},
                {"CustomerEndpoint", {{"Type", "TELEPHONE_NUMBER"}, {"Address", c.phone}}}};
+  if (c.enqueued_at) contact["QueueInfo"]["EnqueueTimestamp"] = epoch(c.enqueued_at);
   if (c.system_at) contact["ConnectedToSystemTimestamp"] = epoch(c.system_at);
   if (!c.agent.empty()) {
     contact["AgentInfo"] = {{"Id", c.agent}, {"ConnectedToAgentTimestamp", epoch(c.agent_at)}};
@@ -426,6 +437,18 @@ json Standin::contact_record(const ContactRec& c) const {
              {"Username", c.agent},
              {"ConnectedToAgentTimestamp", iso(c.agent_at)}};
   }
+  // What Connect writes when the flow queued the person: when they entered
+  // and left the queue, and the whole seconds they waited.
+  json queue = nullptr;
+  if (c.enqueued_at) {
+    queue = {{"ARN", queue_arn_}, {"Name", "Outbound"}, {"EnqueueTimestamp", iso(c.enqueued_at)}};
+    if (c.dequeued_at) {
+      queue["DequeueTimestamp"] = iso(c.dequeued_at);
+      queue["Duration"] =
+          std::chrono::duration_cast<std::chrono::seconds>(*c.dequeued_at - *c.enqueued_at).count();
+    }
+  }
+  if (amd.is_null() && c.amd && c.enqueued_at) amd = "HUMAN_ANSWERED";
   json r{{"AWSAccountId", o_.account_id},
          {"AWSContactTraceRecordFormatVersion", "2017-03-10"},
          {"Agent", agent},
@@ -442,7 +465,7 @@ json Standin::contact_record(const ContactRec& c) const {
          {"InitiationTimestamp", iso(c.initiated)},
          {"InstanceARN", instance_arn_},
          {"LastUpdateTimestamp", iso(c.ended_at)},
-         {"Queue", c.system_at ? json{{"ARN", queue_arn_}, {"Name", "Outbound"}} : json(nullptr)}};
+         {"Queue", queue}};
   if (!amd.is_null()) r["AnsweringMachineDetectionStatus"] = amd;
   return r;
 }
@@ -477,9 +500,15 @@ void Standin::on_sim_event(const ContactEvent& e) {
     case ContactEvent::Kind::kCallConnected: {
       auto c = contacts_.find(e.contact_id);
       if (c != contacts_.end()) {
-        c->second.agent = e.agent_id;
-        c->second.agent_at = e.at;
-        if (!c->second.system_at) c->second.system_at = e.at;
+        ContactRec& r = c->second;
+        r.agent = e.agent_id;
+        r.agent_at = e.at;
+        // Answered when the simulator says (a person who waited in the
+        // queue); a simulator that does not say put them through at once.
+        if (e.answered_at) r.system_at = e.answered_at;
+        if (!r.system_at) r.system_at = e.at;
+        if (!r.enqueued_at) r.enqueued_at = r.system_at;
+        r.dequeued_at = e.at;
       }
       AgentRec& a = agents_[e.agent_id];
       a.logged_in = true;
@@ -502,10 +531,15 @@ void Standin::on_sim_event(const ContactEvent& e) {
       // of the dialer's disposition-attribute).
       if (!e.disposition.empty()) c.attributes["disposition"] = e.disposition;
       if (!e.agent_id.empty() && c.agent.empty()) c.agent = e.agent_id;
-      if ((e.outcome == Outcome::kAbandoned ||
-           e.disconnect_reason == disconnect_reason::kAnsweringMachine) &&
-          !c.system_at) {
-        c.system_at = e.at;
+      const bool machine = e.disconnect_reason == disconnect_reason::kAnsweringMachine;
+      if ((e.outcome == Outcome::kAbandoned || machine) && !c.system_at) {
+        c.system_at = e.answered_at.value_or(e.at);
+      }
+      // A person who hung up waiting for an agent left the queue then; an
+      // answering machine never reached it (the flow hangs up on AMD).
+      if (e.outcome == Outcome::kAbandoned && !c.enqueued_at) {
+        c.enqueued_at = c.system_at;
+        c.dequeued_at = e.at;
       }
       enqueue({true, c.id, contact_record(c).dump()});
       if (ledger_.is_open()) {
@@ -513,7 +547,9 @@ void Standin::on_sim_event(const ContactEvent& e) {
                         {"client_token", c.token},
                         {"phone", c.phone},
                         {"outcome", to_string(c.outcome)},
-                        {"agent", c.agent}}
+                        {"agent", c.agent},
+                        {"answered_at", iso(c.system_at)},
+                        {"agent_at", iso(c.agent_at)}}
                        .dump()
                 << std::endl;
       }
