@@ -802,15 +802,14 @@ TEST_F(EngineTest, AThrottleReachesThePacer) {
 // agents, never above max-lines-per-agent calls per logged-in agent.
 TEST_F(EngineTest, ProgressiveOnTheSimulatorStaysUnderTheLineCap) {
   load(3000);
-  // Not a compliance test: 2.5 lines abandon more than 3%, and the pause
-  // would end the run early. Pinned: client tokens seed the simulator.
+  // Over-dialling abandons calls; this test is about the line cap, not the
+  // abandon cap (which the store's claim applies, and which would stop the
+  // campaign part-way). Pinned: client tokens seed the simulator.
   ASSERT_TRUE(store_->set_config(campaign_.id, "max-abandon-rate", "100%").ok());
   ASSERT_TRUE(store_->pin_instance_id("engine-test").ok());
   config_.pacing = "progressive";
   config_.lines_per_agent = 2.5;
   config_.max_lines_per_agent = 2.5;
-  // Over-dialling abandons calls; this test is about the line cap, not the
-  // abandon cap (which would stop the campaign part-way).
   config_.max_abandon_rate = 1.0;
   config_.target_abandon_rate = 0.5;
   SimConfig sc;
