@@ -188,7 +188,7 @@ absl::StatusOr<ComplianceReport> compliance_report(Store& store, const Campaign&
                     cat(who, ": within the abandon lockout after the abandoned call that ended ",
                         format_iso8601(*a.last_abandon_before)));
     }
-    if (rules.max_abandon_rate > 0) {
+    if (rules.max_abandon_rate > 0 && rules.max_abandon_rate < 1) {  // 100%: no cap
       const std::string day = day_of(a.started_at);
       auto [it, fresh] = day_over_limit.try_emplace(day, false);
       if (fresh) {

@@ -654,7 +654,8 @@ TEST_F(EngineTest, AnAbandonRateOverTheLimitStopsTheCampaignAfterItsCallsEnd) {
   ASSERT_EQ(cc_.requests.size(), 2u);
   cc_.connect("contact-2", "a2");
   settle();
-  // One abandoned of one answered: the next claim is refused.
+  // One abandoned of two answered (contact-2 counts since it reached its
+  // agent): the next claim is refused.
   cc_.end("contact-1", Outcome::kAbandoned, "CUSTOMER_DISCONNECT");
   settle();
   EXPECT_EQ(cc_.requests.size(), 2u);  // nothing more is dialled
@@ -665,7 +666,7 @@ TEST_F(EngineTest, AnAbandonRateOverTheLimitStopsTheCampaignAfterItsCallsEnd) {
   ASSERT_TRUE(finished_status_.has_value());
   EXPECT_TRUE(absl::IsFailedPrecondition(*finished_status_)) << *finished_status_;
   EXPECT_NE(std::string(finished_status_->message())
-                .find("paused: 30-day abandon rate 100.0% reached max-abandon-rate 3%"),
+                .find("paused: 30-day abandon rate 50.0% reached max-abandon-rate 3%"),
             std::string::npos)
       << *finished_status_;
   EXPECT_EQ(finished_state_, CampaignState::kStopped);
@@ -783,7 +784,13 @@ TEST_F(EngineTest, TheLedgerReachesThePacerEvenWhenNothingIsClaimed) {
   cc_.agent("a1", AgentState::kBusy);
   settle();
   EXPECT_EQ(cc_.requests.size(), 1u);
-  EXPECT_DOUBLE_EQ(engine_->pacing().abandon_rate_today, 1.0);
+  // 1 abandoned of 2 answered: the call on the line counts as answered since
+  // it reached its agent (as the store counts it).
+  EXPECT_DOUBLE_EQ(engine_->pacing().abandon_rate_today, 0.5);
+  // Its end adds no second answer.
+  cc_.end("contact-1", Outcome::kConnected);
+  settle();
+  EXPECT_DOUBLE_EQ(engine_->pacing().abandon_rate_today, 0.5);
 }
 
 TEST_F(EngineTest, AThrottleReachesThePacer) {

@@ -64,8 +64,9 @@ void AbandonTally::reset(const AbandonRates& ledger) {
   abandoned_ = 0;
 }
 
-void AbandonTally::add(Outcome outcome) {
-  if (outcome == Outcome::kConnected || outcome == Outcome::kAbandoned) ++answered_;
+void AbandonTally::ended(const PacedCall& call, Outcome outcome) {
+  const bool answered = outcome == Outcome::kConnected || outcome == Outcome::kAbandoned;
+  if (answered && !call.connected_at) ++answered_;
   if (outcome == Outcome::kAbandoned) ++abandoned_;
 }
 
@@ -90,8 +91,8 @@ void PowerPacer::on_ledger(const AbandonRates& ledger) {
   status_.abandon_rate_30d = tally_.rate_30d();
 }
 
-void PowerPacer::on_call_ended(const PacedCall&, const ContactEvent& event) {
-  tally_.add(event.outcome);
+void PowerPacer::on_call_ended(const PacedCall& call, const ContactEvent& event) {
+  tally_.ended(call, event.outcome);
   status_.abandon_rate_today = tally_.rate_today();
   status_.abandon_rate_30d = tally_.rate_30d();
 }
@@ -142,8 +143,8 @@ void ProgressivePacer::on_ledger(const AbandonRates& ledger) {
   status_.abandon_rate_30d = tally_.rate_30d();
 }
 
-void ProgressivePacer::on_call_ended(const PacedCall&, const ContactEvent& event) {
-  tally_.add(event.outcome);
+void ProgressivePacer::on_call_ended(const PacedCall& call, const ContactEvent& event) {
+  tally_.ended(call, event.outcome);
   status_.abandon_rate_today = tally_.rate_today();
   status_.abandon_rate_30d = tally_.rate_30d();
 }

@@ -101,11 +101,16 @@ struct PacedCall {
 };
 
 // The abandon ledger as a pacer sees it: the store's reading plus the calls
-// ended since (answered = connected + abandoned, as the ledger counts them).
+// answered and abandoned since, counted as the store counts them: an answer
+// when the call reaches an agent (or, never having reached one, when it
+// ends connected or abandoned), an abandon when it ends.
 class AbandonTally {
  public:
   void reset(const AbandonRates& ledger);
-  void add(Outcome outcome);
+  // A call was put through to an agent.
+  void connected() { ++answered_; }
+  // A call ended (`call.connected_at`: it was counted by connected()).
+  void ended(const PacedCall& call, Outcome outcome);
   int64_t answered_today() const { return ledger_.answered_today + answered_; }
   int64_t abandoned_today() const { return ledger_.abandoned_today + abandoned_; }
   int64_t answered_30d() const { return ledger_.answered_30d + answered_; }
@@ -185,7 +190,7 @@ class ProgressivePacer final : public Pacer {
   void on_ledger(const AbandonRates& ledger) override;
   void on_agent_state(const ContactEvent&, AgentState) override {}
   void on_call_placed(WallTime) override {}
-  void on_call_connected(const PacedCall&, const ContactEvent&) override {}
+  void on_call_connected(const PacedCall&, const ContactEvent&) override { tally_.connected(); }
   void on_call_ended(const PacedCall& call, const ContactEvent& event) override;
   void on_throttled(WallTime at) override;
   PaceDecision decide(const PacerSnapshot& now) override;
@@ -213,7 +218,7 @@ class PowerPacer final : public Pacer {
   void on_ledger(const AbandonRates& ledger) override;
   void on_agent_state(const ContactEvent&, AgentState) override {}
   void on_call_placed(WallTime) override {}
-  void on_call_connected(const PacedCall&, const ContactEvent&) override {}
+  void on_call_connected(const PacedCall&, const ContactEvent&) override { tally_.connected(); }
   void on_call_ended(const PacedCall& call, const ContactEvent& event) override;
   // Power mode places nothing ahead to back off from: the engine's
   // per-call retry backoff is all there is.

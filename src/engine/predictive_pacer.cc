@@ -155,6 +155,7 @@ void PredictivePacer::remove_in_flight(WallTime placed_at) {
 }
 
 void PredictivePacer::on_call_connected(const PacedCall& call, const ContactEvent& event) {
+  tally_.connected();
   remove_in_flight(call.placed_at);
   const WallTime answered =
       event.answered_at ? *event.answered_at : call.answered_at ? *call.answered_at : event.at;
@@ -162,7 +163,7 @@ void PredictivePacer::on_call_connected(const PacedCall& call, const ContactEven
 }
 
 void PredictivePacer::on_call_ended(const PacedCall& call, const ContactEvent& event) {
-  tally_.add(event.outcome);
+  tally_.ended(call, event.outcome);
   status_.abandon_rate_today = tally_.rate_today();
   status_.abandon_rate_30d = tally_.rate_30d();
   const bool answered =

@@ -36,8 +36,8 @@ void VicidialAdaptPacer::on_call_placed(WallTime at) {
   forget_before(at - kMinute);
 }
 
-void VicidialAdaptPacer::on_call_ended(const PacedCall&, const ContactEvent& event) {
-  tally_.add(event.outcome);
+void VicidialAdaptPacer::on_call_ended(const PacedCall& call, const ContactEvent& event) {
+  tally_.ended(call, event.outcome);
   if (event.outcome == Outcome::kAbandoned) dropped_.push_back(event.at);
   status_.abandon_rate_today = tally_.rate_today();
   status_.abandon_rate_30d = tally_.rate_30d();

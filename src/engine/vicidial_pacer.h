@@ -52,7 +52,7 @@ class VicidialAdaptPacer final : public Pacer {
   void on_ledger(const AbandonRates& ledger) override;
   void on_agent_state(const ContactEvent&, AgentState) override {}
   void on_call_placed(WallTime at) override;
-  void on_call_connected(const PacedCall&, const ContactEvent&) override {}
+  void on_call_connected(const PacedCall&, const ContactEvent&) override { tally_.connected(); }
   void on_call_ended(const PacedCall& call, const ContactEvent& event) override;
   void on_throttled(WallTime at) override;
   PaceDecision decide(const PacerSnapshot& now) override;

@@ -182,7 +182,8 @@ struct AbandonRates {
   double rate_today() const;  // 0 with nothing answered
   double rate_30d() const;
   // The 30-day rate has reached max-abandon-rate: claim() refuses to dial.
-  bool over_max() const { return answered_30d > 0 && rate_30d() >= max_rate; }
+  // (A max of 100% is no cap: every rate "reaches" it.)
+  bool over_max() const { return max_rate < 1 && answered_30d > 0 && rate_30d() >= max_rate; }
   // "30-day abandon rate 3.4% reached max-abandon-rate 3%".
   std::string pause_reason() const;
 };

@@ -400,6 +400,38 @@ TEST_F(LimitsTest, TheLedgerCountsAnsweredAndAbandonedCallsPerDayAndOver30Days) 
   EXPECT_EQ(count(cat("SELECT count(*) FROM abandon_ledger WHERE campaign_id = ", a_)), 3);
 }
 
+// A call put through to an agent counts as answered then, not when its talk
+// ends: otherwise an abandon (ended within seconds of the answer) early in a
+// day is set against only the few talks already over, and the rate reads far
+// too high (one abandon among ten calls on the line read as 100%).
+TEST_F(LimitsTest, TheLedgerCountsAnAnswerWhenTheCallReachesAnAgent) {
+  std::vector<std::pair<std::string, std::string>> rows;
+  for (int i = 0; i < 43; ++i) rows.emplace_back(cat("C", i), cat("+1202555", 1000 + i));
+  load(a_, rows);
+  auto c = claim(a_, t(0), 42);
+  ASSERT_EQ(c.size(), 42u);
+  // 40 people talking with agents, one hung up in the queue: 1 of 41.
+  for (int i = 0; i < 40; ++i) {
+    ASSERT_TRUE(store_->mark_connected(c[i].attempt_id, t(10), "agent").ok());
+  }
+  ASSERT_TRUE(store_->mark_connected(c[0].attempt_id, t(11), "agent").ok());  // counted once
+  end(a_, c[40], Outcome::kAbandoned, t(12));
+  auto r = store_->abandon_rates(a_, t(20));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->answered_today, 41);
+  EXPECT_EQ(r->abandoned_today, 1);
+  EXPECT_FALSE(r->over_max()) << r->pause_reason();
+  EXPECT_EQ(claim(a_, t(20), 1).size(), 1u);
+  // The talks end: no answer is counted twice. A person put through late
+  // (the 2 s rule) was counted at the connect, and their end adds the abandon.
+  for (int i = 0; i < 39; ++i) end(a_, c[i], Outcome::kConnected, t(200));
+  end(a_, c[39], Outcome::kAbandoned, t(200));
+  r = store_->abandon_rates(a_, t(300));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->answered_today, 41);
+  EXPECT_EQ(r->abandoned_today, 2);
+}
+
 TEST_F(LimitsTest, TheLedgerDayIsTheCampaignsDayWhereItHasATimeZone) {
   // 2027-01-15T03:00Z is still the 14th in Chicago (UTC-6).
   const int64_t early = -5 * kHour;

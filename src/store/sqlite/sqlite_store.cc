@@ -1031,16 +1031,20 @@ absl::Status SqliteStore::check_abandon_rate(CampaignId id, const CompliancePoli
           "); it dials again when days leave the 30-day window or max-abandon-rate is raised"));
 }
 
-absl::Status SqliteStore::add_to_ledger(CampaignId id, Outcome outcome, WallTime at) {
+absl::Status SqliteStore::add_to_ledger(CampaignId id, Outcome outcome, WallTime at,
+                                        bool answered) {
   if (outcome != Outcome::kConnected && outcome != Outcome::kAbandoned) return absl::OkStatus();
+  const int64_t abandoned = outcome == Outcome::kAbandoned ? 1 : 0;
+  if (!answered && abandoned == 0) return absl::OkStatus();
   PD_ASSIGN_OR_RETURN(const CompliancePolicy* policy, policy_for(id));
   PD_ASSIGN_OR_RETURN(Stmt * s,
                       stmt("INSERT INTO abandon_ledger(campaign_id, day, answered, abandoned) "
-                           "VALUES(?1, ?2, 1, ?3) ON CONFLICT(campaign_id, day) DO UPDATE SET "
-                           "answered = answered + 1, abandoned = abandoned + ?3"));
+                           "VALUES(?1, ?2, ?4, ?3) ON CONFLICT(campaign_id, day) DO UPDATE SET "
+                           "answered = answered + ?4, abandoned = abandoned + ?3"));
   return s->bind(1, id)
       .bind(2, ledger_day(at, policy->ledger_timezone))
-      .bind(3, int64_t{outcome == Outcome::kAbandoned ? 1 : 0})
+      .bind(3, abandoned)
+      .bind(4, int64_t{answered ? 1 : 0})
       .run();
 }
 
@@ -1157,10 +1161,26 @@ absl::Status SqliteStore::set_contact_id(AttemptId attempt, std::string_view con
 
 absl::Status SqliteStore::mark_connected(AttemptId attempt, WallTime answered_at,
                                          std::string_view agent_id) {
+  sqlite::Transaction txn(db_);
+  PD_RETURN_IF_ERROR(txn.begin());
   PD_ASSIGN_OR_RETURN(Stmt * s, stmt("UPDATE attempts SET state = 'connected', answered_at = "
                                      "COALESCE(answered_at, max(?2, started_at)), agent_id = ?3 "
-                                     "WHERE id = ?1 AND state = 'dialing'"));
-  return s->bind(1, attempt).bind(2, ms(answered_at)).bind_text_or_null(3, agent_id).run();
+                                     "WHERE id = ?1 AND state = 'dialing' "
+                                     "RETURNING campaign_id, answered_at"));
+  s->bind(1, attempt).bind(2, ms(answered_at)).bind_text_or_null(3, agent_id);
+  PD_ASSIGN_OR_RETURN(bool marked, s->step());
+  if (marked) {
+    // A person answered and reached an agent: the ledger counts the answer
+    // now, not when the talk ends, so the rate early in a day is not made
+    // of abandons (ended within seconds) over the few calls already ended.
+    const CampaignId campaign = s->int64(0);
+    const WallTime at = wall(s->int64(1));
+    s->reset();
+    PD_RETURN_IF_ERROR(add_to_ledger(campaign, Outcome::kConnected, at, /*answered=*/true));
+  } else {
+    s->reset();
+  }
+  return txn.commit();
 }
 
 absl::StatusOr<Store::Finished> SqliteStore::finish(AttemptId attempt,
@@ -1178,6 +1198,7 @@ absl::StatusOr<Store::Finished> SqliteStore::finish(AttemptId attempt,
   PD_ASSIGN_OR_RETURN(bool row, find->step());
   if (!row) return absl::NotFoundError(cat("no attempt ", attempt));
   if (find->text(0) == "ended") return Finished{};
+  const bool was_connected = find->text(0) == "connected";
   const int64_t customer_id = find->int64(1);
   PhoneProgress progress{static_cast<int>(find->int64(2)), static_cast<int>(find->int64(4)),
                          static_cast<int>(find->int64(3))};
@@ -1201,7 +1222,8 @@ absl::StatusOr<Store::Finished> SqliteStore::finish(AttemptId attempt,
                          .bind_text_or_null(4, end.disconnect_reason)
                          .bind_text_or_null(5, end.disposition)
                          .run());
-  PD_RETURN_IF_ERROR(add_to_ledger(campaign, end.outcome, end.ended_at));
+  // A call marked connected was counted as answered then (mark_connected).
+  PD_RETURN_IF_ERROR(add_to_ledger(campaign, end.outcome, end.ended_at, !was_connected));
   const DispositionRule* rule = rules.dispositions && !end.disposition.empty()
                                     ? find_disposition(*rules.dispositions, end.disposition)
                                     : nullptr;

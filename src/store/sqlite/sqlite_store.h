@@ -143,7 +143,9 @@ class SqliteStore final : public Store {
                                                    WallTime now);
   // Counts an answered call (connected or abandoned) in the campaign's
   // abandon ledger, on the day of `at`.
-  absl::Status add_to_ledger(CampaignId id, Outcome outcome, WallTime at);
+  // Adds an end (abandoned: +1 abandoned) and, when `answered`, a call
+  // answered by a person to the ledger of the day of `at`.
+  absl::Status add_to_ledger(CampaignId id, Outcome outcome, WallTime at, bool answered);
 
   size_t dnc_chunk_entries_ = size_t{1} << 20;
   // --- compliance, inside claim's transaction (compliance/policy.h) -------
