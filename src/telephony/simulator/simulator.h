@@ -43,14 +43,15 @@ absl::StatusOr<Distribution> parse_distribution(std::string_view text);
 
 // One point of the answer rate's course through the day.
 struct AnswerRatePoint {
-  Micros at{0};      // since the day's first login, in [0, 24 h)
-  double rate = 0;   // share of calls a person (or machine) answers then
+  Micros at{0};     // since the day's start, in [0, 24 h)
+  double rate = 0;  // share of calls a person (or machine) answers then
 };
 
 // The simulated contact centre's parameters. The defaults are a realistic
 // outbound campaign; the CLI exposes each as a flag. The defaults of the
-// fields from `answer_drift` on keep the simulator's older behaviour, so
-// results do not move unless a run asks for the realism.
+// realism fields (the distributions, patience, answer_drift, amd_delay,
+// two_second_rule, login_spread, breaks, days) keep the simulator's older
+// behaviour, so results do not move unless a run asks for the realism.
 struct SimConfig {
   uint64_t seed = 1;
   // Tells this run's contact ids from every other run's: "sim-RUN-000001".
