@@ -76,9 +76,9 @@ void add_sim_options(CLI::App* app, pd::SimConfig& sim, SimFlags& flags) {
   app->add_option("--patience-dist", flags.patience_dist,
                   "patience: fixed (default), exponential or lognormal")
       ->check(distributions);
-  flags.patience_sigma =
-      app->add_option("--patience-sigma", sim.patience_sigma, "lognormal patience's log-space sigma")
-          ->check(CLI::Range(0.0, 10.0));
+  flags.patience_sigma = app->add_option("--patience-sigma", sim.patience_sigma,
+                                         "lognormal patience's log-space sigma")
+                             ->check(CLI::Range(0.0, 10.0));
   app->add_flag("--no-two-second-rule", flags.no_two_second_rule,
                 "count only hang-ups as abandons, not people put through more than 2 s after "
                 "the answer (for comparison; TCPA counts both)");

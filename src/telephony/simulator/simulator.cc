@@ -337,7 +337,8 @@ absl::Status SimConfig::validate() const {
     return out_of_range("break_every and break_length (--break-every, --break-length)",
                         "must be set together");
   }
-  if (login_spread >= kDay) return out_of_range("login_spread (--login-spread)", "must be under 24h");
+  if (login_spread >= kDay)
+    return out_of_range("login_spread (--login-spread)", "must be under 24h");
   if (!(days >= 1 && days <= 1000)) return out_of_range("days (--days)", "must be from 1 to 1000");
   if (days > 1) {
     if (shift <= Micros{0}) return out_of_range("days (--days)", "above 1 needs a shift (--shift)");
@@ -389,7 +390,8 @@ double SimConfig::answer_rate_at(Micros since_start) const {
   if (i == answer_drift.size()) return answer_drift.back().rate;
   const AnswerRatePoint& a = answer_drift[i - 1];
   const AnswerRatePoint& b = answer_drift[i];
-  const double f = static_cast<double>((t - a.at).count()) / static_cast<double>((b.at - a.at).count());
+  const double f =
+      static_cast<double>((t - a.at).count()) / static_cast<double>((b.at - a.at).count());
   return a.rate + f * (b.rate - a.rate);
 }
 
@@ -404,7 +406,8 @@ absl::StatusOr<std::vector<AnswerRatePoint>> parse_answer_drift(std::string_view
     const std::string_view entry = trim(rest.substr(0, comma));
     rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
     const size_t eq = entry.find('=');
-    const std::string_view time_text = eq == std::string_view::npos ? "" : trim(entry.substr(0, eq));
+    const std::string_view time_text =
+        eq == std::string_view::npos ? "" : trim(entry.substr(0, eq));
     std::string_view rate_text = eq == std::string_view::npos ? "" : trim(entry.substr(eq + 1));
     const bool percent = !rate_text.empty() && rate_text.back() == '%';
     if (percent) rate_text.remove_suffix(1);
@@ -423,8 +426,8 @@ absl::StatusOr<std::vector<AnswerRatePoint>> parse_answer_drift(std::string_view
     }
     const Micros at_us = std::chrono::duration_cast<Micros>(*at);
     if (at_us >= kDay) {
-      return absl::InvalidArgumentError(cat("invalid point ", echo(entry),
-                                            ": the time must be under 24h (the day repeats)"));
+      return absl::InvalidArgumentError(
+          cat("invalid point ", echo(entry), ": the time must be under 24h (the day repeats)"));
     }
     if (!out.empty() && at_us <= out.back().at) {
       return absl::InvalidArgumentError(
@@ -749,7 +752,8 @@ void Simulator::schedule_next_break(uint32_t a) {
   // Due on the shift's clock (every break_every from login), so a break
   // taken late does not push the next ones back.
   const Micros since_login = loop_.now() - agent.login_at;
-  const MonoTime due = agent.login_at + (since_login / config_.break_every + 1) * config_.break_every;
+  const MonoTime due =
+      agent.login_at + (since_login / config_.break_every + 1) * config_.break_every;
   if (config_.shift > Micros{0} && due >= agent.login_at + config_.shift) return;
   agent.break_timer = loop_.schedule_at(due, [this, a] { on_break_due(a); });
 }
@@ -921,8 +925,8 @@ void Simulator::on_answered(uint32_t slot) {
   if (c.machine) {
     ++stats_.machines;
     c.phase = Call::Phase::kMachine;
-    schedule_call_timer(
-        slot, config_.amd_delay > Micros{0} ? config_.amd_delay : config_.machine_after);
+    schedule_call_timer(slot,
+                        config_.amd_delay > Micros{0} ? config_.amd_delay : config_.machine_after);
   } else if (config_.amd_delay > Micros{0}) {
     c.phase = Call::Phase::kAmd;
     schedule_call_timer(slot, config_.amd_delay);
@@ -965,8 +969,8 @@ void Simulator::connect(uint32_t slot, uint32_t a) {
   if (c.late) ++stats_.late_connects;
   c.phase = Call::Phase::kTalking;
   c.agent = a;
-  schedule_call_timer(slot, draw(agents_[a].rng, config_.talk_dist, config_.talk_mean,
-                                 config_.talk_sigma));
+  schedule_call_timer(
+      slot, draw(agents_[a].rng, config_.talk_dist, config_.talk_mean, config_.talk_sigma));
   const uint32_t number = c.number;
   const MonoTime answered = c.answered_at;
   emit_agent(a);
@@ -991,8 +995,8 @@ void Simulator::on_talk_end(uint32_t slot) {
       u -= share;
     }
   }
-  const Outcome outcome = calls_[slot].late && config_.two_second_rule ? Outcome::kAbandoned
-                                                                       : Outcome::kConnected;
+  const Outcome outcome =
+      calls_[slot].late && config_.two_second_rule ? Outcome::kAbandoned : Outcome::kConnected;
   set_state(a, AgentState::kAfterCallWork);
   agent.timer =
       loop_.schedule_after(draw(agent.rng, config_.acw_dist, config_.acw_mean, config_.acw_sigma),

@@ -43,14 +43,15 @@ absl::StatusOr<Distribution> parse_distribution(std::string_view text);
 
 // One point of the answer rate's course through the day.
 struct AnswerRatePoint {
-  Micros at{0};      // since the day's first login, in [0, 24 h)
-  double rate = 0;   // share of calls a person (or machine) answers then
+  Micros at{0};     // since the day's start, in [0, 24 h)
+  double rate = 0;  // share of calls a person (or machine) answers then
 };
 
 // The simulated contact centre's parameters. The defaults are a realistic
 // outbound campaign; the CLI exposes each as a flag. The defaults of the
-// fields from `answer_drift` on keep the simulator's older behaviour, so
-// results do not move unless a run asks for the realism.
+// realism fields (the distributions, patience, answer_drift, amd_delay,
+// two_second_rule, login_spread, breaks, days) keep the simulator's older
+// behaviour, so results do not move unless a run asks for the realism.
 struct SimConfig {
   uint64_t seed = 1;
   // Tells this run's contact ids from every other run's: "sim-RUN-000001".
@@ -107,9 +108,10 @@ struct SimConfig {
 
   // The answer rate through the day: the rate at times since the day's
   // start (the first day starts when start() runs, each next one 24 h
-  // later, whether or not anyone is logged in), linear between points, flat before the first and after the
-  // last; every day repeats it. Empty = `answer_rate` all day. When set it
-  // replaces `answer_rate` (each point's rate + busy + invalid <= 1).
+  // later, whether or not anyone is logged in), linear between points,
+  // flat before the first and after the last; every day repeats it. Empty =
+  // `answer_rate` all day. When set it replaces `answer_rate` (each point's
+  // rate + busy + invalid <= 1).
   std::vector<AnswerRatePoint> answer_drift;
 
   // Answering-machine detection: every answered call (person or machine)
@@ -183,8 +185,8 @@ struct SimStats {
   // Put through to an agent more than kAbandonWindow after being routed:
   // kAbandoned under the 2-second rule, kConnected without it.
   int64_t late_connects = 0;
-  int64_t breaks = 0;  // breaks agents took
-  int64_t logins = 0;  // agent logins (agents x days when all come)
+  int64_t breaks = 0;                               // breaks agents took
+  int64_t logins = 0;                               // agent logins (agents x days)
   std::array<int64_t, kOutcomeCount> by_outcome{};  // indexed by Outcome
 
   // Agent time, summed over agents, exact up to the loop's now() (or up to

@@ -858,14 +858,13 @@ TEST(SimulatorRealism, AnswerDriftIsParsedFromTheFlagText) {
   EXPECT_EQ((*drift)[1].at, minutes(90));
   EXPECT_DOUBLE_EQ((*drift)[1].rate, 0.15);
   EXPECT_DOUBLE_EQ((*drift)[2].rate, 0.30);
-  for (const char* bad : {"", "0h", "0h=x", "0h=1.5", "x=0.2", "4h=0.2,2h=0.3", "24h=0.2",
-                          "0h=0.2,0h=0.3"}) {
+  for (const char* bad :
+       {"", "0h", "0h=x", "0h=1.5", "x=0.2", "4h=0.2,2h=0.3", "24h=0.2", "0h=0.2,0h=0.3"}) {
     auto r = parse_answer_drift(bad);
     EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << bad;
   }
   auto bad = parse_answer_drift("0h=0.2,4h=x");
-  EXPECT_NE(std::string(bad.status().message()).find("'4h=x'"), std::string::npos)
-      << bad.status();
+  EXPECT_NE(std::string(bad.status().message()).find("'4h=x'"), std::string::npos) << bad.status();
 }
 
 TEST(SimulatorRealism, WithAmdAPersonIsPutThroughAmdDelayAfterTheAnswer) {
@@ -1144,7 +1143,8 @@ TEST(SimulatorRealism, PatienceIsTheCallsOwnWhateverTheOrderOfRequests) {
     }
     loop.run();
     std::map<std::string, int64_t> ended_at;
-    for (const Seen& s : rec.of_kind(Kind::kCallEnded)) ended_at[token_of[s.e.contact_id]] = s.t.count();
+    for (const Seen& s : rec.of_kind(Kind::kCallEnded))
+      ended_at[token_of[s.e.contact_id]] = s.t.count();
     return ended_at;
   };
   EXPECT_EQ(waits(false), waits(true));
@@ -1191,8 +1191,10 @@ TEST(SimulatorRealism, ABreakDueDuringACallStartsAfterItsAfterCallWork) {
   loop.run();
 
   const std::vector<std::pair<Micros, AgentState>> want = {
-      {seconds(0), AgentState::kAvailable},      {seconds(5), AgentState::kBusy},
-      {seconds(65), AgentState::kAfterCallWork}, {seconds(75), AgentState::kOffline},
+      {seconds(0), AgentState::kAvailable},
+      {seconds(5), AgentState::kBusy},
+      {seconds(65), AgentState::kAfterCallWork},
+      {seconds(75), AgentState::kOffline},
       {seconds(90), AgentState::kAvailable},
       // Due at 120 s on the shift's clock (breaks at 60 and 90 s fell in the
       // call and the break); the shift ends during it, so no return.
@@ -1332,7 +1334,8 @@ std::vector<std::string> run_realistic(uint64_t seed) {
   loop.run();
   std::vector<std::string> lines = rec.lines();
   for (const Seen& s : rec.seen) {
-    if (s.e.answered_at) lines.push_back(fmt::format("{}", s.e.answered_at->time_since_epoch().count()));
+    if (s.e.answered_at)
+      lines.push_back(fmt::format("{}", s.e.answered_at->time_since_epoch().count()));
   }
   return lines;
 }
