@@ -802,6 +802,10 @@ TEST_F(EngineTest, AThrottleReachesThePacer) {
 // agents, never above max-lines-per-agent calls per logged-in agent.
 TEST_F(EngineTest, ProgressiveOnTheSimulatorStaysUnderTheLineCap) {
   load(3000);
+  // Not a compliance test: 2.5 lines abandon more than 3%, and the pause
+  // would end the run early. Pinned: client tokens seed the simulator.
+  ASSERT_TRUE(store_->set_config(campaign_.id, "max-abandon-rate", "100%").ok());
+  ASSERT_TRUE(store_->pin_instance_id("engine-test").ok());
   config_.pacing = "progressive";
   config_.lines_per_agent = 2.5;
   config_.max_lines_per_agent = 2.5;

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/strings.h"
+#include "engine/predictive_pacer.h"
 #include "engine/vicidial_pacer.h"
 
 namespace pd {
@@ -184,7 +185,7 @@ std::unique_ptr<Pacer> make_pacer(const PacingConfig& config) {
     case PacingMode::kVicidialAdapt:
       return std::make_unique<VicidialAdaptPacer>(config);
     case PacingMode::kPredictive:
-      break;
+      return std::make_unique<PredictivePacer>(config);
     case PacingMode::kPower:
       break;
   }

@@ -174,10 +174,11 @@ class ThrottleBackoff {
 // Progressive mode: `lines-per-agent` calls in flight for each free
 // (Available) agent, i.e. floor(lines_per_agent * available) ringing calls,
 // and never more than max_lines_per_agent calls (ringing and talking) per
-// logged-in agent. Fixed ratio, no forecasting: with 1.5 lines and a 35%
-// answer rate, two free agents get three calls, so one answered call in
-// twenty-odd finds nobody (an abandon) when both others are answered too.
-// lines_per_agent 1.0 is power mode.
+// logged-in agent. A fixed ratio with no forecast: whenever more of the
+// ringing calls are answered at once than agents are free, the extra are
+// abandoned, and it ignores agents about to free up. No abandon target
+// (the compliance cap still stops the campaign). lines_per_agent 1.0 is
+// power mode.
 class ProgressivePacer final : public Pacer {
  public:
   explicit ProgressivePacer(const PacingConfig& config);

@@ -769,9 +769,42 @@ absl::StatusOr<std::vector<Claim>> SqliteStore::claim(CampaignId id, int max, Wa
       PD_RETURN_IF_ERROR(customer->bind(1, c.customer_id).run());
     }
   }
-  PD_RETURN_IF_ERROR(add_rule_counts(id, counts));
+  if (!in_batch_) PD_RETURN_IF_ERROR(add_rule_counts(id, counts));
   PD_RETURN_IF_ERROR(txn.commit());
+  if (in_batch_) {
+    // Counted only once the claim is in the batch for good (a failed one
+    // rolled back its savepoint and counts nothing, as outside a batch).
+    for (const auto& [name, n] : counts) {
+      RuleCount& pending = pending_counts_[{id, std::string(name)}];
+      pending.checked += n.checked;
+      pending.held += n.held;
+    }
+  }
   return claims;
+}
+
+absl::Status SqliteStore::begin_batch() {
+  PD_RETURN_IF_ERROR(db_.exec("BEGIN IMMEDIATE"));
+  in_batch_ = true;
+  pending_counts_.clear();
+  return absl::OkStatus();
+}
+
+absl::Status SqliteStore::commit_batch() {
+  // In the batch's transaction, so they commit with the claims they count.
+  std::map<CampaignId, RuleCounts> by_campaign;
+  for (const auto& [key, n] : pending_counts_) by_campaign[key.first][key.second] = n;
+  for (const auto& [id, counts] : by_campaign) PD_RETURN_IF_ERROR(add_rule_counts(id, counts));
+  PD_RETURN_IF_ERROR(db_.exec("COMMIT"));
+  in_batch_ = false;
+  pending_counts_.clear();
+  return absl::OkStatus();
+}
+
+void SqliteStore::abort_batch() {
+  in_batch_ = false;
+  pending_counts_.clear();
+  db_.exec("ROLLBACK").IgnoreError();
 }
 
 absl::StatusOr<const CompliancePolicy*> SqliteStore::policy_for(CampaignId id) {
@@ -1495,6 +1528,12 @@ absl::StatusOr<std::map<std::string, RuleCount>> SqliteStore::compliance_counts(
     out[std::string(s->text(0))] = RuleCount{s->int64(1), s->int64(2)};
   }
   s->reset();
+  for (const auto& [key, n] : pending_counts_) {
+    if (key.first != id) continue;
+    RuleCount& c = out[key.second];
+    c.checked += n.checked;
+    c.held += n.held;
+  }
   return out;
 }
 

@@ -106,6 +106,30 @@ TEST_F(SqliteStoreTest, ClaimRecordsAttemptsBeforeReturning) {
   EXPECT_EQ((*rest)[0].cust_id, "C2");
 }
 
+TEST_F(SqliteStoreTest, RuleCountsOfABatchCommitWithItAndGoWithARollback) {
+  load(6);
+  auto counted = [&](SqliteStore& s) {
+    auto c = s.compliance_counts(campaign_);
+    EXPECT_TRUE(c.ok()) << c.status();
+    return c.ok() ? (*c)[std::string(rule::kCallingWindow)].checked : -1;
+  };
+  ASSERT_TRUE(store_->claim(campaign_, 1, t(0), "n").ok());
+  ASSERT_EQ(counted(*store_), 1);
+  // In a batch the counts wait for the commit, and are seen meanwhile.
+  ASSERT_TRUE(store_->begin_batch().ok());
+  ASSERT_TRUE(store_->claim(campaign_, 2, t(0), "n").ok());
+  ASSERT_TRUE(store_->claim(campaign_, 1, t(0), "n").ok());
+  EXPECT_EQ(counted(*store_), 4);
+  ASSERT_TRUE(store_->commit_batch().ok());
+  EXPECT_EQ(counted(*open(false)), 4);
+  // A rolled-back batch counts nothing (its claims are gone too).
+  ASSERT_TRUE(store_->begin_batch().ok());
+  ASSERT_TRUE(store_->claim(campaign_, 1, t(0), "n").ok());
+  store_->abort_batch();
+  EXPECT_EQ(counted(*store_), 4);
+  EXPECT_EQ(counted(*open(false)), 4);
+}
+
 TEST_F(SqliteStoreTest, ConcurrentClaimersNeverShareACustomer) {
   load(2000);
   constexpr int kClaimers = 4;

@@ -1344,6 +1344,29 @@ TEST(SimulatorRealism, SameSeedGivesTheSameEventsWithEveryFlagOn) {
   EXPECT_NE(a, run_realistic(4));
 }
 
+TEST(SimulatorRealism, ShutdownLeavesNoLoginBreakOrDayTimerBehind) {
+  VirtualLoop loop;
+  SimConfig config = exact_config();
+  config.agents = 5;
+  config.shift = hours(8);
+  config.days = 3;
+  config.login_spread = minutes(30);
+  config.break_every = minutes(20);
+  config.break_length = minutes(5);
+  config.amd_delay = seconds(3);
+  Simulator sim(loop, config);
+  Recorder rec(loop);
+  sim.start(rec.handler());
+  loop.run_until(at(minutes(10)));  // some agents logged in, some not yet
+  place(sim, "x");
+  loop.run_until(at(minutes(10) + seconds(6)));  // the call is in AMD
+  const size_t before = rec.seen.size();
+  sim.shutdown();
+  loop.run();
+  EXPECT_EQ(rec.seen.size(), before);
+  EXPECT_EQ(loop.now(), at(minutes(10) + seconds(6))) << "no timers were left behind";
+}
+
 TEST(SimulatorConfig, TheRealismFieldsAreCheckedAndNamedWithTheirFlags) {
   const auto message = [](const SimConfig& c) { return std::string(c.validate().message()); };
   const auto refused = [&](const SimConfig& c, const std::string& flag) {

@@ -1,0 +1,211 @@
+#include "engine/predictive_pacer.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace pd {
+namespace {
+
+using std::chrono::seconds;
+
+const WallTime kStart{std::chrono::milliseconds{1'767'708'000'000}};
+
+PacingConfig predictive_config() {
+  PacingConfig c;
+  c.mode = PacingMode::kPredictive;
+  c.max_lines_per_agent = 3.0;
+  c.target_abandon_rate = 0.025;
+  c.max_abandon_rate = 0.03;
+  return c;
+}
+
+ContactEvent agent_event(const std::string& id, AgentState s, WallTime at) {
+  ContactEvent e;
+  e.kind = ContactEvent::Kind::kAgentState;
+  e.agent_id = id;
+  e.agent_state = s;
+  e.at = at;
+  return e;
+}
+
+ContactEvent call_event(ContactEvent::Kind kind, Outcome outcome, WallTime at) {
+  ContactEvent e;
+  e.kind = kind;
+  e.outcome = outcome;
+  e.at = at;
+  return e;
+}
+
+// Feeds the pacer what a campaign with a 20% answer rate, answers after
+// 10 s, rings out at 25 s, 120 s talks and 15 s wrap-ups would show it.
+// Returns the moment after the history; the agent "trainer" ends Available.
+WallTime train(PredictivePacer& p, WallTime t) {
+  AgentState trainer = AgentState::kOffline;
+  auto move = [&](AgentState s, WallTime at) {
+    p.on_agent_state(agent_event("trainer", s, at), trainer);
+    trainer = s;
+  };
+  move(AgentState::kAvailable, t);
+  for (int i = 0; i < 40; ++i) {
+    move(AgentState::kBusy, t);
+    move(AgentState::kAfterCallWork, t + seconds(120));
+    move(AgentState::kAvailable, t + seconds(135));
+    t += seconds(136);
+  }
+  for (int i = 0; i < 300; ++i) {
+    PacedCall call;
+    call.placed_at = t;
+    p.on_call_placed(t);
+    if (i % 5 == 0) {
+      call.connected_at = t + seconds(10);
+      p.on_call_connected(call, call_event(ContactEvent::Kind::kCallConnected, Outcome::kConnected,
+                                           *call.connected_at));
+      p.on_call_ended(call, call_event(ContactEvent::Kind::kCallEnded, Outcome::kConnected,
+                                       t + seconds(130)));
+    } else {
+      p.on_call_ended(call, call_event(ContactEvent::Kind::kCallEnded, Outcome::kNoAnswer,
+                                       t + seconds(25)));
+    }
+    t += seconds(1);
+  }
+  return t + seconds(30);
+}
+
+AbandonRates ledger(int64_t answered, int64_t abandoned) {
+  AbandonRates l;
+  l.today = "2026-01-06";
+  l.answered_today = l.answered_30d = answered;
+  l.abandoned_today = l.abandoned_30d = abandoned;
+  return l;
+}
+
+PacerSnapshot snapshot(WallTime now, int available, int busy, int acw, int dialing, int talking) {
+  PacerSnapshot s;
+  s.now = now;
+  s.agents_available = available;
+  s.agents_busy = busy;
+  s.agents_after_call_work = acw;
+  s.dialing = dialing;
+  s.talking = talking;
+  return s;
+}
+
+TEST(PredictivePacer, MakePacerBuildsItForPredictiveMode) {
+  auto p = make_pacer(predictive_config());
+  EXPECT_EQ(p->status().mode, PacingMode::kPredictive);
+}
+
+TEST(PredictivePacer, PacesAsPowerModeWhileLearning) {
+  PredictivePacer p(predictive_config());
+  p.on_ledger(ledger(10'000, 0));
+  const PaceDecision d = p.decide(snapshot(kStart, 4, 0, 0, 1, 0));
+  EXPECT_EQ(d.calls, 3);
+  EXPECT_FALSE(d.review_at.has_value());
+  EXPECT_TRUE(p.status().warming_up);
+  EXPECT_NE(p.status().note.find("more answered calls"), std::string::npos);
+}
+
+TEST(PredictivePacer, DialsAheadOfFreeAgentsOnceLearnedWithBudget) {
+  PredictivePacer p(predictive_config());
+  p.on_ledger(ledger(10'000, 0));
+  const WallTime now = train(p, kStart);
+  EXPECT_FALSE(p.warming_up());
+  const PaceDecision d = p.decide(snapshot(now, 10, 0, 0, 0, 0));
+  // A 20% answer rate: more calls than free agents, within 3 lines each.
+  EXPECT_GT(d.calls, 10);
+  EXPECT_LE(d.calls, 30);
+  ASSERT_TRUE(d.review_at.has_value());
+  EXPECT_LE(*d.review_at - now, std::chrono::milliseconds(1000));
+}
+
+TEST(PredictivePacer, NeverMoreThanMaxLinesPerLoggedInAgent) {
+  PacingConfig c = predictive_config();
+  c.max_lines_per_agent = 1.5;
+  PredictivePacer p(c);
+  p.on_ledger(ledger(10'000, 0));
+  const WallTime now = train(p, kStart);
+  const PaceDecision d = p.decide(snapshot(now, 10, 0, 0, 0, 0));
+  EXPECT_EQ(d.calls, 15);
+  // Already at the cap: nothing more.
+  EXPECT_EQ(p.decide(snapshot(now, 10, 0, 0, 15, 0)).calls, 0);
+}
+
+TEST(PredictivePacer, WithoutAbandonBudgetPacesAsPowerMode) {
+  PredictivePacer p(predictive_config());
+  // Today's abandons already at the rate: nothing earned to spend.
+  p.on_ledger(ledger(1'000, 30));
+  const WallTime now = train(p, kStart);
+  EXPECT_EQ(p.decide(snapshot(now, 10, 0, 0, 0, 0)).calls, 10);
+  EXPECT_EQ(p.decide(snapshot(now, 10, 0, 0, 4, 0)).calls, 6);
+}
+
+TEST(PredictivePacer, ANewDayStartsWithoutBudget) {
+  PredictivePacer p(predictive_config());
+  p.on_ledger(ledger(10'000, 0));
+  const WallTime now = train(p, kStart);
+  // The 300 training outcomes counted in the tally; a new day's ledger
+  // replaces them with nothing answered yet today.
+  AbandonRates next_day = ledger(0, 0);
+  next_day.answered_30d = 10'000;
+  p.on_ledger(next_day);
+  EXPECT_EQ(p.decide(snapshot(now, 10, 0, 0, 0, 0)).calls, 10);
+}
+
+TEST(PredictivePacer, CountsAgentsAboutToFinishWrapUp) {
+  // Ten agents, none free. Just finishing their wrap-up: calls go out for
+  // them now; just starting to talk: none (they are two minutes away).
+  auto decide_with = [](AgentState state, seconds in_state) {
+    PredictivePacer p(predictive_config());
+    p.on_ledger(ledger(10'000, 0));
+    const WallTime now = train(p, kStart);
+    for (int i = 0; i < 10; ++i) {
+      const std::string id = "agent-" + std::to_string(i);
+      p.on_agent_state(agent_event(id, AgentState::kAvailable, now - in_state - seconds(1)),
+                       AgentState::kOffline);
+      p.on_agent_state(agent_event(id, state, now - in_state), AgentState::kAvailable);
+    }
+    return p.decide(snapshot(now + std::chrono::milliseconds(1), 0,
+                             state == AgentState::kBusy ? 10 : 0,
+                             state == AgentState::kAfterCallWork ? 10 : 0, 0, 0))
+        .calls;
+  };
+  const int wrapping_up = decide_with(AgentState::kAfterCallWork, seconds(13));
+  const int talking = decide_with(AgentState::kBusy, seconds(1));
+  EXPECT_GT(wrapping_up, 5);
+  EXPECT_EQ(talking, 0);
+}
+
+TEST(PredictivePacer, AbandonsRaiseTheMargin) {
+  PredictivePacer p(predictive_config());
+  p.on_ledger(ledger(10'000, 0));
+  WallTime now = train(p, kStart);
+  ASSERT_GT(p.decide(snapshot(now, 10, 0, 0, 0, 0)).calls, 10);  // steering
+  const double before = p.z();
+  for (int i = 0; i < 5; ++i) {
+    PacedCall call;
+    call.placed_at = now;
+    p.on_call_ended(call, call_event(ContactEvent::Kind::kCallEnded, Outcome::kAbandoned,
+                                     now + seconds(12)));
+  }
+  EXPECT_GT(p.z(), before);
+  EXPECT_GT(p.status().abandon_rate_today, 0.0);
+}
+
+TEST(PredictivePacer, BacksOffWhenThrottled) {
+  PredictivePacer p(predictive_config());
+  p.on_ledger(ledger(10'000, 0));
+  const WallTime now = train(p, kStart);
+  const int full = p.decide(snapshot(now, 10, 0, 0, 0, 0)).calls;
+  ASSERT_GT(full, 12);
+  p.on_throttled(now);
+  // Half the calls above power mode's ten.
+  EXPECT_EQ(p.decide(snapshot(now, 10, 0, 0, 0, 0)).calls, 10 + (full - 10) / 2);
+  EXPECT_EQ(p.status().throttled, 1);
+  EXPECT_NE(p.status().note.find("throttled"), std::string::npos);
+  // After the hold it dials ahead fully again.
+  EXPECT_EQ(p.decide(snapshot(now + ThrottleBackoff::kHold, 10, 0, 0, 0, 0)).calls, full);
+}
+
+}  // namespace
+}  // namespace pd
