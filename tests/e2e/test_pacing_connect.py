@@ -21,6 +21,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
@@ -28,7 +29,7 @@ from collections import Counter
 
 from local_aws import BIN, MotoServer, Standin, aws_env
 
-PACING = os.environ.get("POWERDIALER_E2E_PACING", "progressive")
+PACING = os.environ.get("POWERDIALER_E2E_PACING", "predictive")
 INSTANCE = "11111111-2222-3333-4444-555555555555"
 QUEUE = "aaaaaaaa-1111-2222-3333-444444444444"
 FLOW = "22222222-3333-4444-5555-666666666666"
@@ -125,6 +126,18 @@ class PacingOnConnectTest(unittest.TestCase):
         self.assertAlmostEqual(live["target_abandon_rate"], TARGET)
         text = self.pd("status").stdout
         self.assertIn(f"pacing     {PACING}", text)
+        # What the pacer did, sampled until the end (shown with -v): how long
+        # it learnt (predictive dials as power mode until it has seen enough
+        # outcomes) and the highest level it dialled at.
+        samples = []
+        while run.poll() is None:
+            p = self.status()["pacing"]
+            if p["lines_per_agent"] is not None:
+                samples.append((p["warming_up"], p["lines_per_agent"]))
+            time.sleep(0.5)
+        learning = sum(1 for w, _ in samples if w)
+        print(f"\n{PACING}: {len(samples)} samples, {learning} warming up, highest "
+              f"{max((x for _, x in samples), default=0):.2f} lines per agent", file=sys.stderr)
         out, err = run.communicate(timeout=400)
         self.assertEqual(run.returncode, 0, err)
         self.assertIn("campaign 'default' is done", out)
