@@ -34,15 +34,20 @@ void use(const absl::StatusOr<pd::connect::ContactFacts>& facts) {
   if (facts->connected_to_agent_at) {
     // Reaching an agent is connected, unless it took longer than the 2 s
     // after the answer that the TCPA allows: then the call counts as
-    // abandoned.
-    const bool late = facts->connected_to_system_at &&
-                      *facts->connected_to_agent_at - *facts->connected_to_system_at >
-                          pd::kAbandonWindow;
+    // abandoned. Times in whole seconds cannot tell 1.5 s from 2.5 s, so
+    // there a gap of 2 s counts as late.
+    bool late = false;
+    if (facts->connected_to_system_at) {
+      const auto gap = *facts->connected_to_agent_at - *facts->connected_to_system_at;
+      late = facts->whole_second_answer_times ? gap >= pd::kAbandonWindow
+                                              : gap > pd::kAbandonWindow;
+    }
     check(ended.outcome == (late ? pd::Outcome::kAbandoned : pd::Outcome::kConnected),
           "reached an agent, yet neither connected nor abandoned late");
   }
   for (const std::optional<pd::WallTime>& t :
-       {facts->connected_to_system_at, facts->connected_to_agent_at, facts->disconnected_at}) {
+       {facts->connected_to_system_at, facts->connected_to_agent_at, facts->disconnected_at,
+        facts->enqueued_at, facts->dequeued_at}) {
     if (t) (void)pd::format_iso8601(*t);
   }
 }

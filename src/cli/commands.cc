@@ -250,7 +250,8 @@ int cmd_status(const Context& ctx, bool json) {
       format_abandon_rate(a.rate_today()), a.abandoned_today, a.answered_today,
       format_abandon_rate(a.rate_30d()), a.abandoned_30d, a.answered_30d, format_rate(a.max_rate));
   out << "pacing     "
-      << escape_controls(pacing_text(pacing->config, a, pacing->live, system_clock().wall_now())) << "\n";
+      << escape_controls(pacing_text(pacing->config, a, pacing->live, system_clock().wall_now(),
+                                     pacing->running)) << "\n";
   return kOk;
 }
 

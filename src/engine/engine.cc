@@ -6,9 +6,9 @@
 #include "core/status_macros.h"
 #include "core/strings.h"
 #include "core/time_format.h"
+#include "engine/pacing_report.h"
 #include "io/object_io.h"
 #include "io/results_export.h"
-#include "engine/pacing_report.h"
 #include "io/status_json.h"
 
 namespace pd {

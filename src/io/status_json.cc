@@ -180,6 +180,8 @@ absl::StatusOr<CampaignPacing> read_campaign_pacing(Store& store, const Campaign
   CampaignPacing out;
   out.config = shown_config(stored, campaign.name, abandon);
   PD_ASSIGN_OR_RETURN(out.live, read_live_pacing(store, campaign));
+  out.running = campaign.state == CampaignState::kRunning ||
+                campaign.state == CampaignState::kStopping;
   return out;
 }
 
@@ -211,7 +213,7 @@ nlohmann::json pacing_json(const CampaignConfig& config, const AbandonRates& aba
 }
 
 std::string pacing_text(const CampaignConfig& config, const AbandonRates& abandon,
-                        const std::optional<LivePacing>& live, WallTime now) {
+                        const std::optional<LivePacing>& live, WallTime now, bool running) {
   std::string out = config.pacing;
   if (live) {
     out += fmt::format(", {:.2f} lines per agent", live->lines_per_agent);
@@ -219,7 +221,7 @@ std::string pacing_text(const CampaignConfig& config, const AbandonRates& abando
     const auto age = std::chrono::duration_cast<std::chrono::seconds>(now - live->at).count();
     if (age >= 60) out += fmt::format(" as of {} ago", wait_duration_text(live->at, now));
   } else {
-    out += ", not dialling";
+    out += running ? ", starting" : ", not dialling";
   }
   if (config.pacing == "progressive") {
     out += fmt::format(" (lines-per-agent {}, max {})", fmt::format("{:g}", config.lines_per_agent),

@@ -78,6 +78,7 @@ absl::StatusOr<std::optional<LivePacing>> read_live_pacing(Store& store, const C
 struct CampaignPacing {
   CampaignConfig config;
   std::optional<LivePacing> live;
+  bool running = false;  // running or stopping (live may not be written yet)
 };
 
 // The configuration `status` and the API show: a stored value that no
@@ -100,8 +101,11 @@ nlohmann::json pacing_json(const CampaignConfig& config, const AbandonRates& aba
 // `status`'s line, after "pacing     ": "progressive, 1.43 lines per agent
 // (lines-per-agent 1.5, max 3); abandons today 1.2%, 30 days 2.0%, target
 // 2.5% (max 3%)".
+// `running` without `live`: "starting" (the dialer has not said yet), else
+// "not dialling".
 std::string pacing_text(const CampaignConfig& config, const AbandonRates& abandon,
-                        const std::optional<LivePacing>& live, WallTime now);
+                        const std::optional<LivePacing>& live, WallTime now,
+                        bool running = false);
 
 // `config list --json`: every key with its value (its default when not
 // set; null when neither).

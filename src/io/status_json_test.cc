@@ -128,6 +128,8 @@ TEST(StatusJsonTest, PacingShowsModeLinesAndAbandonsAgainstTheTarget) {
   a.abandoned_30d = 10;
   EXPECT_EQ(pacing_text(config, a, std::nullopt, live.at),
             "power, not dialling; abandons today 1.5%, 30 days 1.0%, target 2.5% (max 3%)");
+  EXPECT_EQ(pacing_text(config, a, std::nullopt, live.at, /*running=*/true).rfind("power, starting;", 0),
+            0u);
   // A dialer that stopped writing is shown with the age of its word.
   config.pacing = "predictive";
   live.warming_up = true;

@@ -235,6 +235,11 @@ test('dashboard: sign in, create, upload, start, live numbers, stop, download', 
     const cfg = await (await fetch(`${base}/api/campaigns/${CAMPAIGN}/config`,
       { headers: { Authorization: `Bearer ${token}` } })).json();
     assert.equal(cfg.config.pacing, 'progressive', 'the control went through the API');
+    // Back to power: five agents and a 70% answer rate over-dialled would
+    // abandon calls, and reach max-abandon-rate, in a test about the page.
+    await page.getByTestId('pacing-select').selectOption('power');
+    await page.getByTestId('pacing-apply').click();
+    await page.getByTestId('pacing-mode').filter({ hasText: 'power' }).waitFor();
 
     // Upload the list: loaded and rejected counts, the reject with its line.
     await page.getByTestId('upload-input').setInputFiles(listFile);
@@ -271,7 +276,7 @@ test('dashboard: sign in, create, upload, start, live numbers, stop, download', 
     // While it dials, the pacing card shows the pacer's live level.
     await page.waitForFunction(() => /^\d+\.\d\d$/.test(
       document.querySelector('[data-testid="pacing-lines"]').textContent), null, { timeout: 15000 });
-    assert.equal(await page.getByTestId('pacing-mode').textContent(), 'progressive');
+    assert.equal(await page.getByTestId('pacing-mode').textContent(), 'power');
     // Live and final figures are told apart.
     assert.equal(await page.getByTestId('scope-connects').textContent(), 'live');
     // Calls in progress is the sum of its parts, sampled while calls come and go.

@@ -21,6 +21,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
@@ -28,7 +29,7 @@ from collections import Counter
 
 from local_aws import BIN, MotoServer, Standin, aws_env
 
-PACING = os.environ.get("POWERDIALER_E2E_PACING", "progressive")
+PACING = os.environ.get("POWERDIALER_E2E_PACING", "predictive")
 INSTANCE = "11111111-2222-3333-4444-555555555555"
 QUEUE = "aaaaaaaa-1111-2222-3333-444444444444"
 FLOW = "22222222-3333-4444-5555-666666666666"
@@ -54,15 +55,23 @@ class PacingOnConnectTest(unittest.TestCase):
         self.db = os.path.join(self.dir, "p.db")
         self.env = aws_env(self.dir, self.moto.endpoint)
         self.streams = (f"agents-{self._testMethodName[:30]}", f"ctrs-{self._testMethodName[:30]}")
-        self.standin = Standin(self.dir, self.env, *CONTACT_CENTRE, streams=self.streams)
+        self.standin = None
         self.procs = []
+
+    def start_standin(self, *extra):
+        # FLAG VALUE pairs given here replace CONTACT_CENTRE's of the same name.
+        given = set(extra[0::2])
+        base = [x for flag, value in zip(CONTACT_CENTRE[0::2], CONTACT_CENTRE[1::2])
+                if flag not in given for x in (flag, value)]
+        self.standin = Standin(self.dir, self.env, *base, *extra, streams=self.streams)
 
     def tearDown(self):
         for p in self.procs:
             if p.poll() is None:
                 p.kill()
             p.communicate()
-        self.standin.stop()
+        if self.standin:
+            self.standin.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def pd(self, *args, ok=True, timeout=300):
@@ -75,11 +84,11 @@ class PacingOnConnectTest(unittest.TestCase):
     def status(self):
         return json.loads(self.pd("status", "--json").stdout)
 
-    def configure(self, pacing):
+    def configure(self, pacing, customers=CUSTOMERS, lines="1.3"):
         path = os.path.join(self.dir, "list.csv")
         with open(path, "w") as f:
             f.write("custID,phone\n")
-            for i in range(CUSTOMERS):
+            for i in range(customers):
                 f.write(f"C{i:04d},+1202{5000000 + i:07d}\n")
         self.pd("init")
         for key, value in [("connectid", INSTANCE), ("contactflow", FLOW), ("queue", QUEUE),
@@ -87,12 +96,13 @@ class PacingOnConnectTest(unittest.TestCase):
                            ("connect-endpoint", self.standin.endpoint),
                            ("max-attempts", "1"),
                            ("calling-hours", "00:00-24:00"),  # not a calling-window test
-                           ("pacing", pacing), ("lines-per-agent", "1.3"),
+                           ("pacing", pacing), ("lines-per-agent", lines),
                            ("target-abandon-rate", f"{TARGET * 100:g}%")]:
             self.pd("config", "set", key, value)
         self.pd("load", path)
 
     def test_an_over_dialling_campaign_stays_under_the_abandon_target(self):
+        self.start_standin()
         self.configure(PACING)
         run = subprocess.Popen([BIN, "--db", self.db, "run", "--backend", "connect"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -116,6 +126,18 @@ class PacingOnConnectTest(unittest.TestCase):
         self.assertAlmostEqual(live["target_abandon_rate"], TARGET)
         text = self.pd("status").stdout
         self.assertIn(f"pacing     {PACING}", text)
+        # What the pacer did, sampled until the end (shown with -v): how long
+        # it learnt (predictive dials as power mode until it has seen enough
+        # outcomes) and the highest level it dialled at.
+        samples = []
+        while run.poll() is None:
+            p = self.status()["pacing"]
+            if p["lines_per_agent"] is not None:
+                samples.append((p["warming_up"], p["lines_per_agent"]))
+            time.sleep(0.5)
+        learning = sum(1 for w, _ in samples if w)
+        print(f"\n{PACING}: {len(samples)} samples, {learning} warming up, highest "
+              f"{max((x for _, x in samples), default=0):.2f} lines per agent", file=sys.stderr)
         out, err = run.communicate(timeout=400)
         self.assertEqual(run.returncode, 0, err)
         self.assertIn("campaign 'default' is done", out)
@@ -133,13 +155,15 @@ class PacingOnConnectTest(unittest.TestCase):
         self.assertEqual(len(ledger), CUSTOMERS)
 
         # Abandons read from the contact records are the stand-in's own, call
-        # by call; each answered call carries its answer time (the CTR's
-        # ConnectedToSystemTimestamp).
+        # by call (its CTRs carry ConnectedToSystemTimestamp, the queue's
+        # times and the agent's, as Connect's do).
         for r in rows:
             self.assertIn(r["contact_id"], by_contact, r)
             truth = by_contact[r["contact_id"]]
             self.assertEqual(r["outcome"], truth["outcome"], r)
             if r["outcome"] in ("connected", "abandoned"):
+                self.assertTrue(truth["answered_at"], truth)
+            if r["outcome"] == "connected":
                 self.assertTrue(r["answered_at"], r)
         abandoned = sum(1 for c in ledger if c["outcome"] == "abandoned")
         connected = sum(1 for c in ledger if c["outcome"] == "connected")
@@ -157,6 +181,38 @@ class PacingOnConnectTest(unittest.TestCase):
         self.assertEqual(st["pacing"]["over_target"], False)
         # Finished: no live level any more.
         self.assertIsNone(st["pacing"]["lines_per_agent"])
+
+    def test_abandons_read_from_ctrs_are_the_standins_call_by_call(self):
+        # Over-dialled hard on purpose (this test is about reading abandons,
+        # not about avoiding them), with customers who wait a few seconds:
+        # some hang up in the queue, some are put through after more than
+        # 2 s. Both are abandons in the CTRs, as Connect writes them.
+        self.start_standin("--answer-rate", "0.6", "--talk-mean", "6s", "--acw-mean", "2s",
+                           "--patience", "4s",
+                           "--patience-dist", "exponential")
+        self.configure("progressive", customers=60, lines="3")
+        self.pd("config", "set", "max-abandon-rate", "100%")  # let it dial on
+        self.pd("config", "set", "target-abandon-rate", "100%")
+        out = self.pd("run", "--backend", "connect", timeout=400).stdout
+        self.assertIn("campaign 'default' is done", out)
+        ledger = self.standin.contacts()
+        by_contact = {c["contact_id"]: c for c in ledger}
+        rows = list(csv.DictReader(io.StringIO(self.pd("results").stdout)))
+        self.assertEqual(len(rows), 60)
+        for r in rows:
+            self.assertEqual(r["outcome"], by_contact[r["contact_id"]]["outcome"], r)
+
+        def late(c):
+            return c["agent"] and c["outcome"] == "abandoned"
+        abandoned = [c for c in ledger if c["outcome"] == "abandoned"]
+        hung_up = [c for c in abandoned if not c["agent"]]
+        put_through_late = [c for c in abandoned if late(c)]
+        self.assertGreater(len(hung_up), 0, "no customer hung up in the queue: a weak test")
+        self.assertGreater(len(put_through_late), 0, "no late connect: a weak test")
+        st = self.status()["abandon_rate"]
+        self.assertEqual(st["abandoned_today"], len(abandoned), st)
+        answered = sum(1 for c in ledger if c["outcome"] in ("connected", "abandoned"))
+        self.assertEqual(st["answered_today"], answered, st)
 
 
 if __name__ == "__main__":
