@@ -74,7 +74,7 @@ class PredictivePacer final : public Pacer {
     // seconds, nor a small one learn from a handful).
     double memory_outcomes = 5000;
     double memory_seconds = 1800;
-    double steer_to = 1.0;   // z steers to this share of target-abandon-rate
+    double steer_to = 0.96;  // z steers to this share of target-abandon-rate
     bool governor = true;    // off only to measure what it costs
     // The governor's rate, as a point between target (0) and max (1)
     // abandon rate: budget = rate x answered - abandoned.
