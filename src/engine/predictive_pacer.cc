@@ -216,18 +216,46 @@ void PredictivePacer::rebuild_ring_tables() {
   new_answer_ = ring_answer_[0];
 }
 
-void PredictivePacer::rebuild_agent_tables() {
+namespace {
+
+// Kaplan-Meier: the probability mass of each whole-second bin from the
+// durations seen to end (`ended`) and those still running (`running`, by
+// elapsed bin: censored). Without the running ones the first minutes of a
+// shift would teach that calls are short: only the short ones have ended.
+// The mass past the last bin (still running then) is left out.
+std::vector<double> kaplan_meier(const std::vector<double>& ended, const std::vector<double>& running) {
+  const size_t n = ended.size();
+  std::vector<double> at_risk(n + 1, 0.0), mass(n, 0.0);
+  for (size_t b = n; b-- > 0;) at_risk[b] = at_risk[b + 1] + ended[b] + running[b];
+  double survive = 1.0;
+  for (size_t b = 0; b < n && survive > 1e-12; ++b) {
+    if (at_risk[b] <= 0) break;
+    const double hazard = ended[b] / at_risk[b];
+    mass[b] = survive * hazard;
+    survive -= mass[b];
+  }
+  return mass;
+}
+
+}  // namespace
+
+void PredictivePacer::rebuild_agent_tables(WallTime now) {
   agent_samples_at_build_ = talks_seen_ + wraps_seen_;
-  double talk_total = 0, wrap_total = 0;
-  for (double w : talk_) talk_total += w;
-  for (double w : wrap_) wrap_total += w;
-  if (talk_total <= 0 || wrap_total <= 0) return;
+  std::vector<double> talk_running(kTalkBins, 0.0), wrap_running(kWrapBins, 0.0);
+  for (const Agent& a : agents_) {
+    const double e = seconds_between(a.since, now);
+    if (a.state == AgentState::kBusy) talk_running[static_cast<size_t>(bin_of(e, kTalkBins))] += 1;
+    if (a.state == AgentState::kAfterCallWork) {
+      wrap_running[static_cast<size_t>(bin_of(e, kWrapBins))] += 1;
+    }
+  }
+  const std::vector<double> talk = kaplan_meier(talk_, talk_running);
+  const std::vector<double> wrap = kaplan_meier(wrap_, wrap_running);
   // Wrap-up: F(x) = P(W < x); half[n] = P(W < n + 0.5).
   std::vector<double> wrap_cdf(kWrapBins + 1, 0.0), wrap_half(kWrapBins, 0.0);
   for (int b = 0; b < kWrapBins; ++b) {
-    const double f = wrap_[b] / wrap_total;
-    wrap_cdf[b + 1] = wrap_cdf[b] + f;
-    wrap_half[b] = wrap_cdf[b] + f / 2;
+    wrap_cdf[b + 1] = wrap_cdf[b] + wrap[b];
+    wrap_half[b] = wrap_cdf[b] + wrap[b] / 2;
   }
   const int window = static_cast<int>(kAbandonWindow.count() / 1000);
   auto wrap_below = [&](int x) { return x <= 0 ? 0.0 : wrap_cdf[std::min(x, kWrapBins)]; };
@@ -235,20 +263,18 @@ void PredictivePacer::rebuild_agent_tables() {
     const double alive = 1.0 - wrap_cdf[e];
     for (int k = 0; k < kHorizons; ++k) {
       const int h = k * kHorizonStepSeconds + window;
-      wrap_free_[e][k] = alive > 1e-12 ? (wrap_below(e + h) - wrap_cdf[e]) / alive : 1.0;
+      wrap_free_[e][k] = alive > 1e-12 ? (wrap_below(e + h) - wrap_cdf[e]) / alive : 0.0;
     }
   }
   // Talk then wrap-up: P(T + W < e + h | T >= e), T in whole-second bins.
   std::vector<double> talk_tail(kTalkBins + 1, 0.0);
-  int last = 0;
-  for (int b = kTalkBins - 1; b >= 0; --b) {
-    talk_tail[b] = talk_tail[b + 1] + talk_[b] / talk_total;
-    if (last == 0 && talk_[b] > 0) last = b;
-  }
+  double total = 0;
+  for (double m : talk) total += m;
+  talk_tail[kTalkBins] = 1.0 - total;  // still running past the last bin
+  for (int b = kTalkBins - 1; b >= 0; --b) talk_tail[b] = talk_tail[b + 1] + talk[b];
   for (int e = 0; e < kTalkBins; ++e) {
     Curve& c = busy_free_[e];
-    if (e > last + 1 || talk_tail[e] <= 1e-12) {
-      // Longer than any call seen: no forecast that it ends soon.
+    if (talk_tail[e] <= 1e-12) {
       c.fill(0.0);
       continue;
     }
@@ -257,7 +283,7 @@ void PredictivePacer::rebuild_agent_tables() {
       double p = 0;
       for (int b = e; b < std::min(e + h, kTalkBins); ++b) {
         const int rest = e + h - b - 1;
-        p += talk_[b] / talk_total * (rest < kWrapBins ? wrap_half[rest] : 1.0);
+        p += talk[b] * (rest < kWrapBins ? wrap_half[rest] : 1.0);
       }
       c[k] = std::min(1.0, p / talk_tail[e]);
     }
@@ -298,7 +324,7 @@ void PredictivePacer::refresh(WallTime now) {
   const int64_t samples = talks_seen_ + wraps_seen_;
   if (agent_samples_at_build_ < 0 ||
       (samples - agent_samples_at_build_ >= 50 && now - agent_tables_built_ >= Millis{60000})) {
-    rebuild_agent_tables();
+    rebuild_agent_tables(now);
     agent_tables_built_ = now;
   }
   supply_.fill(0);

@@ -9,7 +9,9 @@
 //    call or in after-call work, the probability that they are free by then,
 //    given how long that call or wrap-up has already run. The probabilities
 //    come from the talk and after-call-work times this pacer has seen
-//    (empirical, exponentially weighted), not from a fitted law.
+//    (empirical, exponentially weighted, not a fitted law), with the calls
+//    still running counted as censored (Kaplan-Meier): early in a shift only
+//    the short calls have ended.
 //  - Demand: for each calls in flight, the probability that a person answers
 //    it by then, given how long it has rung; and for a new call the same
 //    from zero. Learned from outcomes (answer times of answered calls, end
@@ -72,7 +74,7 @@ class PredictivePacer final : public Pacer {
     // seconds, nor a small one learn from a handful).
     double memory_outcomes = 5000;
     double memory_seconds = 1800;
-    double steer_to = 1.0;   // z steers to this share of target-abandon-rate
+    double steer_to = 0.96;  // z steers to this share of target-abandon-rate
     bool governor = true;    // off only to measure what it costs
     // The governor's rate, as a point between target (0) and max (1)
     // abandon rate: budget = rate x answered - abandoned.
@@ -114,7 +116,7 @@ class PredictivePacer final : public Pacer {
   void decay(WallTime now);
   void remove_in_flight(WallTime placed_at);
   void rebuild_ring_tables();
-  void rebuild_agent_tables();
+  void rebuild_agent_tables(WallTime now);
   void refresh(WallTime now);  // recomputes supply and demand sums from scratch
   Curve agent_curve(const Agent& a, WallTime now) const;
   Curve cohort_curve(int64_t second, WallTime now) const;
