@@ -75,6 +75,12 @@ double AbandonTally::rate_today() const {
   return a > 0 ? static_cast<double>(abandoned_today()) / static_cast<double>(a) : 0.0;
 }
 
+PacerStatus AbandonTally::stamp(PacerStatus status) const {
+  status.abandon_rate_today = rate_today();
+  status.abandon_rate_30d = rate_30d();
+  return status;
+}
+
 double AbandonTally::rate_30d() const {
   const int64_t a = answered_30d();
   return a > 0 ? static_cast<double>(abandoned_30d()) / static_cast<double>(a) : 0.0;
@@ -87,14 +93,10 @@ PowerPacer::PowerPacer(const PacingConfig& config) {
 
 void PowerPacer::on_ledger(const AbandonRates& ledger) {
   tally_.reset(ledger);
-  status_.abandon_rate_today = tally_.rate_today();
-  status_.abandon_rate_30d = tally_.rate_30d();
 }
 
 void PowerPacer::on_call_ended(const PacedCall& call, const ContactEvent& event) {
   tally_.ended(call, event.outcome);
-  status_.abandon_rate_today = tally_.rate_today();
-  status_.abandon_rate_30d = tally_.rate_30d();
 }
 
 PaceDecision PowerPacer::decide(const PacerSnapshot& now) {
@@ -139,14 +141,10 @@ ProgressivePacer::ProgressivePacer(const PacingConfig& config) : config_(config)
 
 void ProgressivePacer::on_ledger(const AbandonRates& ledger) {
   tally_.reset(ledger);
-  status_.abandon_rate_today = tally_.rate_today();
-  status_.abandon_rate_30d = tally_.rate_30d();
 }
 
 void ProgressivePacer::on_call_ended(const PacedCall& call, const ContactEvent& event) {
   tally_.ended(call, event.outcome);
-  status_.abandon_rate_today = tally_.rate_today();
-  status_.abandon_rate_30d = tally_.rate_30d();
 }
 
 void ProgressivePacer::on_throttled(WallTime at) {

@@ -117,6 +117,9 @@ class AbandonTally {
   int64_t abandoned_30d() const { return ledger_.abandoned_30d + abandoned_; }
   double rate_today() const;  // 0 with nothing answered
   double rate_30d() const;
+  // `status` with its abandon rates read from this tally (kept nowhere else,
+  // so they are never stale).
+  PacerStatus stamp(PacerStatus status) const;
 
  private:
   AbandonRates ledger_;
@@ -194,7 +197,7 @@ class ProgressivePacer final : public Pacer {
   void on_call_ended(const PacedCall& call, const ContactEvent& event) override;
   void on_throttled(WallTime at) override;
   PaceDecision decide(const PacerSnapshot& now) override;
-  PacerStatus status() const override { return status_; }
+  PacerStatus status() const override { return tally_.stamp(status_); }
 
  private:
   PacingConfig config_;
@@ -224,7 +227,7 @@ class PowerPacer final : public Pacer {
   // per-call retry backoff is all there is.
   void on_throttled(WallTime) override { ++status_.throttled; }
   PaceDecision decide(const PacerSnapshot& now) override;
-  PacerStatus status() const override { return status_; }
+  PacerStatus status() const override { return tally_.stamp(status_); }
 
  private:
   PacerStatus status_;

@@ -155,6 +155,14 @@ TEST(PacerTest, AbandonRatesAreTheLedgersPlusTheCallsEndedSince) {
   ledger.abandoned_today = 2;
   p.on_ledger(ledger);
   EXPECT_DOUBLE_EQ(p.status().abandon_rate_today, 2.0 / 100);
+  // A call that reaches an agent is answered at once (as the store counts
+  // it), and its end adds nothing more.
+  PacedCall talked;
+  talked.connected_at = WallTime{};
+  p.on_call_connected(talked, ended(Outcome::kConnected));
+  EXPECT_DOUBLE_EQ(p.status().abandon_rate_today, 2.0 / 101);
+  p.on_call_ended(talked, ended(Outcome::kConnected));
+  EXPECT_DOUBLE_EQ(p.status().abandon_rate_today, 2.0 / 101);
 }
 
 }  // namespace

@@ -60,8 +60,6 @@ bool PredictivePacer::warming_up() const {
 
 void PredictivePacer::on_ledger(const AbandonRates& ledger) {
   tally_.reset(ledger);
-  status_.abandon_rate_today = tally_.rate_today();
-  status_.abandon_rate_30d = tally_.rate_30d();
 }
 
 // --- learning ----------------------------------------------------------------
@@ -164,8 +162,6 @@ void PredictivePacer::on_call_connected(const PacedCall& call, const ContactEven
 
 void PredictivePacer::on_call_ended(const PacedCall& call, const ContactEvent& event) {
   tally_.ended(call, event.outcome);
-  status_.abandon_rate_today = tally_.rate_today();
-  status_.abandon_rate_30d = tally_.rate_30d();
   const bool answered =
       event.outcome == Outcome::kConnected || event.outcome == Outcome::kAbandoned;
   if (!call.connected_at) {

@@ -91,7 +91,7 @@ class PredictivePacer final : public Pacer {
   void on_call_ended(const PacedCall& call, const ContactEvent& event) override;
   void on_throttled(WallTime at) override;
   PaceDecision decide(const PacerSnapshot& now) override;
-  PacerStatus status() const override { return status_; }
+  PacerStatus status() const override { return tally_.stamp(status_); }
 
   // For tests and the lab: the current safety margin, and whether it still
   // paces as power mode to learn.

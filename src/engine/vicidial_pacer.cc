@@ -26,8 +26,6 @@ void VicidialAdaptPacer::on_ledger(const AbandonRates& ledger) {
     today_ = ledger.today;
     calls_today_ = ledger.answered_today;
   }
-  status_.abandon_rate_today = tally_.rate_today();
-  status_.abandon_rate_30d = tally_.rate_30d();
 }
 
 void VicidialAdaptPacer::on_call_placed(WallTime at) {
@@ -39,8 +37,6 @@ void VicidialAdaptPacer::on_call_placed(WallTime at) {
 void VicidialAdaptPacer::on_call_ended(const PacedCall& call, const ContactEvent& event) {
   tally_.ended(call, event.outcome);
   if (event.outcome == Outcome::kAbandoned) dropped_.push_back(event.at);
-  status_.abandon_rate_today = tally_.rate_today();
-  status_.abandon_rate_30d = tally_.rate_30d();
 }
 
 void VicidialAdaptPacer::on_throttled(WallTime at) {

@@ -56,7 +56,7 @@ class VicidialAdaptPacer final : public Pacer {
   void on_call_ended(const PacedCall& call, const ContactEvent& event) override;
   void on_throttled(WallTime at) override;
   PaceDecision decide(const PacerSnapshot& now) override;
-  PacerStatus status() const override { return status_; }
+  PacerStatus status() const override { return tally_.stamp(status_); }
 
   double dial_level() const { return dial_level_; }
 
