@@ -451,25 +451,18 @@ void Engine::pump() {
   const PaceDecision decision = pacer_->decide(snapshot());
   schedule_review(decision.review_at);
   const int want = decision.calls;
-  const bool read_ledger = loop_.now() - ledger_read_at_ >= kLedgerRefresh;
-  if (want <= 0) {
-    // No claim to read the ledger with: a pacer holding back (every agent
-    // busy) still learns that the day turned, and of other processes' calls.
-    if (read_ledger) refresh_ledger();
-    return;
-  }
-  if (read_ledger) ledger_read_at_ = loop_.now();
+  // Read whether or not anything is claimed: a pacer holding back (every
+  // agent busy) still learns that the day turned, and of other processes'
+  // calls. (The executor keeps order: the reading reaches the pacer before
+  // the claim below completes.)
+  if (loop_.now() - ledger_read_at_ >= kLedgerRefresh) refresh_ledger();
+  if (want <= 0) return;
   claim_outstanding_ = true;
   const CampaignId id = campaign_.id;
   const WallTime now = loop_.wall_now();
   const std::string owner = options_.owner;
   store_.submit([=, this](Store& s) -> StoreExecutor::Completion {
     auto claims = s.claim(id, want, now, owner);
-    std::optional<AbandonRates> ledger;
-    if (read_ledger && claims.ok()) {
-      auto l = s.abandon_rates(id, now);
-      if (l.ok()) ledger = *l;
-    }
     // A full claim means more may be callable now; only a short one needs
     // to know when the next customer will be.
     std::optional<WallTime> next = now;
@@ -477,8 +470,7 @@ void Engine::pump() {
       auto n = s.next_callable_at(id);
       if (n.ok()) next = *n;
     }
-    return [this, claims = std::move(claims), next, want, ledger]() mutable {
-      if (ledger) pacer_->on_ledger(*ledger);
+    return [this, claims = std::move(claims), next, want]() mutable {
       on_claimed(std::move(claims), next, want);
     };
   });
