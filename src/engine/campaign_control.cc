@@ -68,7 +68,7 @@ pid_t gone_local_process(const std::string& owner) {
 absl::Status break_dead_lease(Store& store, CampaignId id) {
   PD_ASSIGN_OR_RETURN(auto lease, store.lease(id));
   if (!lease) return absl::OkStatus();
-  if (gone_local_process(lease->first) != 0) return store.break_lease(id);
+  if (gone_local_process(lease->owner) != 0) return store.break_lease(id);
   return absl::OkStatus();
 }
 
@@ -86,14 +86,14 @@ absl::StatusOr<std::optional<DialerHealth>> dialer_health(Store& store, const Ca
     h.problem = "no dialer holds it";
     return h;
   }
-  h.owner = lease->first;
-  h.lease_until = lease->second;
+  h.owner = lease->owner;
+  h.lease_until = lease->until;
   if (const pid_t pid = gone_local_process(h.owner); pid != 0) {
     h.responding = false;
     h.problem = cat("dialer process ", pid, " on this machine has exited");
-  } else if (lease->second <= now) {
+  } else if (lease->until <= now) {
     h.responding = false;
-    h.problem = cat("dialer not responding since ", format_iso8601(lease->second));
+    h.problem = cat("dialer not responding since ", format_iso8601(lease->until));
   }
   return h;
 }
@@ -134,10 +134,10 @@ absl::StatusOr<StartPlan> prepare_campaign_start(Store& store, std::string_view 
   }
   PD_RETURN_IF_ERROR(break_dead_lease(store, plan.campaign.id));
   PD_ASSIGN_OR_RETURN(auto lease, store.lease(plan.campaign.id));
-  if (lease && lease->second > system_clock().wall_now()) {
+  if (lease && lease->until > system_clock().wall_now()) {
     return with_advice(absl::FailedPreconditionError(cat(
                            "campaign '", plan.campaign.name,
-                           "' is being run by another powerdialer process (", lease->first, ")")),
+                           "' is being run by another powerdialer process (", lease->owner, ")")),
                        {Remedy::kStopCampaign, plan.campaign.name, ""});
   }
   return plan;
@@ -166,7 +166,7 @@ absl::StatusOr<StopResult> request_campaign_stop(Store& store, const Campaign& c
   if (campaign.state == CampaignState::kRunning || campaign.state == CampaignState::kStopping) {
     PD_RETURN_IF_ERROR(break_dead_lease(store, campaign.id));
     PD_ASSIGN_OR_RETURN(auto lease, store.lease(campaign.id));
-    if (!lease || lease->second <= system_clock().wall_now()) {
+    if (!lease || lease->until <= system_clock().wall_now()) {
       PD_RETURN_IF_ERROR(store
                              .transition(campaign.id,
                                          {CampaignState::kRunning, CampaignState::kStopping},

@@ -111,13 +111,17 @@ void Engine::start(std::function<void(absl::Status, CampaignState)> on_finished)
     absl::StatusOr<AbandonRates> ledger = absl::UnknownError("not read");
     absl::Status status = [&]() -> absl::Status {
       if (lease) {
-        PD_ASSIGN_OR_RETURN(bool got, s.acquire_lease(id, owner, lease_now, lease_until));
-        if (!got) {
+        PD_ASSIGN_OR_RETURN(std::optional<int64_t> token,
+                            s.acquire_lease(id, owner, lease_now, lease_until));
+        if (!token) {
           return with_advice(
               absl::FailedPreconditionError(
                   cat("campaign '", name, "' is being run by another powerdialer process")),
               {Remedy::kStopCampaign, name, ""});
         }
+        // Every write from here on carries the token: should this process
+        // stall past its lease and another take over, it can write no more.
+        s.fence(id, owner, *token);
       }
       // Holding the lease, every open attempt belongs to a run that died. Its
       // call may or may not have been placed, so it is never dialled blindly
@@ -762,7 +766,11 @@ void Engine::heartbeat() {
     // the campaign on and dropped the lease. Renewing it now would dial on.
     const bool ours =
         !c.ok() || c->state == CampaignState::kRunning || c->state == CampaignState::kStopping;
-    auto held = ours ? s.acquire_lease(id, owner, now, until) : absl::StatusOr<bool>(false);
+    absl::StatusOr<bool> held = false;
+    if (ours) {
+      auto token = s.acquire_lease(id, owner, now, until);
+      held = token.ok() ? absl::StatusOr<bool>(token->has_value()) : token.status();
+    }
     // Only the lease holder speaks for the campaign. A failed write loses
     // one reading of a display figure; the next heartbeat writes another.
     if (held.ok() && *held) (void)s.set_setting(pacing_setting_key(id), pacing);

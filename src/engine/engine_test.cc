@@ -355,6 +355,9 @@ TEST_F(EngineTest, ADialerWhoseCampaignWasStoppedElsewhereDialsNoMore) {
   ASSERT_EQ(cc_.requests.size(), 1u);
   // Paused past its lease, this dialer was taken for dead: a load elsewhere
   // stopped the campaign and dropped the lease.
+  // (The test shares the engine's connection, which is fenced: the fence
+  // is set aside for what "elsewhere" does.)
+  store_->unfence();
   ASSERT_TRUE(store_->release_lease(campaign_.id, options.owner).ok());
   ASSERT_TRUE(store_->transition(campaign_.id, {}, CampaignState::kStopped).ok());
   advance(seconds(2));
@@ -364,6 +367,40 @@ TEST_F(EngineTest, ADialerWhoseCampaignWasStoppedElsewhereDialsNoMore) {
   auto lease = store_->lease(campaign_.id);
   ASSERT_TRUE(lease.ok());
   EXPECT_FALSE(lease->has_value());  // not taken back
+}
+
+TEST_F(EngineTest, ADialerWhoseLeaseWasTakenOverWritesNothingMore) {
+  load(5);
+  EngineOptions options;
+  options.heartbeat = std::chrono::seconds(1);
+  options.lease_clock = [this] { return loop_.wall_now(); };
+  engine_ = std::make_unique<Engine>(loop_, *executor_, cc_, campaign_, CampaignConfig{}, options);
+  engine_->start([this](absl::Status s, CampaignState state) {
+    finished_status_ = s;
+    finished_state_ = state;
+  });
+  settle();
+  cc_.agent("a1", AgentState::kAvailable);
+  settle();
+  ASSERT_EQ(cc_.requests.size(), 1u);
+  // Paused past its lease, this dialer was taken over by another node,
+  // which is dialing the campaign on: this one's writes are refused.
+  // (The test shares the engine's connection: it plays node B unfenced,
+  // then puts the engine's fence back as it was.)
+  auto mine = store_->lease(campaign_.id);
+  ASSERT_TRUE(mine.ok() && mine->has_value());
+  store_->unfence();
+  ASSERT_TRUE(store_->break_lease(campaign_.id).ok());
+  const WallTime now = loop_.wall_now();
+  auto theirs = store_->acquire_lease(campaign_.id, "node-b", now, now + seconds(60));
+  ASSERT_TRUE(theirs.ok() && theirs->has_value());
+  EXPECT_GT(**theirs, (*mine)->token);
+  store_->fence(campaign_.id, options.owner, (*mine)->token);
+  cc_.agent("a2", AgentState::kAvailable);
+  settle();
+  EXPECT_EQ(cc_.requests.size(), 1u);  // the claim was refused
+  EXPECT_EQ(store_->status(campaign_.id)->attempts, 1);
+  EXPECT_EQ((*store_->lease(campaign_.id))->owner, "node-b");
 }
 
 TEST_F(EngineTest, StopReleasesACallThatWasNeverPlaced) {

@@ -16,6 +16,13 @@ double AbandonRates::rate_30d() const {
   return answered_30d > 0 ? static_cast<double>(abandoned_30d) / answered_30d : 0;
 }
 
+absl::Status lost_lease_error(CampaignId id, std::string_view owner, int64_t token) {
+  return absl::AbortedError(cat("dialer ", owner, " lost campaign ", id,
+                                "'s lease (fencing token ", token,
+                                "): another dialer took the campaign over, so this write was "
+                                "refused"));
+}
+
 std::string format_abandon_rate(double rate) { return fmt::format("{:.1f}%", rate * 100); }
 
 std::string AbandonRates::pause_reason() const {

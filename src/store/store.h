@@ -167,6 +167,14 @@ struct DialerHealth {
   std::string problem;
 };
 
+// A campaign's lease: the one dialer process that may dial it, until when,
+// and the fencing token that process's writes carry (Store::fence).
+struct Lease {
+  std::string owner;  // "host:pid:random"
+  WallTime until{};
+  int64_t token = 0;
+};
+
 // A campaign's abandon rate, as the FCC's TCPA rule measures it: abandoned
 // calls over answered calls (answered = connected + abandoned), per day and
 // over 30 days, from the ledger finish() keeps (days in the campaign's
@@ -391,15 +399,30 @@ class Store {
                                       std::string_view sequence_number) = 0;
 
   // --- leases (one dialer process per campaign at a time) --------------
-  // Takes or renews the campaign's lease for `owner` until `until`. Returns
-  // false when another owner holds an unexpired lease.
-  virtual absl::StatusOr<bool> acquire_lease(CampaignId id, std::string_view owner, WallTime now,
-                                             WallTime until) = 0;
+  // Takes or renews the campaign's lease for `owner` until `until`, and
+  // returns its fencing token; nullopt when another owner holds an
+  // unexpired lease. A renewal keeps the token; a lease that changes hands
+  // (or is taken after a release or break) gets a new, larger one, never
+  // reused in this store.
+  virtual absl::StatusOr<std::optional<int64_t>> acquire_lease(CampaignId id,
+                                                               std::string_view owner,
+                                                               WallTime now, WallTime until) = 0;
   virtual absl::Status release_lease(CampaignId id, std::string_view owner) = 0;
-  // The current holder and expiry, if any (expired leases included).
-  virtual absl::StatusOr<std::optional<std::pair<std::string, WallTime>>> lease(CampaignId id) = 0;
+  // The current holder, expiry and token, if any (expired leases included).
+  virtual absl::StatusOr<std::optional<Lease>> lease(CampaignId id) = 0;
   // Drops the lease whoever holds it (its holder is known to be dead).
   virtual absl::Status break_lease(CampaignId id) = 0;
+
+  // --- fencing ----------------------------------------------------------
+  // Makes this Store object a dialer's: from now on every write it makes
+  // (all but the lease methods above) first checks, in the same
+  // transaction, that campaign `id`'s lease is still `owner`'s with fencing
+  // token `token`, and fails with kAborted, changing nothing, when it is not
+  // (the dialer was paused or cut off, and another took the campaign over).
+  void fence(CampaignId id, std::string owner, int64_t token) {
+    fence_ = Fence{id, std::move(owner), token};
+  }
+  void unfence() { fence_.reset(); }
 
   // --- store-wide settings ---------------------------------------------
   // Settings shared by every campaign of the store (e.g. "region-rules",
@@ -432,10 +455,24 @@ class Store {
                                     const std::function<void(const DncEntry&)>& fn) = 0;
   // How many entries, by source, and how many have expired at `now`.
   virtual absl::StatusOr<DncCounts> dnc_counts(WallTime now) = 0;
+
+ protected:
+  struct Fence {
+    CampaignId campaign = 0;
+    std::string owner;
+    int64_t token = 0;
+  };
+  // Set by fence(): implementations check it in every write's transaction.
+  std::optional<Fence> fence_;
 };
 
-// Opens the store named by `url`: a file path (SQLite; created when
-// `create` is set, otherwise it must exist).
+// kAborted: a fenced write refused because the dialer lost the lease.
+absl::Status lost_lease_error(CampaignId id, std::string_view owner, int64_t token);
+
+// Opens the store named by `url`: "postgresql://..." or "postgres://..."
+// (PostgreSQL, libpq's URI form) or a file path (SQLite; created when
+// `create` is set, otherwise it must exist). For PostgreSQL `create` only
+// matters to migrate(): the database itself must exist.
 absl::StatusOr<std::unique_ptr<Store>> open_store(const std::string& url, bool create);
 
 }  // namespace pd

@@ -189,6 +189,12 @@ CREATE TABLE IF NOT EXISTS settings(
 ) WITHOUT ROWID;
 )sql";
 
+// Version 5: leases carry a fencing token (Store::fence), drawn from a
+// store-wide counter so a token is never reused, even after a release.
+constexpr const char* kSchemaV5 = R"sql(
+INSERT OR IGNORE INTO meta(key, value) VALUES('last_lease_token', '0');
+)sql";
+
 // The latest time recorded for an attempt, indexed, so a restarted
 // simulator can start its clock after it with one index lookup. Not a schema
 // version of its own: any build can live with an extra index, so `init`
@@ -540,6 +546,10 @@ absl::Status SqliteStore::migrate() {
     }
     PD_RETURN_IF_ERROR(db_.exec(kSchemaV4));
   }
+  if (version < 5) {
+    PD_RETURN_IF_ERROR(add_column("leases", "token", "INTEGER NOT NULL DEFAULT 0"));
+    PD_RETURN_IF_ERROR(db_.exec(kSchemaV5));
+  }
   // A throw-away store (`simulate`) never resumes a clock: spare its writes.
   if (durable_) PD_RETURN_IF_ERROR(db_.exec(kLatestTimeIndex));
   PD_RETURN_IF_ERROR(db_.exec(kCustomerCallsIndex));
@@ -640,6 +650,7 @@ absl::StatusOr<Campaign> SqliteStore::transition(CampaignId id, std::vector<Camp
                                                  CampaignState to) {
   sqlite::Transaction txn(db_);
   PD_RETURN_IF_ERROR(txn.begin());
+  PD_RETURN_IF_ERROR(check_fence());
   PD_ASSIGN_OR_RETURN(Campaign c, campaign_by_id(id));
   if (!from.empty() && std::find(from.begin(), from.end(), c.state) == from.end()) {
     return absl::FailedPreconditionError(cat("campaign '", c.name, "' is ", to_string(c.state)));
@@ -691,6 +702,7 @@ absl::StatusOr<std::vector<Claim>> SqliteStore::claim(CampaignId id, int max, Wa
   if (max <= 0) return claims;
   sqlite::Transaction txn(db_);
   PD_RETURN_IF_ERROR(txn.begin());
+  PD_RETURN_IF_ERROR(check_fence());
   PD_ASSIGN_OR_RETURN(const CompliancePolicy* policy, policy_for(id));
   RuleCounts counts;
   PD_RETURN_IF_ERROR(check_abandon_rate(id, *policy, now, counts));
@@ -1126,14 +1138,19 @@ absl::StatusOr<std::optional<std::string>> SqliteStore::setting(std::string_view
 
 absl::Status SqliteStore::set_setting(std::string_view key, std::string_view value) {
   policies_.clear();
+  sqlite::Transaction txn(db_);
+  PD_RETURN_IF_ERROR(txn.begin());
+  PD_RETURN_IF_ERROR(check_fence());
   PD_ASSIGN_OR_RETURN(Stmt * s, stmt("INSERT INTO settings(key, value) VALUES(?1, ?2) "
                                      "ON CONFLICT(key) DO UPDATE SET value = ?2"));
-  return s->bind(1, key).bind(2, value).run();
+  PD_RETURN_IF_ERROR(s->bind(1, key).bind(2, value).run());
+  return txn.commit();
 }
 
 absl::Status SqliteStore::release_claim(AttemptId attempt) {
   sqlite::Transaction txn(db_);
   PD_RETURN_IF_ERROR(txn.begin());
+  PD_RETURN_IF_ERROR(check_fence());
   PD_ASSIGN_OR_RETURN(Stmt * find, stmt("SELECT customer_id, phone_seq FROM attempts "
                                         "WHERE id = ?1 AND state = 'dialing'"));
   find->bind(1, attempt);
@@ -1153,16 +1170,20 @@ absl::Status SqliteStore::release_claim(AttemptId attempt) {
 }
 
 absl::Status SqliteStore::set_contact_id(AttemptId attempt, std::string_view contact_id) {
+  sqlite::Transaction txn(db_);
+  PD_RETURN_IF_ERROR(txn.begin());
+  PD_RETURN_IF_ERROR(check_fence());
   PD_ASSIGN_OR_RETURN(Stmt * s, stmt("UPDATE attempts SET contact_id = ?2 WHERE id = ?1"));
   PD_RETURN_IF_ERROR(s->bind(1, attempt).bind(2, contact_id).run());
   if (db_.changes() == 0) return absl::NotFoundError(cat("no attempt ", attempt));
-  return absl::OkStatus();
+  return txn.commit();
 }
 
 absl::Status SqliteStore::mark_connected(AttemptId attempt, WallTime answered_at,
                                          std::string_view agent_id) {
   sqlite::Transaction txn(db_);
   PD_RETURN_IF_ERROR(txn.begin());
+  PD_RETURN_IF_ERROR(check_fence());
   PD_ASSIGN_OR_RETURN(Stmt * s, stmt("UPDATE attempts SET state = 'connected', answered_at = "
                                      "COALESCE(answered_at, max(?2, started_at)), agent_id = ?3 "
                                      "WHERE id = ?1 AND state = 'dialing' "
@@ -1188,6 +1209,7 @@ absl::StatusOr<Store::Finished> SqliteStore::finish(AttemptId attempt,
                                                     const RetryRules& rules) {
   sqlite::Transaction txn(db_);
   PD_RETURN_IF_ERROR(txn.begin());
+  PD_RETURN_IF_ERROR(check_fence());
   PD_ASSIGN_OR_RETURN(Stmt * find,
                       stmt("SELECT a.state, a.customer_id, a.phone_seq, p.attempts, "
                            "(SELECT count(*) FROM phones WHERE customer_id = a.customer_id), "
@@ -1275,6 +1297,7 @@ absl::StatusOr<DispositionApplied> SqliteStore::set_disposition(
   }
   sqlite::Transaction txn(db_);
   PD_RETURN_IF_ERROR(txn.begin());
+  PD_RETURN_IF_ERROR(check_fence());
   PD_ASSIGN_OR_RETURN(Stmt * find,
                       stmt("SELECT a.state, a.customer_id, a.phone_seq, a.phone, a.outcome, "
                            "cu.state, cu.cust_id, (SELECT max(id) FROM attempts WHERE "
@@ -1658,14 +1681,41 @@ absl::Status SqliteStore::set_checkpoint(std::string_view stream, std::string_vi
   return s->bind(1, stream).bind(2, shard).bind(3, sequence_number).run();
 }
 
-absl::StatusOr<bool> SqliteStore::acquire_lease(CampaignId id, std::string_view owner, WallTime now,
-                                                WallTime until) {
-  PD_ASSIGN_OR_RETURN(Stmt * s, stmt("INSERT INTO leases(campaign_id, owner, expires_at) "
-                                     "VALUES(?1, ?2, ?4) ON CONFLICT(campaign_id) DO UPDATE "
-                                     "SET owner = ?2, expires_at = ?4 "
-                                     "WHERE leases.owner = ?2 OR leases.expires_at <= ?3"));
-  PD_RETURN_IF_ERROR(s->bind(1, id).bind(2, owner).bind(3, ms(now)).bind(4, ms(until)).run());
-  return db_.changes() == 1;
+absl::StatusOr<std::optional<int64_t>> SqliteStore::acquire_lease(CampaignId id,
+                                                                  std::string_view owner,
+                                                                  WallTime now, WallTime until) {
+  sqlite::Transaction txn(db_);
+  PD_RETURN_IF_ERROR(txn.begin());
+  PD_ASSIGN_OR_RETURN(std::optional<Lease> held, lease(id));
+  if (held && held->owner != owner && held->until > now) return std::nullopt;
+  int64_t token = 0;
+  if (held && held->owner == owner) {
+    token = held->token;  // a renewal
+  } else {
+    PD_ASSIGN_OR_RETURN(Stmt * next, stmt("UPDATE meta SET value = CAST(value AS INTEGER) + 1 "
+                                          "WHERE key = 'last_lease_token' RETURNING value"));
+    PD_ASSIGN_OR_RETURN(bool row, next->step());
+    if (!row) return absl::InternalError("the store has no lease token counter: run powerdialer init");
+    token = next->int64(0);
+    next->reset();
+  }
+  PD_ASSIGN_OR_RETURN(Stmt * s, stmt("INSERT INTO leases(campaign_id, owner, expires_at, token) "
+                                     "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(campaign_id) DO UPDATE "
+                                     "SET owner = ?2, expires_at = ?3, token = ?4"));
+  PD_RETURN_IF_ERROR(s->bind(1, id).bind(2, owner).bind(3, ms(until)).bind(4, token).run());
+  PD_RETURN_IF_ERROR(txn.commit());
+  return token;
+}
+
+absl::Status SqliteStore::check_fence() {
+  if (!fence_) return absl::OkStatus();
+  PD_ASSIGN_OR_RETURN(Stmt * s, stmt("SELECT 1 FROM leases WHERE campaign_id = ?1 AND owner = ?2 "
+                                     "AND token = ?3"));
+  s->bind(1, fence_->campaign).bind(2, fence_->owner).bind(3, fence_->token);
+  PD_ASSIGN_OR_RETURN(bool row, s->step());
+  s->reset();
+  if (!row) return lost_lease_error(fence_->campaign, fence_->owner, fence_->token);
+  return absl::OkStatus();
 }
 
 absl::Status SqliteStore::release_lease(CampaignId id, std::string_view owner) {
@@ -1673,13 +1723,13 @@ absl::Status SqliteStore::release_lease(CampaignId id, std::string_view owner) {
   return s->bind(1, id).bind(2, owner).run();
 }
 
-absl::StatusOr<std::optional<std::pair<std::string, WallTime>>> SqliteStore::lease(CampaignId id) {
+absl::StatusOr<std::optional<Lease>> SqliteStore::lease(CampaignId id) {
   PD_ASSIGN_OR_RETURN(Stmt * s,
-                      stmt("SELECT owner, expires_at FROM leases WHERE campaign_id = ?1"));
+                      stmt("SELECT owner, expires_at, token FROM leases WHERE campaign_id = ?1"));
   s->bind(1, id);
   PD_ASSIGN_OR_RETURN(bool row, s->step());
-  std::optional<std::pair<std::string, WallTime>> out;
-  if (row) out.emplace(std::string(s->text(0)), wall(s->int64(1)));
+  std::optional<Lease> out;
+  if (row) out = Lease{std::string(s->text(0)), wall(s->int64(1)), s->int64(2)};
   s->reset();
   return out;
 }

@@ -18,7 +18,7 @@ namespace pd {
 class SqliteStore final : public Store {
  public:
   // The schema version this build writes; `init` upgrades older files.
-  static constexpr int kSchemaVersion = 4;
+  static constexpr int kSchemaVersion = 5;
 
   // Opens (and with `create`, creates) the file. Without `create`, a
   // missing file or an un-initialised/older schema is kFailedPrecondition
@@ -81,10 +81,10 @@ class SqliteStore final : public Store {
   absl::Status set_checkpoint(std::string_view stream, std::string_view shard,
                               std::string_view sequence_number) override;
 
-  absl::StatusOr<bool> acquire_lease(CampaignId id, std::string_view owner, WallTime now,
-                                     WallTime until) override;
+  absl::StatusOr<std::optional<int64_t>> acquire_lease(CampaignId id, std::string_view owner,
+                                                       WallTime now, WallTime until) override;
   absl::Status release_lease(CampaignId id, std::string_view owner) override;
-  absl::StatusOr<std::optional<std::pair<std::string, WallTime>>> lease(CampaignId id) override;
+  absl::StatusOr<std::optional<Lease>> lease(CampaignId id) override;
   absl::Status break_lease(CampaignId id) override;
 
   absl::Status add_api_token(const ApiToken& token) override;
@@ -122,6 +122,9 @@ class SqliteStore final : public Store {
                                                                   WallTime now);
   SqliteStore() = default;
   absl::StatusOr<int> schema_version();
+  // Inside a write's transaction: kAborted when this store is fenced
+  // (Store::fence) and its dialer no longer holds the lease.
+  absl::Status check_fence();
   absl::Status check_schema();
   absl::Status add_column(const char* table, const char* column, const char* declaration);
   // A prepared statement for `sql`, prepared once per connection. `sql` must

@@ -361,6 +361,37 @@ TEST_F(SqliteStoreTest, LeaseIsHeldByOneOwnerUntilItLapses) {
   EXPECT_TRUE(*store_->acquire_lease(campaign_, "c", t(41), t(70)));
 }
 
+TEST_F(SqliteStoreTest, ALeaseThatChangesHandsGetsALargerFencingToken) {
+  auto a = store_->acquire_lease(campaign_, "a", t(0), t(30));
+  ASSERT_TRUE(a.ok() && a->has_value());
+  // A renewal keeps the token.
+  EXPECT_EQ(**store_->acquire_lease(campaign_, "a", t(10), t(40)), **a);
+  auto b = store_->acquire_lease(campaign_, "b", t(40), t(70));
+  ASSERT_TRUE(b.ok() && b->has_value());
+  EXPECT_GT(**b, **a);
+  EXPECT_EQ((*store_->lease(campaign_))->token, **b);
+  // Released and taken again, even by the same owner: a new token.
+  ASSERT_TRUE(store_->release_lease(campaign_, "b").ok());
+  EXPECT_GT(**store_->acquire_lease(campaign_, "b", t(41), t(70)), **b);
+}
+
+TEST_F(SqliteStoreTest, AFencedStoreWritesNothingOnceItsLeaseIsTaken) {
+  auto token = store_->acquire_lease(campaign_, "a", t(0), t(30));
+  ASSERT_TRUE(token.ok() && token->has_value());
+  store_->fence(campaign_, "a", **token);
+  ASSERT_TRUE(store_->transition(campaign_, {}, CampaignState::kRunning).ok());
+  // Paused past its lease: "b" takes over.
+  auto other = SqliteStore::open(path_, /*create=*/false);
+  ASSERT_TRUE(other.ok());
+  ASSERT_TRUE((*other)->acquire_lease(campaign_, "b", t(31), t(60))->has_value());
+  auto moved = store_->transition(campaign_, {}, CampaignState::kStopped);
+  ASSERT_TRUE(absl::IsAborted(moved.status())) << moved.status();
+  EXPECT_NE(std::string(moved.status().message()).find("lost campaign"), std::string::npos);
+  EXPECT_TRUE(absl::IsAborted(store_->claim(campaign_, 1, t(31), "a").status()));
+  EXPECT_TRUE(absl::IsAborted(store_->set_setting("pacing/1", "{}")));
+  EXPECT_EQ((*other)->campaign(campaign_)->state, CampaignState::kRunning);
+}
+
 TEST_F(SqliteStoreTest, CheckpointsRoundTrip) {
   EXPECT_FALSE(store_->checkpoint("agents", "shard-0")->has_value());
   ASSERT_TRUE(store_->set_checkpoint("agents", "shard-0", "4955").ok());

@@ -1,0 +1,3 @@
+#include "store/postgres/pg_store.h"
+
+// Implemented by the pg-report work (see pg_store.h).
