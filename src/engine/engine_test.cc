@@ -152,6 +152,25 @@ class EngineTest : public ::testing::Test {
     ASSERT_TRUE((*w)->commit().ok());
   }
 
+  // A real-time run's engine (lease and heartbeat on the loop's clock) over
+  // 5 customers, with one call placed; returns its options.
+  EngineOptions start_leased_with_one_call() {
+    load(5);
+    EngineOptions options;
+    options.heartbeat = std::chrono::seconds(1);
+    options.lease_clock = [this] { return loop_.wall_now(); };
+    engine_ =
+        std::make_unique<Engine>(loop_, *executor_, cc_, campaign_, CampaignConfig{}, options);
+    engine_->start([this](absl::Status s, CampaignState state) {
+      finished_status_ = s;
+      finished_state_ = state;
+    });
+    settle();
+    cc_.agent("a1", AgentState::kAvailable);
+    settle();
+    return options;
+  }
+
   void start(RetryRules rules = {}, std::string output = "") {
     CampaignConfig config = config_;
     config.retry = rules;
@@ -340,18 +359,7 @@ TEST_F(EngineTest, StopLetsCallsInFlightFinishAndDialsNothingNew) {
 }
 
 TEST_F(EngineTest, ADialerWhoseCampaignWasStoppedElsewhereDialsNoMore) {
-  load(5);
-  EngineOptions options;
-  options.heartbeat = std::chrono::seconds(1);
-  options.lease_clock = [this] { return loop_.wall_now(); };
-  engine_ = std::make_unique<Engine>(loop_, *executor_, cc_, campaign_, CampaignConfig{}, options);
-  engine_->start([this](absl::Status s, CampaignState state) {
-    finished_status_ = s;
-    finished_state_ = state;
-  });
-  settle();
-  cc_.agent("a1", AgentState::kAvailable);
-  settle();
+  const EngineOptions options = start_leased_with_one_call();
   ASSERT_EQ(cc_.requests.size(), 1u);
   // Paused past its lease, this dialer was taken for dead: a load elsewhere
   // stopped the campaign and dropped the lease.
@@ -370,18 +378,7 @@ TEST_F(EngineTest, ADialerWhoseCampaignWasStoppedElsewhereDialsNoMore) {
 }
 
 TEST_F(EngineTest, ADialerWhoseLeaseWasTakenOverWritesNothingMore) {
-  load(5);
-  EngineOptions options;
-  options.heartbeat = std::chrono::seconds(1);
-  options.lease_clock = [this] { return loop_.wall_now(); };
-  engine_ = std::make_unique<Engine>(loop_, *executor_, cc_, campaign_, CampaignConfig{}, options);
-  engine_->start([this](absl::Status s, CampaignState state) {
-    finished_status_ = s;
-    finished_state_ = state;
-  });
-  settle();
-  cc_.agent("a1", AgentState::kAvailable);
-  settle();
+  const EngineOptions options = start_leased_with_one_call();
   ASSERT_EQ(cc_.requests.size(), 1u);
   // Paused past its lease, this dialer was taken over by another node,
   // which is dialing the campaign on: this one's writes are refused.
