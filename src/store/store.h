@@ -469,10 +469,8 @@ class Store {
 // kAborted: a fenced write refused because the dialer lost the lease.
 absl::Status lost_lease_error(CampaignId id, std::string_view owner, int64_t token);
 
-// Opens the store named by `url`: "postgresql://..." or "postgres://..."
-// (PostgreSQL, libpq's URI form) or a file path (SQLite; created when
-// `create` is set, otherwise it must exist). For PostgreSQL `create` only
-// matters to migrate(): the database itself must exist.
+// Opens the store named by `url`: a file path (SQLite; created when
+// `create` is set, otherwise it must exist).
 absl::StatusOr<std::unique_ptr<Store>> open_store(const std::string& url, bool create);
 
 }  // namespace pd

@@ -1,3 +1,0 @@
-#include "store/postgres/pg_db.h"
-
-// Implemented by the pg-core work (see pg_db.h).

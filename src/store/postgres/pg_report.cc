@@ -1,3 +1,0 @@
-#include "store/postgres/pg_store.h"
-
-// Implemented by the pg-report work (see pg_store.h).
