@@ -220,7 +220,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("powerdialer ") + POWERDIALER_VERSION);
   app.require_subcommand(1);
   app.option_defaults()->always_capture_default();
-  app.add_option("--db", ctx.db_path, "SQLite database file (env POWERDIALER_DB)");
+  app.add_option("--db", ctx.db_path, "SQLite database file or postgresql:// URL (env POWERDIALER_DB)");
   app.add_option("--campaign", ctx.campaign, "campaign name (env POWERDIALER_CAMPAIGN)");
 
   std::function<int()> run;
@@ -445,7 +445,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 86400));
   serve->add_option("--files-dir", serve_options.files_dir,
                     "the only folder where API clients' local inputfile/outputfile may be "
-                    "(default: DB-files beside the --db file)");
+                    "(default: DB-files beside the --db file; powerdialer-files in the current "
+                    "folder for a postgresql:// store)");
   add_sim_options(serve, serve_options.backend.sim, serve_flags);
   serve->callback([&] {
     run = [&] {

@@ -22,6 +22,8 @@
 namespace pd::cli {
 
 std::string files_folder_beside(const std::string& db_path) {
+  // A server store has no folder of its own: the current one.
+  if (is_server_url(db_path)) return "powerdialer-files";
   const std::filesystem::path db(db_path);
   return (db.parent_path() / cat(db.stem().string(), "-files")).string();
 }
@@ -90,7 +92,8 @@ int cmd_serve(const Context& ctx, const ServeOptions& options) {
   if (!files_folder.ok()) return fail(ctx, files_folder.status());
   // An API client could otherwise name the store (or its -wal file) as an
   // outputfile and overwrite it.
-  if (path_in_folder(*files_folder, "--db", std::filesystem::absolute(ctx.db_path).string()).ok()) {
+  if (!is_server_url(ctx.db_path) &&
+      path_in_folder(*files_folder, "--db", std::filesystem::absolute(ctx.db_path).string()).ok()) {
     return fail(ctx, absl::InvalidArgumentError(cat("the files folder ", *files_folder,
                                                     " holds the store ", ctx.db_path,
                                                     "; give --files-dir a folder of its own")));

@@ -4,6 +4,7 @@
 
 #include "core/config_keys.h"
 #include "core/strings.h"
+#include "store/postgres/pg_store.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace pd {
@@ -30,9 +31,18 @@ std::string AbandonRates::pause_reason() const {
              format_rate(max_rate));
 }
 
+bool is_server_url(std::string_view url) { return PgStore::is_url(url); }
+
+std::string store_display_name(std::string_view url) {
+  return is_server_url(url) ? pg::mask_password(url) : std::string(url);
+}
+
 absl::StatusOr<std::unique_ptr<Store>> open_store(const std::string& url, bool create) {
-  // Only SQLite files so far; a postgresql:// URL will select the other
-  // implementation.
+  if (PgStore::is_url(url)) {
+    auto pg = PgStore::open(url, create);
+    if (!pg.ok()) return pg.status();
+    return std::unique_ptr<Store>(std::move(*pg));
+  }
   auto store = SqliteStore::open(url, create);
   if (!store.ok()) return store.status();
   return std::unique_ptr<Store>(std::move(*store));

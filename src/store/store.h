@@ -469,8 +469,15 @@ class Store {
 // kAborted: a fenced write refused because the dialer lost the lease.
 absl::Status lost_lease_error(CampaignId id, std::string_view owner, int64_t token);
 
-// Opens the store named by `url`: a file path (SQLite; created when
+// Opens the store named by `url`: a postgresql:// or postgres:// URL (a
+// PostgreSQL server; `create` creates or upgrades its schema, otherwise it
+// must have been initialised), or a file path (SQLite; created when
 // `create` is set, otherwise it must exist).
 absl::StatusOr<std::unique_ptr<Store>> open_store(const std::string& url, bool create);
+// True when `url` names a PostgreSQL server (postgresql:// or postgres://)
+// rather than an SQLite file.
+bool is_server_url(std::string_view url);
+// `url` as messages may show it: a server URL with its password masked.
+std::string store_display_name(std::string_view url);
 
 }  // namespace pd

@@ -13,11 +13,13 @@
 #include "core/config_keys.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
+#include "store/store_common.h"
 
 namespace pd {
 namespace {
 
 using sqlite::Stmt;
+using namespace store_common;  // NOLINT: the helpers both stores share
 
 constexpr const char* kSchemaV1 = R"sql(
 CREATE TABLE IF NOT EXISTS meta(
@@ -121,14 +123,6 @@ INSERT OR IGNORE INTO reject_counts(campaign_id, reason, rows)
   SELECT campaign_id, 'unclassified', count(*) FROM rejects GROUP BY campaign_id;
 )sql";
 
-// How far back call_history keeps the calls a reload forgets: the longest
-// look-back of any rule (abandon-lockout may be 30 days; a call may last a
-// day), plus a margin.
-constexpr std::chrono::hours kCallHistoryKept{32 * 24};
-constexpr int64_t ms_count(std::chrono::hours h) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(h).count();
-}
-
 // Version 4: compliance (compliance/policy.h). Where each phone's owner is
 // (zones, region), why a rule holds a customer, the zone each attempt was
 // checked in and the rule that suppressed it; the store-wide do-not-call
@@ -210,47 +204,11 @@ constexpr const char* kLatestTimeIndex =
 constexpr const char* kCustomerCallsIndex =
     "CREATE INDEX IF NOT EXISTS attempts_customer_time ON attempts(customer_id, started_at)";
 
-int64_t ms(WallTime t) { return t.time_since_epoch().count(); }
-WallTime wall(int64_t v) { return WallTime{Millis{v}}; }
-
-std::string random_hex(size_t bytes) {
-  std::random_device rd;
-  std::string out;
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (size_t i = 0; i < bytes; ++i) {
-    const unsigned v = rd() & 0xff;
-    out += kHex[v >> 4];
-    out += kHex[v & 0xf];
-  }
-  return out;
-}
-
-int64_t wall_now_ms() {
-  return std::chrono::duration_cast<Millis>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-absl::StatusOr<CampaignState> state_from(std::string_view text) {
-  auto s = parse_campaign_state(text);
-  if (!s) return absl::DataLossError(cat("unknown campaign state '", text, "'"));
-  return *s;
-}
-
 constexpr const char* kAttemptColumns =
     "a.id, c.name, cu.cust_id, a.phone, a.attempt_on_phone, a.state, a.outcome, a.started_at, "
     "a.answered_at, a.ended_at, a.disconnect_reason, a.contact_id, a.agent_id, a.disposition, "
     "a.owner, a.callee_timezone, a.rule";
 constexpr int kAttemptColumnCount = 17;
-
-// Connect's ClientToken: unique per attempt (not per phone, so a legitimate
-// redial is never refused) and per database (the random instance id), and
-// derived from the attempt, so a retried request reuses it. The start time
-// is part of it because attempt ids are SQLite rowids, which come back after
-// a reload deletes the newest attempts: a reused token would get the old
-// call's contact from Connect (idempotent for 7 days) and place no call.
-std::string client_token(std::string_view instance_id, AttemptId attempt, int64_t started_ms) {
-  return cat("pd-", instance_id, "-", attempt, "-", started_ms);
-}
 
 AttemptRecord read_attempt(const Stmt& s, std::string_view instance_id) {
   AttemptRecord r;
@@ -309,7 +267,7 @@ class SqliteStore::Writer final : public ListWriter {
                "(SELECT max(started_at) FROM call_history) - ?2",
            }) {
         PD_ASSIGN_OR_RETURN(Stmt s, store_.db_.prepare(sql));
-        PD_RETURN_IF_ERROR(s.bind(1, campaign_).bind(2, ms_count(kCallHistoryKept)).run());
+        PD_RETURN_IF_ERROR(s.bind(1, campaign_).bind(2, kCallHistoryKeptMs).run());
       }
       for (const char* sql : {
                "DELETE FROM phones WHERE customer_id IN "
@@ -868,47 +826,6 @@ absl::StatusOr<Verdict> SqliteStore::check_dnc(CampaignId /*id*/,
 
 // --- limits: caps, the abandon lockout, the abandon-rate ledger ------------
 
-namespace {
-
-constexpr Millis k24h{24LL * 3600 * 1000};
-constexpr Millis k7d = 7 * k24h;
-// An abandoned call lasts seconds; its start is looked up this far before
-// the lockout's reach, so the index on (phone, started_at) bounds the scan.
-constexpr Millis kLongestCall = k24h;
-
-// "2026-12-02": the day of `t` in `zone` (an IANA name; empty or unknown:
-// UTC).
-std::string ledger_day(WallTime t, std::string_view zone) {
-  std::chrono::sys_days day = std::chrono::floor<std::chrono::days>(t);
-  if (!zone.empty()) {
-    try {
-      const date::time_zone* z = date::locate_zone(zone);
-      const auto local = z->to_local(t);
-      day = std::chrono::sys_days(
-          std::chrono::floor<std::chrono::days>(local).time_since_epoch());
-    } catch (const std::exception&) {
-      // An unknown zone cannot be stored (default-timezone is validated);
-      // should one appear, UTC days are still days.
-    }
-  }
-  const std::chrono::year_month_day ymd{day};
-  return fmt::format("{:04}-{:02}-{:02}", static_cast<int>(ymd.year()),
-                     static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
-}
-
-// The day `n` days before `day` ("YYYY-MM-DD").
-std::string days_before(const std::string& day, int n) {
-  int y = 0;
-  unsigned m = 0, d = 0;
-  std::sscanf(day.c_str(), "%d-%u-%u", &y, &m, &d);
-  const std::chrono::sys_days earlier =
-      std::chrono::sys_days(std::chrono::year{y} / std::chrono::month{m} / std::chrono::day{d}) -
-      std::chrono::days{n};
-  return ledger_day(std::chrono::time_point_cast<Millis>(earlier), "");
-}
-
-}  // namespace
-
 absl::StatusOr<std::optional<WallTime>> SqliteStore::cap_lets_go(bool per_customer,
                                                                  std::string_view key, int cap,
                                                                  Millis window, WallTime now) {
@@ -940,40 +857,10 @@ absl::StatusOr<std::optional<WallTime>> SqliteStore::cap_lets_go(bool per_custom
 absl::StatusOr<Verdict> SqliteStore::check_caps(CampaignId /*id*/,
                                                 const CompliancePolicy& policy, Candidate& c,
                                                 WallTime now) {
-  const CompliancePolicy::PhoneCaps phone = policy.phone_caps_in(c.callee.region);
-  const CompliancePolicy::CallCaps& customer = policy.customer_caps;
-  if (!phone.caps.any() && !customer.any()) {
-    Verdict v = Verdict::not_checked();
-    v.rule = rule::kCap;
-    return v;
-  }
-  // Every cap reached holds the customer; they wait for the one that lets
-  // go last.
-  std::optional<WallTime> until;
-  std::string why;
-  auto check = [&](bool per_customer, std::string_view key, int cap, Millis window,
-                   std::string name) -> absl::Status {
-    if (cap <= 0) return absl::OkStatus();
-    PD_ASSIGN_OR_RETURN(std::optional<WallTime> t, cap_lets_go(per_customer, key, cap, window, now));
-    if (t && (!until || *t > *until)) {
-      until = t;
-      why = std::move(name);
-    }
-    return absl::OkStatus();
-  };
-  const std::string region = phone.region_24h || phone.region_7d ? cat(" ", c.callee.region) : "";
-  PD_RETURN_IF_ERROR(check(false, c.claim.phone, phone.caps.per_24h, k24h,
-                           cat("max-calls-per-24h", phone.region_24h ? region : "")));
-  PD_RETURN_IF_ERROR(check(false, c.claim.phone, phone.caps.per_7d, k7d,
-                           cat("max-calls-per-7d", phone.region_7d ? region : "")));
-  PD_RETURN_IF_ERROR(
-      check(true, c.claim.cust_id, customer.per_24h, k24h, "max-customer-calls-per-24h"));
-  PD_RETURN_IF_ERROR(
-      check(true, c.claim.cust_id, customer.per_7d, k7d, "max-customer-calls-per-7d"));
-  if (until) return Verdict::defer(rule::kCap, std::max(*until, now + Millis{1}), why);
-  Verdict v = Verdict::dial();
-  v.rule = rule::kCap;
-  return v;
+  return caps_verdict(policy, c.callee, c.claim.phone, c.claim.cust_id, now,
+                      [&](bool per_customer, std::string_view key, int cap, Millis window) {
+                        return cap_lets_go(per_customer, key, cap, window, now);
+                      });
 }
 
 absl::StatusOr<Verdict> SqliteStore::check_lockout(CampaignId /*id*/,
@@ -1037,10 +924,7 @@ absl::Status SqliteStore::check_abandon_rate(CampaignId id, const CompliancePoli
   ++counts[rule::kAbandonRate].checked;
   if (!rates.over_max()) return absl::OkStatus();
   PD_ASSIGN_OR_RETURN(Campaign c, campaign_by_id(id));
-  return absl::FailedPreconditionError(
-      cat("campaign '", c.name, "' paused: ", rates.pause_reason(), " (today ",
-          format_abandon_rate(rates.rate_today()),
-          "); it dials again when days leave the 30-day window or max-abandon-rate is raised"));
+  return abandon_rate_paused(c.name, rates);
 }
 
 absl::Status SqliteStore::add_to_ledger(CampaignId id, Outcome outcome, WallTime at,
