@@ -12,6 +12,9 @@
 //
 // Thread-safety: start() once; then url(), create_database() from any
 // thread; stop()/restart() from one thread while nothing else calls them.
+// REQUIRES: start() and restart() run on a thread that outlives the server
+// (the test's main thread): the kernel's parent-death signal follows the
+// thread that started the child, not the process.
 #pragma once
 
 #include <sys/types.h>
