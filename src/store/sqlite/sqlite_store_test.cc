@@ -375,6 +375,57 @@ TEST_F(SqliteStoreTest, ALeaseThatChangesHandsGetsALargerFencingToken) {
   EXPECT_GT(**store_->acquire_lease(campaign_, "b", t(41), t(70)), **b);
 }
 
+TEST_F(SqliteStoreTest, NodesAreLiveUntilTheirHeartbeatLapses) {
+  ASSERT_TRUE(store_->heartbeat_node("b", t(0), t(10), false).ok());
+  ASSERT_TRUE(store_->heartbeat_node("a", t(0), t(20), false).ok());
+  auto live = store_->live_nodes(t(5));
+  ASSERT_TRUE(live.ok()) << live.status();
+  ASSERT_EQ(live->size(), 2u);
+  EXPECT_EQ((*live)[0].id, "a");  // by id
+  EXPECT_EQ((*live)[0].until, t(20));
+  EXPECT_FALSE((*live)[0].draining);
+  EXPECT_EQ((*live)[1].id, "b");
+  // b lapsed at 10 (a lease that ends at `now` is over, as for leases).
+  live = store_->live_nodes(t(10));
+  ASSERT_EQ(live->size(), 1u);
+  EXPECT_EQ((*live)[0].id, "a");
+  // A heartbeat brings b back, draining; another store sees it.
+  ASSERT_TRUE(store_->heartbeat_node("b", t(11), t(21), true).ok());
+  auto other = open(false);
+  ASSERT_NE(other, nullptr);
+  live = other->live_nodes(t(12));
+  ASSERT_EQ(live->size(), 2u);
+  EXPECT_TRUE((*live)[1].draining);
+  EXPECT_EQ((*live)[1].until, t(21));
+  // Removed: gone at once.
+  ASSERT_TRUE(store_->remove_node("a").ok());
+  ASSERT_TRUE(store_->remove_node("a").ok());  // again: nothing to do
+  live = other->live_nodes(t(12));
+  ASSERT_EQ(live->size(), 1u);
+  EXPECT_EQ((*live)[0].id, "b");
+  EXPECT_TRUE(absl::IsInvalidArgument(store_->heartbeat_node("", t(12), t(22), false)));
+}
+
+TEST_F(SqliteStoreTest, NodeRecordsAreNotFencedAndLongDeadOnesAreForgotten) {
+  auto token = store_->acquire_lease(campaign_, "a", t(0), t(30));
+  ASSERT_TRUE(token.ok() && token->has_value());
+  store_->fence(campaign_, "a", **token);
+  ASSERT_TRUE(store_->acquire_lease(campaign_, "b", t(31), t(60)).ok());
+  // The node record is the process's, not the campaign's: a dialer that
+  // lost a lease still heartbeats as a node.
+  EXPECT_TRUE(store_->heartbeat_node("a", t(32), t(42), false).ok());
+  store_->unfence();
+  ASSERT_TRUE(store_->heartbeat_node("gone", t(0), t(1), false).ok());
+  // A day after it lapsed, the next heartbeat forgets it; `a` stays.
+  ASSERT_TRUE(store_->heartbeat_node("c", t(2 + 24 * 3600), t(3 + 24 * 3600), false).ok());
+  sqlite::Db db;
+  ASSERT_TRUE(db.open(path_, false).ok());
+  auto n = db.prepare("SELECT group_concat(id, ',') FROM (SELECT id FROM nodes ORDER BY id)");
+  ASSERT_TRUE(n.ok());
+  ASSERT_TRUE(*n->step());
+  EXPECT_EQ(n->text(0), "a,c");
+}
+
 TEST_F(SqliteStoreTest, AFencedStoreWritesNothingOnceItsLeaseIsTaken) {
   auto token = store_->acquire_lease(campaign_, "a", t(0), t(30));
   ASSERT_TRUE(token.ok() && token->has_value());
@@ -734,6 +785,25 @@ TEST_F(SqliteStoreTest, SchemaVersion3UpgradesKeepingTheListAndItsAttempts) {
   ASSERT_TRUE(next.ok()) << next.status();
   EXPECT_EQ(next->size(), 1u);
   ASSERT_TRUE(store_->migrate().ok());  // again: nothing to do
+}
+
+TEST_F(SqliteStoreTest, SchemaVersion5UpgradesWithANodesTable) {
+  store_.reset();
+  {
+    sqlite::Db db;
+    ASSERT_TRUE(db.open(path_, false).ok());
+    for (const char* sql :
+         {"DROP TABLE nodes", "UPDATE meta SET value = '5' WHERE key = 'schema_version'"}) {
+      ASSERT_TRUE(db.exec(sql).ok()) << sql;
+    }
+  }
+  auto refused = SqliteStore::open(path_, false);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(std::string(refused.status().message()).find("schema version 5"), std::string::npos);
+  store_ = open(true);  // what `init` does
+  ASSERT_NE(store_, nullptr);
+  ASSERT_TRUE(store_->heartbeat_node("n1", t(0), t(10), false).ok());
+  EXPECT_EQ(store_->live_nodes(t(1))->size(), 1u);
 }
 
 // 2025-12-02 (a Tuesday) at hour:minute UTC; 12:00Z is 06:00 in Chicago, 07:00 in New York.
