@@ -288,7 +288,7 @@ class FailoverTest(FailoverTestBase):
         # Every node's API shows every campaign, and the node that runs it.
         for node in self.nodes.values():
             names = {c["name"]: c for c in self.api(node, "GET", "/api/campaigns")["campaigns"]}
-            self.assertEqual(set(names), {"camp-A", "camp-B"})
+            self.assertLessEqual({"camp-A", "camp-B"}, set(names))
             self.assertIn(names["camp-A"]["node"], (spread[0], None))
 
         # (a) SIGKILL the node running a campaign.
