@@ -193,6 +193,7 @@ void Engine::on_started(absl::Status status, std::vector<AttemptRecord> adopted)
     return;
   }
   running_ = true;
+  started_ = true;
   campaign_.state = CampaignState::kRunning;
   idle_accounted_at_ = loop_.now();
   cc_.start([this](const ContactEvent& e) { on_event(e); });

@@ -124,6 +124,8 @@ class Engine {
   // The pacing mode and what it aims for now (status, metrics).
   PacerStatus pacing() const { return pacer_->status(); }
   bool finished() const { return finished_; }
+  // True once start() succeeded (lease taken, calls left in flight resolved).
+  bool started() const { return started_; }
 
  private:
   struct Attempt {
@@ -224,6 +226,7 @@ class Engine {
   std::unordered_multimap<std::string, ContactEvent> early_events_;
 
   bool running_ = false;
+  bool started_ = false;
   bool stopping_ = false;
   bool handing_over_ = false;  // stopping_ for a hand-over (request_handover)
   bool finished_ = false;

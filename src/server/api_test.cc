@@ -174,6 +174,7 @@ TEST_F(ApiTest, LoadReportsRejectsAndStatusMatchesTheCli) {
   auto st = (*store)->status((*store)->find_campaign("c")->id);
   nlohmann::json expected = campaign_status_json(*st);
   expected["live"] = nullptr;
+  expected["node"] = nullptr;  // no node dials it
   auto pacing = read_campaign_pacing(**store, st->campaign, st->abandon);  // as `status` adds it
   ASSERT_TRUE(pacing.ok());
   expected["pacing"] = pacing_json(pacing->config, st->abandon, pacing->live);
@@ -351,7 +352,8 @@ TEST_F(ApiTest, NodesAreListedAndADrainedNodeRefusesStartsAndLoadsOfRunningCampa
   }
   nodes = api.nodes();
   EXPECT_EQ(nodes.body["unheld"], nlohmann::json::array({"c"}));
-  auto refused = load("c", "custID,phone\nB,+12025550102\n");
+  std::istringstream csv("custID,phone\nB,+12025550102\n");
+  auto refused = api.load_list("c", false, csv, nullptr);
   EXPECT_EQ(refused.status, 409);
   EXPECT_NE(refused.body["error"].get<std::string>().find("is running"), std::string::npos);
   Api api_without_node(*pool_, &host, files_);

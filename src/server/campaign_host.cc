@@ -32,6 +32,7 @@ LiveStats LiveStats::from(const EngineStats& e) {
 // One campaign's dialer: destroyed on the loop thread once it has finished.
 struct CampaignHost::Run {
   std::string name;
+  bool takeover = false;  // started by a node's takeover, not a request
   std::unique_ptr<ThreadedStoreExecutor> executor;
   std::unique_ptr<ContactCenter> contact_center;
   std::unique_ptr<Engine> engine;
@@ -142,6 +143,7 @@ void CampaignHost::create_run(uint64_t run_id, StartPlan plan, std::unique_ptr<R
   eo.lease_duration = options_.lease;
   eo.heartbeat = loop_time(std::min(std::chrono::milliseconds(500), options_.lease / 3));
   eo.takeover = takeover;
+  run->takeover = takeover;
   eo.seed = options_.backend.sim.seed;
   eo.files_folder = options_.files_folder;
   run->engine = std::make_unique<Engine>(loop_, *run->executor, *run->contact_center, plan.campaign,
@@ -169,7 +171,14 @@ void CampaignHost::create_run(uint64_t run_id, StartPlan plan, std::unique_ptr<R
 
 void CampaignHost::on_finished(uint64_t run_id, const std::string& name, absl::Status status,
                                CampaignState state) {
-  if (!status.ok()) {
+  auto run = runs_.find(run_id);
+  const bool never_started =
+      run != runs_.end() && run->second->engine && !run->second->engine->started();
+  if (!status.ok() && never_started && run->second->takeover) {
+    // Another node won the lease, or the campaign was settled meanwhile.
+    std::cerr << "powerdialer: campaign '" << name
+              << "' was not taken over here: " << sv(status.message()) << "\n";
+  } else if (!status.ok()) {
     std::cerr << "powerdialer: campaign '" << name << "' stopped: " << sv(status.message()) << "\n";
   } else if (state == CampaignState::kRunning) {
     std::cerr << "powerdialer: campaign '" << name

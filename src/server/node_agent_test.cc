@@ -60,14 +60,14 @@ class NodeAgentTest : public ::testing::Test {
     ho.backend.sim.busy_after = milliseconds(50);
     ho.backend.sim.invalid_after = milliseconds(20);
     ho.backend.sim.machine_after = milliseconds(50);
-    ho.backend.sim.run_id = node;
     return ho;
   }
   std::unique_ptr<NodeAgent> agent(CampaignHost& host, const std::string& node) {
     auto s = open_store(path_, false);
     EXPECT_TRUE(s.ok());
-    // Heartbeats by hand (step()): the test decides when each node looks.
-    return std::make_unique<NodeAgent>(std::move(*s), host, NodeOptions{node, seconds(1), {}});
+    // Heartbeats by hand (step()): the test decides when each node looks,
+    // and a node stays alive between them.
+    return std::make_unique<NodeAgent>(std::move(*s), host, NodeOptions{node, seconds(60), {}});
   }
 
   std::string owner(CampaignId id) {
