@@ -447,6 +447,14 @@ int main(int argc, char** argv) {
                     "the only folder where API clients' local inputfile/outputfile may be "
                     "(default: DB-files beside the --db file; powerdialer-files in the current "
                     "folder for a postgresql:// store)");
+  serve->add_option("--node-id", serve_options.node_id,
+                    "this server's name among the dialer nodes sharing the store (default: "
+                    "HOST:PID:RANDOM, new at every start)");
+  serve
+      ->add_option("--lease", serve_options.lease_seconds,
+                   "seconds a campaign's lease (and a node's heartbeat) lasts: another node "
+                   "takes a dead node's campaigns over within this plus a third of it")
+      ->check(CLI::Range(1.0, 3600.0));
   add_sim_options(serve, serve_options.backend.sim, serve_flags);
   serve->callback([&] {
     run = [&] {

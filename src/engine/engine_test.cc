@@ -398,6 +398,109 @@ TEST_F(EngineTest, ADialerWhoseLeaseWasTakenOverWritesNothingMore) {
   EXPECT_EQ(cc_.requests.size(), 1u);  // the claim was refused
   EXPECT_EQ(store_->status(campaign_.id)->attempts, 1);
   EXPECT_EQ((*store_->lease(campaign_.id))->owner, "node-b");
+  // ... and the engine let go of the campaign at once, saying why.
+  ASSERT_TRUE(finished_status_.has_value());
+  EXPECT_TRUE(absl::IsAborted(*finished_status_)) << *finished_status_;
+}
+
+TEST_F(EngineTest, ADialerThatFindsItsLeaseTakenLetsGoOfItsCallsAtOnce) {
+  const EngineOptions options = start_leased_with_one_call();
+  ASSERT_EQ(cc_.requests.size(), 1u);
+  auto mine = store_->lease(campaign_.id);
+  ASSERT_TRUE(mine.ok() && mine->has_value());
+  // Another node took the campaign (and this call) over while this one
+  // was paused; its heartbeat finds out before any write does.
+  store_->unfence();
+  const WallTime now = loop_.wall_now();
+  ASSERT_TRUE(store_->break_lease(campaign_.id).ok());
+  ASSERT_TRUE(store_->acquire_lease(campaign_.id, "node-b", now, now + seconds(60))->has_value());
+  store_->fence(campaign_.id, options.owner, (*mine)->token);
+  advance(seconds(2));
+  // Finished with the call still ringing: it is node-b's now.
+  ASSERT_TRUE(finished_status_.has_value());
+  EXPECT_TRUE(absl::IsAborted(*finished_status_)) << *finished_status_;
+  EXPECT_NE(std::string(finished_status_->message()).find("lost campaign"), std::string::npos);
+  EXPECT_EQ(store_->status(campaign_.id)->campaign.state, CampaignState::kRunning);
+  EXPECT_EQ(store_->status(campaign_.id)->attempts_in_flight, 1);
+  EXPECT_EQ((*store_->lease(campaign_.id))->owner, "node-b");
+  cc_.end("contact-1", Outcome::kNoAnswer);  // too late for this engine
+  settle();
+  EXPECT_EQ(store_->status(campaign_.id)->attempts_in_flight, 1);
+}
+
+TEST_F(EngineTest, AHandOverFinishesTheCallsInFlightAndLeavesTheCampaignRunning) {
+  start_leased_with_one_call();
+  ASSERT_EQ(cc_.requests.size(), 1u);
+  engine_->request_handover();
+  cc_.agent("a2", AgentState::kAvailable);
+  settle();
+  EXPECT_EQ(cc_.requests.size(), 1u);  // nothing new
+  EXPECT_FALSE(finished_state_.has_value());
+  cc_.end("contact-1", Outcome::kNoAnswer);
+  settle();
+  ASSERT_TRUE(finished_state_.has_value());
+  EXPECT_TRUE(finished_status_->ok()) << *finished_status_;
+  EXPECT_EQ(*finished_state_, CampaignState::kRunning);
+  auto st = store_->status(campaign_.id);
+  EXPECT_EQ(st->campaign.state, CampaignState::kRunning);
+  EXPECT_EQ(st->attempts_in_flight, 0);
+  EXPECT_EQ(st->attempts, 1);
+  // The lease is given up: another node takes the campaign at once.
+  EXPECT_FALSE(store_->lease(campaign_.id)->has_value());
+}
+
+TEST_F(EngineTest, AStopDuringAHandOverStopsTheCampaign) {
+  start_leased_with_one_call();
+  engine_->request_handover();
+  engine_->request_stop();
+  cc_.end("contact-1", Outcome::kNoAnswer);
+  settle();
+  ASSERT_TRUE(finished_state_.has_value());
+  EXPECT_EQ(*finished_state_, CampaignState::kStopped);
+  EXPECT_EQ(store_->status(campaign_.id)->campaign.state, CampaignState::kStopped);
+}
+
+TEST_F(EngineTest, ATakeoverOfAStoppingCampaignResolvesItsCallsAndStops) {
+  load(3);
+  auto orphan = store_->claim(campaign_.id, 1, loop_.wall_now(), "dead-node");
+  ASSERT_EQ(orphan->size(), 1u);
+  ASSERT_TRUE(store_->transition(campaign_.id, {}, CampaignState::kStopping).ok());
+  EngineOptions options;
+  options.takeover = true;
+  options.heartbeat = std::chrono::seconds(1);
+  options.lease_clock = [this] { return loop_.wall_now(); };
+  engine_ = std::make_unique<Engine>(loop_, *executor_, cc_, campaign_, CampaignConfig{}, options);
+  engine_->start([this](absl::Status s, CampaignState state) {
+    finished_status_ = s;
+    finished_state_ = state;
+  });
+  cc_.agent("a1", AgentState::kAvailable);
+  settle();
+  EXPECT_TRUE(cc_.requests.empty());  // a stop was asked: nothing new
+  ASSERT_TRUE(finished_state_.has_value());
+  EXPECT_EQ(*finished_state_, CampaignState::kStopped);
+  EXPECT_EQ(engine_->stats().recovered, 1);
+  EXPECT_EQ(attempts()[0].outcome, Outcome::kInterrupted);
+}
+
+TEST_F(EngineTest, ATakeoverOfACampaignThatIsNoLongerRunningIsRefused) {
+  load(3);
+  ASSERT_TRUE(store_->transition(campaign_.id, {}, CampaignState::kStopped).ok());
+  EngineOptions options;
+  options.takeover = true;
+  options.heartbeat = std::chrono::seconds(1);
+  options.lease_clock = [this] { return loop_.wall_now(); };
+  engine_ = std::make_unique<Engine>(loop_, *executor_, cc_, campaign_, CampaignConfig{}, options);
+  engine_->start([this](absl::Status s, CampaignState state) {
+    finished_status_ = s;
+    finished_state_ = state;
+  });
+  settle();
+  ASSERT_TRUE(finished_status_.has_value());
+  EXPECT_TRUE(absl::IsFailedPrecondition(*finished_status_)) << *finished_status_;
+  EXPECT_EQ(store_->status(campaign_.id)->campaign.state, CampaignState::kStopped);
+  store_->unfence();
+  EXPECT_FALSE(store_->lease(campaign_.id)->has_value());
 }
 
 TEST_F(EngineTest, StopReleasesACallThatWasNeverPlaced) {

@@ -175,6 +175,13 @@ struct Lease {
   int64_t token = 0;
 };
 
+// A `serve` process sharing the store with others: a dialer node.
+struct Node {
+  std::string id;        // "host:pid:random" (new_dialer_owner_id()) or --node-id
+  WallTime until{};      // alive until then, unless it heartbeats again
+  bool draining = false; // handing its campaigns over; takes no new ones
+};
+
 // A campaign's abandon rate, as the FCC's TCPA rule measures it: abandoned
 // calls over answered calls (answered = connected + abandoned), per day and
 // over 30 days, from the ledger finish() keeps (days in the campaign's
@@ -412,6 +419,20 @@ class Store {
   virtual absl::StatusOr<std::optional<Lease>> lease(CampaignId id) = 0;
   // Drops the lease whoever holds it (its holder is known to be dead).
   virtual absl::Status break_lease(CampaignId id) = 0;
+
+  // --- dialer nodes -----------------------------------------------------
+  // `serve` processes sharing this store record themselves here, so each
+  // can tell how many live nodes share the running campaigns. Not fenced:
+  // a node is not a campaign's dialer.
+  //
+  // Records that node `id` is alive until `until` (its heartbeat) and
+  // whether it is draining.
+  virtual absl::Status heartbeat_node(std::string_view id, WallTime now, WallTime until,
+                                      bool draining) = 0;
+  // Every node whose heartbeat has not lapsed at `now`, by id.
+  virtual absl::StatusOr<std::vector<Node>> live_nodes(WallTime now) = 0;
+  // Forgets node `id` (it shut down).
+  virtual absl::Status remove_node(std::string_view id) = 0;
 
   // --- fencing ----------------------------------------------------------
   // Makes this Store object a dialer's: from now on every write it makes

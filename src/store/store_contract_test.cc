@@ -641,6 +641,37 @@ TEST_P(StoreContractTest, StoredRegionRulesNarrowTheWindowForThatRegion) {
   EXPECT_NE(std::string(bad.status().message()).find("region rules:2: key 'hours'"), std::string::npos)
       << bad.status();
 }
+TEST_P(StoreContractTest, NodesAreLiveUntilTheirHeartbeatLapses) {
+  ASSERT_TRUE(store_->heartbeat_node("b", t(0), t(10), false).ok());
+  ASSERT_TRUE(store_->heartbeat_node("a", t(0), t(20), false).ok());
+  auto live = store_->live_nodes(t(5));
+  ASSERT_TRUE(live.ok()) << live.status();
+  ASSERT_EQ(live->size(), 2u);
+  EXPECT_EQ((*live)[0].id, "a");  // by id
+  EXPECT_EQ((*live)[0].until, t(20));
+  EXPECT_FALSE((*live)[0].draining);
+  EXPECT_EQ((*live)[1].id, "b");
+  // b lapsed at 10 (a lease that ends at `now` is over, as for leases).
+  live = store_->live_nodes(t(10));
+  ASSERT_EQ(live->size(), 1u);
+  EXPECT_EQ((*live)[0].id, "a");
+  // A heartbeat brings b back, draining; another store sees it.
+  ASSERT_TRUE(store_->heartbeat_node("b", t(11), t(21), true).ok());
+  auto other = open(false);
+  ASSERT_NE(other, nullptr);
+  live = other->live_nodes(t(12));
+  ASSERT_EQ(live->size(), 2u);
+  EXPECT_TRUE((*live)[1].draining);
+  EXPECT_EQ((*live)[1].until, t(21));
+  // Removed: gone at once.
+  ASSERT_TRUE(store_->remove_node("a").ok());
+  ASSERT_TRUE(store_->remove_node("a").ok());  // again: nothing to do
+  live = other->live_nodes(t(12));
+  ASSERT_EQ(live->size(), 1u);
+  EXPECT_EQ((*live)[0].id, "b");
+  EXPECT_TRUE(absl::IsInvalidArgument(store_->heartbeat_node("", t(12), t(22), false)));
+}
+
 INSTANTIATE_TEST_SUITE_P(Sqlite, StoreContractTest,
                          ::testing::Values(store_testing::sqlite_store_kind()),
                          store_testing::store_kind_name);

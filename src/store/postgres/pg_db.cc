@@ -279,18 +279,7 @@ constexpr size_t kCopyFlushBytes = 256 * 1024;
 }  // namespace
 
 absl::Status Db::copy_row(std::initializer_list<Param> values) {
-  bool first = true;
-  for (const Param& v : values) {
-    if (!first) copy_buffer_ += '\t';
-    first = false;
-    append_copy_value(copy_buffer_, v);
-  }
-  copy_buffer_ += '\n';
-  if (copy_buffer_.size() < kCopyFlushBytes) return absl::OkStatus();
-  const int rc = PQputCopyData(conn_, copy_buffer_.data(), static_cast<int>(copy_buffer_.size()));
-  copy_buffer_.clear();
-  if (rc != 1) return to_status(display_url_, conn_, nullptr, "COPY data");
-  return absl::OkStatus();
+  return copy_row(std::vector<Param>(values));
 }
 
 absl::Status Db::copy_row(const std::vector<Param>& values) {

@@ -319,6 +319,8 @@ AttemptRecord read_attempt(const Result& r, int row, std::string_view instance_i
 // Rows a paged walk reads per round trip: memory stays flat, and the
 // callback may use the store between pages.
 constexpr int64_t kPage = 1000;
+// How long after its heartbeat lapsed a node's record is kept.
+constexpr int64_t kForgetNodeAfterMs = 24LL * 3600 * 1000;
 
 }  // namespace
 
@@ -1570,6 +1572,40 @@ absl::StatusOr<std::optional<Lease>> PgStore::lease(CampaignId id) {
 
 absl::Status PgStore::break_lease(CampaignId id) {
   return db_.query("DELETE FROM leases WHERE campaign_id = $1", {p(id)}).status();
+}
+
+// Nodes, like leases, are timed by the callers' clock (`now`), as in
+// SqliteStore: the engines run on simulated clocks too.
+absl::Status PgStore::heartbeat_node(std::string_view id, WallTime now, WallTime until,
+                                     bool draining) {
+  if (id.empty()) return absl::InvalidArgumentError("a dialer node needs a non-empty id");
+  pg::Transaction txn(db_);
+  PD_RETURN_IF_ERROR(txn.begin());
+  PD_RETURN_IF_ERROR(db_.query("INSERT INTO nodes(id, until_ms, draining) VALUES($1, $2, $3) "
+                               "ON CONFLICT (id) DO UPDATE SET until_ms = excluded.until_ms, "
+                               "draining = excluded.draining",
+                               {p(id), p(ms(until)), p(int64_t{draining ? 1 : 0})})
+                         .status());
+  // A node a day past its heartbeat is forgotten (as SqliteStore does).
+  PD_RETURN_IF_ERROR(db_.query("DELETE FROM nodes WHERE until_ms < $1",
+                               {p(ms(now) - kForgetNodeAfterMs)})
+                         .status());
+  return txn.commit();
+}
+
+absl::StatusOr<std::vector<Node>> PgStore::live_nodes(WallTime now) {
+  PD_ASSIGN_OR_RETURN(Result r, db_.query("SELECT id, until_ms, draining FROM nodes WHERE "
+                                          "until_ms > $1 ORDER BY id COLLATE \"C\"",
+                                          {p(ms(now))}));
+  std::vector<Node> out;
+  for (int i = 0; i < r.rows(); ++i) {
+    out.push_back({r.str(i, 0), wall(r.int64(i, 1)), r.int64(i, 2) != 0});
+  }
+  return out;
+}
+
+absl::Status PgStore::remove_node(std::string_view id) {
+  return db_.query("DELETE FROM nodes WHERE id = $1", {p(id)}).status();
 }
 
 absl::StatusOr<std::optional<std::string>> PgStore::setting(std::string_view key) {

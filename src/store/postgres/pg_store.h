@@ -105,6 +105,11 @@ class PgStore final : public Store {
   absl::StatusOr<std::optional<Lease>> lease(CampaignId id) override;
   absl::Status break_lease(CampaignId id) override;
 
+  absl::Status heartbeat_node(std::string_view id, WallTime now, WallTime until,
+                              bool draining) override;
+  absl::StatusOr<std::vector<Node>> live_nodes(WallTime now) override;
+  absl::Status remove_node(std::string_view id) override;
+
   absl::StatusOr<std::optional<std::string>> setting(std::string_view key) override;
   absl::Status set_setting(std::string_view key, std::string_view value) override;
 

@@ -189,6 +189,21 @@ constexpr const char* kSchemaV5 = R"sql(
 INSERT OR IGNORE INTO meta(key, value) VALUES('last_lease_token', '0');
 )sql";
 
+// Version 6: dialer nodes (`serve` processes sharing the store), each
+// alive until its heartbeat lapses.
+constexpr const char* kSchemaV6 = R"sql(
+CREATE TABLE IF NOT EXISTS nodes(
+  id TEXT PRIMARY KEY,
+  until_ms INTEGER NOT NULL,
+  draining INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+)sql";
+
+// A node whose heartbeat lapsed this long ago is forgotten by the next
+// heartbeat of any node: a killed node never removes itself, and default
+// node ids are new at every start.
+constexpr int64_t kForgetNodeAfterMs = 24LL * 3600 * 1000;
+
 // The latest time recorded for an attempt, indexed, so a restarted
 // simulator can start its clock after it with one index lookup. Not a schema
 // version of its own: any build can live with an extra index, so `init`
@@ -508,6 +523,7 @@ absl::Status SqliteStore::migrate() {
     PD_RETURN_IF_ERROR(add_column("leases", "token", "INTEGER NOT NULL DEFAULT 0"));
     PD_RETURN_IF_ERROR(db_.exec(kSchemaV5));
   }
+  if (version < 6) PD_RETURN_IF_ERROR(db_.exec(kSchemaV6));
   // A throw-away store (`simulate`) never resumes a clock: spare its writes.
   if (durable_) PD_RETURN_IF_ERROR(db_.exec(kLatestTimeIndex));
   PD_RETURN_IF_ERROR(db_.exec(kCustomerCallsIndex));
@@ -1620,6 +1636,42 @@ absl::StatusOr<std::optional<Lease>> SqliteStore::lease(CampaignId id) {
 
 absl::Status SqliteStore::break_lease(CampaignId id) {
   PD_ASSIGN_OR_RETURN(Stmt * s, stmt("DELETE FROM leases WHERE campaign_id = ?1"));
+  return s->bind(1, id).run();
+}
+
+absl::Status SqliteStore::heartbeat_node(std::string_view id, WallTime now, WallTime until,
+                                          bool draining) {
+  if (id.empty()) return absl::InvalidArgumentError("a dialer node needs a non-empty id");
+  sqlite::Transaction txn(db_);
+  PD_RETURN_IF_ERROR(txn.begin());
+  PD_ASSIGN_OR_RETURN(Stmt * s, stmt("INSERT INTO nodes(id, until_ms, draining) VALUES(?1, ?2, ?3) "
+                                     "ON CONFLICT(id) DO UPDATE SET until_ms = ?2, draining = ?3"));
+  PD_RETURN_IF_ERROR(s->bind(1, id).bind(2, ms(until)).bind(3, int64_t{draining ? 1 : 0}).run());
+  PD_ASSIGN_OR_RETURN(Stmt * forget, stmt("DELETE FROM nodes WHERE until_ms < ?1"));
+  PD_RETURN_IF_ERROR(forget->bind(1, ms(now) - kForgetNodeAfterMs).run());
+  return txn.commit();
+}
+
+absl::StatusOr<std::vector<Node>> SqliteStore::live_nodes(WallTime now) {
+  PD_ASSIGN_OR_RETURN(Stmt * s, stmt("SELECT id, until_ms, draining FROM nodes WHERE until_ms > ?1 "
+                                     "ORDER BY id"));
+  s->bind(1, ms(now));
+  std::vector<Node> out;
+  while (true) {
+    auto row = s->step();
+    if (!row.ok()) {
+      s->reset();
+      return row.status();
+    }
+    if (!*row) break;
+    out.push_back({std::string(s->text(0)), wall(s->int64(1)), s->int64(2) != 0});
+  }
+  s->reset();
+  return out;
+}
+
+absl::Status SqliteStore::remove_node(std::string_view id) {
+  PD_ASSIGN_OR_RETURN(Stmt * s, stmt("DELETE FROM nodes WHERE id = ?1"));
   return s->bind(1, id).run();
 }
 

@@ -18,7 +18,7 @@ namespace pd {
 class SqliteStore final : public Store {
  public:
   // The schema version this build writes; `init` upgrades older files.
-  static constexpr int kSchemaVersion = 5;
+  static constexpr int kSchemaVersion = 6;
 
   // Opens (and with `create`, creates) the file. Without `create`, a
   // missing file or an un-initialised/older schema is kFailedPrecondition
@@ -86,6 +86,11 @@ class SqliteStore final : public Store {
   absl::Status release_lease(CampaignId id, std::string_view owner) override;
   absl::StatusOr<std::optional<Lease>> lease(CampaignId id) override;
   absl::Status break_lease(CampaignId id) override;
+
+  absl::Status heartbeat_node(std::string_view id, WallTime now, WallTime until,
+                              bool draining) override;
+  absl::StatusOr<std::vector<Node>> live_nodes(WallTime now) override;
+  absl::Status remove_node(std::string_view id) override;
 
   absl::Status add_api_token(const ApiToken& token) override;
   absl::StatusOr<std::vector<ApiToken>> api_tokens() override;

@@ -261,5 +261,44 @@ TEST_F(SqliteStoreTest, SchemaVersion3UpgradesKeepingTheListAndItsAttempts) {
   ASSERT_TRUE(store_->migrate().ok());  // again: nothing to do
 }
 
+TEST_F(SqliteStoreTest, NodeRecordsAreNotFencedAndLongDeadOnesAreForgotten) {
+  auto token = store_->acquire_lease(campaign_, "a", t(0), t(30));
+  ASSERT_TRUE(token.ok() && token->has_value());
+  store_->fence(campaign_, "a", **token);
+  ASSERT_TRUE(store_->acquire_lease(campaign_, "b", t(31), t(60)).ok());
+  // The node record is the process's, not the campaign's: a dialer that
+  // lost a lease still heartbeats as a node.
+  EXPECT_TRUE(store_->heartbeat_node("a", t(32), t(42), false).ok());
+  store_->unfence();
+  ASSERT_TRUE(store_->heartbeat_node("gone", t(0), t(1), false).ok());
+  // A day after it lapsed, the next heartbeat forgets it; `a` stays.
+  ASSERT_TRUE(store_->heartbeat_node("c", t(2 + 24 * 3600), t(3 + 24 * 3600), false).ok());
+  sqlite::Db db;
+  ASSERT_TRUE(db.open(path_, false).ok());
+  auto n = db.prepare("SELECT group_concat(id, ',') FROM (SELECT id FROM nodes ORDER BY id)");
+  ASSERT_TRUE(n.ok());
+  ASSERT_TRUE(*n->step());
+  EXPECT_EQ(n->text(0), "a,c");
+}
+
+TEST_F(SqliteStoreTest, SchemaVersion5UpgradesWithANodesTable) {
+  store_.reset();
+  {
+    sqlite::Db db;
+    ASSERT_TRUE(db.open(path_, false).ok());
+    for (const char* sql :
+         {"DROP TABLE nodes", "UPDATE meta SET value = '5' WHERE key = 'schema_version'"}) {
+      ASSERT_TRUE(db.exec(sql).ok()) << sql;
+    }
+  }
+  auto refused = SqliteStore::open(path_, false);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(std::string(refused.status().message()).find("schema version 5"), std::string::npos);
+  store_ = open(true);  // what `init` does
+  ASSERT_NE(store_, nullptr);
+  ASSERT_TRUE(store_->heartbeat_node("n1", t(0), t(10), false).ok());
+  EXPECT_EQ(store_->live_nodes(t(1))->size(), 1u);
+}
+
 }  // namespace
 }  // namespace pd
