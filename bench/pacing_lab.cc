@@ -421,7 +421,7 @@ int default_days(int agents) {
                "  [--target 0.025] [--lines-per-agent 1.5] [--max-lines 3]\n"
                "  realism (seconds): [--answer-drift 0h=0.25,4h=0.15,8h=0.30] [--machine-rate R]\n"
                "  [--amd-delay S] [--patience S] [--login-spread S] [--break-every S --break-length S]\n"
-               "  [--z-start X] [--z-gain X] [--steer-to X] [--governor-at X]\n"
+               "  [--z-start X] [--z-gain X] [--steer-to X] [--governor-at X] [--governor-lookahead S]\n"
                "  [--no-governor] [--memory-outcomes N] [--memory-seconds S]\n",
                why.c_str());
   std::exit(2);
@@ -515,6 +515,8 @@ int main(int argc, char** argv) {
       o.tuning.steer_to = number(flag, value());
     } else if (flag == "--governor-at") {
       o.tuning.governor_at = number(flag, value());
+    } else if (flag == "--governor-lookahead") {
+      o.tuning.governor_lookahead_seconds = number(flag, value());
     } else if (flag == "--no-governor") {
       o.tuning.governor = false;
     } else if (flag == "--memory-outcomes") {
