@@ -458,11 +458,17 @@ PaceDecision PredictivePacer::decide(const PacerSnapshot& now) {
       mean_cycle_seconds_ > 0
           ? logged_in * tuning_.governor_lookahead_seconds / mean_cycle_seconds_
           : 0.0;
+  // Counting ahead borrows against the day's end; only 30 days under the
+  // governor's rate by as much can lend it (a new campaign's first day, its
+  // 30 days, cannot: the store pauses a campaign over max-abandon-rate, and
+  // early on the normal approximation is optimistic).
   const double budget =
-      std::min(cap_rate * (static_cast<double>(tally_.answered_today()) + answers_ahead) -
-                   static_cast<double>(tally_.abandoned_today()),
-               config_.max_abandon_rate * static_cast<double>(tally_.answered_30d()) -
-                   static_cast<double>(tally_.abandoned_30d()) - 1);
+      std::min({cap_rate * (static_cast<double>(tally_.answered_today()) + answers_ahead) -
+                    static_cast<double>(tally_.abandoned_today()),
+                cap_rate * static_cast<double>(tally_.answered_30d()) -
+                    static_cast<double>(tally_.abandoned_30d()),
+                config_.max_abandon_rate * static_cast<double>(tally_.answered_30d()) -
+                    static_cast<double>(tally_.abandoned_30d()) - 1});
   const Solution s = solve(now, extra_new, room, tuning_.governor ? budget : 1e18);
   steering_ = !s.governed && s.calls < room;
   // The note changes with the regime, and the margin at most once a second.

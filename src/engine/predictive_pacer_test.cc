@@ -169,6 +169,11 @@ TEST(PredictivePacer, ANewDayDialsAheadOnTheBudgetOfItsFirstMinutes) {
   spent.answered_30d += 80;
   spent.abandoned_30d += 5;
   EXPECT_EQ(first_decision(PredictivePacer::Tuning{}, spent), 10);
+  // A new campaign's first day has no 30 days under the rate to lend it:
+  // 27 abandons among 1,000 answered today would leave 1.8 with the
+  // look-ahead and 2 under max-abandon-rate, but its 30 days (the same
+  // calls) are over 2.65%.
+  EXPECT_EQ(first_decision(PredictivePacer::Tuning{}, ledger(1'000, 27)), 10);
 }
 
 TEST(PredictivePacer, CountsAgentsAboutToFinishWrapUp) {
