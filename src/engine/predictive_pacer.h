@@ -26,9 +26,10 @@
 //    settles where the abandon rate equals the target).
 //  - Governor: the expected abandons of all calls in flight may not exceed
 //    the budget (today: the governor's rate x answered - abandoned, with the
-//    answers of the next 20 minutes counted as earned; over 30 days: max x
-//    answered - abandoned - 1; whichever is smaller). With no budget it
-//    paces as power mode, which abandons almost nothing.
+//    answers of the next 20 minutes counted as earned, as far as the 30
+//    days at that rate can lend them; over 30 days: max x answered -
+//    abandoned - 1; whichever is smallest). With no budget it paces as
+//    power mode, which abandons almost nothing.
 //  - Warm-up: power mode until it has seen kWarmAnswers answered calls,
 //    kWarmOutcomes call outcomes and kWarmTalks finished talks and
 //    wrap-ups (documented in bench/README.md with what it costs).
