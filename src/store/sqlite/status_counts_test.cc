@@ -48,8 +48,9 @@ std::ostream& operator<<(std::ostream& os, const Counts& c) {
 }
 
 Counts from_status(const CampaignStatus& st) {
-  return Counts{st.customers,          st.phones,   st.customers_by_state,
-                st.attempts,           st.attempts_in_flight, st.attempts_by_outcome,
+  return Counts{st.customers,          st.phones,
+                st.customers_by_state, st.attempts,
+                st.attempts_in_flight, st.attempts_by_outcome,
                 st.next_callable_at};
 }
 
@@ -75,19 +76,21 @@ Counts scan(const std::string& path, CampaignId id) {
          c.by_state[*parse_customer_state(s.text(0))] = s.int64(1);
          c.customers += s.int64(1);
        });
-  rows("SELECT count(*) FROM phones p JOIN customers cu ON cu.id = p.customer_id "
-       "WHERE cu.campaign_id = ?1",
-       [&](const sqlite::Stmt& s) { c.phones = s.int64(0); });
-  rows("SELECT state, outcome, count(*) FROM attempts WHERE campaign_id = ?1 "
-       "GROUP BY state, outcome",
-       [&](const sqlite::Stmt& s) {
-         c.attempts += s.int64(2);
-         if (s.text(0) != "ended") {
-           c.in_flight += s.int64(2);
-         } else {
-           c.by_outcome[*parse_outcome(s.text(1))] += s.int64(2);
-         }
-       });
+  rows(
+      "SELECT count(*) FROM phones p JOIN customers cu ON cu.id = p.customer_id "
+      "WHERE cu.campaign_id = ?1",
+      [&](const sqlite::Stmt& s) { c.phones = s.int64(0); });
+  rows(
+      "SELECT state, outcome, count(*) FROM attempts WHERE campaign_id = ?1 "
+      "GROUP BY state, outcome",
+      [&](const sqlite::Stmt& s) {
+        c.attempts += s.int64(2);
+        if (s.text(0) != "ended") {
+          c.in_flight += s.int64(2);
+        } else {
+          c.by_outcome[*parse_outcome(s.text(1))] += s.int64(2);
+        }
+      });
   rows("SELECT min(next_at) FROM customers WHERE campaign_id = ?1 AND state = 'pending'",
        [&](const sqlite::Stmt& s) {
          if (!s.is_null(0)) c.next_callable_at = WallTime{Millis{s.int64(0)}};
@@ -111,9 +114,10 @@ class StatusCountsTest : public ::testing::Test {
       // defer and suppress some claims.
       ASSERT_TRUE(store_->set_config(c->id, "calling-hours", "00:00-24:00").ok());
       ASSERT_TRUE(store_->set_config(c->id, "max-calls-per-24h", "2").ok());
-      ASSERT_TRUE(
-          store_->set_config(c->id, "dispositions", "SALE=done,CB=callback:1h,RETRY=retry:30m,DNC=dnc")
-              .ok());
+      ASSERT_TRUE(store_
+                      ->set_config(c->id, "dispositions",
+                                   "SALE=done,CB=callback:1h,RETRY=retry:30m,DNC=dnc")
+                      .ok());
     }
     auto rules = parse_dispositions("SALE=done,CB=callback:1h,RETRY=retry:30m,DNC=dnc");
     ASSERT_TRUE(rules.ok());
@@ -184,8 +188,8 @@ class StatusCountsTest : public ::testing::Test {
   }
   std::vector<AttemptId> all_attempts(CampaignId id) {
     std::vector<AttemptId> out;
-    EXPECT_TRUE(store_->for_each_attempt(id, [&](const AttemptRecord& r) { out.push_back(r.id); })
-                    .ok());
+    EXPECT_TRUE(
+        store_->for_each_attempt(id, [&](const AttemptRecord& r) { out.push_back(r.id); }).ok());
     return out;
   }
 
@@ -203,8 +207,8 @@ class StatusCountsTest : public ::testing::Test {
         return "a load";
       case 2:
       case 3: {
-        auto claimed = store_->claim(id, std::uniform_int_distribution<int>(1, 6)(rng_), now_,
-                                     "owner");
+        auto claimed =
+            store_->claim(id, std::uniform_int_distribution<int>(1, 6)(rng_), now_, "owner");
         EXPECT_TRUE(claimed.ok() || absl::IsFailedPrecondition(claimed.status()))
             << claimed.status();
         return "a claim";
@@ -228,10 +232,11 @@ class StatusCountsTest : public ::testing::Test {
         auto open = open_attempts(id);
         if (open.empty()) return "nothing";
         AttemptEnd end;
-        end.outcome = static_cast<Outcome>(std::uniform_int_distribution<int>(0, kOutcomeCount - 1)(rng_));
+        end.outcome =
+            static_cast<Outcome>(std::uniform_int_distribution<int>(0, kOutcomeCount - 1)(rng_));
         end.ended_at = now_;
-        static const std::vector<std::string> codes = {"", "", "SALE", "CB", "RETRY", "DNC",
-                                                       "OTHER"};
+        static const std::vector<std::string> codes = {"",      "",    "SALE", "CB",
+                                                       "RETRY", "DNC", "OTHER"};
         end.disposition = pick(codes);
         const AttemptId a = pick(open).id;
         auto finished = store_->finish(a, end, rules_);
