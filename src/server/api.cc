@@ -242,7 +242,10 @@ ApiResponse Api::get_campaign(std::string_view name) {
   const std::optional<LiveStats> live =
       host_ ? live_while_running(*host_, st->campaign) : std::nullopt;
   out["live"] = live_json(live);
-  auto pacing = read_campaign_pacing(**store, st->campaign, st->abandon);
+  // Through the cache when there is one: the configuration is read again
+  // only after a commit, as the status is.
+  auto pacing = statuses_ ? statuses_->pacing(*st)
+                          : read_campaign_pacing(**store, st->campaign, st->abandon);
   if (!pacing.ok()) return api_error(pacing.status());
   if (live && live->pacing) pacing->live = live->pacing;  // fresher than the store's
   out["pacing"] = pacing_json(pacing->config, st->abandon, pacing->live);

@@ -204,6 +204,97 @@ CREATE TABLE IF NOT EXISTS nodes(
 // node ids are new at every start.
 constexpr int64_t kForgetNodeAfterMs = 24LL * 3600 * 1000;
 
+// Version 6: what status() shows, counted in the transactions that change
+// it (store.h; docs in the seam plan), so status() reads a few rows instead
+// of scanning the list. Keys (`what`): 'customers', 'phones',
+// 'customer:<customers.state>', 'attempts', 'in_flight' (attempts not
+// ended), 'outcome:<attempts.outcome>' (ended attempts). A store from
+// before version 6 gets them from one scan here.
+constexpr const char* kSchemaV6Counts = R"sql(
+CREATE TABLE IF NOT EXISTS campaign_counts(
+  campaign_id INTEGER NOT NULL,
+  what TEXT NOT NULL,
+  n INTEGER NOT NULL,
+  PRIMARY KEY(campaign_id, what)
+) WITHOUT ROWID;
+DELETE FROM campaign_counts;
+INSERT INTO campaign_counts(campaign_id, what, n)
+  SELECT campaign_id, 'customers', count(*) FROM customers GROUP BY campaign_id;
+INSERT INTO campaign_counts(campaign_id, what, n)
+  SELECT campaign_id, 'customer:' || state, count(*) FROM customers GROUP BY campaign_id, state;
+INSERT INTO campaign_counts(campaign_id, what, n)
+  SELECT cu.campaign_id, 'phones', count(*) FROM phones p JOIN customers cu
+  ON cu.id = p.customer_id GROUP BY cu.campaign_id;
+INSERT INTO campaign_counts(campaign_id, what, n)
+  SELECT campaign_id, 'attempts', count(*) FROM attempts GROUP BY campaign_id;
+INSERT INTO campaign_counts(campaign_id, what, n)
+  SELECT campaign_id, 'in_flight', count(*) FROM attempts WHERE state != 'ended'
+  GROUP BY campaign_id;
+INSERT INTO campaign_counts(campaign_id, what, n)
+  SELECT campaign_id, 'outcome:' || outcome, count(*) FROM attempts
+  WHERE state = 'ended' AND outcome IS NOT NULL GROUP BY campaign_id, outcome;
+)sql";
+
+// campaign_counts keys.
+constexpr std::string_view kCountCustomers = "customers";
+constexpr std::string_view kCountPhones = "phones";
+constexpr std::string_view kCountAttempts = "attempts";
+constexpr std::string_view kCountInFlight = "in_flight";
+constexpr std::string_view kCustomerPrefix = "customer:";
+constexpr std::string_view kOutcomePrefix = "outcome:";
+
+// "customer:<state>", in static storage.
+std::string_view customer_count_key(CustomerState s) {
+  static const std::vector<std::string> keys = [] {
+    std::vector<std::string> k;
+    for (auto st : {CustomerState::kPending, CustomerState::kDialing, CustomerState::kReached,
+                    CustomerState::kExhausted, CustomerState::kSuppressed}) {
+      k.push_back(cat(kCustomerPrefix, to_string(st)));
+    }
+    return k;
+  }();
+  return keys.at(static_cast<size_t>(s));
+}
+
+// "outcome:<outcome>", in static storage.
+std::string_view outcome_count_key(Outcome o) {
+  static const std::vector<std::string> keys = [] {
+    std::vector<std::string> k;
+    for (int i = 0; i < kOutcomeCount; ++i) {
+      k.push_back(cat(kOutcomePrefix, to_string(static_cast<Outcome>(i))));
+    }
+    return k;
+  }();
+  return keys.at(static_cast<size_t>(o));
+}
+
+absl::StatusOr<CustomerState> customer_state_from(std::string_view text) {
+  auto s = parse_customer_state(text);
+  if (!s) return absl::DataLossError(cat("unknown customer state '", text, "'"));
+  return *s;
+}
+
+// Adds one campaign_counts row to `st`.
+void add_count(CampaignStatus& st, std::string_view what, int64_t n) {
+  if (what == kCountCustomers) {
+    st.customers += n;
+  } else if (what == kCountPhones) {
+    st.phones += n;
+  } else if (what == kCountAttempts) {
+    st.attempts += n;
+  } else if (what == kCountInFlight) {
+    st.attempts_in_flight += n;
+  } else if (what.substr(0, kCustomerPrefix.size()) == kCustomerPrefix) {
+    if (auto s = parse_customer_state(what.substr(kCustomerPrefix.size()))) {
+      st.customers_by_state[*s] += n;
+    }
+  } else if (what.substr(0, kOutcomePrefix.size()) == kOutcomePrefix) {
+    if (auto o = parse_outcome(what.substr(kOutcomePrefix.size()))) {
+      st.attempts_by_outcome[*o] += n;
+    }
+  }
+}
+
 // The latest time recorded for an attempt, indexed, so a restarted
 // simulator can start its clock after it with one index lookup. Not a schema
 // version of its own: any build can live with an extra index, so `init`
@@ -258,6 +349,9 @@ class SqliteStore::Writer final : public ListWriter {
   Writer(SqliteStore& store, CampaignId id) : store_(store), campaign_(id), txn_(store.db_) {}
 
   absl::Status start(LoadMode mode) {
+    // The load writes the counts itself (below and at commit): what a batch
+    // holds in memory goes first, so a rolled-back load leaves it counted.
+    PD_RETURN_IF_ERROR(store_.flush_status_counts());
     PD_RETURN_IF_ERROR(txn_.begin());
     PD_ASSIGN_OR_RETURN(Campaign c, store_.campaign_by_id(campaign_));
     if (c.state == CampaignState::kRunning || c.state == CampaignState::kStopping) {
@@ -289,6 +383,7 @@ class SqliteStore::Writer final : public ListWriter {
                "(SELECT id FROM customers WHERE campaign_id = ?1)",
                "DELETE FROM attempts WHERE campaign_id = ?1",
                "DELETE FROM customers WHERE campaign_id = ?1",
+               "DELETE FROM campaign_counts WHERE campaign_id = ?1",
            }) {
         PD_ASSIGN_OR_RETURN(Stmt s, store_.db_.prepare(sql));
         PD_RETURN_IF_ERROR(s.bind(1, campaign_).run());
@@ -340,6 +435,7 @@ class SqliteStore::Writer final : public ListWriter {
                              .run());
       last_phones_.clear();
       if (store_.db_.changes() == 1) {
+        ++new_customers_;
         last_customer_ = store_.db_.last_insert_rowid();
         next_seq_ = 0;
         phones_in_memory_ = true;
@@ -375,6 +471,7 @@ class SqliteStore::Writer final : public ListWriter {
                            .bind(5, callee.region)
                            .run());
     ++next_seq_;
+    ++new_phones_;
     if (phones_in_memory_) {
       if (last_phones_.size() < kPhonesInMemory) {
         last_phones_.emplace_back(phone_e164);
@@ -399,7 +496,15 @@ class SqliteStore::Writer final : public ListWriter {
     return absl::OkStatus();
   }
 
-  absl::Status commit() override { return txn_.commit(); }
+  absl::Status commit() override {
+    // New customers are pending (the customers table's default).
+    PD_RETURN_IF_ERROR(store_.write_counts({
+        {campaign_, kCountCustomers, new_customers_},
+        {campaign_, customer_count_key(CustomerState::kPending), new_customers_},
+        {campaign_, kCountPhones, new_phones_},
+    }));
+    return txn_.commit();
+  }
 
  private:
   SqliteStore& store_;
@@ -413,6 +518,8 @@ class SqliteStore::Writer final : public ListWriter {
   bool phones_in_memory_ = false;
   int64_t last_customer_ = 0;
   int64_t next_seq_ = 0;
+  int64_t new_customers_ = 0;  // for campaign_counts, written at commit()
+  int64_t new_phones_ = 0;
 };
 
 // ---------------------------------------------------------------------------
@@ -523,7 +630,10 @@ absl::Status SqliteStore::migrate() {
     PD_RETURN_IF_ERROR(add_column("leases", "token", "INTEGER NOT NULL DEFAULT 0"));
     PD_RETURN_IF_ERROR(db_.exec(kSchemaV5));
   }
-  if (version < 6) PD_RETURN_IF_ERROR(db_.exec(kSchemaV6));
+  if (version < 6) {
+    PD_RETURN_IF_ERROR(db_.exec(kSchemaV6));
+    PD_RETURN_IF_ERROR(db_.exec(kSchemaV6Counts));
+  }
   // A throw-away store (`simulate`) never resumes a clock: spare its writes.
   if (durable_) PD_RETURN_IF_ERROR(db_.exec(kLatestTimeIndex));
   PD_RETURN_IF_ERROR(db_.exec(kCustomerCallsIndex));
@@ -674,6 +784,7 @@ absl::StatusOr<std::vector<Claim>> SqliteStore::claim(CampaignId id, int max, Wa
                                                       std::string_view owner) {
   std::vector<Claim> claims;
   if (max <= 0) return claims;
+  op_counts_.clear();
   sqlite::Transaction txn(db_);
   PD_RETURN_IF_ERROR(txn.begin());
   PD_RETURN_IF_ERROR(check_fence());
@@ -699,6 +810,7 @@ absl::StatusOr<std::vector<Claim>> SqliteStore::claim(CampaignId id, int max, Wa
   // or on to their next phone or a final state), so each round makes
   // progress and the loop ends.
   std::vector<Candidate> batch;
+  int64_t dialled = 0;  // customers moved from pending to dialing
   while (static_cast<int>(claims.size()) < max) {
     batch.clear();
     pick->reset();
@@ -753,10 +865,17 @@ absl::StatusOr<std::vector<Claim>> SqliteStore::claim(CampaignId id, int max, Wa
       PD_RETURN_IF_ERROR(
           phone->bind(1, c.customer_id).bind(2, int64_t{claimed.phone_seq}).run());
       PD_RETURN_IF_ERROR(customer->bind(1, c.customer_id).run());
+      ++dialled;
     }
   }
+  if (dialled > 0) {
+    count(id, customer_count_key(CustomerState::kPending), -dialled);
+    count(id, customer_count_key(CustomerState::kDialing), dialled);
+    count(id, kCountAttempts, dialled);
+    count(id, kCountInFlight, dialled);
+  }
   if (!in_batch_) PD_RETURN_IF_ERROR(add_rule_counts(id, counts));
-  PD_RETURN_IF_ERROR(txn.commit());
+  PD_RETURN_IF_ERROR(commit_counted(txn));
   if (in_batch_) {
     // Counted only once the claim is in the batch for good (a failed one
     // rolled back its savepoint and counts nothing, as outside a batch).
@@ -773,6 +892,7 @@ absl::Status SqliteStore::begin_batch() {
   PD_RETURN_IF_ERROR(db_.exec("BEGIN IMMEDIATE"));
   in_batch_ = true;
   pending_counts_.clear();
+  pending_status_counts_.clear();
   return absl::OkStatus();
 }
 
@@ -781,16 +901,58 @@ absl::Status SqliteStore::commit_batch() {
   std::map<CampaignId, RuleCounts> by_campaign;
   for (const auto& [key, n] : pending_counts_) by_campaign[key.first][key.second] = n;
   for (const auto& [id, counts] : by_campaign) PD_RETURN_IF_ERROR(add_rule_counts(id, counts));
+  // Written now, so no longer pending: a COMMIT that fails (busy) leaves
+  // them in the open transaction, which a retried commit_batch() commits
+  // and abort_batch() rolls back, without counting them twice.
+  pending_counts_.clear();
+  PD_RETURN_IF_ERROR(flush_status_counts());
   PD_RETURN_IF_ERROR(db_.exec("COMMIT"));
   in_batch_ = false;
-  pending_counts_.clear();
   return absl::OkStatus();
 }
 
 void SqliteStore::abort_batch() {
   in_batch_ = false;
   pending_counts_.clear();
+  pending_status_counts_.clear();
   db_.exec("ROLLBACK").IgnoreError();
+}
+
+void SqliteStore::count_customer_move(CampaignId id, CustomerState from, CustomerState to) {
+  if (from == to) return;
+  count(id, customer_count_key(from), -1);
+  count(id, customer_count_key(to), 1);
+}
+
+absl::Status SqliteStore::write_counts(const std::vector<CountDelta>& deltas) {
+  PD_ASSIGN_OR_RETURN(Stmt * s, stmt("INSERT INTO campaign_counts(campaign_id, what, n) "
+                                     "VALUES(?1, ?2, ?3) ON CONFLICT(campaign_id, what) "
+                                     "DO UPDATE SET n = n + ?3"));
+  for (const CountDelta& d : deltas) {
+    if (d.n == 0) continue;
+    PD_RETURN_IF_ERROR(s->bind(1, d.campaign).bind(2, d.what).bind(3, d.n).run());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SqliteStore::flush_status_counts() {
+  if (pending_status_counts_.empty()) return absl::OkStatus();
+  std::vector<CountDelta> deltas;
+  deltas.reserve(pending_status_counts_.size());
+  for (const auto& [key, n] : pending_status_counts_) deltas.push_back({key.first, key.second, n});
+  PD_RETURN_IF_ERROR(write_counts(deltas));
+  pending_status_counts_.clear();
+  return absl::OkStatus();
+}
+
+absl::Status SqliteStore::commit_counted(sqlite::Transaction& txn) {
+  if (!in_batch_) PD_RETURN_IF_ERROR(write_counts(op_counts_));
+  PD_RETURN_IF_ERROR(txn.commit());
+  if (in_batch_) {
+    for (const CountDelta& d : op_counts_) pending_status_counts_[{d.campaign, d.what}] += d.n;
+  }
+  op_counts_.clear();
+  return absl::OkStatus();
 }
 
 absl::StatusOr<const CompliancePolicy*> SqliteStore::policy_for(CampaignId id) {
@@ -1010,8 +1172,17 @@ absl::Status SqliteStore::suppress(CampaignId id, const Candidate& c, const Verd
                            "WHERE customer_id = ?1) THEN ?2 + 1 ELSE next_phone END, "
                            "state = CASE WHEN ?2 + 1 < (SELECT count(*) FROM phones "
                            "WHERE customer_id = ?1) THEN 'pending' ELSE 'suppressed' END "
-                           "WHERE id = ?1"));
-  return move_on->bind(1, c.customer_id).bind(2, int64_t{c.claim.phone_seq}).run();
+                           "WHERE id = ?1 RETURNING state"));
+  move_on->bind(1, c.customer_id).bind(2, int64_t{c.claim.phone_seq});
+  PD_ASSIGN_OR_RETURN(bool row, move_on->step());
+  if (!row) return absl::InternalError(cat("customer ", c.claim.cust_id, " vanished in a claim"));
+  absl::StatusOr<CustomerState> to = customer_state_from(move_on->text(0));
+  move_on->reset();
+  if (!to.ok()) return to.status();
+  count(id, kCountAttempts, 1);
+  count(id, outcome_count_key(Outcome::kSuppressed), 1);
+  count_customer_move(id, CustomerState::kPending, *to);
+  return absl::OkStatus();
 }
 
 absl::Status SqliteStore::add_rule_counts(CampaignId id, const RuleCounts& counts) {
@@ -1048,17 +1219,26 @@ absl::Status SqliteStore::set_setting(std::string_view key, std::string_view val
 }
 
 absl::Status SqliteStore::release_claim(AttemptId attempt) {
+  op_counts_.clear();
   sqlite::Transaction txn(db_);
   PD_RETURN_IF_ERROR(txn.begin());
   PD_RETURN_IF_ERROR(check_fence());
-  PD_ASSIGN_OR_RETURN(Stmt * find, stmt("SELECT customer_id, phone_seq FROM attempts "
-                                        "WHERE id = ?1 AND state = 'dialing'"));
+  PD_ASSIGN_OR_RETURN(Stmt * find, stmt("SELECT a.customer_id, a.phone_seq, a.campaign_id, "
+                                        "cu.state FROM attempts a JOIN customers cu ON "
+                                        "cu.id = a.customer_id WHERE a.id = ?1 AND "
+                                        "a.state = 'dialing'"));
   find->bind(1, attempt);
   PD_ASSIGN_OR_RETURN(bool row, find->step());
   if (!row) return absl::NotFoundError(cat("no attempt ", attempt, " in state dialing"));
   const int64_t customer = find->int64(0);
   const int64_t seq = find->int64(1);
+  const CampaignId campaign = find->int64(2);
+  absl::StatusOr<CustomerState> was = customer_state_from(find->text(3));
   find->reset();
+  if (!was.ok()) return was.status();
+  count(campaign, kCountAttempts, -1);
+  count(campaign, kCountInFlight, -1);
+  count_customer_move(campaign, *was, CustomerState::kPending);
   PD_ASSIGN_OR_RETURN(Stmt * del, stmt("DELETE FROM attempts WHERE id = ?1"));
   PD_RETURN_IF_ERROR(del->bind(1, attempt).run());
   PD_ASSIGN_OR_RETURN(Stmt * phone, stmt("UPDATE phones SET attempts = attempts - 1 "
@@ -1066,7 +1246,7 @@ absl::Status SqliteStore::release_claim(AttemptId attempt) {
   PD_RETURN_IF_ERROR(phone->bind(1, customer).bind(2, seq).run());
   PD_ASSIGN_OR_RETURN(Stmt * cust, stmt("UPDATE customers SET state = 'pending' WHERE id = ?1"));
   PD_RETURN_IF_ERROR(cust->bind(1, customer).run());
-  return txn.commit();
+  return commit_counted(txn);
 }
 
 absl::Status SqliteStore::set_contact_id(AttemptId attempt, std::string_view contact_id) {
@@ -1107,6 +1287,7 @@ absl::Status SqliteStore::mark_connected(AttemptId attempt, WallTime answered_at
 absl::StatusOr<Store::Finished> SqliteStore::finish(AttemptId attempt,
                                                     const AttemptEnd& requested_end,
                                                     const RetryRules& rules) {
+  op_counts_.clear();
   sqlite::Transaction txn(db_);
   PD_RETURN_IF_ERROR(txn.begin());
   PD_RETURN_IF_ERROR(check_fence());
@@ -1114,7 +1295,8 @@ absl::StatusOr<Store::Finished> SqliteStore::finish(AttemptId attempt,
                       stmt("SELECT a.state, a.customer_id, a.phone_seq, p.attempts, "
                            "(SELECT count(*) FROM phones WHERE customer_id = a.customer_id), "
                            "max(a.started_at, coalesce(a.answered_at, 0)), a.disposition, "
-                           "a.phone, a.campaign_id FROM attempts a LEFT JOIN phones p ON "
+                           "a.phone, a.campaign_id, (SELECT state FROM customers WHERE "
+                           "id = a.customer_id) FROM attempts a LEFT JOIN phones p ON "
                            "p.customer_id = a.customer_id AND p.seq = a.phone_seq WHERE a.id = ?1"));
   find->bind(1, attempt);
   PD_ASSIGN_OR_RETURN(bool row, find->step());
@@ -1133,7 +1315,9 @@ absl::StatusOr<Store::Finished> SqliteStore::finish(AttemptId attempt,
   if (end.disposition.empty()) end.disposition = find->text(6);
   const std::string phone(find->text(7));
   const CampaignId campaign = find->int64(8);
+  absl::StatusOr<CustomerState> customer_was = customer_state_from(find->text(9));
   find->reset();
+  if (!customer_was.ok()) return customer_was.status();
 
   PD_ASSIGN_OR_RETURN(Stmt * end_attempt,
                       stmt("UPDATE attempts SET state = 'ended', outcome = ?2, ended_at = ?3, "
@@ -1161,7 +1345,10 @@ absl::StatusOr<Store::Finished> SqliteStore::finish(AttemptId attempt,
                          .bind(3, int64_t{next.next_phone_seq})
                          .bind(4, ms(next_at))
                          .run());
-  PD_RETURN_IF_ERROR(txn.commit());
+  count(campaign, kCountInFlight, -1);
+  count(campaign, outcome_count_key(end.outcome), 1);
+  count_customer_move(campaign, *customer_was, next.state);
+  PD_RETURN_IF_ERROR(commit_counted(txn));
   Finished finished{true, std::nullopt};
   if (next.state == CustomerState::kPending) finished.callable_at = next_at;
   return finished;
@@ -1195,6 +1382,7 @@ absl::StatusOr<DispositionApplied> SqliteStore::set_disposition(
         cat("invalid disposition ", echo(raw_code),
             ": expected a code of 1-64 letters, digits, '_', '-' or '.'"));
   }
+  op_counts_.clear();
   sqlite::Transaction txn(db_);
   PD_RETURN_IF_ERROR(txn.begin());
   PD_RETURN_IF_ERROR(check_fence());
@@ -1216,6 +1404,7 @@ absl::StatusOr<DispositionApplied> SqliteStore::set_disposition(
   const std::string cust_id(find->text(6));
   const AttemptId latest = find->int64(7);
   find->reset();
+  PD_ASSIGN_OR_RETURN(const CustomerState customer_was, customer_state_from(customer_state));
 
   PD_ASSIGN_OR_RETURN(DispositionRules rules, disposition_rules(id));
   const DispositionRule* rule = find_disposition(rules, code);
@@ -1247,11 +1436,10 @@ absl::StatusOr<DispositionApplied> SqliteStore::set_disposition(
       [[fallthrough]];
     case DispositionAction::kDone: {
       const bool reached = outcome && is_reached(*outcome);
+      const CustomerState to = reached ? CustomerState::kReached : CustomerState::kExhausted;
       PD_ASSIGN_OR_RETURN(Stmt * done, stmt("UPDATE customers SET state = ?2 WHERE id = ?1"));
-      PD_RETURN_IF_ERROR(
-          done->bind(1, customer_id)
-              .bind(2, to_string(reached ? CustomerState::kReached : CustomerState::kExhausted))
-              .run());
+      PD_RETURN_IF_ERROR(done->bind(1, customer_id).bind(2, to_string(to)).run());
+      count_customer_move(id, customer_was, to);
       break;
     }
     case DispositionAction::kCallback:
@@ -1262,11 +1450,12 @@ absl::StatusOr<DispositionApplied> SqliteStore::set_disposition(
                                              "next_phone = ?2, next_at = ?3, held = NULL "
                                              "WHERE id = ?1"));
       PD_RETURN_IF_ERROR(again->bind(1, customer_id).bind(2, phone_seq).bind(3, ms(at)).run());
+      count_customer_move(id, customer_was, CustomerState::kPending);
       out.callable_at = at;
       break;
     }
   }
-  PD_RETURN_IF_ERROR(txn.commit());
+  PD_RETURN_IF_ERROR(commit_counted(txn));
   return out;
 }
 
@@ -1359,56 +1548,36 @@ absl::StatusOr<CampaignStatus> SqliteStore::status(CampaignId id) {
   } else if (!absl::IsFailedPrecondition(rates.status())) {
     return rates.status();
   }
-  PD_ASSIGN_OR_RETURN(Stmt * by_state, stmt("SELECT state, count(*) FROM customers "
-                                            "WHERE campaign_id = ?1 GROUP BY state"));
-  by_state->bind(1, id);
-  while (true) {
-    PD_ASSIGN_OR_RETURN(bool row, by_state->step());
-    if (!row) break;
-    if (auto s = parse_customer_state(by_state->text(0))) {
-      st.customers_by_state[*s] = by_state->int64(1);
-      st.customers += by_state->int64(1);
-    }
-  }
+  // The counts (campaign_counts: kept by every change, never a scan), and
+  // this connection's own changes a batch has not written yet.
   PD_ASSIGN_OR_RETURN(Stmt * counts,
-                      stmt("SELECT (SELECT count(*) FROM phones p JOIN customers cu ON "
-                           "cu.id = p.customer_id WHERE cu.campaign_id = ?1), "
-                           "(SELECT MIN(next_at) FROM customers WHERE campaign_id = ?1 AND "
-                           "state = 'pending')"));
-
+                      stmt("SELECT what, n FROM campaign_counts WHERE campaign_id = ?1"));
   counts->bind(1, id);
-  PD_ASSIGN_OR_RETURN(bool row, counts->step());
-  if (row) {
-    st.phones = counts->int64(0);
-    if (auto v = counts->opt_int64(1)) st.next_callable_at = wall(*v);
+  while (true) {
+    PD_ASSIGN_OR_RETURN(bool row, counts->step());
+    if (!row) break;
+    add_count(st, counts->text(0), counts->int64(1));
   }
   counts->reset();
-  if (st.next_callable_at) {
-    // Why the customer callable next waits, when a rule holds them (an
-    // index lookup, as next_callable_at()).
-    PD_ASSIGN_OR_RETURN(Stmt * held, stmt("SELECT held FROM customers WHERE campaign_id = ?1 "
-                                          "AND state = 'pending' ORDER BY next_at LIMIT 1"));
-    held->bind(1, id);
-    PD_ASSIGN_OR_RETURN(bool found, held->step());
-    if (found) st.next_callable_held = held->text(0);
-    held->reset();
+  for (const auto& [key, n] : pending_status_counts_) {
+    if (key.first == id) add_count(st, key.second, n);
   }
+  // A state or outcome no one is in is left out, as a count by GROUP BY does.
+  std::erase_if(st.customers_by_state, [](const auto& kv) { return kv.second == 0; });
+  std::erase_if(st.attempts_by_outcome, [](const auto& kv) { return kv.second == 0; });
+  // Who is callable next, and what holds them (an index lookup on
+  // customers_callable, as next_callable_at()).
+  PD_ASSIGN_OR_RETURN(Stmt * next, stmt("SELECT next_at, held FROM customers WHERE "
+                                        "campaign_id = ?1 AND state = 'pending' "
+                                        "ORDER BY next_at LIMIT 1"));
+  next->bind(1, id);
+  PD_ASSIGN_OR_RETURN(bool found, next->step());
+  if (found) {
+    st.next_callable_at = wall(next->int64(0));
+    st.next_callable_held = next->text(1);
+  }
+  next->reset();
   PD_ASSIGN_OR_RETURN(st.rejects, reject_counts(id));
-  PD_ASSIGN_OR_RETURN(Stmt * by_outcome, stmt("SELECT state, outcome, count(*) FROM attempts "
-                                              "WHERE campaign_id = ?1 GROUP BY state, outcome"));
-  by_outcome->bind(1, id);
-  while (true) {
-    PD_ASSIGN_OR_RETURN(bool more, by_outcome->step());
-    if (!more) break;
-    const int64_t n = by_outcome->int64(2);
-    st.attempts += n;
-    if (by_outcome->text(0) != "ended") {
-      st.attempts_in_flight += n;
-    } else if (auto o = parse_outcome(by_outcome->text(1))) {
-      st.attempts_by_outcome[*o] += n;
-    }
-  }
-  by_outcome->reset();
   return st;
 }
 
