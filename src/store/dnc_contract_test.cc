@@ -259,8 +259,12 @@ TEST_P(DncClaimContractTest, ANumberAddedWhileClaimsRunIsNeverDialledAfterTheAdd
 INSTANTIATE_TEST_SUITE_P(Sqlite, DncContractTest,
                          ::testing::Values(store_testing::sqlite_store_kind()),
                          store_testing::store_kind_name);
+INSTANTIATE_TEST_SUITE_P(Pg, DncContractTest, ::testing::Values(store_testing::pg_store_kind()),
+                         store_testing::store_kind_name);
 INSTANTIATE_TEST_SUITE_P(Sqlite, DncClaimContractTest,
                          ::testing::Values(store_testing::sqlite_store_kind()),
+                         store_testing::store_kind_name);
+INSTANTIATE_TEST_SUITE_P(Pg, DncClaimContractTest, ::testing::Values(store_testing::pg_store_kind()),
                          store_testing::store_kind_name);
 
 }  // namespace

@@ -474,6 +474,8 @@ TEST_P(LimitsContractTest, ACampaignWhose30DayRateReachedTheMaxIsRefusedNamingBo
 INSTANTIATE_TEST_SUITE_P(Sqlite, LimitsContractTest,
                          ::testing::Values(store_testing::sqlite_store_kind()),
                          store_testing::store_kind_name);
+INSTANTIATE_TEST_SUITE_P(Pg, LimitsContractTest, ::testing::Values(store_testing::pg_store_kind()),
+                         store_testing::store_kind_name);
 
 }  // namespace
 }  // namespace pd

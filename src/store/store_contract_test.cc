@@ -644,6 +644,8 @@ TEST_P(StoreContractTest, StoredRegionRulesNarrowTheWindowForThatRegion) {
 INSTANTIATE_TEST_SUITE_P(Sqlite, StoreContractTest,
                          ::testing::Values(store_testing::sqlite_store_kind()),
                          store_testing::store_kind_name);
+INSTANTIATE_TEST_SUITE_P(Pg, StoreContractTest, ::testing::Values(store_testing::pg_store_kind()),
+                         store_testing::store_kind_name);
 
 }  // namespace
 }  // namespace pd

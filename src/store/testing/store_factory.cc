@@ -6,6 +6,9 @@
 #include <filesystem>
 
 #include "core/strings.h"
+#include "store/postgres/pg_db.h"
+#include "store/postgres/pg_store.h"
+#include "store/postgres/testing/pg_test_server.h"
 #include "store/sqlite/sqlite_db.h"
 #include "store/sqlite/sqlite_store.h"
 
@@ -69,6 +72,54 @@ class SqliteFactory final : public StoreFactory {
 };
 
 }  // namespace
+
+// PostgreSQL: a fresh database per test on the process's shared server
+// (postgres/testing/pg_test_server.h).
+class PgFactory final : public StoreFactory {
+ public:
+  absl::Status set_up() override {
+    std::string error;
+    postgres::testing::PgTestServer* server = postgres::testing::shared_pg_server(&error);
+    if (server == nullptr) return absl::UnavailableError(cat("no PostgreSQL server: ", error));
+    auto url = server->create_unique_database("pd");
+    if (!url.ok()) return url.status();
+    url_ = *url;
+    return absl::OkStatus();
+  }
+  // The server drops every database when it stops (a temporary folder).
+  void tear_down() override {}
+  absl::StatusOr<std::unique_ptr<Store>> open(bool create) override {
+    auto s = PgStore::open(url_, create);
+    if (!s.ok()) return s.status();
+    return std::unique_ptr<Store>(std::move(*s));
+  }
+  absl::StatusOr<int64_t> query_int(const std::string& sql) override {
+    auto r = first_row(sql);
+    if (!r.ok()) return r.status();
+    return r->int64(0, 0);
+  }
+  absl::StatusOr<std::string> query_text(const std::string& sql) override {
+    auto r = first_row(sql);
+    if (!r.ok()) return r.status();
+    return r->str(0, 0);
+  }
+
+ private:
+  absl::StatusOr<pg::Result> first_row(const std::string& sql) {
+    pg::Db db;
+    absl::Status st = db.open(url_);
+    if (!st.ok()) return st;
+    auto r = db.query_dynamic(sql, {});
+    if (!r.ok()) return r.status();
+    if (r->rows() == 0) return absl::NotFoundError(cat("no row: ", sql));
+    return r;
+  }
+  std::string url_;
+};
+
+StoreKind pg_store_kind() {
+  return {"Pg", [] { return std::unique_ptr<StoreFactory>(new PgFactory()); }};
+}
 
 StoreKind sqlite_store_kind() {
   return {"Sqlite", [] { return std::unique_ptr<StoreFactory>(new SqliteFactory()); }};

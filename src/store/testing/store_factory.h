@@ -50,6 +50,8 @@ inline std::string store_kind_name(const ::testing::TestParamInfo<StoreKind>& in
 
 // SQLite: a file in a temporary folder of its own.
 StoreKind sqlite_store_kind();
+// PostgreSQL: a fresh database on the test process's shared server.
+StoreKind pg_store_kind();
 
 // The base of the contract fixtures: a factory set up for each test, and
 // open() for the Store objects the test needs.
