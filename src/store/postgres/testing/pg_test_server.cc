@@ -1,5 +1,7 @@
 #include "store/postgres/testing/pg_test_server.h"
 
+#include "aws/testing/moto_server.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -37,24 +39,7 @@ namespace fs = std::filesystem;
 constexpr const char* kDefaultBindir = "/usr/lib/postgresql/15/bin";
 constexpr const char* kPackage = "postgresql-15";
 
-// A port the kernel considers free right now. The server binds it a moment
-// later; another process taking it in between makes start() fail clearly.
-absl::StatusOr<int> free_loopback_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return absl::UnavailableError("socket() failed");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof(addr);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    ::close(fd);
-    return absl::UnavailableError("cannot find a free loopback port");
-  }
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
+using aws::testing::free_loopback_port;
 
 // Who the server runs as: the `postgres` user when we are root (PostgreSQL
 // refuses to run as root), else ourselves.
