@@ -703,6 +703,7 @@ void Engine::release(AttemptId id) {
     return [this, id, released] {
       --pending_store_ops_;
       if (lost_lease(released)) return;
+      if (lost_store(released, cat("cannot give back the unplaced call of attempt ", id))) return;
       // kNotFound: already ended or gone, nothing to give back. Otherwise
       // the claim stays open, and a restart ends it as interrupted.
       if (!released.ok() && !absl::IsNotFound(released)) {
@@ -732,6 +733,7 @@ void Engine::record(CallFact fact, int tried) {
                                          " (contact ", fact.contact_id, ") was answered")
                                    : cat("cannot record contact id ", fact.contact_id,
                                          " of the call to customer ", fact.cust_id);
+      if (lost_store(status, what)) return;
       fail(absl::Status(status.code(),
                         cat(what, " (", sv(status.message()),
                             "), so the campaign stopped rather than place calls it could not "
@@ -758,7 +760,22 @@ bool Engine::retry_later(const absl::Status& status, int tried, std::function<vo
 
 bool Engine::lost_lease(const absl::Status& error) {
   if (!absl::IsAborted(error) || finished_) return false;
-  if (fatal_.ok()) fatal_ = error;
+  let_go(error);
+  return true;
+}
+
+bool Engine::lost_store(const absl::Status& error, std::string_view what) {
+  if (!absl::IsUnavailable(error) || finished_) return false;
+  let_go(absl::UnavailableError(
+      cat(what, " (", sv(error.message()),
+          "): this dialer let go of the campaign as a crash would; it stays running, its calls "
+          "in flight open, and is taken over where it left off once the store answers again "
+          "(by a serve node, or the next `powerdialer run`)")));
+  return true;
+}
+
+void Engine::let_go(absl::Status error) {
+  if (fatal_.ok()) fatal_ = std::move(error);
   for (auto& [id, a] : attempts_) {
     if (a.retry_timer) loop_.cancel(*a.retry_timer);
   }
@@ -769,9 +786,9 @@ bool Engine::lost_lease(const absl::Status& error) {
   early_events_.clear();
   stats_.dialing = stats_.talking = 0;
   handing_over_ = false;
+  letting_go_ = true;
   stopping_ = true;
   finish(fatal_);
-  return true;
 }
 
 void Engine::fail(absl::Status error) {
@@ -801,6 +818,7 @@ void Engine::end_attempt(AttemptId id, AttemptEnd end, int tried) {
                         [this, id, end, tried] { end_attempt(id, end, tried + 1); })) {
           return;
         }
+        if (lost_store(done.status(), cat("cannot record the end of attempt ", id))) return;
         fail(absl::Status(done.status().code(),
                           cat("cannot record the end of attempt ", id, " (",
                               sv(done.status().message()), "), so the campaign stopped")));
@@ -861,6 +879,7 @@ void Engine::heartbeat() {
         request_stop();
       } else if (!held.ok() && now >= lease_until_) {
         // Our lease lapsed: another dialer may take the campaign over.
+        if (lost_store(held.status(), "cannot renew the campaign's lease")) return;
         fail(absl::Status(held.status().code(),
                           cat("cannot renew the campaign's lease (", sv(held.status().message()),
                               "), so the campaign stopped before another dialer could take it "
@@ -897,8 +916,9 @@ void Engine::finish(absl::Status status) {
   heartbeat_timer_.reset();
   review_timer_.reset();
   cc_.shutdown();
-  // A hand-over leaves the campaign running, for another node.
-  const bool handover = handing_over_ && status.ok();
+  // A hand-over leaves the campaign running, for another node; so does
+  // letting go of it (let_go), its state being another dialer's business.
+  const bool handover = (handing_over_ && status.ok()) || letting_go_;
   const CampaignState final_state = handover ? CampaignState::kRunning
                                     : !status.ok() || stopping_ ? CampaignState::kStopped
                                                                 : CampaignState::kDone;

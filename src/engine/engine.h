@@ -178,6 +178,18 @@ class Engine {
   // call in flight, so this engine lets go of them and finishes at once
   // with `error`. True when `error` says so (kAborted).
   bool lost_lease(const absl::Status& error);
+  // The store cannot be reached (kUnavailable once the retries are spent;
+  // `what` names the write that failed): this engine can no longer record
+  // what its calls do, so it lets go of the campaign as a crash would. The
+  // campaign stays running in the store, its calls in flight open, for the
+  // dialer that takes it over once the store answers again (a serve node,
+  // this one included, or the next `run`): marking it stopped would keep
+  // every node from taking it back. True when `error` says so.
+  bool lost_store(const absl::Status& error, std::string_view what);
+  // What lost_lease() and lost_store() share: forgets every call in
+  // flight and finishes at once with `error`, leaving the campaign's state
+  // in the store as it is.
+  void let_go(absl::Status error);
   void on_event(const ContactEvent& event);
   void on_agent_state(const ContactEvent& event);
   void on_call_connected(Attempt& attempt, const ContactEvent& event);
@@ -229,6 +241,7 @@ class Engine {
   bool started_ = false;
   bool stopping_ = false;
   bool handing_over_ = false;  // stopping_ for a hand-over (request_handover)
+  bool letting_go_ = false;    // let_go(): finish without touching the campaign's state
   bool finished_ = false;
   bool claim_outstanding_ = false;
   bool first_claim_done_ = false;

@@ -178,6 +178,11 @@ void CampaignHost::on_finished(uint64_t run_id, const std::string& name, absl::S
     // Another node won the lease, or the campaign was settled meanwhile.
     std::cerr << "powerdialer: campaign '" << name
               << "' was not taken over here: " << sv(status.message()) << "\n";
+  } else if (!status.ok() && state == CampaignState::kRunning) {
+    // Let go of (its lease lost, or the store unreachable): still running,
+    // for whichever node takes it over.
+    std::cerr << "powerdialer: campaign '" << name << "' left this node: " << sv(status.message())
+              << "\n";
   } else if (!status.ok()) {
     std::cerr << "powerdialer: campaign '" << name << "' stopped: " << sv(status.message()) << "\n";
   } else if (state == CampaignState::kRunning) {

@@ -351,7 +351,7 @@ class FailoverTest(FailoverTestBase):
         frozen.frozen = False
         lost = self.wait_for(
             lambda: next((line for t, line in frozen.lines[log_from:]
-                          if f"campaign '{frozen_campaign}' stopped" in line
+                          if f"campaign '{frozen_campaign}' left this node" in line
                           and "lost campaign" in line), None),
             timeout=15, what=f"{frozen.id}'s engine to stop with the lost-lease error")
         print(f"    SIGCONT {frozen.id}; its engine: {lost.strip()}", flush=True)

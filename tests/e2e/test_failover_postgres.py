@@ -42,9 +42,6 @@ class PgDrainTest(PgStoreMixin, test_failover.DrainTest):
     pass
 
 
-@unittest.skip("known bug, not fixed yet: after the PostgreSQL server restarts, the engines "
-               "stop on the lost connection and no node takes their campaigns back, so they "
-               "never finish (reproduce by removing this line)")
 class PgRestartTest(PgStoreMixin, FailoverTestBase):
     def test_the_database_restarts_while_two_campaigns_dial(self):
         for i, node_id in enumerate(["n1", "n2", "n3"]):
