@@ -100,12 +100,12 @@ class Node:
     """A `powerdialer serve` node on a free loopback port; its log is read
     continuously (with the time each line arrived) so the pipe never fills."""
 
-    def __init__(self, workdir, store_url, node_id, *flags):
+    def __init__(self, workdir, store_url, node_id, *flags, env=None):
         self.id = node_id
         self.proc = subprocess.Popen(
             [BIN, "--db", store_url, "serve", "--listen", "127.0.0.1:0", "--node-id", node_id,
              "--lease", str(LEASE), *flags],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=workdir)
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=workdir, env=env)
         self.lines = []  # (time.time(), line)
         self.port = None
         deadline = time.time() + 30
