@@ -34,8 +34,8 @@ def percentile(values, q):
     return values[min(len(values) - 1, int(q * len(values)))]
 
 
-def start_server(binary, workdir, max_clients, customers, dial=True):
-    db = os.path.join(workdir, "bench.db")
+def start_server(binary, workdir, max_clients, customers, dial=True, db=None):
+    db = db or os.path.join(workdir, "bench.db")
     run = lambda *a: subprocess.run([binary, "--db", db, *a], check=True, capture_output=True,
                                     text=True, cwd=workdir)
     run("--campaign", "bench", "init")
@@ -175,6 +175,9 @@ def main():
                     help="what the API clients GET (the status reads the store's kept counts)")
     ap.add_argument("--customers", type=int, default=20000, help="size of the dialing list")
     ap.add_argument("--max-clients", type=int, default=0, help="serve --max-clients (0: auto)")
+    ap.add_argument("--postgres", action="store_true",
+                    help="the store on a throw-away PostgreSQL 15 server on loopback "
+                         "(tests/e2e/pgserver.py; fsync on) instead of an SQLite file")
     ap.add_argument("--no-dial", action="store_true",
                     help="leave the campaign idle (the default dials it on the simulator)")
     args = ap.parse_args()
@@ -182,8 +185,15 @@ def main():
     max_clients = args.max_clients or max(256, args.sse + args.api + 64)
 
     workdir = tempfile.mkdtemp(prefix="pd-bench-serve-")
+    pg, db = None, None
+    if args.postgres:
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                                        "tests", "e2e"))
+        from pgserver import PgServer
+        pg = PgServer(fsync=True)
+        db = pg.create_database()
     proc, port, token = start_server(args.bin, workdir, max_clients, args.customers,
-                                     dial=not args.no_dial)
+                                     dial=not args.no_dial, db=db)
     try:
         time.sleep(2)
         out = mp.Queue()
@@ -221,6 +231,7 @@ def main():
             w.join()
         r = lambda v: None if v is None else round(v, 2)
         print(json.dumps({
+            "store": "postgresql" if args.postgres else "sqlite",
             "path": args.path, "customers": args.customers, "dialing": not args.no_dial, "sse_clients": args.sse, "sse_connected": connected, "api_clients": args.api,
             "seconds": args.seconds, "max_clients": max_clients,
             "api_requests_per_s": round(len(latencies) / args.seconds, 1),
@@ -243,6 +254,8 @@ def main():
             proc.send_signal(signal.SIGINT)  # second signal: quit now
             proc.wait(timeout=10)
         shutil.rmtree(workdir, ignore_errors=True)
+        if pg is not None:
+            pg.close()
 
 
 if __name__ == "__main__":

@@ -52,7 +52,9 @@ def _env():
 class PgServer:
     """A PostgreSQL 15 server on a free loopback port, until close()."""
 
-    def __init__(self, startup_timeout=60):
+    def __init__(self, startup_timeout=60, fsync=False):
+        """fsync=True: durable against an OS crash, as in production (for
+        benchmarks); tests leave it off for speed."""
         for tool in ("initdb", "postgres", "psql"):
             path = os.path.join(BINDIR, tool)
             if not os.access(path, os.X_OK):
@@ -60,6 +62,7 @@ class PgServer:
                     f"the PostgreSQL 15 program {path} is missing; install the Debian package "
                     f"{PACKAGE} (scripts/install-deps does) or set POWERDIALER_PG_BINDIR")
         self.startup_timeout = startup_timeout
+        self.fsync = fsync
         self.user = None  # run as ourselves
         if os.geteuid() == 0:
             # PostgreSQL refuses root: run it as the package's user. The
@@ -168,7 +171,8 @@ class PgServer:
         self.proc = subprocess.Popen(
             [os.path.join(BINDIR, "postgres"), "-D", self.data, "-p", str(self.port),
              "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={self.dir}",
-             "-c", "fsync=off", "-c", "full_page_writes=off", "-c", "max_connections=200",
+             *([] if self.fsync else ["-c", "fsync=off", "-c", "full_page_writes=off"]),
+             "-c", "max_connections=200",
              "-c", "logging_collector=off"],
             stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
             cwd=self.dir, env=_env(), preexec_fn=self._preexec)

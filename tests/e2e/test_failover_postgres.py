@@ -61,9 +61,9 @@ class PgRestartTest(PgStoreMixin, FailoverTestBase):
         time.sleep(1.5)
         SERVER.restart()  # same port and data: crash recovery, then connections again
         print(f"(c) PostgreSQL restarted in {time.time() - restarted_at:.1f} s", flush=True)
-        # A request that meets a connection the restart dropped gets 503
-        # ("cannot be reached ... try again"), as documented; the next one
-        # reconnects.
+        # A request after the restart meets connections the restart dropped:
+        # its reads (and a transaction's BEGIN) run again on a new
+        # connection, so it is answered, never 503.
         unavailable = []
 
         def done(name):
@@ -78,7 +78,7 @@ class PgRestartTest(PgStoreMixin, FailoverTestBase):
             self.wait_for(lambda: done(name), timeout=180,
                           what=f"{name} to finish after the restart", every=0.5)
         print(f"503 answers while reconnecting: {len(unavailable)}", flush=True)
-        self.assertLess(len(unavailable), 20)
+        self.assertEqual(unavailable, [])
         for name in ("camp-A", "camp-B"):
             rows = self.check_results(name)
             print(f"{name}: {len(rows)} attempts", flush=True)

@@ -2,6 +2,8 @@
 
 #include <libpq-fe.h>
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstdlib>
 #include <utility>
@@ -189,7 +191,38 @@ bool Db::in_transaction() const {
   return conn_ != nullptr && PQtransactionStatus(conn_) != PQTRANS_IDLE;
 }
 
+namespace {
+
+// A statement that changes nothing, or a transaction's BEGIN: when the
+// connection turns out lost (the server restarted since the last
+// statement: libpq finds out only by trying), running it again on a new
+// connection cannot apply anything twice. A write outside a transaction
+// is not retried: whether it committed before the loss is unknown.
+bool safe_to_retry(std::string_view sql) {
+  while (!sql.empty() && (sql.front() == ' ' || sql.front() == '\n')) sql.remove_prefix(1);
+  auto starts = [&](std::string_view word) {
+    return sql.size() >= word.size() &&
+           std::equal(word.begin(), word.end(), sql.begin(),
+                      [](char a, char b) { return a == std::toupper(static_cast<unsigned char>(b)); });
+  };
+  return starts("SELECT") || sql == "BEGIN";
+}
+
+}  // namespace
+
+template <typename Run>
+auto Db::retrying_once(std::string_view sql, Run run) -> decltype(run()) {
+  auto first = run();
+  if (first.ok() || depth_ > 0 || !broken() || !safe_to_retry(sql)) return first;
+  if (absl::Status s = reconnect(); !s.ok()) return first;
+  return run();
+}
+
 absl::Status Db::exec(std::string_view sql) {
+  return retrying_once(sql, [&] { return exec_once(sql); });
+}
+
+absl::Status Db::exec_once(std::string_view sql) {
   if (absl::Status s = ready(); !s.ok()) return s;
   const std::string text(sql);
   PGresult* r = PQexec(conn_, text.c_str());
@@ -199,15 +232,21 @@ absl::Status Db::exec(std::string_view sql) {
 }
 
 absl::StatusOr<Result> Db::query(const char* sql, std::initializer_list<Param> params) {
-  return run_prepared(sql, sql, std::vector<Param>(params));
+  const std::vector<Param> values(params);
+  return retrying_once(sql, [&] { return run_prepared(sql, sql, values); });
 }
 
 absl::StatusOr<Result> Db::query(const char* sql, const std::vector<Param>& params) {
-  return run_prepared(sql, sql, params);
+  return retrying_once(sql, [&] { return run_prepared(sql, sql, params); });
 }
 
 absl::StatusOr<Result> Db::query_dynamic(const std::string& sql,
                                          const std::vector<Param>& params) {
+  return retrying_once(sql, [&] { return query_dynamic_once(sql, params); });
+}
+
+absl::StatusOr<Result> Db::query_dynamic_once(const std::string& sql,
+                                              const std::vector<Param>& params) {
   if (absl::Status s = ready(); !s.ok()) return s;
   std::vector<const char*> values;
   values.reserve(params.size());

@@ -105,6 +105,15 @@ class Db {
 
  private:
   absl::Status result_status(PGresult* r, std::string_view what) const;
+  // Runs `run` (a statement `sql`), and once more on a new connection when
+  // the connection turned out lost and `sql` cannot have changed anything
+  // (a read, or a transaction's BEGIN) outside a transaction: a server
+  // restart then costs the caller nothing.
+  template <typename Run>
+  auto retrying_once(std::string_view sql, Run run) -> decltype(run());
+  absl::Status exec_once(std::string_view sql);
+  absl::StatusOr<Result> query_dynamic_once(const std::string& sql,
+                                            const std::vector<Param>& params);
   // Before a statement: reconnects a lost connection unless a transaction
   // was open on it (that transaction is lost and reported failed).
   absl::Status ready();
