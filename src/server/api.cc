@@ -226,29 +226,35 @@ ApiResponse Api::create_campaign(std::string_view body) {
 
 ApiResponse Api::get_campaign(std::string_view name) {
   if (auto s = check_campaign_name(name); !s.ok()) return api_error(s);
-  auto store = stores_.acquire();
-  if (!store.ok()) return api_error(store.status());
-  auto c = (*store)->find_campaign(name);
-  if (!c.ok()) return api_error(c.status());
-  auto st = status_of(**store, c->id);
-  if (!st.ok()) return api_error(st.status());
-  auto dialer = dialer_health(**store, st->campaign, system_clock().wall_now());
-  if (!dialer.ok()) return api_error(dialer.status());
-  st->dialer = *dialer;
-  json out = campaign_status_json(*st);
+  const WallTime now = system_clock().wall_now();
+  absl::StatusOr<StatusCache::CampaignView> view =
+      [&]() -> absl::StatusOr<StatusCache::CampaignView> {
+    // Through the cache when there is one: one check of the data version,
+    // then the status and configuration as read after the last commit.
+    if (statuses_) return statuses_->view(name, now);
+    PD_ASSIGN_OR_RETURN(StorePool::Handle store, stores_.acquire());
+    PD_ASSIGN_OR_RETURN(Campaign c, store->find_campaign(name));
+    StatusCache::CampaignView v;
+    PD_ASSIGN_OR_RETURN(v.status, store->status(c.id));
+    PD_ASSIGN_OR_RETURN(v.dialer, dialer_health(*store, v.status.campaign, now));
+    PD_ASSIGN_OR_RETURN(v.pacing,
+                        read_campaign_pacing(*store, v.status.campaign, v.status.abandon));
+    return v;
+  }();
+  if (!view.ok()) return api_error(view.status());
+  CampaignStatus& st = view->status;
+  const std::optional<DialerHealth>& dialer = view->dialer;
+  st.dialer = dialer;
+  json out = campaign_status_json(st);
   // The node (dialer) that runs it: its live lease's owner.
-  out["node"] = *dialer && (*dialer)->responding ? json((*dialer)->owner) : json(nullptr);
+  out["node"] = dialer && dialer->responding ? json(dialer->owner) : json(nullptr);
   if (host_) out["backend"] = host_->backend();
   const std::optional<LiveStats> live =
-      host_ ? live_while_running(*host_, st->campaign) : std::nullopt;
+      host_ ? live_while_running(*host_, st.campaign) : std::nullopt;
   out["live"] = live_json(live);
-  // Through the cache when there is one: the configuration is read again
-  // only after a commit, as the status is.
-  auto pacing = statuses_ ? statuses_->pacing(*st)
-                          : read_campaign_pacing(**store, st->campaign, st->abandon);
-  if (!pacing.ok()) return api_error(pacing.status());
-  if (live && live->pacing) pacing->live = live->pacing;  // fresher than the store's
-  out["pacing"] = pacing_json(pacing->config, st->abandon, pacing->live);
+  CampaignPacing& pacing = view->pacing;
+  if (live && live->pacing) pacing.live = live->pacing;  // fresher than the store's
+  out["pacing"] = pacing_json(pacing.config, st.abandon, pacing.live);
   return {200, std::move(out)};
 }
 
@@ -474,14 +480,14 @@ ApiResponse Api::set_disposition(std::string_view name, std::string_view attempt
   auto c = (*store)->find_campaign(name);
   if (!c.ok()) return api_error(c.status());
   AttemptId attempt = 0;
-  auto [end, ec] = std::from_chars(attempt_ref.data(), attempt_ref.data() + attempt_ref.size(),
-                                   attempt);
+  auto [end, ec] =
+      std::from_chars(attempt_ref.data(), attempt_ref.data() + attempt_ref.size(), attempt);
   if (ec != std::errc() || end != attempt_ref.data() + attempt_ref.size() || attempt <= 0) {
     auto found = (*store)->find_attempt_by_contact(attempt_ref);
     if (!found.ok()) return api_error(found.status());
     if (!*found || (*found)->campaign != c->name) {
-      return api_error(absl::NotFoundError(
-          cat("no attempt with id or contact id ", echo(attempt_ref), " in campaign ", echo(name))));
+      return api_error(absl::NotFoundError(cat("no attempt with id or contact id ",
+                                               echo(attempt_ref), " in campaign ", echo(name))));
     }
     attempt = (*found)->id;
   }
@@ -492,8 +498,8 @@ ApiResponse Api::set_disposition(std::string_view name, std::string_view attempt
               {"disposition", std::string(trim(code->get<std::string>()))},
               {"action", done->action.empty() ? json(nullptr) : json(done->action)},
               {"applied", done->applied},
-              {"callable_at", done->callable_at ? json(format_iso8601(*done->callable_at))
-                                                : json(nullptr)}};
+              {"callable_at",
+               done->callable_at ? json(format_iso8601(*done->callable_at)) : json(nullptr)}};
   return {200, std::move(out)};
 }
 
@@ -524,7 +530,8 @@ ApiResponse Api::nodes() {
 }
 
 ApiResponse Api::drain_node() {
-  if (node_ == nullptr) return api_error(absl::UnavailableError("this server is not a dialer node"));
+  if (node_ == nullptr)
+    return api_error(absl::UnavailableError("this server is not a dialer node"));
   std::vector<std::string> handing = node_->drain();
   auto others = node_->others_serving();
   json out = {{"node", node_->id()}, {"draining", true}, {"handing_over", handing}};
@@ -611,7 +618,8 @@ ApiResponse Api::dnc_add(std::string_view body) {
     }
     auto e = normalize_dnc_number(n.get<std::string>(), *region);
     if (!e.ok()) {
-      return api_error(absl::InvalidArgumentError(cat("'numbers'[", i, "]: ", e.status().message())));
+      return api_error(
+          absl::InvalidArgumentError(cat("'numbers'[", i, "]: ", e.status().message())));
     }
     e164.push_back(*std::move(e));
   }
@@ -650,9 +658,9 @@ ApiResponse Api::dnc_load_file(std::string_view body) {
         "the file itself as the body (text/csv or multipart/form-data)"));
   }
   request.file = *file;
-  for (auto [key, target] : {std::pair{"source", &request.source},
-                             std::pair{"expires", &request.expires},
-                             std::pair{"region", &request.region}}) {
+  for (auto [key, target] :
+       {std::pair{"source", &request.source}, std::pair{"expires", &request.expires},
+        std::pair{"region", &request.region}}) {
     auto v = string_member(*j, key, *target);
     if (!v.ok()) return api_error(v.status());
     *target = *v;
@@ -730,7 +738,8 @@ ApiResponse Api::run_dnc_load(const DncLoadRequest& request, std::istream& in,
       in, name,
       [&]() -> absl::StatusOr<std::unique_ptr<DncWriter>> {
         PD_ASSIGN_OR_RETURN(auto writer, s.begin_dnc(load));
-        return std::unique_ptr<DncWriter>(std::make_unique<Guarded>(std::move(writer), before_commit));
+        return std::unique_ptr<DncWriter>(
+            std::make_unique<Guarded>(std::move(writer), before_commit));
       },
       options);
   if (!summary.ok()) {

@@ -1,5 +1,7 @@
 #include "server/status_cache.h"
 
+#include <algorithm>
+
 #include "core/status_macros.h"
 #include "engine/campaign_control.h"
 
@@ -66,9 +68,38 @@ absl::StatusOr<std::optional<DialerHealth>> StatusCache::dialer(const Campaign& 
   return dialer_health(*store_, campaign, now);
 }
 
+absl::StatusOr<StatusCache::CampaignView> StatusCache::view(std::string_view name, WallTime now) {
+  std::lock_guard<std::mutex> lock(mu_);
+  PD_RETURN_IF_ERROR(refresh_version());
+  if (!campaigns_) {
+    PD_ASSIGN_OR_RETURN(campaigns_, store_->list_campaigns());
+  }
+  auto it = std::find_if(campaigns_->begin(), campaigns_->end(),
+                         [&](const Campaign& c) { return c.name == name; });
+  CampaignId id = 0;
+  if (it != campaigns_->end()) {
+    id = it->id;
+  } else {
+    // Not listed: the store says why, in its own words (or finds it, made
+    // since the version was read: the list is read again next time).
+    PD_ASSIGN_OR_RETURN(Campaign found, store_->find_campaign(name));
+    campaigns_.reset();
+    id = found.id;
+  }
+  CampaignView out;
+  PD_ASSIGN_OR_RETURN(out.status, status_locked(id));
+  PD_ASSIGN_OR_RETURN(out.pacing, pacing_locked(out.status));
+  PD_ASSIGN_OR_RETURN(out.dialer, dialer_health(*store_, out.status.campaign, now));
+  return out;
+}
+
 absl::StatusOr<CampaignPacing> StatusCache::pacing(const CampaignStatus& status) {
   std::lock_guard<std::mutex> lock(mu_);
   PD_RETURN_IF_ERROR(refresh_version());
+  return pacing_locked(status);
+}
+
+absl::StatusOr<CampaignPacing> StatusCache::pacing_locked(const CampaignStatus& status) {
   const CampaignId id = status.campaign.id;
   if (auto it = pacing_.find(id); it != pacing_.end()) return it->second;
   PD_ASSIGN_OR_RETURN(CampaignPacing p,

@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -40,6 +41,17 @@ class StatusCache {
   // read_campaign_pacing(), as of the store's last commit.
   absl::StatusOr<CampaignPacing> pacing(const CampaignStatus& status);
 
+  // What GET /api/campaigns/NAME shows of campaign `name`, read for one
+  // request with one check of the data version (each round trip counts
+  // on a database server): its status and pacing as of the last commit,
+  // and its dialer's lease as of now. kNotFound as Store::find_campaign.
+  struct CampaignView {
+    CampaignStatus status;
+    CampaignPacing pacing;
+    std::optional<DialerHealth> dialer;
+  };
+  absl::StatusOr<CampaignView> view(std::string_view name, WallTime now);
+
   // How the dialer of a running or stopping campaign is doing (its lease;
   // a cheap lookup, made on every call: a lease lapses without a commit).
   absl::StatusOr<std::optional<DialerHealth>> dialer(const Campaign& campaign, WallTime now);
@@ -52,6 +64,7 @@ class StatusCache {
   // REQUIRES: mu_ held.
   absl::Status refresh_version();
   absl::StatusOr<CampaignStatus> status_locked(CampaignId id);
+  absl::StatusOr<CampaignPacing> pacing_locked(const CampaignStatus& status);
 
   mutable std::mutex mu_;
   std::unique_ptr<Store> store_;                    // guarded by mu_
