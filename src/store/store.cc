@@ -38,4 +38,21 @@ absl::StatusOr<std::unique_ptr<Store>> open_store(const std::string& url, bool c
   return std::unique_ptr<Store>(std::move(*store));
 }
 
+std::string display_store_url(std::string_view url) {
+  // scheme://user:password@host...: everything between the first ':' after
+  // the scheme's "//" and the last '@' of the authority is the password.
+  const size_t scheme = url.find("://");
+  if (scheme == std::string_view::npos) return std::string(url);
+  const size_t start = scheme + 3;
+  const size_t end = url.find_first_of("/?#", start);
+  const std::string_view authority = url.substr(start, end == std::string_view::npos
+                                                           ? std::string_view::npos
+                                                           : end - start);
+  const size_t at = authority.rfind('@');
+  if (at == std::string_view::npos) return std::string(url);
+  const size_t colon = authority.substr(0, at).find(':');
+  if (colon == std::string_view::npos) return std::string(url);
+  return cat(url.substr(0, start + colon + 1), "****", url.substr(start + at));
+}
+
 }  // namespace pd

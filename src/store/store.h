@@ -33,6 +33,7 @@
 #include "core/retry_policy.h"
 #include "core/types.h"
 #include "store/dnc.h"
+#include "store/store_copy.h"
 
 namespace pd {
 
@@ -456,6 +457,21 @@ class Store {
   // How many entries, by source, and how many have expired at `now`.
   virtual absl::StatusOr<DncCounts> dnc_counts(WallTime now) = 0;
 
+  // --- moving a store (`powerdialer migrate`, store/store_copy.h) --------
+  // Streams every row of `table` (store_tables() or store_meta_table()),
+  // values as text in `table.columns` order; stops at fn's first error and
+  // returns it.
+  virtual absl::Status for_each_row(const StoreTable& table,
+                                    const std::function<absl::Status(const StoreRow&)>& fn) = 0;
+  // Adds `rows` to `table` as they are, ids included.
+  // REQUIRES: inside a batch (begin_batch), which commits them together.
+  virtual absl::Status insert_rows(const StoreTable& table, const std::vector<StoreRow>& rows) = 0;
+  // Ends a copy, inside its batch: takes the source's instance id (so client
+  // tokens of calls placed before the move are still recognised) and makes
+  // the counters that hand out ids and fencing tokens continue after
+  // everything copied. `meta` is the source's store_meta_table() rows.
+  virtual absl::Status after_copy(const std::vector<StoreRow>& meta) = 0;
+
  protected:
   struct Fence {
     CampaignId campaign = 0;
@@ -472,5 +488,9 @@ absl::Status lost_lease_error(CampaignId id, std::string_view owner, int64_t tok
 // Opens the store named by `url`: a file path (SQLite; created when
 // `create` is set, otherwise it must exist).
 absl::StatusOr<std::unique_ptr<Store>> open_store(const std::string& url, bool create);
+
+// `url` as messages may show it: a password in a postgresql:// URL is
+// replaced by "****"; a file path is shown as it is.
+std::string display_store_url(std::string_view url);
 
 }  // namespace pd

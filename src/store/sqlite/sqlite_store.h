@@ -98,6 +98,11 @@ class SqliteStore final : public Store {
                             const std::function<void(const DncEntry&)>& fn) override;
   absl::StatusOr<DncCounts> dnc_counts(WallTime now) override;
 
+  absl::Status for_each_row(const StoreTable& table,
+                            const std::function<absl::Status(const StoreRow&)>& fn) override;
+  absl::Status insert_rows(const StoreTable& table, const std::vector<StoreRow>& rows) override;
+  absl::Status after_copy(const std::vector<StoreRow>& meta) override;
+
   // Fixes the random instance id that prefixes client tokens, so a
   // simulation's tokens (and with them the simulator's choices) repeat.
   absl::Status pin_instance_id(std::string_view id);

@@ -1,0 +1,113 @@
+// SqliteStore's side of moving a store (store/store_copy.h).
+#include <algorithm>
+
+#include "core/status_macros.h"
+#include "core/strings.h"
+#include "store/sqlite/sqlite_store.h"
+
+namespace pd {
+namespace {
+
+// Only the tables store_copy.h names may be read or written this way: their
+// names and columns go into the SQL text (identifiers cannot be bound), so
+// they must be ours, never a caller's.
+absl::Status check_known(const StoreTable& table) {
+  auto known = [&](const StoreTable& t) {
+    return t.name == table.name && t.columns == table.columns;
+  };
+  if (known(store_meta_table()) ||
+      std::any_of(store_tables().begin(), store_tables().end(), known)) {
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(cat("'", table.name, "' is not a table a store copy moves"));
+}
+
+std::string column_list(const StoreTable& table) {
+  std::string out;
+  for (std::string_view c : table.columns) {
+    if (!out.empty()) out += ", ";
+    out += cat("\"", c, "\"");
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::Status SqliteStore::for_each_row(const StoreTable& table,
+                                       const std::function<absl::Status(const StoreRow&)>& fn) {
+  PD_RETURN_IF_ERROR(check_known(table));
+  PD_ASSIGN_OR_RETURN(sqlite::Stmt s, db_.prepare(cat("SELECT ", column_list(table), " FROM \"",
+                                                      table.name, "\"")));
+  StoreRow row(table.columns.size());
+  while (true) {
+    PD_ASSIGN_OR_RETURN(bool more, s.step());
+    if (!more) return absl::OkStatus();
+    for (size_t i = 0; i < row.size(); ++i) {
+      const int col = static_cast<int>(i);
+      if (s.is_null(col)) {
+        row[i].reset();
+      } else {
+        row[i] = std::string(s.text(col));
+      }
+    }
+    PD_RETURN_IF_ERROR(fn(row));
+  }
+}
+
+absl::Status SqliteStore::insert_rows(const StoreTable& table, const std::vector<StoreRow>& rows) {
+  PD_RETURN_IF_ERROR(check_known(table));
+  if (!in_batch_) return absl::FailedPreconditionError("insert_rows outside a batch");
+  std::string params;
+  for (size_t i = 1; i <= table.columns.size(); ++i) params += cat(i > 1 ? ", ?" : "?", i);
+  PD_ASSIGN_OR_RETURN(sqlite::Stmt s,
+                      db_.prepare(cat("INSERT INTO \"", table.name, "\"(", column_list(table),
+                                      ") VALUES(", params, ")")));
+  for (const StoreRow& row : rows) {
+    if (row.size() != table.columns.size()) {
+      return absl::InvalidArgumentError(cat("a row of table '", table.name, "' has ", row.size(),
+                                            " values for ", table.columns.size(), " columns"));
+    }
+    // Text into INTEGER columns: SQLite's column affinity stores numbers
+    // as integers again.
+    for (size_t i = 0; i < row.size(); ++i) {
+      const int index = static_cast<int>(i) + 1;
+      if (row[i]) {
+        s.bind(index, std::string_view(*row[i]));
+      } else {
+        s.bind(index, std::nullopt);
+      }
+    }
+    if (absl::Status st = s.run(); !st.ok()) {
+      return absl::Status(st.code(), cat("copying into table '", table.name, "': ", st.message()));
+    }
+    s.reset();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SqliteStore::after_copy(const std::vector<StoreRow>& meta) {
+  for (const StoreRow& row : meta) {
+    if (row.size() != 2 || !row[0] || !row[1]) continue;
+    const std::string& key = *row[0];
+    const std::string& value = *row[1];
+    if (key == "schema_version") continue;  // this store's own
+    if (key == "last_lease_token") {
+      // Tokens are never reused: continue after the larger of the two.
+      PD_ASSIGN_OR_RETURN(sqlite::Stmt s,
+                          db_.prepare("UPDATE meta SET value = CAST(max(CAST(value AS INTEGER), "
+                                      "CAST(?1 AS INTEGER)) AS TEXT) WHERE key = "
+                                      "'last_lease_token'"));
+      PD_RETURN_IF_ERROR(s.bind(1, std::string_view(value)).run());
+      continue;
+    }
+    PD_ASSIGN_OR_RETURN(sqlite::Stmt s,
+                        db_.prepare("INSERT OR REPLACE INTO meta(key, value) VALUES(?1, ?2)"));
+    PD_RETURN_IF_ERROR(s.bind(1, std::string_view(key)).bind(2, std::string_view(value)).run());
+    if (key == "instance_id") instance_id_ = value;
+  }
+  // Cached policies and statements describe the rows before the copy.
+  policies_.clear();
+  return absl::OkStatus();
+}
+
+}  // namespace pd
