@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -73,7 +74,15 @@ struct DayResult {
   double talk_seconds = 0;
   double logged_in_seconds = 0;
   double warm_up_seconds = -1;  // until the pacer stopped warming up (-1: it did not)
+  // --diag: by the regime of the pacer's last decision (kRegimes), the time
+  // spent in it, the agent-seconds agents sat available in it, and the
+  // answered and abandoned calls whose outcome came in it.
+  std::array<double, 4> regime_seconds{}, regime_idle{};
+  std::array<int64_t, 4> regime_answered{}, regime_abandoned{};
 };
+
+// The pacer's regime at its last decision, for --diag.
+constexpr std::array<const char*, 4> kRegimes = {"warm-up", "governed", "capped", "margin"};
 
 struct RunResult {
   std::string pacer;
@@ -114,13 +123,18 @@ uint64_t mix64(uint64_t z) {
   return z ^ (z >> 31);
 }
 
-std::unique_ptr<Pacer> lab_pacer(const std::string& name, const LabOptions& o) {
+PacingConfig lab_config(const std::string& name, const LabOptions& o) {
   PacingConfig config;
   config.mode = *parse_pacing_mode(name);
   config.lines_per_agent = o.lines_per_agent;
   config.max_lines_per_agent = o.max_lines;
   config.target_abandon_rate = o.target;
   config.max_abandon_rate = o.max_rate;
+  return config;
+}
+
+std::unique_ptr<Pacer> lab_pacer(const std::string& name, const LabOptions& o) {
+  const PacingConfig config = lab_config(name, o);
   if (config.mode == PacingMode::kPredictive) {
     return std::make_unique<PredictivePacer>(config, o.tuning);
   }
@@ -130,8 +144,9 @@ std::unique_ptr<Pacer> lab_pacer(const std::string& name, const LabOptions& o) {
 // One day of one campaign: the Engine's pacing loop, without the store.
 class LabDay {
  public:
-  LabDay(Pacer& pacer, const SimConfig& sim, WallTime start, int day, Micros shift)
-      : pacer_(pacer), loop_(start), sim_(loop_, sim), day_(day), shift_(shift) {}
+  LabDay(Pacer& pacer, const PacingConfig& config, const SimConfig& sim, WallTime start, int day,
+         Micros shift)
+      : pacer_(pacer), loop_(start), sim_(loop_, sim), day_(day), shift_(shift), config_(config) {}
 
   DayResult run() {
     loop_.schedule_after(shift_, [this] {
@@ -150,6 +165,10 @@ class LabDay {
     r.talk_seconds = std::chrono::duration<double>(s.busy_time).count();
     r.logged_in_seconds = std::chrono::duration<double>(s.logged_in_time).count();
     r.warm_up_seconds = warm_up_seconds_;
+    r.regime_seconds = diag_.regime_seconds;
+    r.regime_idle = diag_.regime_idle;
+    r.regime_answered = diag_.regime_answered;
+    r.regime_abandoned = diag_.regime_abandoned;
     return r;
   }
 
@@ -191,7 +210,19 @@ class LabDay {
     pacer_.on_agent_state(e, before);
   }
 
+  void tick() {
+    const WallTime t = loop_.wall_now();
+    if (open_ && ticked_) {
+      const double dt = std::chrono::duration<double>(t - ticked_at_).count();
+      diag_.regime_seconds[regime_] += dt;
+      diag_.regime_idle[regime_] += dt * available_;
+    }
+    ticked_ = true;
+    ticked_at_ = t;
+  }
+
   void on_event(const ContactEvent& e) {
+    tick();
     if (e.kind == ContactEvent::Kind::kAgentState) {
       on_agent(e);
     } else {
@@ -216,6 +247,10 @@ class LabDay {
       } else {
         --(call.connected_at ? talking_ : dialing_);
         if (e.answered_at && !call.answered_at) call.answered_at = e.answered_at;
+        if (e.outcome == Outcome::kConnected || e.outcome == Outcome::kAbandoned) {
+          ++diag_.regime_answered[regime_];
+          if (e.outcome == Outcome::kAbandoned) ++diag_.regime_abandoned[regime_];
+        }
         pacer_.on_call_ended(call, e);
         calls_.erase(it);
       }
@@ -233,6 +268,7 @@ class LabDay {
         std::max(Micros{0}, std::chrono::duration_cast<Micros>(*at - loop_.wall_now()));
     review_at_ = at;
     review_timer_ = loop_.schedule_after(delay, [this] {
+      tick();
       review_timer_.reset();
       review_at_.reset();
       pump();
@@ -252,6 +288,16 @@ class LabDay {
         if (!pacer_.status().warming_up) warm_up_seconds_ = t - first_decision_seconds_;
       }
       schedule_review(d.review_at);
+      {
+        const PacerStatus st = pacer_.status();
+        const PacerSnapshot now = snapshot();
+        const bool capped =
+            now.dialing + now.talking + std::max(0, d.calls) >= max_calls_in_flight(config_, now);
+        regime_ = st.warming_up                          ? 0
+                  : st.note.starts_with("pacing within") ? 1
+                  : capped                               ? 2
+                                                         : 3;
+      }
       if (d.calls <= 0) return;
       for (int i = 0; i < d.calls; ++i) place();
     }
@@ -282,6 +328,7 @@ class LabDay {
   Simulator sim_;
   const int day_;
   const Micros shift_;
+  const PacingConfig config_;  // for --diag's cap
   bool open_ = true;
   std::unordered_map<std::string, AgentState> agents_;
   std::unordered_map<std::string, PacedCall> calls_;
@@ -289,6 +336,10 @@ class LabDay {
   uint64_t next_call_ = 0;
   double warm_up_seconds_ = -1;
   double first_decision_seconds_ = -1;
+  DayResult diag_;
+  size_t regime_ = 0;
+  bool ticked_ = false;
+  WallTime ticked_at_{};
   std::optional<TimerId> review_timer_;
   std::optional<WallTime> review_at_;
 };
@@ -333,7 +384,7 @@ RunResult run_one(const std::string& pacer_name, const Scenario& sc, uint64_t se
       std::exit(2);
     }
     // Calling ends when the last agent's shift does.
-    LabDay day(*pacer, sim, first + std::chrono::hours(24) * d, d, shift + sim.login_spread);
+    LabDay day(*pacer, lab_config(pacer_name, o), sim, first + std::chrono::hours(24) * d, d, shift + sim.login_spread);
     result.days.push_back(day.run());
   }
   result.wall_seconds =
@@ -365,12 +416,12 @@ int default_days(int agents) {
                "pacing_lab: %s\n"
                "usage: pacing_lab [--table] [--agents 5,20,100,1000] [--answer 0.1,0.2,0.35]\n"
                "  [--days N (default 30 for <= 20 agents, 5 for <= 100, else 1)] [--seeds 10]\n"
-               "  [--pacers power,progressive,vicidial-adapt,predictive] [--jobs 2] [--runs]\n"
+               "  [--pacers power,progressive,vicidial-adapt,predictive] [--jobs 2] [--runs] [--diag]\n"
                "  [--talk 120] [--acw 15] [--shift-hours 8] [--busy-rate 0.05]\n"
                "  [--target 0.025] [--lines-per-agent 1.5] [--max-lines 3]\n"
                "  realism (seconds): [--answer-drift 0h=0.25,4h=0.15,8h=0.30] [--machine-rate R]\n"
                "  [--amd-delay S] [--patience S] [--login-spread S] [--break-every S --break-length S]\n"
-               "  [--z-start X] [--z-gain X] [--steer-to X] [--governor-at X]\n"
+               "  [--z-start X] [--z-gain X] [--steer-to X] [--governor-at X] [--governor-lookahead S]\n"
                "  [--no-governor] [--memory-outcomes N] [--memory-seconds S]\n",
                why.c_str());
   std::exit(2);
@@ -395,6 +446,7 @@ int main(int argc, char** argv) {
   int jobs = 2;
   int days = 0;
   bool runs = false;
+  bool diag = false;
   LabOptions o;
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
@@ -423,6 +475,8 @@ int main(int argc, char** argv) {
       days = static_cast<int>(number(flag, value()));
     } else if (flag == "--runs") {
       runs = true;
+    } else if (flag == "--diag") {
+      runs = diag = true;
     } else if (flag == "--talk") {
       o.talk_seconds = number(flag, value());
     } else if (flag == "--acw") {
@@ -461,6 +515,8 @@ int main(int argc, char** argv) {
       o.tuning.steer_to = number(flag, value());
     } else if (flag == "--governor-at") {
       o.tuning.governor_at = number(flag, value());
+    } else if (flag == "--governor-lookahead") {
+      o.tuning.governor_lookahead_seconds = number(flag, value());
     } else if (flag == "--no-governor") {
       o.tuning.governor = false;
     } else if (flag == "--memory-outcomes") {
@@ -518,6 +574,26 @@ int main(int argc, char** argv) {
                       r.talk_min_per_agent_hour(), 100 * r.rate_all(), 100 * worst,
                       r.dials_per_connect(), r.days.front().warm_up_seconds / 60, r.wall_seconds,
                       rates.c_str());
+          if (diag) {
+            // Per regime over the run: share of time, agents available on
+            // average, abandon rate of the outcomes that came in it.
+            std::string line;
+            for (size_t g = 0; g < kRegimes.size(); ++g) {
+              double t = 0, idle = 0, total = 0;
+              int64_t ans = 0, ab = 0;
+              for (const DayResult& d : r.days) {
+                for (double x : d.regime_seconds) total += x;
+                t += d.regime_seconds[g];
+                idle += d.regime_idle[g];
+                ans += d.regime_answered[g];
+                ab += d.regime_abandoned[g];
+              }
+              line += fmt::format("  {}: {:.1f}% of time, {:.2f} available, {} answered, {:.2f}% abandoned\n",
+                                  kRegimes[g], total > 0 ? 100 * t / total : 0, t > 0 ? idle / t : 0, ans,
+                                  ans ? 100.0 * static_cast<double>(ab) / static_cast<double>(ans) : 0);
+            }
+            std::printf("%s", line.c_str());
+          }
           std::fflush(stdout);
         }
       }

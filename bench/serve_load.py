@@ -34,7 +34,7 @@ def percentile(values, q):
     return values[min(len(values) - 1, int(q * len(values)))]
 
 
-def start_server(binary, workdir, max_clients, customers):
+def start_server(binary, workdir, max_clients, customers, dial=True):
     db = os.path.join(workdir, "bench.db")
     run = lambda *a: subprocess.run([binary, "--db", db, *a], check=True, capture_output=True,
                                     text=True, cwd=workdir)
@@ -62,10 +62,12 @@ def start_server(binary, workdir, max_clients, customers):
     if port is None:
         proc.kill()
         sys.exit("serve did not start")
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    conn.request("POST", "/api/campaigns/bench/start", headers={"Authorization": f"Bearer {token}"})
-    assert conn.getresponse().status == 202
-    conn.close()
+    if dial:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request("POST", "/api/campaigns/bench/start",
+                     headers={"Authorization": f"Bearer {token}"})
+        assert conn.getresponse().status == 202
+        conn.close()
     return proc, port, token
 
 
@@ -170,15 +172,18 @@ def main():
     ap.add_argument("--api-procs", type=int, default=2, help="processes the API clients run in")
     ap.add_argument("--seconds", type=float, default=20)
     ap.add_argument("--path", default="/api/campaigns/bench",
-                    help="what the API clients GET (the status reads the store: O(list size))")
+                    help="what the API clients GET (the status reads the store's kept counts)")
     ap.add_argument("--customers", type=int, default=20000, help="size of the dialing list")
     ap.add_argument("--max-clients", type=int, default=0, help="serve --max-clients (0: auto)")
+    ap.add_argument("--no-dial", action="store_true",
+                    help="leave the campaign idle (the default dials it on the simulator)")
     args = ap.parse_args()
     args.bin = os.path.abspath(args.bin)
     max_clients = args.max_clients or max(256, args.sse + args.api + 64)
 
     workdir = tempfile.mkdtemp(prefix="pd-bench-serve-")
-    proc, port, token = start_server(args.bin, workdir, max_clients, args.customers)
+    proc, port, token = start_server(args.bin, workdir, max_clients, args.customers,
+                                     dial=not args.no_dial)
     try:
         time.sleep(2)
         out = mp.Queue()
@@ -216,7 +221,7 @@ def main():
             w.join()
         r = lambda v: None if v is None else round(v, 2)
         print(json.dumps({
-            "path": args.path, "customers": args.customers, "sse_clients": args.sse, "sse_connected": connected, "api_clients": args.api,
+            "path": args.path, "customers": args.customers, "dialing": not args.no_dial, "sse_clients": args.sse, "sse_connected": connected, "api_clients": args.api,
             "seconds": args.seconds, "max_clients": max_clients,
             "api_requests_per_s": round(len(latencies) / args.seconds, 1),
             "api_errors": errors,

@@ -77,7 +77,7 @@ int cmd_init(const Context& ctx) {
   if (!store.ok()) return fail(ctx, store.status());
   auto campaign = (*store)->init_campaign(ctx.campaign);
   if (!campaign.ok()) return fail(ctx, campaign.status());
-  *ctx.out << "campaign '" << campaign->name << "' is ready in " << ctx.db_path << " (state "
+  *ctx.out << "campaign '" << campaign->name << "' is ready in " << store_display_name(ctx.db_path) << " (state "
            << to_string(campaign->state) << ")\n";
   // The first init makes the HTTP API's first token: shown this once.
   auto tokens = (*store)->api_tokens();
@@ -287,7 +287,7 @@ int cmd_rules_load(const Context& ctx, const std::string& file) {
     return fail(ctx, s);
   }
   *ctx.out << "loaded region rules for " << rules->all().size() << " region(s) from "
-           << escape_controls(file) << "; every campaign of " << escape_controls(ctx.db_path)
+           << escape_controls(file) << "; every campaign of " << escape_controls(store_display_name(ctx.db_path))
            << " dials under them from its next claim\n";
   return kOk;
 }
@@ -375,12 +375,12 @@ int cmd_migrate(const Context& ctx, const std::string& from, const std::string& 
   });
   if (!report.ok()) {
     return fail(ctx, absl::Status(report.status().code(),
-                                  cat("migrate from ", display_store_url(from), " to ",
-                                      display_store_url(to), ": ", report.status().message(),
+                                  cat("migrate from ", store_display_name(from), " to ",
+                                      store_display_name(to), ": ", report.status().message(),
                                       " (nothing was copied)")));
   }
-  *ctx.out << "copied " << report->total() << " rows from " << display_store_url(from) << " to "
-           << display_store_url(to) << "\n";
+  *ctx.out << "copied " << report->total() << " rows from " << store_display_name(from) << " to "
+           << store_display_name(to) << "\n";
   return kOk;
 }
 

@@ -220,7 +220,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("powerdialer ") + POWERDIALER_VERSION);
   app.require_subcommand(1);
   app.option_defaults()->always_capture_default();
-  app.add_option("--db", ctx.db_path, "SQLite database file (env POWERDIALER_DB)");
+  app.add_option("--db", ctx.db_path, "SQLite database file or postgresql:// URL (env POWERDIALER_DB)");
   app.add_option("--campaign", ctx.campaign, "campaign name (env POWERDIALER_CAMPAIGN)");
 
   std::function<int()> run;
@@ -445,7 +445,16 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 86400));
   serve->add_option("--files-dir", serve_options.files_dir,
                     "the only folder where API clients' local inputfile/outputfile may be "
-                    "(default: DB-files beside the --db file)");
+                    "(default: DB-files beside the --db file; powerdialer-files in the current "
+                    "folder for a postgresql:// store)");
+  serve->add_option("--node-id", serve_options.node_id,
+                    "this server's name among the dialer nodes sharing the store (default: "
+                    "HOST:PID:RANDOM, new at every start)");
+  serve
+      ->add_option("--lease", serve_options.lease_seconds,
+                   "seconds a campaign's lease (and a node's heartbeat) lasts: another node "
+                   "takes a dead node's campaigns over within this plus a third of it")
+      ->check(CLI::Range(1.0, 3600.0));
   add_sim_options(serve, serve_options.backend.sim, serve_flags);
   serve->callback([&] {
     run = [&] {

@@ -1,5 +1,7 @@
 #include "cli/serve_command.h"
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -9,6 +11,7 @@
 #include "core/start_time.h"
 #include "core/strings.h"
 #include "core/time_format.h"
+#include "engine/campaign_control.h"
 #include "io/files_folder.h"
 #include "server/api.h"
 #include "server/api_tokens.h"
@@ -16,12 +19,15 @@
 #include "server/http_server.h"
 #include "server/live_feed.h"
 #include "server/metrics.h"
+#include "server/node_agent.h"
 #include "server/status_cache.h"
 #include "store/store.h"
 
 namespace pd::cli {
 
 std::string files_folder_beside(const std::string& db_path) {
+  // A server store has no folder of its own: the current one.
+  if (is_server_url(db_path)) return "powerdialer-files";
   const std::filesystem::path db(db_path);
   return (db.parent_path() / cat(db.stem().string(), "-files")).string();
 }
@@ -90,11 +96,24 @@ int cmd_serve(const Context& ctx, const ServeOptions& options) {
   if (!files_folder.ok()) return fail(ctx, files_folder.status());
   // An API client could otherwise name the store (or its -wal file) as an
   // outputfile and overwrite it.
-  if (path_in_folder(*files_folder, "--db", std::filesystem::absolute(ctx.db_path).string()).ok()) {
+  if (!is_server_url(ctx.db_path) &&
+      path_in_folder(*files_folder, "--db", std::filesystem::absolute(ctx.db_path).string()).ok()) {
     return fail(ctx, absl::InvalidArgumentError(cat("the files folder ", *files_folder,
                                                     " holds the store ", ctx.db_path,
                                                     "; give --files-dir a folder of its own")));
   }
+
+  const std::string node_id = options.node_id.empty() ? new_dialer_owner_id() : options.node_id;
+  if (node_id.size() > 200 || std::any_of(node_id.begin(), node_id.end(), [](char c) {
+        return static_cast<unsigned char>(c) <= ' ' || c == 0x7f;
+      })) {
+    return fail(ctx, absl::InvalidArgumentError(
+                         "--node-id must be 1-200 printable characters without spaces"));
+  }
+  if (!(options.lease_seconds >= 1 && options.lease_seconds <= 3600)) {
+    return fail(ctx, absl::InvalidArgumentError("--lease must be from 1 to 3600 seconds"));
+  }
+  const auto lease = std::chrono::milliseconds(std::llround(options.lease_seconds * 1000));
 
   // Signals first, before any thread exists (see SignalWatcher).
   std::mutex mu;
@@ -102,14 +121,29 @@ int cmd_serve(const Context& ctx, const ServeOptions& options) {
   HttpServer* server_ptr = nullptr;
   LiveFeed* feed_ptr = nullptr;
   CampaignHost* host_ptr = nullptr;
+  NodeAgent* node_ptr = nullptr;
+  // A node that shares the store with other serving nodes hands its
+  // campaigns over to them (they stay running); the last one stops them,
+  // as a lone server always has.
+  auto leave = [&] {
+    if (host_ptr == nullptr) return;
+    absl::StatusOr<bool> others = node_ptr ? node_ptr->others_serving() : false;
+    if (others.ok() && *others) {
+      *ctx.err << "stopping: no new requests; calls in flight finish, then the campaigns are "
+                  "handed over to the other nodes (Ctrl-C again to quit now)\n";
+      node_ptr->drain();
+    } else {
+      *ctx.err << "stopping: no new requests; calls in flight finish first (Ctrl-C again to "
+                  "quit now)\n";
+      host_ptr->stop_all();
+    }
+  };
   SignalWatcher signals([&] {
     std::lock_guard<std::mutex> lock(mu);
     stop_requested = true;
-    *ctx.err << "stopping: no new requests; calls in flight finish first (Ctrl-C again to quit "
-                "now)\n";
     if (feed_ptr) feed_ptr->shutdown();
     if (server_ptr) server_ptr->stop();
-    if (host_ptr) host_ptr->stop_all();
+    leave();
   });
 
   HostOptions host_options;
@@ -119,7 +153,12 @@ int cmd_serve(const Context& ctx, const ServeOptions& options) {
   host_options.clock_not_before = clock_not_before;
   host_options.clock_start = clock_start;
   host_options.files_folder = *files_folder;
+  host_options.node_id = node_id;
+  host_options.lease = lease;
   CampaignHost host(host_options);
+  auto node_store = open_store(ctx.db_path, /*create=*/false);
+  if (!node_store.ok()) return fail(ctx, node_store.status());
+  NodeAgent node(std::move(*node_store), host, NodeOptions{node_id, lease, {}});
 
   // One read-only connection for campaign statuses, shared by the feed and
   // the API, so each status is read once per change of the store.
@@ -134,7 +173,7 @@ int cmd_serve(const Context& ctx, const ServeOptions& options) {
   TokenVerifier tokens([tokens_db] { return tokens_db->api_tokens(); });
 
   StorePool stores(ctx.db_path);
-  Api api(stores, &host, *files_folder, &statuses);
+  Api api(stores, &host, *files_folder, &statuses, &node);
   HttpCounters counters;
   HttpOptions http;
   http.host = host_name;
@@ -153,24 +192,27 @@ int cmd_serve(const Context& ctx, const ServeOptions& options) {
   HttpServer server(http, api, feed, tokens, counters);
   if (auto s = server.bind(); !s.ok()) return fail(ctx, s);
   feed.start();
+  // Joins the nodes: from here on it takes campaigns over.
+  if (auto s = node.start(); !s.ok()) return fail(ctx, s);
   {
     std::lock_guard<std::mutex> lock(mu);
     server_ptr = &server;
     feed_ptr = &feed;
     host_ptr = &host;
+    node_ptr = &node;
     if (stop_requested) {
       feed.shutdown();
-      host.stop_all();
+      leave();
     }
   }
   const std::string shown_host =
       host_name.find(':') != std::string::npos ? cat("[", host_name, "]") : host_name;
   *ctx.err << fmt::format(
       "powerdialer serve: dashboard and API on {}://{}:{}/ (database {}, {} backend{}, up to {} "
-      "clients)\n",
+      "clients; node {}, lease {}s)\n",
       tls ? "https" : "http", shown_host, server.port(), ctx.db_path, options.backend.backend,
       options.backend.backend == "sim" ? fmt::format(" at {}x", options.speed) : "",
-      options.max_clients);
+      options.max_clients, node_id, options.lease_seconds);
   *ctx.err << "local inputfile and outputfile values set through the API stay in " << *files_folder
            << " (--files-dir)\n";
   if (existing_tokens->empty()) {
@@ -185,13 +227,16 @@ int cmd_serve(const Context& ctx, const ServeOptions& options) {
   }
   if (!stop_now) server.run();
   feed.shutdown();
-  host.shutdown();  // waits for calls in flight
+  host.wait_idle();  // calls in flight end; campaigns are stopped or handed over
   {
     std::lock_guard<std::mutex> lock(mu);
     server_ptr = nullptr;
     feed_ptr = nullptr;
     host_ptr = nullptr;
+    node_ptr = nullptr;
   }
+  node.stop();  // leaves the nodes
+  host.shutdown();
   *ctx.err << "powerdialer serve: stopped\n";
   return kOk;
 }

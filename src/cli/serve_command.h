@@ -33,6 +33,11 @@ struct ServeOptions {
   std::string tls_cert;
   std::string tls_key;
   bool insecure_http = false;  // plain HTTP off loopback (behind a TLS proxy)
+  // This server as a dialer node (server/node_agent.h): its name (empty: a
+  // new new_dialer_owner_id()) and the lease its campaigns and its own
+  // heartbeat last.
+  std::string node_id;
+  double lease_seconds = 10;
 };
 // "/srv/pd/powerdialer-files" for "/srv/pd/powerdialer.db": the store's
 // own folder, so the default stays with the data it belongs to.

@@ -104,8 +104,11 @@ void Engine::start(std::function<void(absl::Status, CampaignState)> on_finished)
   const WallTime recover_since =
       now - std::chrono::duration_cast<Millis>(options_.token_recovery_window);
   lease_until_ = lease_until;
+  const bool takeover = options_.takeover;
   store_.submit([=, this](Store& s) -> StoreExecutor::Completion {
     int64_t recovered = 0;
+    int64_t token_held = 0;
+    bool resume_stopping = false;
     std::vector<AttemptRecord> adopted;
     std::optional<WallTime> next;
     absl::StatusOr<AbandonRates> ledger = absl::UnknownError("not read");
@@ -122,6 +125,26 @@ void Engine::start(std::function<void(absl::Status, CampaignState)> on_finished)
         // Every write from here on carries the token: should this process
         // stall past its lease and another take over, it can write no more.
         s.fence(id, owner, *token);
+        token_held = *token;
+      }
+      if (takeover) {
+        // Read under the lease: a stop that settled the campaign since the
+        // node decided to take it over is not undone.
+        absl::StatusOr<Campaign> now_c = s.campaign(id);
+        absl::Status refused;
+        if (!now_c.ok()) {
+          refused = now_c.status();
+        } else if (now_c->state == CampaignState::kStopping) {
+          resume_stopping = true;
+        } else if (now_c->state != CampaignState::kRunning) {
+          refused = absl::FailedPreconditionError(cat("campaign '", name, "' is ",
+                                                      to_string(now_c->state),
+                                                      " now: there is nothing to take over"));
+        }
+        if (!refused.ok()) {
+          if (lease) (void)s.release_lease(id, owner);
+          return refused;
+        }
       }
       // Holding the lease, every open attempt belongs to a run that died. Its
       // call may or may not have been placed, so it is never dialled blindly
@@ -141,17 +164,24 @@ void Engine::start(std::function<void(absl::Status, CampaignState)> on_finished)
             s.finish(a.id, unobserved_end(a.answered_at.has_value(), a.agent_id, now), rules));
         recovered += ended.ended_now ? 1 : 0;
       }
-      PD_RETURN_IF_ERROR(s.transition(id, {}, CampaignState::kRunning).status());
+      if (!resume_stopping) {
+        PD_RETURN_IF_ERROR(s.transition(id, {}, CampaignState::kRunning).status());
+      }
       PD_ASSIGN_OR_RETURN(next, s.next_callable_at(id));
       ledger = s.abandon_rates(id, now);
       return absl::OkStatus();
     }();
-    return [this, status, recovered, next, ledger, adopted = std::move(adopted)]() mutable {
+    return [this, status, recovered, next, ledger, token_held, resume_stopping,
+            adopted = std::move(adopted)]() mutable {
       stats_.recovered = recovered + static_cast<int64_t>(adopted.size());
+      lease_token_ = token_held;
       if (ledger.ok()) pacer_->on_ledger(*ledger);
       ledger_read_at_ = loop_.now();
       if (status.ok()) note_next_callable(next);
       on_started(status, std::move(adopted));
+      // A stop was asked of the dead dialer: its calls are resolved, and
+      // nothing new is dialled.
+      if (status.ok() && resume_stopping) request_stop();
     };
   });
 }
@@ -163,6 +193,7 @@ void Engine::on_started(absl::Status status, std::vector<AttemptRecord> adopted)
     return;
   }
   running_ = true;
+  started_ = true;
   campaign_.state = CampaignState::kRunning;
   idle_accounted_at_ = loop_.now();
   cc_.start([this](const ContactEvent& e) { on_event(e); });
@@ -225,8 +256,35 @@ void Engine::follow(AttemptId id, const std::string& contact_id) {
       });
 }
 
-void Engine::request_stop() {
+void Engine::request_handover() {
   if (stopping_ || finished_) return;
+  handing_over_ = true;
+  begin_stopping();
+}
+
+void Engine::request_stop() {
+  if (finished_) return;
+  if (handing_over_) {
+    // A stop wins over a hand-over: the campaign ends stopped, here.
+    handing_over_ = false;
+    record_stopping();
+    return;
+  }
+  if (stopping_) return;
+  record_stopping();
+  begin_stopping();
+}
+
+void Engine::record_stopping() {
+  const CampaignId cid = campaign_.id;
+  store_.submit([cid](Store& s) -> StoreExecutor::Completion {
+    // Record the request for other processes; harmless if `stop` did it.
+    (void)s.transition(cid, {CampaignState::kRunning}, CampaignState::kStopping);
+    return {};
+  });
+}
+
+void Engine::begin_stopping() {
   account_idle();
   stopping_ = true;
   if (wake_timer_) {
@@ -248,12 +306,6 @@ void Engine::request_stop() {
     --stats_.dialing;
     release(id);
   }
-  const CampaignId cid = campaign_.id;
-  store_.submit([cid](Store& s) -> StoreExecutor::Completion {
-    // Record the request for other processes; harmless if `stop` did it.
-    (void)s.transition(cid, {CampaignState::kRunning}, CampaignState::kStopping);
-    return {};
-  });
   maybe_finish();
 }
 
@@ -500,6 +552,7 @@ void Engine::on_claimed(absl::StatusOr<std::vector<Claim>> claims,
   if (finished_) return;
   account_idle();
   if (!claims.ok()) {
+    if (lost_lease(claims.status())) return;
     if (absl::IsUnavailable(claims.status())) {
       // The database is busy (another process writing): try again shortly.
       loop_.schedule_after(std::chrono::milliseconds(100), [this] { pump(); });
@@ -649,6 +702,8 @@ void Engine::release(AttemptId id) {
     absl::Status released = s.release_claim(id);
     return [this, id, released] {
       --pending_store_ops_;
+      if (lost_lease(released)) return;
+      if (lost_store(released, cat("cannot give back the unplaced call of attempt ", id))) return;
       // kNotFound: already ended or gone, nothing to give back. Otherwise
       // the claim stays open, and a restart ends it as interrupted.
       if (!released.ok() && !absl::IsNotFound(released)) {
@@ -671,13 +726,14 @@ void Engine::record(CallFact fact, int tried) {
     if (status.ok()) return {};
     // (Copied, not moved: the work may run again if its batch fails.)
     return [this, fact, tried, status] {
-      if (finished_) return;
+      if (finished_ || lost_lease(status)) return;
       if (retry_later(status, tried, [this, fact, tried] { record(fact, tried + 1); })) return;
       const std::string what = fact.answered_at
                                    ? cat("cannot record that the call to customer ", fact.cust_id,
                                          " (contact ", fact.contact_id, ") was answered")
                                    : cat("cannot record contact id ", fact.contact_id,
                                          " of the call to customer ", fact.cust_id);
+      if (lost_store(status, what)) return;
       fail(absl::Status(status.code(),
                         cat(what, " (", sv(status.message()),
                             "), so the campaign stopped rather than place calls it could not "
@@ -702,6 +758,39 @@ bool Engine::retry_later(const absl::Status& status, int tried, std::function<vo
   return true;
 }
 
+bool Engine::lost_lease(const absl::Status& error) {
+  if (!absl::IsAborted(error) || finished_) return false;
+  let_go(error);
+  return true;
+}
+
+bool Engine::lost_store(const absl::Status& error, std::string_view what) {
+  if (!absl::IsUnavailable(error) || finished_) return false;
+  let_go(absl::UnavailableError(
+      cat(what, " (", sv(error.message()),
+          "): this dialer let go of the campaign as a crash would; it stays running, its calls "
+          "in flight open, and is taken over where it left off once the store answers again "
+          "(by a serve node, or the next `powerdialer run`)")));
+  return true;
+}
+
+void Engine::let_go(absl::Status error) {
+  if (fatal_.ok()) fatal_ = std::move(error);
+  for (auto& [id, a] : attempts_) {
+    if (a.retry_timer) loop_.cancel(*a.retry_timer);
+  }
+  attempts_.clear();
+  for (TimerId t : store_retry_timers_) loop_.cancel(t);
+  store_retry_timers_.clear();
+  by_contact_.clear();
+  early_events_.clear();
+  stats_.dialing = stats_.talking = 0;
+  handing_over_ = false;
+  letting_go_ = true;
+  stopping_ = true;
+  finish(fatal_);
+}
+
 void Engine::fail(absl::Status error) {
   if (fatal_.ok()) fatal_ = std::move(error);
   request_stop();
@@ -722,12 +811,14 @@ void Engine::end_attempt(AttemptId id, AttemptEnd end, int tried) {
       if (finished_) return;
       account_idle();
       if (!done.ok()) {
+        if (lost_lease(done.status())) return;
         // Ending twice changes nothing, so a retry is safe. If the end cannot
         // be recorded, the attempt stays open and a restart takes it over.
         if (retry_later(done.status(), tried,
                         [this, id, end, tried] { end_attempt(id, end, tried + 1); })) {
           return;
         }
+        if (lost_store(done.status(), cat("cannot record the end of attempt ", id))) return;
         fail(absl::Status(done.status().code(),
                           cat("cannot record the end of attempt ", id, " (",
                               sv(done.status().message()), "), so the campaign stopped")));
@@ -774,14 +865,21 @@ void Engine::heartbeat() {
     // Only the lease holder speaks for the campaign. A failed write loses
     // one reading of a display figure; the next heartbeat writes another.
     if (held.ok() && *held) (void)s.set_setting(pacing_setting_key(id), pacing);
-    return [this, held, c, now, until] {
+    return [this, held, c, ours, now, until] {
       if (finished_) return;
       if (held.ok() && *held) lease_until_ = until;
+      if (held.ok() && !*held && ours) {
+        // Another dialer took the campaign over (this one was paused or cut
+        // off past its lease) and with it every call in flight.
+        lost_lease(lost_lease_error(campaign_.id, options_.owner, lease_token_));
+        return;
+      }
       if (held.ok() && !*held) {
-        // Another process took the campaign over: dial nothing more.
+        // Stopped elsewhere: dial nothing more.
         request_stop();
       } else if (!held.ok() && now >= lease_until_) {
         // Our lease lapsed: another dialer may take the campaign over.
+        if (lost_store(held.status(), "cannot renew the campaign's lease")) return;
         fail(absl::Status(held.status().code(),
                           cat("cannot renew the campaign's lease (", sv(held.status().message()),
                               "), so the campaign stopped before another dialer could take it "
@@ -818,8 +916,12 @@ void Engine::finish(absl::Status status) {
   heartbeat_timer_.reset();
   review_timer_.reset();
   cc_.shutdown();
-  const CampaignState final_state =
-      !status.ok() || stopping_ ? CampaignState::kStopped : CampaignState::kDone;
+  // A hand-over leaves the campaign running, for another node; so does
+  // letting go of it (let_go), its state being another dialer's business.
+  const bool handover = (handing_over_ && status.ok()) || letting_go_;
+  const CampaignState final_state = handover ? CampaignState::kRunning
+                                    : !status.ok() || stopping_ ? CampaignState::kStopped
+                                                                : CampaignState::kDone;
   const CampaignId id = campaign_.id;
   const Campaign campaign = campaign_;
   const std::string owner = options_.owner;
@@ -829,8 +931,10 @@ void Engine::finish(absl::Status status) {
                                  : std::string();
   store_.submit([=, this](Store& s) -> StoreExecutor::Completion {
     absl::Status result = status;
-    auto moved = s.transition(id, {}, final_state);
-    if (result.ok() && !moved.ok()) result = moved.status();
+    if (!handover) {
+      auto moved = s.transition(id, {}, final_state);
+      if (result.ok() && !moved.ok()) result = moved.status();
+    }
     if (result.ok() && !output.empty()) {
       ObjectIoOptions io = object_io_options(config_);
       io.files_folder = options_.files_folder;

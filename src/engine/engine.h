@@ -59,6 +59,11 @@ struct EngineOptions {
   // that finds the store busy is tried this many times, backing off from
   // 100 ms, before the campaign stops.
   int store_write_tries = 6;
+  // A takeover (serve nodes): the campaign is started only if it is still
+  // running or stopping (its dialer died or handed it over); one stopping
+  // is not moved back to running, and stops once the calls its dialer
+  // left in flight are resolved.
+  bool takeover = false;
   // Non-empty (serve): a local results file is written only inside this
   // folder (ObjectIoOptions::files_folder).
   std::string files_folder;
@@ -108,11 +113,19 @@ class Engine {
   // Graceful stop: nothing new is dialled; calls in flight finish and are
   // recorded, then the campaign is `stopped`.
   void request_stop();
+  // Hand-over (a draining node): nothing new is dialled; calls in flight
+  // finish and are recorded, then the lease is given up and the campaign
+  // left running, for another node to take over at once. `on_finished` gets
+  // OK with kRunning. A stop requested meanwhile (request_stop, or `stop`
+  // through the store) wins: the campaign is then stopped.
+  void request_handover();
 
   const EngineStats& stats() const { return stats_; }
   // The pacing mode and what it aims for now (status, metrics).
   PacerStatus pacing() const { return pacer_->status(); }
   bool finished() const { return finished_; }
+  // True once start() succeeded (lease taken, calls left in flight resolved).
+  bool started() const { return started_; }
 
  private:
   struct Attempt {
@@ -153,8 +166,30 @@ class Engine {
   // When `status` says the store was busy and tries remain, runs `again`
   // after a backoff (holding the finish meanwhile) and returns true.
   bool retry_later(const absl::Status& status, int tried, std::function<void()> again);
+  // What request_stop() and request_handover() share: no new calls, and
+  // claims that were never placed are given back.
+  void begin_stopping();
+  // Records `stopping` in the store, for other processes.
+  void record_stopping();
   // Stops the campaign gracefully with `error` as the reason.
   void fail(absl::Status error);
+  // Another dialer holds the campaign's lease now (a fenced write was
+  // refused, or the heartbeat found it taken): it has taken over every
+  // call in flight, so this engine lets go of them and finishes at once
+  // with `error`. True when `error` says so (kAborted).
+  bool lost_lease(const absl::Status& error);
+  // The store cannot be reached (kUnavailable once the retries are spent;
+  // `what` names the write that failed): this engine can no longer record
+  // what its calls do, so it lets go of the campaign as a crash would. The
+  // campaign stays running in the store, its calls in flight open, for the
+  // dialer that takes it over once the store answers again (a serve node,
+  // this one included, or the next `run`): marking it stopped would keep
+  // every node from taking it back. True when `error` says so.
+  bool lost_store(const absl::Status& error, std::string_view what);
+  // What lost_lease() and lost_store() share: forgets every call in
+  // flight and finishes at once with `error`, leaving the campaign's state
+  // in the store as it is.
+  void let_go(absl::Status error);
   void on_event(const ContactEvent& event);
   void on_agent_state(const ContactEvent& event);
   void on_call_connected(Attempt& attempt, const ContactEvent& event);
@@ -203,7 +238,10 @@ class Engine {
   std::unordered_multimap<std::string, ContactEvent> early_events_;
 
   bool running_ = false;
+  bool started_ = false;
   bool stopping_ = false;
+  bool handing_over_ = false;  // stopping_ for a hand-over (request_handover)
+  bool letting_go_ = false;    // let_go(): finish without touching the campaign's state
   bool finished_ = false;
   bool claim_outstanding_ = false;
   bool first_claim_done_ = false;
@@ -214,6 +252,7 @@ class Engine {
   std::optional<TimerId> heartbeat_timer_;
   std::unordered_set<TimerId> store_retry_timers_;
   WallTime lease_until_{};  // the lease is ours until then (lease clock)
+  int64_t lease_token_ = 0;  // its fencing token
   // Real times at which an agent became free with nothing dialled for them,
   // oldest first; each dial takes one (the dial-latency measurement).
   std::deque<MonoTime> unserved_since_;

@@ -6,12 +6,15 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 
 #include "core/strings.h"
 #include "engine/campaign_control.h"
 #include "engine/vicidial_pacer.h"
 #include "telephony/simulator/simulator.h"
+#include "store/postgres/testing/pg_test_server.h"
 #include "store/sqlite/sqlite_store.h"
+#include "store/store.h"
 
 namespace pd {
 namespace {
@@ -398,6 +401,109 @@ TEST_F(EngineTest, ADialerWhoseLeaseWasTakenOverWritesNothingMore) {
   EXPECT_EQ(cc_.requests.size(), 1u);  // the claim was refused
   EXPECT_EQ(store_->status(campaign_.id)->attempts, 1);
   EXPECT_EQ((*store_->lease(campaign_.id))->owner, "node-b");
+  // ... and the engine let go of the campaign at once, saying why.
+  ASSERT_TRUE(finished_status_.has_value());
+  EXPECT_TRUE(absl::IsAborted(*finished_status_)) << *finished_status_;
+}
+
+TEST_F(EngineTest, ADialerThatFindsItsLeaseTakenLetsGoOfItsCallsAtOnce) {
+  const EngineOptions options = start_leased_with_one_call();
+  ASSERT_EQ(cc_.requests.size(), 1u);
+  auto mine = store_->lease(campaign_.id);
+  ASSERT_TRUE(mine.ok() && mine->has_value());
+  // Another node took the campaign (and this call) over while this one
+  // was paused; its heartbeat finds out before any write does.
+  store_->unfence();
+  const WallTime now = loop_.wall_now();
+  ASSERT_TRUE(store_->break_lease(campaign_.id).ok());
+  ASSERT_TRUE(store_->acquire_lease(campaign_.id, "node-b", now, now + seconds(60))->has_value());
+  store_->fence(campaign_.id, options.owner, (*mine)->token);
+  advance(seconds(2));
+  // Finished with the call still ringing: it is node-b's now.
+  ASSERT_TRUE(finished_status_.has_value());
+  EXPECT_TRUE(absl::IsAborted(*finished_status_)) << *finished_status_;
+  EXPECT_NE(std::string(finished_status_->message()).find("lost campaign"), std::string::npos);
+  EXPECT_EQ(store_->status(campaign_.id)->campaign.state, CampaignState::kRunning);
+  EXPECT_EQ(store_->status(campaign_.id)->attempts_in_flight, 1);
+  EXPECT_EQ((*store_->lease(campaign_.id))->owner, "node-b");
+  cc_.end("contact-1", Outcome::kNoAnswer);  // too late for this engine
+  settle();
+  EXPECT_EQ(store_->status(campaign_.id)->attempts_in_flight, 1);
+}
+
+TEST_F(EngineTest, AHandOverFinishesTheCallsInFlightAndLeavesTheCampaignRunning) {
+  start_leased_with_one_call();
+  ASSERT_EQ(cc_.requests.size(), 1u);
+  engine_->request_handover();
+  cc_.agent("a2", AgentState::kAvailable);
+  settle();
+  EXPECT_EQ(cc_.requests.size(), 1u);  // nothing new
+  EXPECT_FALSE(finished_state_.has_value());
+  cc_.end("contact-1", Outcome::kNoAnswer);
+  settle();
+  ASSERT_TRUE(finished_state_.has_value());
+  EXPECT_TRUE(finished_status_->ok()) << *finished_status_;
+  EXPECT_EQ(*finished_state_, CampaignState::kRunning);
+  auto st = store_->status(campaign_.id);
+  EXPECT_EQ(st->campaign.state, CampaignState::kRunning);
+  EXPECT_EQ(st->attempts_in_flight, 0);
+  EXPECT_EQ(st->attempts, 1);
+  // The lease is given up: another node takes the campaign at once.
+  EXPECT_FALSE(store_->lease(campaign_.id)->has_value());
+}
+
+TEST_F(EngineTest, AStopDuringAHandOverStopsTheCampaign) {
+  start_leased_with_one_call();
+  engine_->request_handover();
+  engine_->request_stop();
+  cc_.end("contact-1", Outcome::kNoAnswer);
+  settle();
+  ASSERT_TRUE(finished_state_.has_value());
+  EXPECT_EQ(*finished_state_, CampaignState::kStopped);
+  EXPECT_EQ(store_->status(campaign_.id)->campaign.state, CampaignState::kStopped);
+}
+
+TEST_F(EngineTest, ATakeoverOfAStoppingCampaignResolvesItsCallsAndStops) {
+  load(3);
+  auto orphan = store_->claim(campaign_.id, 1, loop_.wall_now(), "dead-node");
+  ASSERT_EQ(orphan->size(), 1u);
+  ASSERT_TRUE(store_->transition(campaign_.id, {}, CampaignState::kStopping).ok());
+  EngineOptions options;
+  options.takeover = true;
+  options.heartbeat = std::chrono::seconds(1);
+  options.lease_clock = [this] { return loop_.wall_now(); };
+  engine_ = std::make_unique<Engine>(loop_, *executor_, cc_, campaign_, CampaignConfig{}, options);
+  engine_->start([this](absl::Status s, CampaignState state) {
+    finished_status_ = s;
+    finished_state_ = state;
+  });
+  cc_.agent("a1", AgentState::kAvailable);
+  settle();
+  EXPECT_TRUE(cc_.requests.empty());  // a stop was asked: nothing new
+  ASSERT_TRUE(finished_state_.has_value());
+  EXPECT_EQ(*finished_state_, CampaignState::kStopped);
+  EXPECT_EQ(engine_->stats().recovered, 1);
+  EXPECT_EQ(attempts()[0].outcome, Outcome::kInterrupted);
+}
+
+TEST_F(EngineTest, ATakeoverOfACampaignThatIsNoLongerRunningIsRefused) {
+  load(3);
+  ASSERT_TRUE(store_->transition(campaign_.id, {}, CampaignState::kStopped).ok());
+  EngineOptions options;
+  options.takeover = true;
+  options.heartbeat = std::chrono::seconds(1);
+  options.lease_clock = [this] { return loop_.wall_now(); };
+  engine_ = std::make_unique<Engine>(loop_, *executor_, cc_, campaign_, CampaignConfig{}, options);
+  engine_->start([this](absl::Status s, CampaignState state) {
+    finished_status_ = s;
+    finished_state_ = state;
+  });
+  settle();
+  ASSERT_TRUE(finished_status_.has_value());
+  EXPECT_TRUE(absl::IsFailedPrecondition(*finished_status_)) << *finished_status_;
+  EXPECT_EQ(store_->status(campaign_.id)->campaign.state, CampaignState::kStopped);
+  store_->unfence();
+  EXPECT_FALSE(store_->lease(campaign_.id)->has_value());
 }
 
 TEST_F(EngineTest, StopReleasesACallThatWasNeverPlaced) {
@@ -886,6 +992,147 @@ TEST_F(EngineTest, ProgressiveOnTheSimulatorStaysUnderTheLineCap) {
   advance(seconds(600));
   ASSERT_TRUE(done.has_value());
   EXPECT_TRUE(done->ok()) << *done;
+}
+
+// The store is a PostgreSQL server that goes away while a call is in
+// flight (a restart, a failover): a real server on loopback, of this test's
+// own, since the test stops it.
+class PgEngineOutageTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto server = postgres::testing::PgTestServer::start();
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+    auto url = server_->create_unique_database("engine");
+    ASSERT_TRUE(url.ok()) << url.status();
+    url_ = *url;
+    auto s = open_store(url_, /*create=*/true);
+    ASSERT_TRUE(s.ok()) << s.status();
+    store_ = std::move(*s);
+    campaign_ = *store_->init_campaign("c");
+    ASSERT_TRUE(store_->set_config(campaign_.id, "calling-hours", "00:00-24:00").ok());
+    auto w = store_->begin_list(campaign_.id, LoadMode::kReplace);
+    ASSERT_TRUE(w.ok()) << w.status();
+    for (int i = 0; i < 5; ++i) {
+      ASSERT_TRUE((*w)->add(cat("C", i), fmt::format("+1202555{:04d}", i), "{}", 2).ok());
+    }
+    ASSERT_TRUE((*w)->commit().ok());
+    executor_ = std::make_unique<InlineStoreExecutor>(*store_, loop_);
+  }
+
+  EngineOptions options(std::string owner, bool takeover) {
+    EngineOptions o;
+    o.owner = std::move(owner);
+    o.takeover = takeover;
+    o.heartbeat = std::chrono::seconds(1);
+    o.lease_duration = std::chrono::seconds(3);
+    o.lease_clock = [this] { return loop_.wall_now(); };
+    return o;
+  }
+  void settle() { loop_.run_until(loop_.now()); }
+  void advance(seconds d) { loop_.run_until(loop_.now() + d); }
+
+  std::unique_ptr<postgres::testing::PgTestServer> server_;
+  std::string url_;
+  VirtualLoop loop_;
+  std::unique_ptr<Store> store_;
+  Campaign campaign_;
+  std::unique_ptr<InlineStoreExecutor> executor_;
+};
+
+TEST_F(PgEngineOutageTest, TheEngineLetsGoOfTheCampaignAndATakeoverFinishesIt) {
+  ScriptedContactCenter cc(loop_);
+  auto engine = std::make_unique<Engine>(loop_, *executor_, cc, campaign_, CampaignConfig{},
+                                         options("n1", false));
+  std::optional<absl::Status> status;
+  std::optional<CampaignState> state;
+  engine->start([&](absl::Status s, CampaignState st) {
+    status = s;
+    state = st;
+  });
+  settle();
+  cc.agent("a1", AgentState::kAvailable);
+  settle();
+  ASSERT_EQ(cc.requests.size(), 1u);
+
+  // The server goes away (a crash: every connection dropped), and the call
+  // ends while it is gone: the end cannot be recorded.
+  ASSERT_TRUE(server_->stop(/*immediate=*/true).ok());
+  cc.end("contact-1", Outcome::kNoAnswer);
+  cc.agent("a1", AgentState::kAvailable);
+  advance(seconds(10));
+  ASSERT_TRUE(status.has_value());
+  EXPECT_TRUE(absl::IsUnavailable(*status)) << *status;
+  // (Whichever failed first: the call's end, or the lease's renewal.)
+  const std::string why(status->message());
+  EXPECT_TRUE(why.find("cannot record the end of attempt") != std::string::npos ||
+              why.find("cannot renew the campaign's lease") != std::string::npos)
+      << why;
+  EXPECT_NE(std::string(status->message()).find("let go of the campaign"), std::string::npos)
+      << *status;
+  // Still running: stopped, no node would take it back.
+  EXPECT_EQ(*state, CampaignState::kRunning);
+  EXPECT_EQ(cc.requests.size(), 1u);  // nothing placed it could not record
+
+  // The server is back. The campaign is as the crash left it: running,
+  // the call open.
+  ASSERT_TRUE(server_->restart().ok());
+  auto reader = open_store(url_, /*create=*/false);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  auto before = (*reader)->status(campaign_.id);
+  ASSERT_TRUE(before.ok()) << before.status();
+  EXPECT_EQ(before->campaign.state, CampaignState::kRunning);
+  EXPECT_EQ(before->attempts_in_flight, 1);
+  engine.reset();
+
+  // Another dialer takes it over once the first one's lease has lapsed,
+  // resolves the open call, and dials everyone else.
+  advance(seconds(5));
+  auto store2 = open_store(url_, /*create=*/false);
+  ASSERT_TRUE(store2.ok()) << store2.status();
+  InlineStoreExecutor executor2(**store2, loop_);
+  ScriptedContactCenter cc2(loop_);
+  cc2.placed = 100;  // its contact ids: contact-101, ... (not the first one's)
+  Engine taker(loop_, executor2, cc2, campaign_, CampaignConfig{}, options("n2", true));
+  std::optional<absl::Status> status2;
+  std::optional<CampaignState> state2;
+  taker.start([&](absl::Status s, CampaignState st) {
+    status2 = s;
+    state2 = st;
+  });
+  settle();
+  EXPECT_EQ(taker.stats().recovered, 1);
+  std::set<std::string> ended;
+  for (int round = 0; round < 100 && !state2; ++round) {
+    cc2.agent("a1", AgentState::kAvailable);
+    settle();
+    for (const std::string& contact : cc2.contacts) {
+      if (ended.insert(contact).second) cc2.end(contact, Outcome::kConnected);
+    }
+    advance(seconds(60));
+  }
+  ASSERT_TRUE(state2.has_value());
+  EXPECT_TRUE(status2->ok()) << *status2;
+  EXPECT_EQ(*state2, CampaignState::kDone);
+  auto after = (*reader)->status(campaign_.id);
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(after->campaign.state, CampaignState::kDone);
+  EXPECT_EQ(after->attempts_in_flight, 0);
+  // Nobody lost: C0's call, cut off by the outage, ended interrupted (its
+  // one attempt, by the default rules); everyone else was reached.
+  EXPECT_EQ(after->customers_by_state[CustomerState::kReached], 4);
+  EXPECT_EQ(after->customers_by_state[CustomerState::kExhausted], 1);
+  int interrupted = 0;
+  ASSERT_TRUE((*reader)
+                  ->for_each_attempt(campaign_.id,
+                                     [&](const AttemptRecord& r) {
+                                       if (r.outcome == Outcome::kInterrupted) {
+                                         ++interrupted;
+                                         EXPECT_EQ(r.cust_id, "C0");
+                                       }
+                                     })
+                  .ok());
+  EXPECT_EQ(interrupted, 1);
 }
 
 }  // namespace

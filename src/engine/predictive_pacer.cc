@@ -247,6 +247,17 @@ void PredictivePacer::rebuild_agent_tables(WallTime now) {
   }
   const std::vector<double> talk = kaplan_meier(talk_, talk_running);
   const std::vector<double> wrap = kaplan_meier(wrap_, wrap_running);
+  // Mean talk + wrap-up (bin midpoints; the mass past the last bin, if any,
+  // left out: the look-ahead budget errs short, not long).
+  auto mean_of = [](const std::vector<double>& mass) {
+    double m = 0, w = 0;
+    for (size_t b = 0; b < mass.size(); ++b) {
+      m += mass[b] * (static_cast<double>(b) + 0.5);
+      w += mass[b];
+    }
+    return w > 0 ? m / w : 0.0;
+  };
+  mean_cycle_seconds_ = mean_of(talk) + mean_of(wrap);
   // Wrap-up: F(x) = P(W < x); half[n] = P(W < n + 0.5).
   std::vector<double> wrap_cdf(kWrapBins + 1, 0.0), wrap_half(kWrapBins, 0.0);
   for (int b = 0; b < kWrapBins; ++b) {
@@ -433,14 +444,31 @@ PaceDecision PredictivePacer::decide(const PacerSnapshot& now) {
   const double cap_rate =
       config_.target_abandon_rate +
       tuning_.governor_at * (config_.max_abandon_rate - config_.target_abandon_rate);
-  // Today's budget at the governor's rate; and over 30 days one abandon
-  // short of max-abandon-rate, where the store stops the campaign (with few
-  // calls answered yet, a single abandon would cross it).
+  // Today's budget at the governor's rate, with the answers of the next
+  // look-ahead counted as earned: a day is judged at its end, and a running
+  // rate ahead of budget by what those answers would earn back is no risk to
+  // it (if the shift ends first, the day's rate ends above the governor's by
+  // cap_rate x look-ahead / shift at most). Without it each day started as
+  // power mode, agents idle, until it had earned an abandon, and the
+  // governor cut in whenever a few abandons came close together. Over 30
+  // days: one abandon short of max-abandon-rate, where the store stops the
+  // campaign (with few calls answered yet, a single abandon would cross it),
+  // nothing counted ahead.
+  const double answers_ahead =
+      mean_cycle_seconds_ > 0
+          ? logged_in * tuning_.governor_lookahead_seconds / mean_cycle_seconds_
+          : 0.0;
+  // Counting ahead borrows against the day's end; only 30 days under the
+  // governor's rate by as much can lend it (a new campaign's first day, its
+  // 30 days, cannot: the store pauses a campaign over max-abandon-rate, and
+  // early on the normal approximation is optimistic).
   const double budget =
-      std::min(cap_rate * static_cast<double>(tally_.answered_today()) -
-                   static_cast<double>(tally_.abandoned_today()),
-               config_.max_abandon_rate * static_cast<double>(tally_.answered_30d()) -
-                   static_cast<double>(tally_.abandoned_30d()) - 1);
+      std::min({cap_rate * (static_cast<double>(tally_.answered_today()) + answers_ahead) -
+                    static_cast<double>(tally_.abandoned_today()),
+                cap_rate * static_cast<double>(tally_.answered_30d()) -
+                    static_cast<double>(tally_.abandoned_30d()),
+                config_.max_abandon_rate * static_cast<double>(tally_.answered_30d()) -
+                    static_cast<double>(tally_.abandoned_30d()) - 1});
   const Solution s = solve(now, extra_new, room, tuning_.governor ? budget : 1e18);
   steering_ = !s.governed && s.calls < room;
   // The note changes with the regime, and the margin at most once a second.

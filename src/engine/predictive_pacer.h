@@ -25,9 +25,11 @@
 //    up on every abandon, down a little on every answered call, so it
 //    settles where the abandon rate equals the target).
 //  - Governor: the expected abandons of all calls in flight may not exceed
-//    the budget already earned (target x answered - abandoned, today and
-//    over 30 days, whichever is smaller). With no budget it paces as power
-//    mode, which abandons almost nothing; so each day starts as power mode.
+//    the budget (today: the governor's rate x answered - abandoned, with the
+//    answers of the next 20 minutes counted as earned, as far as the 30
+//    days at that rate can lend them; over 30 days: max x answered -
+//    abandoned - 1; whichever is smallest). With no budget it paces as
+//    power mode, which abandons almost nothing.
 //  - Warm-up: power mode until it has seen kWarmAnswers answered calls,
 //    kWarmOutcomes call outcomes and kWarmTalks finished talks and
 //    wrap-ups (documented in bench/README.md with what it costs).
@@ -79,6 +81,12 @@ class PredictivePacer final : public Pacer {
     // The governor's rate, as a point between target (0) and max (1)
     // abandon rate: budget = rate x answered - abandoned.
     double governor_at = 0.3;
+    // The day's rate is judged at its end, not minute by minute: the
+    // governor's daily budget counts the answers the logged-in agents can
+    // take in the next `governor_lookahead_seconds` (at the learned talk and
+    // wrap-up times) as earned. 0: only what is earned, so each day starts
+    // as power mode.
+    double governor_lookahead_seconds = 1200;
   };
 
   explicit PredictivePacer(const PacingConfig& config);
@@ -157,6 +165,7 @@ class PredictivePacer final : public Pacer {
   std::vector<Curve> busy_free_;
   std::vector<Curve> wrap_free_;
   bool ring_dirty_ = true;
+  double mean_cycle_seconds_ = 0;  // learned talk + wrap-up, as last built
   int64_t agent_samples_at_build_ = -1;
   WallTime agent_tables_built_{};
 

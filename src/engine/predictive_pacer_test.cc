@@ -133,23 +133,47 @@ TEST(PredictivePacer, NeverMoreThanMaxLinesPerLoggedInAgent) {
 
 TEST(PredictivePacer, WithoutAbandonBudgetPacesAsPowerMode) {
   PredictivePacer p(predictive_config());
-  // Today's abandons already at the rate: nothing earned to spend.
-  p.on_ledger(ledger(1'000, 30));
+  // Today's abandons already past the governor's rate, even with the next
+  // 20 minutes' answers counted: 2.65% x (1,000 + 60 trained + 88) < 32.
+  p.on_ledger(ledger(1'000, 32));
   const WallTime now = train(p, kStart);
   EXPECT_EQ(p.decide(snapshot(now, 10, 0, 0, 0, 0)).calls, 10);
   EXPECT_EQ(p.decide(snapshot(now, 10, 0, 0, 4, 0)).calls, 6);
 }
 
-TEST(PredictivePacer, ANewDayStartsWithoutBudget) {
-  PredictivePacer p(predictive_config());
-  p.on_ledger(ledger(10'000, 0));
-  const WallTime now = train(p, kStart);
-  // The 300 training outcomes counted in the tally; a new day's ledger
-  // replaces them with nothing answered yet today.
+TEST(PredictivePacer, ANewDayDialsAheadOnTheBudgetOfItsFirstMinutes) {
+  // A new day's ledger: nothing answered yet today (the 300 training
+  // outcomes counted in the tally are replaced), a clean 30 days.
   AbandonRates next_day = ledger(0, 0);
   next_day.answered_30d = 10'000;
-  p.on_ledger(next_day);
-  EXPECT_EQ(p.decide(snapshot(now, 10, 0, 0, 0, 0)).calls, 10);
+  auto first_decision = [&](PredictivePacer::Tuning tuning, AbandonRates today) {
+    PredictivePacer p(predictive_config(), tuning);
+    p.on_ledger(ledger(10'000, 0));
+    const WallTime now = train(p, kStart);
+    p.on_ledger(today);
+    return p.decide(snapshot(now, 10, 0, 0, 0, 0)).calls;
+  };
+  // The day is judged at its end: it may spend the budget of the next 20
+  // minutes' answers (10 agents x 1200 s / 136 s = 88 answers, 2.3
+  // abandons at 2.65%) before it has earned any.
+  EXPECT_GT(first_decision(PredictivePacer::Tuning{}, next_day), 10);
+  // Without that look-ahead the day starts as power mode.
+  PredictivePacer::Tuning earned_only;
+  earned_only.governor_lookahead_seconds = 0;
+  EXPECT_EQ(first_decision(earned_only, next_day), 10);
+  // Counted ahead, not given: five abandons among 80 answered calls today
+  // are more than 2.65% x (80 + 88) = 4.5.
+  AbandonRates spent = next_day;
+  spent.answered_today = 80;
+  spent.abandoned_today = 5;
+  spent.answered_30d += 80;
+  spent.abandoned_30d += 5;
+  EXPECT_EQ(first_decision(PredictivePacer::Tuning{}, spent), 10);
+  // A new campaign's first day has no 30 days under the rate to lend it:
+  // 27 abandons among 1,000 answered today would leave 1.8 with the
+  // look-ahead and 2 under max-abandon-rate, but its 30 days (the same
+  // calls) are over 2.65%.
+  EXPECT_EQ(first_decision(PredictivePacer::Tuning{}, ledger(1'000, 27)), 10);
 }
 
 TEST(PredictivePacer, CountsAgentsAboutToFinishWrapUp) {

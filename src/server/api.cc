@@ -151,8 +151,13 @@ absl::StatusOr<StorePool::Handle> StorePool::acquire() {
   });
 }
 
-Api::Api(StorePool& stores, CampaignHost* host, std::string files_folder, StatusCache* statuses)
-    : stores_(stores), host_(host), files_folder_(std::move(files_folder)), statuses_(statuses) {}
+Api::Api(StorePool& stores, CampaignHost* host, std::string files_folder, StatusCache* statuses,
+         NodeAgent* node)
+    : stores_(stores),
+      host_(host),
+      files_folder_(std::move(files_folder)),
+      statuses_(statuses),
+      node_(node) {}
 
 absl::StatusOr<CampaignStatus> Api::status_of(Store& store, CampaignId id) {
   return statuses_ ? statuses_->status(id) : store.status(id);
@@ -182,10 +187,16 @@ ApiResponse Api::list_campaigns() {
   auto list = (*store)->list_campaigns();
   if (!list.ok()) return api_error(list.status());
   json out = json::array();
+  const WallTime now = system_clock().wall_now();
   for (const Campaign& c : *list) {
     auto st = status_of(**store, c.id);
     if (!st.ok()) return api_error(st.status());
-    out.push_back(summary_json(*st));
+    json summary = summary_json(*st);
+    // The node (dialer) that runs it: a live lease's owner.
+    auto dialer = dialer_health(**store, st->campaign, now);
+    if (!dialer.ok()) return api_error(dialer.status());
+    summary["node"] = *dialer && (*dialer)->responding ? json((*dialer)->owner) : json(nullptr);
+    out.push_back(std::move(summary));
   }
   return {200, {{"campaigns", std::move(out)}}};
 }
@@ -225,11 +236,16 @@ ApiResponse Api::get_campaign(std::string_view name) {
   if (!dialer.ok()) return api_error(dialer.status());
   st->dialer = *dialer;
   json out = campaign_status_json(*st);
+  // The node (dialer) that runs it: its live lease's owner.
+  out["node"] = *dialer && (*dialer)->responding ? json((*dialer)->owner) : json(nullptr);
   if (host_) out["backend"] = host_->backend();
   const std::optional<LiveStats> live =
       host_ ? live_while_running(*host_, st->campaign) : std::nullopt;
   out["live"] = live_json(live);
-  auto pacing = read_campaign_pacing(**store, st->campaign, st->abandon);
+  // Through the cache when there is one: the configuration is read again
+  // only after a commit, as the status is.
+  auto pacing = statuses_ ? statuses_->pacing(*st)
+                          : read_campaign_pacing(**store, st->campaign, st->abandon);
   if (!pacing.ok()) return api_error(pacing.status());
   if (live && live->pacing) pacing->live = live->pacing;  // fresher than the store's
   out["pacing"] = pacing_json(pacing->config, st->abandon, pacing->live);
@@ -374,8 +390,18 @@ ApiResponse Api::load_list(std::string_view name, bool append, std::istream& csv
   if (!stored.ok()) return api_error(stored.status());
   auto config = CampaignConfig::from(*stored, c->name);
   if (!config.ok()) return api_error(config.status());
-  // A dialer that died elsewhere must not block the load.
-  if (auto settled = stop_if_dialer_dead(**store, *c, system_clock().wall_now()); !settled.ok()) {
+  if (node_ != nullptr) {
+    // Among dialer nodes, a running campaign whose dialer died is not
+    // stopped by a load: a node takes it over within a heartbeat.
+    if (c->state == CampaignState::kRunning || c->state == CampaignState::kStopping) {
+      return api_error(with_advice(
+          absl::FailedPreconditionError(cat("campaign ", echo(name), " is ", to_string(c->state),
+                                            "; stop it before loading a list")),
+          {Remedy::kStopCampaign, c->name, ""}));
+    }
+  } else if (auto settled = stop_if_dialer_dead(**store, *c, system_clock().wall_now());
+             !settled.ok()) {
+    // A dialer that died elsewhere must not block the load.
     return api_error(settled.status());
   }
 
@@ -476,6 +502,34 @@ ApiResponse Api::stop(std::string_view name) {
   auto r = host_->stop(name);
   if (!r.ok()) return api_error(r.status());
   return {202, {{"state", *r == StopResult::kStoppedNow ? "stopped" : "stopping"}}};
+}
+
+ApiResponse Api::nodes() {
+  auto store = stores_.acquire();
+  if (!store.ok()) return api_error(store.status());
+  const WallTime now = system_clock().wall_now();
+  auto view = read_nodes(**store, now);
+  if (!view.ok()) return api_error(view.status());
+  json nodes = json::array();
+  for (const NodeView& n : view->nodes) {
+    nodes.push_back({{"id", n.node.id},
+                     {"until", format_iso8601(n.node.until)},
+                     {"draining", n.node.draining},
+                     {"campaigns", n.campaigns}});
+  }
+  return {200,
+          {{"this_node", node_ ? json(node_->id()) : json(nullptr)},
+           {"nodes", std::move(nodes)},
+           {"unheld", view->unheld}}};
+}
+
+ApiResponse Api::drain_node() {
+  if (node_ == nullptr) return api_error(absl::UnavailableError("this server is not a dialer node"));
+  std::vector<std::string> handing = node_->drain();
+  auto others = node_->others_serving();
+  json out = {{"node", node_->id()}, {"draining", true}, {"handing_over", handing}};
+  if (others.ok()) out["other_nodes_serving"] = *others;
+  return {202, std::move(out)};
 }
 
 absl::StatusOr<Api::CampaignSource> Api::campaign_source(std::string_view name) {

@@ -22,6 +22,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "server/campaign_host.h"
+#include "server/node_agent.h"
 #include "server/status_cache.h"
 #include "store/store.h"
 
@@ -68,8 +69,9 @@ class Api {
   // `inputfile` and `outputfile` values must lie; empty: none are taken.
   // `statuses`, when given, answers campaign statuses (read again only when
   // the store changed); otherwise each request reads them itself.
+  // `node`, when given, is this server as a dialer node (drain).
   Api(StorePool& stores, CampaignHost* host, std::string files_folder,
-      StatusCache* statuses = nullptr);
+      StatusCache* statuses = nullptr, NodeAgent* node = nullptr);
 
   ApiResponse list_campaigns();
   // Body {"name": "spring"}: 201 with the campaign's summary.
@@ -98,6 +100,17 @@ class Api {
                               std::string_view body);
   ApiResponse start(std::string_view name);
   ApiResponse stop(std::string_view name);
+
+  // --- dialer nodes ----------------------------------------------------
+  // GET /api/nodes: {"this_node": id or null, "nodes": [{"id", "until",
+  // "draining", "campaigns": [names whose lease it holds]}], "unheld":
+  // [running campaigns no live dialer holds, to be taken over]}.
+  ApiResponse nodes();
+  // POST /api/node/drain: this node takes no campaign from now on and hands
+  // its campaigns over (their calls in flight finish first). 202 {"node",
+  // "draining": true, "handing_over": [names], "other_nodes_serving":
+  // bool} (false: the campaigns wait, running, for a node to start).
+  ApiResponse drain_node();
   // Checks the campaign exists; the caller then streams the answer over
   // the returned store: export_results for GET .../results,
   // write_rejects_json (io/status_json.h) for GET .../rejects.
@@ -152,6 +165,7 @@ class Api {
   CampaignHost* host_;
   const std::string files_folder_;
   StatusCache* statuses_;
+  NodeAgent* node_;
 };
 
 }  // namespace pd

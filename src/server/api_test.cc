@@ -174,6 +174,7 @@ TEST_F(ApiTest, LoadReportsRejectsAndStatusMatchesTheCli) {
   auto st = (*store)->status((*store)->find_campaign("c")->id);
   nlohmann::json expected = campaign_status_json(*st);
   expected["live"] = nullptr;
+  expected["node"] = nullptr;  // no node dials it
   auto pacing = read_campaign_pacing(**store, st->campaign, st->abandon);  // as `status` adds it
   ASSERT_TRUE(pacing.ok());
   expected["pacing"] = pacing_json(pacing->config, st->abandon, pacing->live);
@@ -317,6 +318,63 @@ TEST_F(ApiTest, ErrorsAdviseApiRequestsNotCommands) {
   EXPECT_NE(because.find(files_), std::string::npos) << because;
   EXPECT_NE(because.find("PATCH /api/campaigns/c/config"), std::string::npos) << because;
   EXPECT_FALSE(host.running_here("c"));
+}
+
+TEST_F(ApiTest, NodesAreListedAndADrainedNodeRefusesStartsAndLoadsOfRunningCampaigns) {
+  HostOptions ho;
+  ho.db_path = path_;
+  ho.files_folder = files_;
+  ho.node_id = "node-1";
+  CampaignHost host(ho);
+  auto store = open_store(path_, false);
+  ASSERT_TRUE(store.ok());
+  NodeAgent node(std::move(*store), host, NodeOptions{"node-1", std::chrono::seconds(10), {}});
+  ASSERT_TRUE(node.step().ok());
+  Api api(*pool_, &host, files_, nullptr, &node);
+  ASSERT_EQ(api.create_campaign(R"({"name":"c"})").status, 201);
+  ASSERT_EQ(load("c", "custID,phone\nA,+12025550101\n").status, 200);
+
+  auto nodes = api.nodes();
+  ASSERT_EQ(nodes.status, 200);
+  EXPECT_EQ(nodes.body["this_node"], "node-1");
+  ASSERT_EQ(nodes.body["nodes"].size(), 1u);
+  EXPECT_EQ(nodes.body["nodes"][0]["id"], "node-1");
+  EXPECT_EQ(nodes.body["nodes"][0]["draining"], false);
+  EXPECT_TRUE(nodes.body["unheld"].empty());
+  EXPECT_TRUE(api.get_campaign("c").body["node"].is_null());
+  EXPECT_TRUE(api.list_campaigns().body["campaigns"][0]["node"].is_null());
+
+  // A campaign left running by a dialer that died: with nodes, a load does
+  // not stop it (a node takes it over), it is refused.
+  {
+    auto s = pool_->acquire();
+    ASSERT_TRUE((*s)->transition((*s)->find_campaign("c")->id, {}, CampaignState::kRunning).ok());
+  }
+  nodes = api.nodes();
+  EXPECT_EQ(nodes.body["unheld"], nlohmann::json::array({"c"}));
+  std::istringstream csv("custID,phone\nB,+12025550102\n");
+  auto refused = api.load_list("c", false, csv, nullptr);
+  EXPECT_EQ(refused.status, 409);
+  EXPECT_NE(refused.body["error"].get<std::string>().find("is running"), std::string::npos);
+  Api api_without_node(*pool_, &host, files_);
+  {
+    std::istringstream in("custID,phone\nB,+12025550102\n");
+    EXPECT_EQ(api_without_node.load_list("c", false, in, nullptr).status, 200);  // stopped first
+  }
+
+  auto drained = api.drain_node();
+  EXPECT_EQ(drained.status, 202);
+  EXPECT_EQ(drained.body["node"], "node-1");
+  EXPECT_EQ(drained.body["draining"], true);
+  EXPECT_EQ(drained.body["other_nodes_serving"], false);
+  EXPECT_TRUE(node.draining());
+  EXPECT_EQ(api.nodes().body["nodes"][0]["draining"], true);
+  auto start = api.start("c");
+  EXPECT_EQ(start.status, 409);
+  EXPECT_NE(start.body["error"].get<std::string>().find("draining"), std::string::npos);
+  EXPECT_EQ(api_without_node.drain_node().status, 503);
+  node.stop();
+  EXPECT_TRUE(api.nodes().body["nodes"].empty());
 }
 
 TEST_F(ApiTest, AStoreThatCannotBeOpenedIsNotDescribedToTheClient) {

@@ -32,6 +32,7 @@ LiveStats LiveStats::from(const EngineStats& e) {
 // One campaign's dialer: destroyed on the loop thread once it has finished.
 struct CampaignHost::Run {
   std::string name;
+  bool takeover = false;  // started by a node's takeover, not a request
   std::unique_ptr<ThreadedStoreExecutor> executor;
   std::unique_ptr<ContactCenter> contact_center;
   std::unique_ptr<Engine> engine;
@@ -41,6 +42,7 @@ struct CampaignHost::Slot {
   uint64_t run_id = 0;
   bool active = false;  // starting, running or stopping here
   bool stop_requested = false;
+  bool hand_over_requested = false;
   std::optional<LiveStats> live;
 };
 
@@ -74,18 +76,25 @@ Micros CampaignHost::loop_time(std::chrono::milliseconds real) const {
   return std::chrono::duration_cast<Micros>(real * options_.speed);
 }
 
-absl::Status CampaignHost::start(std::string_view name) {
+absl::Status CampaignHost::start(std::string_view name, bool takeover) {
   if (auto s = check_campaign_name(name); !s.ok()) return s;
   uint64_t run_id = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (closing_) return absl::UnavailableError("the server is shutting down");
+    if (draining_) {
+      return absl::FailedPreconditionError(
+          cat("this node is draining (handing its campaigns over to the other nodes): start "
+              "campaign '",
+              name, "' through another node"));
+    }
     Slot& slot = slots_[std::string(name)];
     if (slot.active) {
       return absl::FailedPreconditionError(cat("campaign '", name, "' is already running"));
     }
     slot.active = true;  // reserved: a concurrent start is refused
     slot.stop_requested = false;
+    slot.hand_over_requested = false;
     slot.live.reset();
     slot.run_id = run_id = next_run_id_++;
   }
@@ -120,17 +129,21 @@ absl::Status CampaignHost::start(std::string_view name) {
     ++runs_started_;
   }
   auto shared_plan = std::make_shared<StartPlan>(std::move(*plan));
-  loop_.post([this, run_id, shared_plan, run] {
-    create_run(run_id, std::move(*shared_plan), std::move(*run));
+  loop_.post([this, run_id, shared_plan, run, takeover] {
+    create_run(run_id, std::move(*shared_plan), std::move(*run), takeover);
   });
   return absl::OkStatus();
 }
 
-void CampaignHost::create_run(uint64_t run_id, StartPlan plan, std::unique_ptr<Run> run) {
+void CampaignHost::create_run(uint64_t run_id, StartPlan plan, std::unique_ptr<Run> run,
+                              bool takeover) {
   const std::string name = plan.campaign.name;
   EngineOptions eo;
-  eo.owner = new_dialer_owner_id();
-  eo.heartbeat = loop_time(std::chrono::milliseconds(500));
+  eo.owner = options_.node_id.empty() ? new_dialer_owner_id() : options_.node_id;
+  eo.lease_duration = options_.lease;
+  eo.heartbeat = loop_time(std::min(std::chrono::milliseconds(500), options_.lease / 3));
+  eo.takeover = takeover;
+  run->takeover = takeover;
   eo.seed = options_.backend.sim.seed;
   eo.files_folder = options_.files_folder;
   run->engine = std::make_unique<Engine>(loop_, *run->executor, *run->contact_center, plan.campaign,
@@ -138,22 +151,43 @@ void CampaignHost::create_run(uint64_t run_id, StartPlan plan, std::unique_ptr<R
   Engine& engine = *run->engine;
   runs_[run_id] = std::move(run);
   bool stop_first = false;
+  bool hand_over_first = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = slots_.find(name);
     stop_first = closing_ || (it != slots_.end() && it->second.stop_requested);
+    hand_over_first = draining_ || (it != slots_.end() && it->second.hand_over_requested);
     if (it != slots_.end()) it->second.live = LiveStats{};
   }
   engine.start([this, run_id, name](absl::Status s, CampaignState state) {
     on_finished(run_id, name, std::move(s), state);
   });
-  if (stop_first) engine.request_stop();
+  if (stop_first) {
+    engine.request_stop();
+  } else if (hand_over_first) {
+    engine.request_handover();
+  }
 }
 
 void CampaignHost::on_finished(uint64_t run_id, const std::string& name, absl::Status status,
                                CampaignState state) {
-  if (!status.ok()) {
+  auto run = runs_.find(run_id);
+  const bool never_started =
+      run != runs_.end() && run->second->engine && !run->second->engine->started();
+  if (!status.ok() && never_started && run->second->takeover) {
+    // Another node won the lease, or the campaign was settled meanwhile.
+    std::cerr << "powerdialer: campaign '" << name
+              << "' was not taken over here: " << sv(status.message()) << "\n";
+  } else if (!status.ok() && state == CampaignState::kRunning) {
+    // Let go of (its lease lost, or the store unreachable): still running,
+    // for whichever node takes it over.
+    std::cerr << "powerdialer: campaign '" << name << "' left this node: " << sv(status.message())
+              << "\n";
+  } else if (!status.ok()) {
     std::cerr << "powerdialer: campaign '" << name << "' stopped: " << sv(status.message()) << "\n";
+  } else if (state == CampaignState::kRunning) {
+    std::cerr << "powerdialer: campaign '" << name
+              << "' handed over (its calls here have ended; another node dials it on)\n";
   } else {
     std::cerr << "powerdialer: campaign '" << name << "' is " << to_string(state) << "\n";
   }
@@ -247,6 +281,63 @@ std::map<std::string, LiveStats> CampaignHost::live_all() const {
 int64_t CampaignHost::runs_started() const {
   std::lock_guard<std::mutex> lock(mu_);
   return runs_started_;
+}
+
+std::vector<std::string> CampaignHost::active() const {
+  std::vector<std::string> out;
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& [name, slot] : slots_) {
+    if (slot.active) out.push_back(name);
+  }
+  return out;
+}
+
+bool CampaignHost::hand_over(std::string_view name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = slots_.find(name);
+  if (it == slots_.end() || !it->second.active) return false;
+  if (it->second.stop_requested || it->second.hand_over_requested) return true;
+  it->second.hand_over_requested = true;
+  const uint64_t run_id = it->second.run_id;
+  // Posted after the run's creation, so the engine exists when it runs.
+  loop_.post([this, run_id] {
+    auto run = runs_.find(run_id);
+    if (run != runs_.end() && run->second->engine) run->second->engine->request_handover();
+  });
+  return true;
+}
+
+std::vector<std::string> CampaignHost::drain() {
+  std::vector<std::string> names;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    draining_ = true;
+    for (const auto& [name, slot] : slots_) {
+      if (slot.active && !slot.stop_requested) names.push_back(name);
+    }
+  }
+  for (const std::string& name : names) hand_over(name);
+  return names;
+}
+
+bool CampaignHost::draining() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return draining_;
+}
+
+bool CampaignHost::closing() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return closing_;
+}
+
+void CampaignHost::wait_idle() {
+  std::unique_lock<std::mutex> lock(mu_);
+  idle_.wait(lock, [this] {
+    for (const auto& [name, slot] : slots_) {
+      if (slot.active) return false;
+    }
+    return true;
+  });
 }
 
 void CampaignHost::stop_all() {

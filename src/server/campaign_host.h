@@ -18,6 +18,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -60,6 +61,13 @@ struct HostOptions {
   // writes its local results file only inside it. Empty: anywhere (tests).
   std::string files_folder;
   std::chrono::milliseconds snapshot_every{250};  // real time
+  // The dialer node this host is (`serve`): its engines hold campaign
+  // leases, and own their attempts, in its name. Empty: each run gets a new
+  // new_dialer_owner_id().
+  std::string node_id;
+  // The campaign lease the engines take (real time); they renew it every
+  // third of it, at most every 500 ms.
+  std::chrono::milliseconds lease{std::chrono::seconds(15)};
 };
 
 class CampaignHost {
@@ -77,7 +85,10 @@ class CampaignHost {
   // kNotFound; kUnavailable while shutting down. The engine's own start
   // (lease, recovery) completes on the loop; a failure there is logged and
   // leaves the campaign not running.
-  absl::Status start(std::string_view name);
+  // With `takeover` (a node taking over a campaign whose dialer died or
+  // handed it over), it starts only if the campaign is still running or
+  // stopping (EngineOptions::takeover). kFailedPrecondition while draining.
+  absl::Status start(std::string_view name, bool takeover = false);
   // Graceful stop: nothing new is dialled, calls in flight finish. For a
   // campaign another process runs, the request goes through the store as
   // `powerdialer stop` does. kFailedPrecondition when it is not running.
@@ -91,6 +102,22 @@ class CampaignHost {
   const std::string& backend() const { return options_.backend.backend; }
   // Runs started since the host began (for tests and logs).
   int64_t runs_started() const;
+  // The campaigns that run (or are starting/stopping) here, by name.
+  std::vector<std::string> active() const;
+
+  // --- dialer nodes ------------------------------------------------------
+  // Hands campaign `name` over (Engine::request_handover): its calls in
+  // flight finish, then its lease is given up with the campaign left
+  // running, for another node to take. False when it does not run here.
+  bool hand_over(std::string_view name);
+  // Drains this host: refuses new starts from now on and hands every
+  // campaign over. Returns the names handed over. Idempotent.
+  std::vector<std::string> drain();
+  bool draining() const;
+  // True once stop_all() or shutdown() began: no campaign starts here again.
+  bool closing() const;
+  // Waits until no campaign runs here.
+  void wait_idle();
 
   // Refuses new starts, asks every engine to stop gracefully, waits until
   // all have finished (calls in flight end), then stops the loop thread.
@@ -103,7 +130,8 @@ class CampaignHost {
   struct Run;   // loop thread only
   struct Slot;  // guarded by mu_
 
-  void create_run(uint64_t run_id, StartPlan plan, std::unique_ptr<Run> run);  // on the loop
+  void create_run(uint64_t run_id, StartPlan plan, std::unique_ptr<Run> run,
+                  bool takeover);  // on the loop
   void on_finished(uint64_t run_id, const std::string& name, absl::Status status,
                    CampaignState state);  // on the loop
   void snapshot();                        // on the loop
@@ -119,6 +147,7 @@ class CampaignHost {
   std::condition_variable idle_;
   std::map<std::string, Slot, std::less<>> slots_;  // guarded by mu_
   bool closing_ = false;                            // guarded by mu_
+  bool draining_ = false;                           // guarded by mu_
   bool shut_down_ = false;                          // guarded by mu_
   int64_t runs_started_ = 0;                        // guarded by mu_
   std::thread thread_;

@@ -204,6 +204,10 @@ HeadVerdict match_route(http::verb method, std::string_view path, const HeadPoli
     } else {
       v = not_allowed("GET, POST");
     }
+  } else if (path == "/api/nodes") {
+    v = one(http::verb::get, Route::kNodes, "GET");
+  } else if (path == "/api/node/drain") {
+    v = one(http::verb::post, Route::kDrainNode, "POST");
   } else if (path == "/api/dnc/load") {
     v = one(http::verb::post, Route::kDncLoad, "POST");
   } else if (constexpr std::string_view dnc = "/api/dnc/"; path.substr(0, dnc.size()) == dnc) {

@@ -70,6 +70,9 @@ enum class Route {
   kDncLoad,    // POST /api/dnc/load
   kDncCheck,   // GET /api/dnc/NUMBER
   kDncRemove,  // DELETE /api/dnc/NUMBER
+  // Dialer nodes sharing the store.
+  kNodes,      // GET /api/nodes
+  kDrainNode,  // POST /api/node/drain
 };
 
 struct HeadPolicy {

@@ -143,6 +143,19 @@ TEST(HttpRequestCheck, RoutesMethodsAndTokens) {
   v = verdict("GET http://evil/api/campaigns HTTP/1.1\r\nHost: localhost\r\n\r\n");
   EXPECT_EQ(v.status, 400);
 
+  // Dialer nodes: both need the token; drain is a POST.
+  v = verdict("GET /api/nodes HTTP/1.1\r\nHost: localhost\r\n\r\n");
+  EXPECT_EQ(v.status, 0);
+  EXPECT_EQ(v.route, Route::kNodes);
+  EXPECT_TRUE(v.needs_token);
+  v = verdict("POST /api/node/drain HTTP/1.1\r\nHost: localhost\r\n\r\n");
+  EXPECT_EQ(v.status, 0);
+  EXPECT_EQ(v.route, Route::kDrainNode);
+  EXPECT_TRUE(v.needs_token);
+  v = verdict("GET /api/node/drain HTTP/1.1\r\nHost: localhost\r\n\r\n");
+  EXPECT_EQ(v.status, 405);
+  EXPECT_EQ(v.allow, "POST");
+
   HeadPolicy policy;
   policy.metrics_need_token = true;
   v = verdict("GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n", policy);

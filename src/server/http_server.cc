@@ -732,7 +732,8 @@ struct HttpServer::Impl {
     const bool takes_body = v.route == Route::kCreateCampaign || v.route == Route::kPatchConfig ||
                             v.route == Route::kPutList || v.route == Route::kStart ||
                             v.route == Route::kStop || v.route == Route::kDisposition ||
-                            v.route == Route::kDncAdd || v.route == Route::kDncLoad;
+                            v.route == Route::kDncAdd || v.route == Route::kDncLoad ||
+                            v.route == Route::kDrainNode;
     if (takes_body && has_body(ex.head())) {
       if (std::string why = unsupported_media_type(v.route, ex.header(http::field::content_type));
           !why.empty()) {
@@ -821,6 +822,14 @@ struct HttpServer::Impl {
         break;
       case Route::kDncLoad:
         co_return co_await load_dnc(ex);
+      case Route::kNodes:
+        task = [this] { return api.nodes(); };
+        break;
+      case Route::kDrainNode:
+        // The body (optional JSON) is read and ignored.
+        if (!co_await read_small_body(ex, body)) co_return;
+        task = [this] { return api.drain_node(); };
+        break;
       case Route::kDncCheck:
       case Route::kDncRemove: {
         std::string region = query_param(ex.target(), "region");

@@ -169,11 +169,12 @@ std::shared_ptr<const FeedSnapshot> LiveFeed::latest() const {
 }
 
 LiveFeed::Source campaign_frames(StatusCache& statuses, LiveStatsSource live) {
-  // Reading the store costs CPU in proportion to the lists (seconds for
-  // millions of rows, when they changed); the engines' figures cost
-  // nothing. So after a read the store is read again only once three times
-  // its CPU time has passed (the feed takes at most a quarter of a core),
-  // and the frames in between carry the last statuses with fresh figures.
+  // Reading the store costs a few index lookups per campaign (the kept
+  // counts; a scan of the rows before schema version 6), and the engines'
+  // figures cost nothing. Should a read still be slow (a store busy with
+  // many campaigns), the store is read again only once three times its CPU
+  // time has passed (the feed takes at most a quarter of a core), and the
+  // frames in between carry the last statuses with fresh figures.
   struct Paced {
     std::optional<std::vector<CampaignStatus>> statuses;
     std::chrono::steady_clock::time_point next_read{};

@@ -3,8 +3,8 @@
 // through a StatusCache) and the engines' stats (from the CampaignHost),
 // renders each campaign's event once, and hands the same snapshot to every
 // subscriber. So the cost is independent of the number of clients watching;
-// and with a StatusCache, a campaign's rows are read again only after the
-// store changed. A new snapshot is published only when something changed or
+// and with a StatusCache, a campaign's status (the store's kept counts, not
+// a scan of its rows) is read again only after the store changed. A new snapshot is published only when something changed or
 // a campaign runs (its live figures move), so an idle server stays idle.
 //
 // Thread-safety: LiveFeed is thread-safe; the free functions are pure.

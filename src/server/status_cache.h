@@ -1,10 +1,10 @@
 // Campaign statuses for the live feed and the API, read again only when the
-// store changed. Store::status() scans a campaign's rows (seconds for a list
-// of millions), so reading it every second kept an idle server busy. The
-// cache keeps what it read with the store's data version at the time, and
-// reads again only after another connection has committed. (Counts kept in
-// the claim/finish transactions would make status() itself cheap; that
-// comes with the PostgreSQL store.)
+// store changed. Store::status() reads counts the store keeps in the same
+// transactions as the changes (a few index lookups, whatever the list's
+// size; it scanned the rows before schema version 6), and the cache spares
+// even those while nothing commits: it keeps what it read with the store's
+// data version at the time, and reads again only after another connection
+// has committed, so an idle server reads nothing.
 //
 // Thread-safety: thread-safe. One store connection serves one caller at a
 // time; a caller who waits for another's read then reuses its result.

@@ -4,6 +4,7 @@
 
 #include "core/config_keys.h"
 #include "core/strings.h"
+#include "store/postgres/pg_store.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace pd {
@@ -30,29 +31,21 @@ std::string AbandonRates::pause_reason() const {
              format_rate(max_rate));
 }
 
+bool is_server_url(std::string_view url) { return PgStore::is_url(url); }
+
+std::string store_display_name(std::string_view url) {
+  return is_server_url(url) ? pg::mask_password(url) : std::string(url);
+}
+
 absl::StatusOr<std::unique_ptr<Store>> open_store(const std::string& url, bool create) {
-  // Only SQLite files so far; a postgresql:// URL will select the other
-  // implementation.
+  if (PgStore::is_url(url)) {
+    auto pg = PgStore::open(url, create);
+    if (!pg.ok()) return pg.status();
+    return std::unique_ptr<Store>(std::move(*pg));
+  }
   auto store = SqliteStore::open(url, create);
   if (!store.ok()) return store.status();
   return std::unique_ptr<Store>(std::move(*store));
-}
-
-std::string display_store_url(std::string_view url) {
-  // scheme://user:password@host...: everything between the first ':' after
-  // the scheme's "//" and the last '@' of the authority is the password.
-  const size_t scheme = url.find("://");
-  if (scheme == std::string_view::npos) return std::string(url);
-  const size_t start = scheme + 3;
-  const size_t end = url.find_first_of("/?#", start);
-  const std::string_view authority = url.substr(start, end == std::string_view::npos
-                                                           ? std::string_view::npos
-                                                           : end - start);
-  const size_t at = authority.rfind('@');
-  if (at == std::string_view::npos) return std::string(url);
-  const size_t colon = authority.substr(0, at).find(':');
-  if (colon == std::string_view::npos) return std::string(url);
-  return cat(url.substr(0, start + colon + 1), "****", url.substr(start + at));
 }
 
 }  // namespace pd

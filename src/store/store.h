@@ -176,6 +176,13 @@ struct Lease {
   int64_t token = 0;
 };
 
+// A `serve` process sharing the store with others: a dialer node.
+struct Node {
+  std::string id;        // "host:pid:random" (new_dialer_owner_id()) or --node-id
+  WallTime until{};      // alive until then, unless it heartbeats again
+  bool draining = false; // handing its campaigns over; takes no new ones
+};
+
 // A campaign's abandon rate, as the FCC's TCPA rule measures it: abandoned
 // calls over answered calls (answered = connected + abandoned), per day and
 // over 30 days, from the ledger finish() keeps (days in the campaign's
@@ -414,6 +421,20 @@ class Store {
   // Drops the lease whoever holds it (its holder is known to be dead).
   virtual absl::Status break_lease(CampaignId id) = 0;
 
+  // --- dialer nodes -----------------------------------------------------
+  // `serve` processes sharing this store record themselves here, so each
+  // can tell how many live nodes share the running campaigns. Not fenced:
+  // a node is not a campaign's dialer.
+  //
+  // Records that node `id` is alive until `until` (its heartbeat) and
+  // whether it is draining.
+  virtual absl::Status heartbeat_node(std::string_view id, WallTime now, WallTime until,
+                                      bool draining) = 0;
+  // Every node whose heartbeat has not lapsed at `now`, by id.
+  virtual absl::StatusOr<std::vector<Node>> live_nodes(WallTime now) = 0;
+  // Forgets node `id` (it shut down).
+  virtual absl::Status remove_node(std::string_view id) = 0;
+
   // --- fencing ----------------------------------------------------------
   // Makes this Store object a dialer's: from now on every write it makes
   // (all but the lease methods above) first checks, in the same
@@ -485,12 +506,15 @@ class Store {
 // kAborted: a fenced write refused because the dialer lost the lease.
 absl::Status lost_lease_error(CampaignId id, std::string_view owner, int64_t token);
 
-// Opens the store named by `url`: a file path (SQLite; created when
+// Opens the store named by `url`: a postgresql:// or postgres:// URL (a
+// PostgreSQL server; `create` creates or upgrades its schema, otherwise it
+// must have been initialised), or a file path (SQLite; created when
 // `create` is set, otherwise it must exist).
 absl::StatusOr<std::unique_ptr<Store>> open_store(const std::string& url, bool create);
-
-// `url` as messages may show it: a password in a postgresql:// URL is
-// replaced by "****"; a file path is shown as it is.
-std::string display_store_url(std::string_view url);
+// True when `url` names a PostgreSQL server (postgresql:// or postgres://)
+// rather than an SQLite file.
+bool is_server_url(std::string_view url);
+// `url` as messages may show it: a server URL with its password masked.
+std::string store_display_name(std::string_view url);
 
 }  // namespace pd

@@ -30,6 +30,7 @@ import botocore.config
 import botocore.exceptions
 
 from local_aws import BIN, MotoServer, Standin, aws_env
+from test_failover import LEASE, Node
 from test_serve import Server
 
 INSTANCE = "11111111-2222-3333-4444-555555555555"
@@ -286,6 +287,74 @@ class ConnectTest(unittest.TestCase):
         # contact per token), and the call was taken over to its real end.
         self.check_against_ledger(rows, standin, customers=20)
         self.assertEqual([r for r in rows if r["outcome"] == "interrupted"], [])
+
+    def test_a_serve_node_killed_mid_campaign_is_taken_over_by_another(self):
+        # Two `serve` nodes on one store; the one dialing is SIGKILLed with
+        # calls in flight. The other takes the campaign over within the
+        # lease, finds each call the dead node placed through
+        # DescribeContact (or its ClientToken) and follows it to its end.
+        standin = self.standin("--talk-mean", "4s")
+        self.campaign(standin, customers=30)
+        token = self.pd("token", "create", "--name", "nodes").stdout.strip()
+        nodes = {}
+        try:
+            for node_id in ("n1", "n2"):
+                nodes[node_id] = Node(self.dir, self.db, node_id, "--backend", "connect",
+                                      env=self.env)
+
+            def api(node, method, path):
+                conn = http.client.HTTPConnection("127.0.0.1", node.port, timeout=30)
+                conn.request(method, path, headers={"Authorization": f"Bearer {token}"})
+                r = conn.getresponse()
+                data = r.read()
+                conn.close()
+                return r.status, data
+
+            status, body = api(nodes["n1"], "POST", "/api/campaigns/default/start")
+            self.assertEqual(status, 202, body)
+            deadline = time.time() + 60
+            while len(standin.contacts()) < 4 and time.time() < deadline:
+                time.sleep(0.1)
+            owner = json.loads(api(nodes["n1"], "GET", "/api/campaigns/default")[1])["node"]
+            self.assertIn(owner, nodes)
+            victim = nodes[owner]
+            other = next(n for n in nodes.values() if n is not victim)
+            victim.proc.send_signal(signal.SIGKILL)
+            victim.proc.wait()
+            killed = time.time()
+            killed_at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+            took = None
+            deadline = time.time() + 120
+            campaign = {}
+            while time.time() < deadline:
+                campaign = json.loads(api(other, "GET", "/api/campaigns/default")[1])
+                if took is None and campaign["node"] == other.id:
+                    took = time.time() - killed
+                if campaign["state"] == "done":
+                    break
+                time.sleep(0.2)
+            self.assertEqual(campaign["state"], "done", campaign)
+            self.assertIn(f"node {other.id} is taking campaign 'default' over", other.log())
+            if took is not None:  # (a quick campaign may end before a poll sees the owner)
+                print(f"\n    Connect takeover by {other.id} {took:.2f} s after the SIGKILL "
+                      f"(lease {LEASE} s)", flush=True)
+                self.assertLess(took, LEASE + 5)
+            status, csv_body = api(other, "GET", "/api/campaigns/default/results")
+            self.assertEqual(status, 200)
+            rows = list(csv.DictReader(io.StringIO(csv_body.decode())))
+            self.assertEqual(len(rows), 30)
+            self.check_against_ledger(rows, standin, customers=30, allow_interrupted=True)
+            self.assertLessEqual(len([r for r in rows if r["outcome"] == "interrupted"]), 6)
+            taken_over = [r for r in rows if r["started_at"] < killed_at < r["ended_at"]
+                          and r["outcome"] != "interrupted"]
+            self.assertGreater(len(taken_over), 0, "no call in flight at the kill was taken over")
+        except BaseException:
+            for node in nodes.values():
+                print(f"\n--- log of node {node.id} ---\n{node.log()}")
+            raise
+        finally:
+            for node in nodes.values():
+                node.stop()
 
     def test_serve_runs_a_connect_campaign_through_the_api(self):
         standin = self.standin()

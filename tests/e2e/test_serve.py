@@ -224,7 +224,7 @@ class ServeApiTest(ServeTestBase):
         for c in self.api("GET", "/api/campaigns")["campaigns"]:
             self.assertEqual(set(c), {"name", "state", "backend", "customers", "attempts",
                                       "reached", "exhausted", "suppressed", "pending",
-                                      "in_flight"})
+                                      "in_flight", "node"})
             self.assertEqual(c["backend"], "sim")
         self.api("GET", "/api/campaigns/nosuch", expect=404)
         self.api("GET", "/api/campaigns/nosuch/config", expect=404)
@@ -288,6 +288,7 @@ class ServeApiTest(ServeTestBase):
         st = self.campaign("upload-1")
         self.assertIsNone(st.pop("live"))
         self.assertEqual(st.pop("backend"), "sim")
+        self.assertIsNone(st.pop("node"))  # the node that dials it: none while idle
         cli = json.loads(self.pd("--campaign", "upload-1", "status", "--json").stdout)
         self.assertEqual(st, cli)
         self.assertGreater(st["customers"], 1)

@@ -36,8 +36,20 @@ std::string find_on_path(const std::string& name) {
   return {};
 }
 
-// A port the kernel considers free right now. moto_server binds it a moment
-// later; another process taking it in between would make start() time out.
+void stop_child(pid_t pid) {
+  ::kill(pid, SIGTERM);
+  for (int i = 0; i < 100; ++i) {
+    if (::waitpid(pid, nullptr, WNOHANG) == pid) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+}
+
+}  // namespace
+
+// A port the kernel considers free right now. A test server binds it a moment
+// later; another process taking it in between makes its start fail.
 absl::StatusOr<int> free_loopback_port() {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) return absl::UnavailableError("socket() failed");
@@ -54,18 +66,6 @@ absl::StatusOr<int> free_loopback_port() {
   ::close(fd);
   return ntohs(addr.sin_port);
 }
-
-void stop_child(pid_t pid) {
-  ::kill(pid, SIGTERM);
-  for (int i = 0; i < 100; ++i) {
-    if (::waitpid(pid, nullptr, WNOHANG) == pid) return;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  ::kill(pid, SIGKILL);
-  ::waitpid(pid, nullptr, 0);
-}
-
-}  // namespace
 
 absl::StatusOr<std::unique_ptr<MotoServer>> MotoServer::start(int startup_timeout_ms) {
   const std::string exe = find_on_path("moto_server");

@@ -17,6 +17,10 @@
 
 namespace pd::aws::testing {
 
+// A loopback TCP port free right now, for a test server to bind (moto_server
+// here, PostgreSQL in store/postgres/testing).
+absl::StatusOr<int> free_loopback_port();
+
 class MotoServer {
  public:
   // kUnavailable when moto_server is not on PATH or does not answer within

@@ -13,11 +13,13 @@
 #include "core/config_keys.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
+#include "store/store_common.h"
 
 namespace pd {
 namespace {
 
 using sqlite::Stmt;
+using namespace store_common;  // NOLINT: the helpers both stores share
 
 constexpr const char* kSchemaV1 = R"sql(
 CREATE TABLE IF NOT EXISTS meta(
@@ -121,14 +123,6 @@ INSERT OR IGNORE INTO reject_counts(campaign_id, reason, rows)
   SELECT campaign_id, 'unclassified', count(*) FROM rejects GROUP BY campaign_id;
 )sql";
 
-// How far back call_history keeps the calls a reload forgets: the longest
-// look-back of any rule (abandon-lockout may be 30 days; a call may last a
-// day), plus a margin.
-constexpr std::chrono::hours kCallHistoryKept{32 * 24};
-constexpr int64_t ms_count(std::chrono::hours h) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(h).count();
-}
-
 // Version 4: compliance (compliance/policy.h). Where each phone's owner is
 // (zones, region), why a rule holds a customer, the zone each attempt was
 // checked in and the rule that suppressed it; the store-wide do-not-call
@@ -195,6 +189,112 @@ constexpr const char* kSchemaV5 = R"sql(
 INSERT OR IGNORE INTO meta(key, value) VALUES('last_lease_token', '0');
 )sql";
 
+// Version 6: dialer nodes (`serve` processes sharing the store), each
+// alive until its heartbeat lapses.
+constexpr const char* kSchemaV6 = R"sql(
+CREATE TABLE IF NOT EXISTS nodes(
+  id TEXT PRIMARY KEY,
+  until_ms INTEGER NOT NULL,
+  draining INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+)sql";
+
+// A node whose heartbeat lapsed this long ago is forgotten by the next
+// heartbeat of any node: a killed node never removes itself, and default
+// node ids are new at every start.
+constexpr int64_t kForgetNodeAfterMs = 24LL * 3600 * 1000;
+
+// Version 6: what status() shows, counted in the transactions that change
+// it (store.h; docs in the seam plan), so status() reads a few rows instead
+// of scanning the list. Keys (`what`): 'customers', 'phones',
+// 'customer:<customers.state>', 'attempts', 'in_flight' (attempts not
+// ended), 'outcome:<attempts.outcome>' (ended attempts). A store from
+// before version 6 gets them from one scan here.
+constexpr const char* kSchemaV6Counts = R"sql(
+CREATE TABLE IF NOT EXISTS campaign_counts(
+  campaign_id INTEGER NOT NULL,
+  what TEXT NOT NULL,
+  n INTEGER NOT NULL,
+  PRIMARY KEY(campaign_id, what)
+) WITHOUT ROWID;
+DELETE FROM campaign_counts;
+INSERT INTO campaign_counts(campaign_id, what, n)
+  SELECT campaign_id, 'customers', count(*) FROM customers GROUP BY campaign_id;
+INSERT INTO campaign_counts(campaign_id, what, n)
+  SELECT campaign_id, 'customer:' || state, count(*) FROM customers GROUP BY campaign_id, state;
+INSERT INTO campaign_counts(campaign_id, what, n)
+  SELECT cu.campaign_id, 'phones', count(*) FROM phones p JOIN customers cu
+  ON cu.id = p.customer_id GROUP BY cu.campaign_id;
+INSERT INTO campaign_counts(campaign_id, what, n)
+  SELECT campaign_id, 'attempts', count(*) FROM attempts GROUP BY campaign_id;
+INSERT INTO campaign_counts(campaign_id, what, n)
+  SELECT campaign_id, 'in_flight', count(*) FROM attempts WHERE state != 'ended'
+  GROUP BY campaign_id;
+INSERT INTO campaign_counts(campaign_id, what, n)
+  SELECT campaign_id, 'outcome:' || outcome, count(*) FROM attempts
+  WHERE state = 'ended' AND outcome IS NOT NULL GROUP BY campaign_id, outcome;
+)sql";
+
+// campaign_counts keys.
+constexpr std::string_view kCountCustomers = "customers";
+constexpr std::string_view kCountPhones = "phones";
+constexpr std::string_view kCountAttempts = "attempts";
+constexpr std::string_view kCountInFlight = "in_flight";
+constexpr std::string_view kCustomerPrefix = "customer:";
+constexpr std::string_view kOutcomePrefix = "outcome:";
+
+// "customer:<state>", in static storage.
+std::string_view customer_count_key(CustomerState s) {
+  static const std::vector<std::string> keys = [] {
+    std::vector<std::string> k;
+    for (auto st : {CustomerState::kPending, CustomerState::kDialing, CustomerState::kReached,
+                    CustomerState::kExhausted, CustomerState::kSuppressed}) {
+      k.push_back(cat(kCustomerPrefix, to_string(st)));
+    }
+    return k;
+  }();
+  return keys.at(static_cast<size_t>(s));
+}
+
+// "outcome:<outcome>", in static storage.
+std::string_view outcome_count_key(Outcome o) {
+  static const std::vector<std::string> keys = [] {
+    std::vector<std::string> k;
+    for (int i = 0; i < kOutcomeCount; ++i) {
+      k.push_back(cat(kOutcomePrefix, to_string(static_cast<Outcome>(i))));
+    }
+    return k;
+  }();
+  return keys.at(static_cast<size_t>(o));
+}
+
+absl::StatusOr<CustomerState> customer_state_from(std::string_view text) {
+  auto s = parse_customer_state(text);
+  if (!s) return absl::DataLossError(cat("unknown customer state '", text, "'"));
+  return *s;
+}
+
+// Adds one campaign_counts row to `st`.
+void add_count(CampaignStatus& st, std::string_view what, int64_t n) {
+  if (what == kCountCustomers) {
+    st.customers += n;
+  } else if (what == kCountPhones) {
+    st.phones += n;
+  } else if (what == kCountAttempts) {
+    st.attempts += n;
+  } else if (what == kCountInFlight) {
+    st.attempts_in_flight += n;
+  } else if (what.substr(0, kCustomerPrefix.size()) == kCustomerPrefix) {
+    if (auto s = parse_customer_state(what.substr(kCustomerPrefix.size()))) {
+      st.customers_by_state[*s] += n;
+    }
+  } else if (what.substr(0, kOutcomePrefix.size()) == kOutcomePrefix) {
+    if (auto o = parse_outcome(what.substr(kOutcomePrefix.size()))) {
+      st.attempts_by_outcome[*o] += n;
+    }
+  }
+}
+
 // The latest time recorded for an attempt, indexed, so a restarted
 // simulator can start its clock after it with one index lookup. Not a schema
 // version of its own: any build can live with an extra index, so `init`
@@ -210,47 +310,11 @@ constexpr const char* kLatestTimeIndex =
 constexpr const char* kCustomerCallsIndex =
     "CREATE INDEX IF NOT EXISTS attempts_customer_time ON attempts(customer_id, started_at)";
 
-int64_t ms(WallTime t) { return t.time_since_epoch().count(); }
-WallTime wall(int64_t v) { return WallTime{Millis{v}}; }
-
-std::string random_hex(size_t bytes) {
-  std::random_device rd;
-  std::string out;
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (size_t i = 0; i < bytes; ++i) {
-    const unsigned v = rd() & 0xff;
-    out += kHex[v >> 4];
-    out += kHex[v & 0xf];
-  }
-  return out;
-}
-
-int64_t wall_now_ms() {
-  return std::chrono::duration_cast<Millis>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-absl::StatusOr<CampaignState> state_from(std::string_view text) {
-  auto s = parse_campaign_state(text);
-  if (!s) return absl::DataLossError(cat("unknown campaign state '", text, "'"));
-  return *s;
-}
-
 constexpr const char* kAttemptColumns =
     "a.id, c.name, cu.cust_id, a.phone, a.attempt_on_phone, a.state, a.outcome, a.started_at, "
     "a.answered_at, a.ended_at, a.disconnect_reason, a.contact_id, a.agent_id, a.disposition, "
     "a.owner, a.callee_timezone, a.rule";
 constexpr int kAttemptColumnCount = 17;
-
-// Connect's ClientToken: unique per attempt (not per phone, so a legitimate
-// redial is never refused) and per database (the random instance id), and
-// derived from the attempt, so a retried request reuses it. The start time
-// is part of it because attempt ids are SQLite rowids, which come back after
-// a reload deletes the newest attempts: a reused token would get the old
-// call's contact from Connect (idempotent for 7 days) and place no call.
-std::string client_token(std::string_view instance_id, AttemptId attempt, int64_t started_ms) {
-  return cat("pd-", instance_id, "-", attempt, "-", started_ms);
-}
 
 AttemptRecord read_attempt(const Stmt& s, std::string_view instance_id) {
   AttemptRecord r;
@@ -285,6 +349,9 @@ class SqliteStore::Writer final : public ListWriter {
   Writer(SqliteStore& store, CampaignId id) : store_(store), campaign_(id), txn_(store.db_) {}
 
   absl::Status start(LoadMode mode) {
+    // The load writes the counts itself (below and at commit): what a batch
+    // holds in memory goes first, so a rolled-back load leaves it counted.
+    PD_RETURN_IF_ERROR(store_.flush_status_counts());
     PD_RETURN_IF_ERROR(txn_.begin());
     PD_ASSIGN_OR_RETURN(Campaign c, store_.campaign_by_id(campaign_));
     if (c.state == CampaignState::kRunning || c.state == CampaignState::kStopping) {
@@ -309,13 +376,14 @@ class SqliteStore::Writer final : public ListWriter {
                "(SELECT max(started_at) FROM call_history) - ?2",
            }) {
         PD_ASSIGN_OR_RETURN(Stmt s, store_.db_.prepare(sql));
-        PD_RETURN_IF_ERROR(s.bind(1, campaign_).bind(2, ms_count(kCallHistoryKept)).run());
+        PD_RETURN_IF_ERROR(s.bind(1, campaign_).bind(2, kCallHistoryKeptMs).run());
       }
       for (const char* sql : {
                "DELETE FROM phones WHERE customer_id IN "
                "(SELECT id FROM customers WHERE campaign_id = ?1)",
                "DELETE FROM attempts WHERE campaign_id = ?1",
                "DELETE FROM customers WHERE campaign_id = ?1",
+               "DELETE FROM campaign_counts WHERE campaign_id = ?1",
            }) {
         PD_ASSIGN_OR_RETURN(Stmt s, store_.db_.prepare(sql));
         PD_RETURN_IF_ERROR(s.bind(1, campaign_).run());
@@ -367,6 +435,7 @@ class SqliteStore::Writer final : public ListWriter {
                              .run());
       last_phones_.clear();
       if (store_.db_.changes() == 1) {
+        ++new_customers_;
         last_customer_ = store_.db_.last_insert_rowid();
         next_seq_ = 0;
         phones_in_memory_ = true;
@@ -402,6 +471,7 @@ class SqliteStore::Writer final : public ListWriter {
                            .bind(5, callee.region)
                            .run());
     ++next_seq_;
+    ++new_phones_;
     if (phones_in_memory_) {
       if (last_phones_.size() < kPhonesInMemory) {
         last_phones_.emplace_back(phone_e164);
@@ -426,7 +496,15 @@ class SqliteStore::Writer final : public ListWriter {
     return absl::OkStatus();
   }
 
-  absl::Status commit() override { return txn_.commit(); }
+  absl::Status commit() override {
+    // New customers are pending (the customers table's default).
+    PD_RETURN_IF_ERROR(store_.write_counts({
+        {campaign_, kCountCustomers, new_customers_},
+        {campaign_, customer_count_key(CustomerState::kPending), new_customers_},
+        {campaign_, kCountPhones, new_phones_},
+    }));
+    return txn_.commit();
+  }
 
  private:
   SqliteStore& store_;
@@ -440,6 +518,8 @@ class SqliteStore::Writer final : public ListWriter {
   bool phones_in_memory_ = false;
   int64_t last_customer_ = 0;
   int64_t next_seq_ = 0;
+  int64_t new_customers_ = 0;  // for campaign_counts, written at commit()
+  int64_t new_phones_ = 0;
 };
 
 // ---------------------------------------------------------------------------
@@ -549,6 +629,10 @@ absl::Status SqliteStore::migrate() {
   if (version < 5) {
     PD_RETURN_IF_ERROR(add_column("leases", "token", "INTEGER NOT NULL DEFAULT 0"));
     PD_RETURN_IF_ERROR(db_.exec(kSchemaV5));
+  }
+  if (version < 6) {
+    PD_RETURN_IF_ERROR(db_.exec(kSchemaV6));
+    PD_RETURN_IF_ERROR(db_.exec(kSchemaV6Counts));
   }
   // A throw-away store (`simulate`) never resumes a clock: spare its writes.
   if (durable_) PD_RETURN_IF_ERROR(db_.exec(kLatestTimeIndex));
@@ -700,6 +784,7 @@ absl::StatusOr<std::vector<Claim>> SqliteStore::claim(CampaignId id, int max, Wa
                                                       std::string_view owner) {
   std::vector<Claim> claims;
   if (max <= 0) return claims;
+  op_counts_.clear();
   sqlite::Transaction txn(db_);
   PD_RETURN_IF_ERROR(txn.begin());
   PD_RETURN_IF_ERROR(check_fence());
@@ -725,6 +810,7 @@ absl::StatusOr<std::vector<Claim>> SqliteStore::claim(CampaignId id, int max, Wa
   // or on to their next phone or a final state), so each round makes
   // progress and the loop ends.
   std::vector<Candidate> batch;
+  int64_t dialled = 0;  // customers moved from pending to dialing
   while (static_cast<int>(claims.size()) < max) {
     batch.clear();
     pick->reset();
@@ -779,10 +865,17 @@ absl::StatusOr<std::vector<Claim>> SqliteStore::claim(CampaignId id, int max, Wa
       PD_RETURN_IF_ERROR(
           phone->bind(1, c.customer_id).bind(2, int64_t{claimed.phone_seq}).run());
       PD_RETURN_IF_ERROR(customer->bind(1, c.customer_id).run());
+      ++dialled;
     }
   }
+  if (dialled > 0) {
+    count(id, customer_count_key(CustomerState::kPending), -dialled);
+    count(id, customer_count_key(CustomerState::kDialing), dialled);
+    count(id, kCountAttempts, dialled);
+    count(id, kCountInFlight, dialled);
+  }
   if (!in_batch_) PD_RETURN_IF_ERROR(add_rule_counts(id, counts));
-  PD_RETURN_IF_ERROR(txn.commit());
+  PD_RETURN_IF_ERROR(commit_counted(txn));
   if (in_batch_) {
     // Counted only once the claim is in the batch for good (a failed one
     // rolled back its savepoint and counts nothing, as outside a batch).
@@ -799,6 +892,7 @@ absl::Status SqliteStore::begin_batch() {
   PD_RETURN_IF_ERROR(db_.exec("BEGIN IMMEDIATE"));
   in_batch_ = true;
   pending_counts_.clear();
+  pending_status_counts_.clear();
   return absl::OkStatus();
 }
 
@@ -807,16 +901,58 @@ absl::Status SqliteStore::commit_batch() {
   std::map<CampaignId, RuleCounts> by_campaign;
   for (const auto& [key, n] : pending_counts_) by_campaign[key.first][key.second] = n;
   for (const auto& [id, counts] : by_campaign) PD_RETURN_IF_ERROR(add_rule_counts(id, counts));
+  // Written now, so no longer pending: a COMMIT that fails (busy) leaves
+  // them in the open transaction, which a retried commit_batch() commits
+  // and abort_batch() rolls back, without counting them twice.
+  pending_counts_.clear();
+  PD_RETURN_IF_ERROR(flush_status_counts());
   PD_RETURN_IF_ERROR(db_.exec("COMMIT"));
   in_batch_ = false;
-  pending_counts_.clear();
   return absl::OkStatus();
 }
 
 void SqliteStore::abort_batch() {
   in_batch_ = false;
   pending_counts_.clear();
+  pending_status_counts_.clear();
   db_.exec("ROLLBACK").IgnoreError();
+}
+
+void SqliteStore::count_customer_move(CampaignId id, CustomerState from, CustomerState to) {
+  if (from == to) return;
+  count(id, customer_count_key(from), -1);
+  count(id, customer_count_key(to), 1);
+}
+
+absl::Status SqliteStore::write_counts(const std::vector<CountDelta>& deltas) {
+  PD_ASSIGN_OR_RETURN(Stmt * s, stmt("INSERT INTO campaign_counts(campaign_id, what, n) "
+                                     "VALUES(?1, ?2, ?3) ON CONFLICT(campaign_id, what) "
+                                     "DO UPDATE SET n = n + ?3"));
+  for (const CountDelta& d : deltas) {
+    if (d.n == 0) continue;
+    PD_RETURN_IF_ERROR(s->bind(1, d.campaign).bind(2, d.what).bind(3, d.n).run());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SqliteStore::flush_status_counts() {
+  if (pending_status_counts_.empty()) return absl::OkStatus();
+  std::vector<CountDelta> deltas;
+  deltas.reserve(pending_status_counts_.size());
+  for (const auto& [key, n] : pending_status_counts_) deltas.push_back({key.first, key.second, n});
+  PD_RETURN_IF_ERROR(write_counts(deltas));
+  pending_status_counts_.clear();
+  return absl::OkStatus();
+}
+
+absl::Status SqliteStore::commit_counted(sqlite::Transaction& txn) {
+  if (!in_batch_) PD_RETURN_IF_ERROR(write_counts(op_counts_));
+  PD_RETURN_IF_ERROR(txn.commit());
+  if (in_batch_) {
+    for (const CountDelta& d : op_counts_) pending_status_counts_[{d.campaign, d.what}] += d.n;
+  }
+  op_counts_.clear();
+  return absl::OkStatus();
 }
 
 absl::StatusOr<const CompliancePolicy*> SqliteStore::policy_for(CampaignId id) {
@@ -868,47 +1004,6 @@ absl::StatusOr<Verdict> SqliteStore::check_dnc(CampaignId /*id*/,
 
 // --- limits: caps, the abandon lockout, the abandon-rate ledger ------------
 
-namespace {
-
-constexpr Millis k24h{24LL * 3600 * 1000};
-constexpr Millis k7d = 7 * k24h;
-// An abandoned call lasts seconds; its start is looked up this far before
-// the lockout's reach, so the index on (phone, started_at) bounds the scan.
-constexpr Millis kLongestCall = k24h;
-
-// "2026-12-02": the day of `t` in `zone` (an IANA name; empty or unknown:
-// UTC).
-std::string ledger_day(WallTime t, std::string_view zone) {
-  std::chrono::sys_days day = std::chrono::floor<std::chrono::days>(t);
-  if (!zone.empty()) {
-    try {
-      const date::time_zone* z = date::locate_zone(zone);
-      const auto local = z->to_local(t);
-      day = std::chrono::sys_days(
-          std::chrono::floor<std::chrono::days>(local).time_since_epoch());
-    } catch (const std::exception&) {
-      // An unknown zone cannot be stored (default-timezone is validated);
-      // should one appear, UTC days are still days.
-    }
-  }
-  const std::chrono::year_month_day ymd{day};
-  return fmt::format("{:04}-{:02}-{:02}", static_cast<int>(ymd.year()),
-                     static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
-}
-
-// The day `n` days before `day` ("YYYY-MM-DD").
-std::string days_before(const std::string& day, int n) {
-  int y = 0;
-  unsigned m = 0, d = 0;
-  std::sscanf(day.c_str(), "%d-%u-%u", &y, &m, &d);
-  const std::chrono::sys_days earlier =
-      std::chrono::sys_days(std::chrono::year{y} / std::chrono::month{m} / std::chrono::day{d}) -
-      std::chrono::days{n};
-  return ledger_day(std::chrono::time_point_cast<Millis>(earlier), "");
-}
-
-}  // namespace
-
 absl::StatusOr<std::optional<WallTime>> SqliteStore::cap_lets_go(bool per_customer,
                                                                  std::string_view key, int cap,
                                                                  Millis window, WallTime now) {
@@ -940,40 +1035,10 @@ absl::StatusOr<std::optional<WallTime>> SqliteStore::cap_lets_go(bool per_custom
 absl::StatusOr<Verdict> SqliteStore::check_caps(CampaignId /*id*/,
                                                 const CompliancePolicy& policy, Candidate& c,
                                                 WallTime now) {
-  const CompliancePolicy::PhoneCaps phone = policy.phone_caps_in(c.callee.region);
-  const CompliancePolicy::CallCaps& customer = policy.customer_caps;
-  if (!phone.caps.any() && !customer.any()) {
-    Verdict v = Verdict::not_checked();
-    v.rule = rule::kCap;
-    return v;
-  }
-  // Every cap reached holds the customer; they wait for the one that lets
-  // go last.
-  std::optional<WallTime> until;
-  std::string why;
-  auto check = [&](bool per_customer, std::string_view key, int cap, Millis window,
-                   std::string name) -> absl::Status {
-    if (cap <= 0) return absl::OkStatus();
-    PD_ASSIGN_OR_RETURN(std::optional<WallTime> t, cap_lets_go(per_customer, key, cap, window, now));
-    if (t && (!until || *t > *until)) {
-      until = t;
-      why = std::move(name);
-    }
-    return absl::OkStatus();
-  };
-  const std::string region = phone.region_24h || phone.region_7d ? cat(" ", c.callee.region) : "";
-  PD_RETURN_IF_ERROR(check(false, c.claim.phone, phone.caps.per_24h, k24h,
-                           cat("max-calls-per-24h", phone.region_24h ? region : "")));
-  PD_RETURN_IF_ERROR(check(false, c.claim.phone, phone.caps.per_7d, k7d,
-                           cat("max-calls-per-7d", phone.region_7d ? region : "")));
-  PD_RETURN_IF_ERROR(
-      check(true, c.claim.cust_id, customer.per_24h, k24h, "max-customer-calls-per-24h"));
-  PD_RETURN_IF_ERROR(
-      check(true, c.claim.cust_id, customer.per_7d, k7d, "max-customer-calls-per-7d"));
-  if (until) return Verdict::defer(rule::kCap, std::max(*until, now + Millis{1}), why);
-  Verdict v = Verdict::dial();
-  v.rule = rule::kCap;
-  return v;
+  return caps_verdict(policy, c.callee, c.claim.phone, c.claim.cust_id, now,
+                      [&](bool per_customer, std::string_view key, int cap, Millis window) {
+                        return cap_lets_go(per_customer, key, cap, window, now);
+                      });
 }
 
 absl::StatusOr<Verdict> SqliteStore::check_lockout(CampaignId /*id*/,
@@ -1037,10 +1102,7 @@ absl::Status SqliteStore::check_abandon_rate(CampaignId id, const CompliancePoli
   ++counts[rule::kAbandonRate].checked;
   if (!rates.over_max()) return absl::OkStatus();
   PD_ASSIGN_OR_RETURN(Campaign c, campaign_by_id(id));
-  return absl::FailedPreconditionError(
-      cat("campaign '", c.name, "' paused: ", rates.pause_reason(), " (today ",
-          format_abandon_rate(rates.rate_today()),
-          "); it dials again when days leave the 30-day window or max-abandon-rate is raised"));
+  return abandon_rate_paused(c.name, rates);
 }
 
 absl::Status SqliteStore::add_to_ledger(CampaignId id, Outcome outcome, WallTime at,
@@ -1110,8 +1172,17 @@ absl::Status SqliteStore::suppress(CampaignId id, const Candidate& c, const Verd
                            "WHERE customer_id = ?1) THEN ?2 + 1 ELSE next_phone END, "
                            "state = CASE WHEN ?2 + 1 < (SELECT count(*) FROM phones "
                            "WHERE customer_id = ?1) THEN 'pending' ELSE 'suppressed' END "
-                           "WHERE id = ?1"));
-  return move_on->bind(1, c.customer_id).bind(2, int64_t{c.claim.phone_seq}).run();
+                           "WHERE id = ?1 RETURNING state"));
+  move_on->bind(1, c.customer_id).bind(2, int64_t{c.claim.phone_seq});
+  PD_ASSIGN_OR_RETURN(bool row, move_on->step());
+  if (!row) return absl::InternalError(cat("customer ", c.claim.cust_id, " vanished in a claim"));
+  absl::StatusOr<CustomerState> to = customer_state_from(move_on->text(0));
+  move_on->reset();
+  if (!to.ok()) return to.status();
+  count(id, kCountAttempts, 1);
+  count(id, outcome_count_key(Outcome::kSuppressed), 1);
+  count_customer_move(id, CustomerState::kPending, *to);
+  return absl::OkStatus();
 }
 
 absl::Status SqliteStore::add_rule_counts(CampaignId id, const RuleCounts& counts) {
@@ -1148,17 +1219,26 @@ absl::Status SqliteStore::set_setting(std::string_view key, std::string_view val
 }
 
 absl::Status SqliteStore::release_claim(AttemptId attempt) {
+  op_counts_.clear();
   sqlite::Transaction txn(db_);
   PD_RETURN_IF_ERROR(txn.begin());
   PD_RETURN_IF_ERROR(check_fence());
-  PD_ASSIGN_OR_RETURN(Stmt * find, stmt("SELECT customer_id, phone_seq FROM attempts "
-                                        "WHERE id = ?1 AND state = 'dialing'"));
+  PD_ASSIGN_OR_RETURN(Stmt * find, stmt("SELECT a.customer_id, a.phone_seq, a.campaign_id, "
+                                        "cu.state FROM attempts a JOIN customers cu ON "
+                                        "cu.id = a.customer_id WHERE a.id = ?1 AND "
+                                        "a.state = 'dialing'"));
   find->bind(1, attempt);
   PD_ASSIGN_OR_RETURN(bool row, find->step());
   if (!row) return absl::NotFoundError(cat("no attempt ", attempt, " in state dialing"));
   const int64_t customer = find->int64(0);
   const int64_t seq = find->int64(1);
+  const CampaignId campaign = find->int64(2);
+  absl::StatusOr<CustomerState> was = customer_state_from(find->text(3));
   find->reset();
+  if (!was.ok()) return was.status();
+  count(campaign, kCountAttempts, -1);
+  count(campaign, kCountInFlight, -1);
+  count_customer_move(campaign, *was, CustomerState::kPending);
   PD_ASSIGN_OR_RETURN(Stmt * del, stmt("DELETE FROM attempts WHERE id = ?1"));
   PD_RETURN_IF_ERROR(del->bind(1, attempt).run());
   PD_ASSIGN_OR_RETURN(Stmt * phone, stmt("UPDATE phones SET attempts = attempts - 1 "
@@ -1166,7 +1246,7 @@ absl::Status SqliteStore::release_claim(AttemptId attempt) {
   PD_RETURN_IF_ERROR(phone->bind(1, customer).bind(2, seq).run());
   PD_ASSIGN_OR_RETURN(Stmt * cust, stmt("UPDATE customers SET state = 'pending' WHERE id = ?1"));
   PD_RETURN_IF_ERROR(cust->bind(1, customer).run());
-  return txn.commit();
+  return commit_counted(txn);
 }
 
 absl::Status SqliteStore::set_contact_id(AttemptId attempt, std::string_view contact_id) {
@@ -1207,6 +1287,7 @@ absl::Status SqliteStore::mark_connected(AttemptId attempt, WallTime answered_at
 absl::StatusOr<Store::Finished> SqliteStore::finish(AttemptId attempt,
                                                     const AttemptEnd& requested_end,
                                                     const RetryRules& rules) {
+  op_counts_.clear();
   sqlite::Transaction txn(db_);
   PD_RETURN_IF_ERROR(txn.begin());
   PD_RETURN_IF_ERROR(check_fence());
@@ -1214,7 +1295,8 @@ absl::StatusOr<Store::Finished> SqliteStore::finish(AttemptId attempt,
                       stmt("SELECT a.state, a.customer_id, a.phone_seq, p.attempts, "
                            "(SELECT count(*) FROM phones WHERE customer_id = a.customer_id), "
                            "max(a.started_at, coalesce(a.answered_at, 0)), a.disposition, "
-                           "a.phone, a.campaign_id FROM attempts a LEFT JOIN phones p ON "
+                           "a.phone, a.campaign_id, (SELECT state FROM customers WHERE "
+                           "id = a.customer_id) FROM attempts a LEFT JOIN phones p ON "
                            "p.customer_id = a.customer_id AND p.seq = a.phone_seq WHERE a.id = ?1"));
   find->bind(1, attempt);
   PD_ASSIGN_OR_RETURN(bool row, find->step());
@@ -1233,7 +1315,9 @@ absl::StatusOr<Store::Finished> SqliteStore::finish(AttemptId attempt,
   if (end.disposition.empty()) end.disposition = find->text(6);
   const std::string phone(find->text(7));
   const CampaignId campaign = find->int64(8);
+  absl::StatusOr<CustomerState> customer_was = customer_state_from(find->text(9));
   find->reset();
+  if (!customer_was.ok()) return customer_was.status();
 
   PD_ASSIGN_OR_RETURN(Stmt * end_attempt,
                       stmt("UPDATE attempts SET state = 'ended', outcome = ?2, ended_at = ?3, "
@@ -1261,7 +1345,10 @@ absl::StatusOr<Store::Finished> SqliteStore::finish(AttemptId attempt,
                          .bind(3, int64_t{next.next_phone_seq})
                          .bind(4, ms(next_at))
                          .run());
-  PD_RETURN_IF_ERROR(txn.commit());
+  count(campaign, kCountInFlight, -1);
+  count(campaign, outcome_count_key(end.outcome), 1);
+  count_customer_move(campaign, *customer_was, next.state);
+  PD_RETURN_IF_ERROR(commit_counted(txn));
   Finished finished{true, std::nullopt};
   if (next.state == CustomerState::kPending) finished.callable_at = next_at;
   return finished;
@@ -1295,6 +1382,7 @@ absl::StatusOr<DispositionApplied> SqliteStore::set_disposition(
         cat("invalid disposition ", echo(raw_code),
             ": expected a code of 1-64 letters, digits, '_', '-' or '.'"));
   }
+  op_counts_.clear();
   sqlite::Transaction txn(db_);
   PD_RETURN_IF_ERROR(txn.begin());
   PD_RETURN_IF_ERROR(check_fence());
@@ -1316,6 +1404,7 @@ absl::StatusOr<DispositionApplied> SqliteStore::set_disposition(
   const std::string cust_id(find->text(6));
   const AttemptId latest = find->int64(7);
   find->reset();
+  PD_ASSIGN_OR_RETURN(const CustomerState customer_was, customer_state_from(customer_state));
 
   PD_ASSIGN_OR_RETURN(DispositionRules rules, disposition_rules(id));
   const DispositionRule* rule = find_disposition(rules, code);
@@ -1347,11 +1436,10 @@ absl::StatusOr<DispositionApplied> SqliteStore::set_disposition(
       [[fallthrough]];
     case DispositionAction::kDone: {
       const bool reached = outcome && is_reached(*outcome);
+      const CustomerState to = reached ? CustomerState::kReached : CustomerState::kExhausted;
       PD_ASSIGN_OR_RETURN(Stmt * done, stmt("UPDATE customers SET state = ?2 WHERE id = ?1"));
-      PD_RETURN_IF_ERROR(
-          done->bind(1, customer_id)
-              .bind(2, to_string(reached ? CustomerState::kReached : CustomerState::kExhausted))
-              .run());
+      PD_RETURN_IF_ERROR(done->bind(1, customer_id).bind(2, to_string(to)).run());
+      count_customer_move(id, customer_was, to);
       break;
     }
     case DispositionAction::kCallback:
@@ -1362,11 +1450,12 @@ absl::StatusOr<DispositionApplied> SqliteStore::set_disposition(
                                              "next_phone = ?2, next_at = ?3, held = NULL "
                                              "WHERE id = ?1"));
       PD_RETURN_IF_ERROR(again->bind(1, customer_id).bind(2, phone_seq).bind(3, ms(at)).run());
+      count_customer_move(id, customer_was, CustomerState::kPending);
       out.callable_at = at;
       break;
     }
   }
-  PD_RETURN_IF_ERROR(txn.commit());
+  PD_RETURN_IF_ERROR(commit_counted(txn));
   return out;
 }
 
@@ -1459,56 +1548,36 @@ absl::StatusOr<CampaignStatus> SqliteStore::status(CampaignId id) {
   } else if (!absl::IsFailedPrecondition(rates.status())) {
     return rates.status();
   }
-  PD_ASSIGN_OR_RETURN(Stmt * by_state, stmt("SELECT state, count(*) FROM customers "
-                                            "WHERE campaign_id = ?1 GROUP BY state"));
-  by_state->bind(1, id);
-  while (true) {
-    PD_ASSIGN_OR_RETURN(bool row, by_state->step());
-    if (!row) break;
-    if (auto s = parse_customer_state(by_state->text(0))) {
-      st.customers_by_state[*s] = by_state->int64(1);
-      st.customers += by_state->int64(1);
-    }
-  }
+  // The counts (campaign_counts: kept by every change, never a scan), and
+  // this connection's own changes a batch has not written yet.
   PD_ASSIGN_OR_RETURN(Stmt * counts,
-                      stmt("SELECT (SELECT count(*) FROM phones p JOIN customers cu ON "
-                           "cu.id = p.customer_id WHERE cu.campaign_id = ?1), "
-                           "(SELECT MIN(next_at) FROM customers WHERE campaign_id = ?1 AND "
-                           "state = 'pending')"));
-
+                      stmt("SELECT what, n FROM campaign_counts WHERE campaign_id = ?1"));
   counts->bind(1, id);
-  PD_ASSIGN_OR_RETURN(bool row, counts->step());
-  if (row) {
-    st.phones = counts->int64(0);
-    if (auto v = counts->opt_int64(1)) st.next_callable_at = wall(*v);
+  while (true) {
+    PD_ASSIGN_OR_RETURN(bool row, counts->step());
+    if (!row) break;
+    add_count(st, counts->text(0), counts->int64(1));
   }
   counts->reset();
-  if (st.next_callable_at) {
-    // Why the customer callable next waits, when a rule holds them (an
-    // index lookup, as next_callable_at()).
-    PD_ASSIGN_OR_RETURN(Stmt * held, stmt("SELECT held FROM customers WHERE campaign_id = ?1 "
-                                          "AND state = 'pending' ORDER BY next_at LIMIT 1"));
-    held->bind(1, id);
-    PD_ASSIGN_OR_RETURN(bool found, held->step());
-    if (found) st.next_callable_held = held->text(0);
-    held->reset();
+  for (const auto& [key, n] : pending_status_counts_) {
+    if (key.first == id) add_count(st, key.second, n);
   }
+  // A state or outcome no one is in is left out, as a count by GROUP BY does.
+  std::erase_if(st.customers_by_state, [](const auto& kv) { return kv.second == 0; });
+  std::erase_if(st.attempts_by_outcome, [](const auto& kv) { return kv.second == 0; });
+  // Who is callable next, and what holds them (an index lookup on
+  // customers_callable, as next_callable_at()).
+  PD_ASSIGN_OR_RETURN(Stmt * next, stmt("SELECT next_at, held FROM customers WHERE "
+                                        "campaign_id = ?1 AND state = 'pending' "
+                                        "ORDER BY next_at LIMIT 1"));
+  next->bind(1, id);
+  PD_ASSIGN_OR_RETURN(bool found, next->step());
+  if (found) {
+    st.next_callable_at = wall(next->int64(0));
+    st.next_callable_held = next->text(1);
+  }
+  next->reset();
   PD_ASSIGN_OR_RETURN(st.rejects, reject_counts(id));
-  PD_ASSIGN_OR_RETURN(Stmt * by_outcome, stmt("SELECT state, outcome, count(*) FROM attempts "
-                                              "WHERE campaign_id = ?1 GROUP BY state, outcome"));
-  by_outcome->bind(1, id);
-  while (true) {
-    PD_ASSIGN_OR_RETURN(bool more, by_outcome->step());
-    if (!more) break;
-    const int64_t n = by_outcome->int64(2);
-    st.attempts += n;
-    if (by_outcome->text(0) != "ended") {
-      st.attempts_in_flight += n;
-    } else if (auto o = parse_outcome(by_outcome->text(1))) {
-      st.attempts_by_outcome[*o] += n;
-    }
-  }
-  by_outcome->reset();
   return st;
 }
 
@@ -1736,6 +1805,42 @@ absl::StatusOr<std::optional<Lease>> SqliteStore::lease(CampaignId id) {
 
 absl::Status SqliteStore::break_lease(CampaignId id) {
   PD_ASSIGN_OR_RETURN(Stmt * s, stmt("DELETE FROM leases WHERE campaign_id = ?1"));
+  return s->bind(1, id).run();
+}
+
+absl::Status SqliteStore::heartbeat_node(std::string_view id, WallTime now, WallTime until,
+                                          bool draining) {
+  if (id.empty()) return absl::InvalidArgumentError("a dialer node needs a non-empty id");
+  sqlite::Transaction txn(db_);
+  PD_RETURN_IF_ERROR(txn.begin());
+  PD_ASSIGN_OR_RETURN(Stmt * s, stmt("INSERT INTO nodes(id, until_ms, draining) VALUES(?1, ?2, ?3) "
+                                     "ON CONFLICT(id) DO UPDATE SET until_ms = ?2, draining = ?3"));
+  PD_RETURN_IF_ERROR(s->bind(1, id).bind(2, ms(until)).bind(3, int64_t{draining ? 1 : 0}).run());
+  PD_ASSIGN_OR_RETURN(Stmt * forget, stmt("DELETE FROM nodes WHERE until_ms < ?1"));
+  PD_RETURN_IF_ERROR(forget->bind(1, ms(now) - kForgetNodeAfterMs).run());
+  return txn.commit();
+}
+
+absl::StatusOr<std::vector<Node>> SqliteStore::live_nodes(WallTime now) {
+  PD_ASSIGN_OR_RETURN(Stmt * s, stmt("SELECT id, until_ms, draining FROM nodes WHERE until_ms > ?1 "
+                                     "ORDER BY id"));
+  s->bind(1, ms(now));
+  std::vector<Node> out;
+  while (true) {
+    auto row = s->step();
+    if (!row.ok()) {
+      s->reset();
+      return row.status();
+    }
+    if (!*row) break;
+    out.push_back({std::string(s->text(0)), wall(s->int64(1)), s->int64(2) != 0});
+  }
+  s->reset();
+  return out;
+}
+
+absl::Status SqliteStore::remove_node(std::string_view id) {
+  PD_ASSIGN_OR_RETURN(Stmt * s, stmt("DELETE FROM nodes WHERE id = ?1"));
   return s->bind(1, id).run();
 }
 

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "store/sqlite/sqlite_db.h"
 #include "store/store.h"
@@ -18,7 +19,7 @@ namespace pd {
 class SqliteStore final : public Store {
  public:
   // The schema version this build writes; `init` upgrades older files.
-  static constexpr int kSchemaVersion = 5;
+  static constexpr int kSchemaVersion = 6;
 
   // Opens (and with `create`, creates) the file. Without `create`, a
   // missing file or an un-initialised/older schema is kFailedPrecondition
@@ -86,6 +87,11 @@ class SqliteStore final : public Store {
   absl::Status release_lease(CampaignId id, std::string_view owner) override;
   absl::StatusOr<std::optional<Lease>> lease(CampaignId id) override;
   absl::Status break_lease(CampaignId id) override;
+
+  absl::Status heartbeat_node(std::string_view id, WallTime now, WallTime until,
+                              bool draining) override;
+  absl::StatusOr<std::vector<Node>> live_nodes(WallTime now) override;
+  absl::Status remove_node(std::string_view id) override;
 
   absl::Status add_api_token(const ApiToken& token) override;
   absl::StatusOr<std::vector<ApiToken>> api_tokens() override;
@@ -193,6 +199,36 @@ class SqliteStore final : public Store {
   // simulated campaign's time. compliance_counts() adds them in.
   bool in_batch_ = false;
   std::map<std::pair<CampaignId, std::string>, RuleCount> pending_counts_;
+
+  // --- campaign_counts: status() in O(1) ---------------------------------
+  // One change to a count: `what` is a key of campaign_counts ("customers",
+  // "customer:pending", "outcome:busy", ...), a view of static storage
+  // (count_key() and friends in the .cc), so counting allocates nothing.
+  struct CountDelta {
+    CampaignId campaign = 0;
+    std::string_view what;
+    int64_t n = 0;
+  };
+  // The counts the operation under way changes; end it with
+  // commit_counted().
+  std::vector<CountDelta> op_counts_;
+  void count(CampaignId id, std::string_view what, int64_t n) {
+    op_counts_.push_back(CountDelta{id, what, n});
+  }
+  // A customer moved from state `from` to `to` (nothing when equal).
+  void count_customer_move(CampaignId id, CustomerState from, CustomerState to);
+  // Commits `txn` with op_counts_: written in it outside a batch; inside
+  // one, kept in pending_status_counts_ once the operation's savepoint is
+  // released, and written at commit_batch() (an upsert or three per claim
+  // and finish would otherwise slow the simulation down), as the rule
+  // counts are.
+  absl::Status commit_counted(sqlite::Transaction& txn);
+  // Adds `deltas` to campaign_counts. REQUIRES: inside a transaction.
+  absl::Status write_counts(const std::vector<CountDelta>& deltas);
+  // Inside a batch, writes pending_status_counts_ now (before an operation
+  // that rewrites the counts directly: a list load).
+  absl::Status flush_status_counts();
+  std::map<std::pair<CampaignId, std::string_view>, int64_t> pending_status_counts_;
 
   struct CachedPolicy {
     uint64_t data_version = 0;

@@ -61,18 +61,6 @@ class SqliteStoreTest : public ::testing::Test {
   CampaignId campaign_ = 0;
 };
 
-TEST_F(SqliteStoreTest, InitIsIdempotentAndKeepsSetValues) {
-  ASSERT_TRUE(store_->set_config(campaign_, "max-attempts", "3").ok());
-  auto again = store_->init_campaign("c1");
-  ASSERT_TRUE(again.ok());
-  EXPECT_EQ(again->id, campaign_);
-  auto cfg = store_->config(campaign_);
-  ASSERT_TRUE(cfg.ok());
-  EXPECT_EQ(cfg->at("max-attempts"), "3");
-  EXPECT_EQ(cfg->at("default-region"), "US");
-  ASSERT_TRUE(store_->migrate().ok());
-}
-
 TEST_F(SqliteStoreTest, OpeningWithoutCreateNeedsAnInitialisedFile) {
   auto missing = SqliteStore::open((dir_ / "nope.db").string(), false);
   ASSERT_FALSE(missing.ok());
@@ -82,352 +70,6 @@ TEST_F(SqliteStoreTest, OpeningWithoutCreateNeedsAnInitialisedFile) {
   }
   auto junk = SqliteStore::open((dir_ / "junk.db").string(), false);
   ASSERT_FALSE(junk.ok());
-}
-
-TEST_F(SqliteStoreTest, ClaimRecordsAttemptsBeforeReturning) {
-  load(3);
-  auto claims = store_->claim(campaign_, 2, t(0), "node-a");
-  ASSERT_TRUE(claims.ok()) << claims.status();
-  ASSERT_EQ(claims->size(), 2u);
-  EXPECT_EQ((*claims)[0].cust_id, "C0");
-  EXPECT_EQ((*claims)[0].phone, "+12025550000");
-  EXPECT_EQ((*claims)[0].attempt_on_phone, 1);
-  EXPECT_NE((*claims)[0].client_token, (*claims)[1].client_token);
-
-  // A second connection sees them at once: they are durable and in flight.
-  auto other = open(false);
-  auto open_attempts = other->open_attempts(campaign_);
-  ASSERT_TRUE(open_attempts.ok());
-  ASSERT_EQ(open_attempts->size(), 2u);
-  EXPECT_EQ((*open_attempts)[0].client_token, (*claims)[0].client_token);
-  auto rest = other->claim(campaign_, 10, t(0), "node-b");
-  ASSERT_TRUE(rest.ok());
-  ASSERT_EQ(rest->size(), 1u);
-  EXPECT_EQ((*rest)[0].cust_id, "C2");
-}
-
-TEST_F(SqliteStoreTest, RuleCountsOfABatchCommitWithItAndGoWithARollback) {
-  load(6);
-  auto counted = [&](SqliteStore& s) {
-    auto c = s.compliance_counts(campaign_);
-    EXPECT_TRUE(c.ok()) << c.status();
-    return c.ok() ? (*c)[std::string(rule::kCallingWindow)].checked : -1;
-  };
-  ASSERT_TRUE(store_->claim(campaign_, 1, t(0), "n").ok());
-  ASSERT_EQ(counted(*store_), 1);
-  // In a batch the counts wait for the commit, and are seen meanwhile.
-  ASSERT_TRUE(store_->begin_batch().ok());
-  ASSERT_TRUE(store_->claim(campaign_, 2, t(0), "n").ok());
-  ASSERT_TRUE(store_->claim(campaign_, 1, t(0), "n").ok());
-  EXPECT_EQ(counted(*store_), 4);
-  ASSERT_TRUE(store_->commit_batch().ok());
-  EXPECT_EQ(counted(*open(false)), 4);
-  // A rolled-back batch counts nothing (its claims are gone too).
-  ASSERT_TRUE(store_->begin_batch().ok());
-  ASSERT_TRUE(store_->claim(campaign_, 1, t(0), "n").ok());
-  store_->abort_batch();
-  EXPECT_EQ(counted(*store_), 4);
-  EXPECT_EQ(counted(*open(false)), 4);
-}
-
-TEST_F(SqliteStoreTest, ConcurrentClaimersNeverShareACustomer) {
-  load(2000);
-  constexpr int kClaimers = 4;
-  std::vector<std::vector<std::string>> got(kClaimers);
-  std::vector<std::thread> threads;
-  for (int i = 0; i < kClaimers; ++i) {
-    threads.emplace_back([&, i] {
-      auto store = SqliteStore::open(path_, false);
-      ASSERT_TRUE(store.ok());
-      while (true) {
-        auto claims = (*store)->claim(campaign_, 7, t(0), cat("node-", i));
-        ASSERT_TRUE(claims.ok()) << claims.status();
-        if (claims->empty()) break;
-        for (auto& c : *claims) got[i].push_back(c.cust_id);
-      }
-    });
-  }
-  for (auto& th : threads) th.join();
-  std::set<std::string> all;
-  size_t total = 0;
-  for (auto& g : got) {
-    total += g.size();
-    all.insert(g.begin(), g.end());
-  }
-  EXPECT_EQ(total, 2000u);
-  EXPECT_EQ(all.size(), 2000u);
-}
-
-TEST_F(SqliteStoreTest, ClaimersInSeparateProcessesNeverShareACustomer) {
-  load(600);
-  std::vector<pid_t> children;
-  const auto out = [&](int i) { return (dir_ / cat("claims-", i)).string(); };
-  for (int i = 0; i < 3; ++i) {
-    const pid_t pid = ::fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      auto store = SqliteStore::open(path_, false);
-      if (!store.ok()) ::_exit(2);
-      std::ofstream f(out(i));
-      while (true) {
-        auto claims = (*store)->claim(campaign_, 5, t(0), cat("proc-", i));
-        if (!claims.ok()) ::_exit(3);
-        if (claims->empty()) break;
-        for (auto& c : *claims) f << c.cust_id << "\n";
-      }
-      f.close();
-      ::_exit(0);
-    }
-    children.push_back(pid);
-  }
-  for (pid_t pid : children) {
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-  }
-  std::multiset<std::string> all;
-  for (int i = 0; i < 3; ++i) {
-    std::ifstream f(out(i));
-    for (std::string line; std::getline(f, line);) all.insert(line);
-  }
-  EXPECT_EQ(all.size(), 600u);
-  EXPECT_EQ(std::set<std::string>(all.begin(), all.end()).size(), 600u);
-}
-
-TEST_F(SqliteStoreTest, CrashBetweenClaimAndFinishLosesNothing) {
-  load(2);
-  {
-    // A dialer claims and then "dies": its store is dropped mid-campaign.
-    auto dead = open(false);
-    auto claims = dead->claim(campaign_, 1, t(0), "dead-node");
-    ASSERT_TRUE(claims.ok());
-    ASSERT_EQ(claims->size(), 1u);
-  }
-  auto open_attempts = store_->open_attempts(campaign_);
-  ASSERT_TRUE(open_attempts.ok());
-  ASSERT_EQ(open_attempts->size(), 1u);
-  EXPECT_EQ((*open_attempts)[0].owner, "dead-node");
-  EXPECT_EQ((*open_attempts)[0].state, AttemptState::kDialing);
-  // The claimed customer is not handed out again while its attempt is open.
-  auto next = store_->claim(campaign_, 10, t(1), "node-b");
-  ASSERT_TRUE(next.ok());
-  ASSERT_EQ(next->size(), 1u);
-  EXPECT_EQ((*next)[0].cust_id, "C1");
-  // Resolving it moves the customer on by the rules: nothing is lost.
-  auto done = store_->finish((*open_attempts)[0].id, {Outcome::kInterrupted, t(2), "", ""},
-                             RetryRules{2, std::chrono::seconds(60)});
-  ASSERT_TRUE(done.ok());
-  EXPECT_TRUE(done->ended_now);
-  EXPECT_EQ(done->callable_at, t(62));
-  auto status = store_->status(campaign_);
-  ASSERT_TRUE(status.ok());
-  EXPECT_EQ(status->customers_by_state[CustomerState::kPending], 1);
-  EXPECT_EQ(status->attempts_by_outcome[Outcome::kInterrupted], 1);
-  ASSERT_TRUE(status->next_callable_at.has_value());
-  EXPECT_EQ(*status->next_callable_at, t(62));
-}
-
-TEST_F(SqliteStoreTest, FinishIsIdempotent) {
-  load(1);
-  auto claims = store_->claim(campaign_, 1, t(0), "n");
-  ASSERT_TRUE(claims.ok());
-  const AttemptId id = (*claims)[0].attempt_id;
-  ASSERT_TRUE(store_->mark_connected(id, t(5), "agent-1").ok());
-  auto first = store_->finish(id, {Outcome::kConnected, t(60), "CUSTOMER_DISCONNECT", ""}, {});
-  auto second = store_->finish(id, {Outcome::kNoAnswer, t(61), "", ""}, {});
-  ASSERT_TRUE(first.ok() && second.ok());
-  EXPECT_TRUE(first->ended_now);
-  EXPECT_FALSE(first->callable_at.has_value());  // reached
-  EXPECT_FALSE(second->ended_now);
-  std::vector<AttemptRecord> rows;
-  ASSERT_TRUE(
-      store_->for_each_attempt(campaign_, [&](const AttemptRecord& r) { rows.push_back(r); }).ok());
-  ASSERT_EQ(rows.size(), 1u);
-  EXPECT_EQ(rows[0].outcome, Outcome::kConnected);
-  EXPECT_EQ(rows[0].agent_id, "agent-1");
-  EXPECT_EQ(rows[0].answered_at, t(5));
-  EXPECT_EQ(rows[0].ended_at, t(60));
-  EXPECT_EQ(rows[0].disconnect_reason, "CUSTOMER_DISCONNECT");
-}
-
-TEST_F(SqliteStoreTest, RetriesWaitForTheirDelayThenMoveToTheNextPhone) {
-  load(1, /*phones=*/2);
-  const RetryRules rules{2, std::chrono::seconds(300)};
-  auto c1 = store_->claim(campaign_, 5, t(0), "n");
-  ASSERT_EQ(c1->size(), 1u);
-  EXPECT_EQ((*c1)[0].phone_seq, 0);
-  ASSERT_TRUE(store_->finish((*c1)[0].attempt_id, {Outcome::kNoAnswer, t(30), "", ""}, rules).ok());
-  EXPECT_TRUE(store_->claim(campaign_, 5, t(329), "n")->empty());
-  auto c2 = store_->claim(campaign_, 5, t(330), "n");
-  ASSERT_EQ(c2->size(), 1u);
-  EXPECT_EQ((*c2)[0].phone_seq, 0);
-  EXPECT_EQ((*c2)[0].attempt_on_phone, 2);
-  ASSERT_TRUE(store_->finish((*c2)[0].attempt_id, {Outcome::kBusy, t(340), "", ""}, rules).ok());
-  // Out of attempts on the first phone: the second phone at once.
-  auto c3 = store_->claim(campaign_, 5, t(340), "n");
-  ASSERT_EQ(c3->size(), 1u);
-  EXPECT_EQ((*c3)[0].phone_seq, 1);
-  EXPECT_EQ((*c3)[0].phone, "+12025550001");
-  ASSERT_TRUE(
-      store_->finish((*c3)[0].attempt_id, {Outcome::kConnected, t(400), "", ""}, rules).ok());
-  auto st = store_->status(campaign_);
-  EXPECT_EQ(st->customers_by_state[CustomerState::kReached], 1);
-  EXPECT_TRUE(store_->claim(campaign_, 5, t(10000), "n")->empty());
-}
-
-TEST_F(SqliteStoreTest, DuplicatePhonesAreKeptOnceAndAppendExtendsCustomers) {
-  auto w = store_->begin_list(campaign_, LoadMode::kReplace);
-  ASSERT_TRUE(w.ok());
-  EXPECT_TRUE(*(*w)->add("A", "+12025550100", R"({"name":"Ann"})", 2));
-  EXPECT_TRUE(*(*w)->add("B", "+12025550101", "{}", 3));
-  EXPECT_FALSE(*(*w)->add("A", "+12025550100", "{}", 4));
-  EXPECT_TRUE(*(*w)->add("A", "+12025550102", "{}", 5));
-  ASSERT_TRUE((*w)->commit().ok());
-  auto w2 = store_->begin_list(campaign_, LoadMode::kAppend);
-  ASSERT_TRUE(w2.ok());
-  EXPECT_TRUE(*(*w2)->add("A", "+12025550103", "{}", 2));
-  EXPECT_TRUE(*(*w2)->add("C", "+12025550104", "{}", 3));
-  ASSERT_TRUE((*w2)->commit().ok());
-  auto st = store_->status(campaign_);
-  EXPECT_EQ(st->customers, 3);
-  EXPECT_EQ(st->phones, 5);
-  auto claims = store_->claim(campaign_, 10, t(0), "n");
-  ASSERT_EQ(claims->size(), 3u);
-  EXPECT_EQ((*claims)[0].attributes_json, R"({"name":"Ann"})");
-}
-
-TEST_F(SqliteStoreTest, AnUncommittedReplaceLeavesThePreviousListIntact) {
-  load(5);
-  {
-    auto w = store_->begin_list(campaign_, LoadMode::kReplace);
-    ASSERT_TRUE(w.ok());
-    ASSERT_TRUE((*w)->add("X", "+12025559999", "{}", 2).ok());
-    // Dropped without commit, as when the import fails or the process dies.
-  }
-  auto st = store_->status(campaign_);
-  EXPECT_EQ(st->customers, 5);
-  auto claims = store_->claim(campaign_, 10, t(0), "n");
-  EXPECT_EQ(claims->size(), 5u);
-}
-
-TEST_F(SqliteStoreTest, AKilledImportLeavesThePreviousListIntact) {
-  load(5);
-  const pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    auto store = SqliteStore::open(path_, false);
-    auto w = (*store)->begin_list(campaign_, LoadMode::kReplace);
-    for (int i = 0; i < 1000; ++i) (void)(*w)->add(cat("K", i), "+12025550000", "{}", i + 2);
-    ::kill(::getpid(), SIGKILL);  // dies half-way, without unwinding
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  ASSERT_TRUE(WIFSIGNALED(status));
-  auto reopened = open(false);
-  auto st = reopened->status(campaign_);
-  ASSERT_TRUE(st.ok()) << st.status();
-  EXPECT_EQ(st->customers, 5);
-}
-
-TEST_F(SqliteStoreTest, ReplaceResetsDialingStateAndIsRefusedWhileRunning) {
-  load(2);
-  auto claims = store_->claim(campaign_, 2, t(0), "n");
-  ASSERT_TRUE(
-      store_->finish((*claims)[0].attempt_id, {Outcome::kConnected, t(1), "", ""}, {}).ok());
-  ASSERT_TRUE(store_->transition(campaign_, {}, CampaignState::kRunning).ok());
-  auto refused = store_->begin_list(campaign_, LoadMode::kReplace);
-  ASSERT_FALSE(refused.ok());
-  EXPECT_TRUE(absl::IsFailedPrecondition(refused.status()));
-  ASSERT_TRUE(store_->transition(campaign_, {CampaignState::kRunning}, CampaignState::kDone).ok());
-  load(2);
-  auto st = store_->status(campaign_);
-  EXPECT_EQ(st->attempts, 0);
-  EXPECT_EQ(st->campaign.state, CampaignState::kIdle);
-  EXPECT_EQ(st->customers_by_state[CustomerState::kPending], 2);
-}
-
-TEST_F(SqliteStoreTest, TransitionChecksTheCurrentState) {
-  auto bad = store_->transition(campaign_, {CampaignState::kRunning}, CampaignState::kStopping);
-  ASSERT_FALSE(bad.ok());
-  EXPECT_NE(std::string(bad.status().message()).find("is idle"), std::string::npos);
-}
-
-TEST_F(SqliteStoreTest, LeaseIsHeldByOneOwnerUntilItLapses) {
-  EXPECT_TRUE(*store_->acquire_lease(campaign_, "a", t(0), t(30)));
-  EXPECT_FALSE(*store_->acquire_lease(campaign_, "b", t(10), t(40)));
-  EXPECT_TRUE(*store_->acquire_lease(campaign_, "a", t(10), t(40)));
-  EXPECT_TRUE(*store_->acquire_lease(campaign_, "b", t(40), t(70)));
-  ASSERT_TRUE(store_->release_lease(campaign_, "b").ok());
-  EXPECT_TRUE(*store_->acquire_lease(campaign_, "c", t(41), t(70)));
-}
-
-TEST_F(SqliteStoreTest, ALeaseThatChangesHandsGetsALargerFencingToken) {
-  auto a = store_->acquire_lease(campaign_, "a", t(0), t(30));
-  ASSERT_TRUE(a.ok() && a->has_value());
-  // A renewal keeps the token.
-  EXPECT_EQ(**store_->acquire_lease(campaign_, "a", t(10), t(40)), **a);
-  auto b = store_->acquire_lease(campaign_, "b", t(40), t(70));
-  ASSERT_TRUE(b.ok() && b->has_value());
-  EXPECT_GT(**b, **a);
-  EXPECT_EQ((*store_->lease(campaign_))->token, **b);
-  // Released and taken again, even by the same owner: a new token.
-  ASSERT_TRUE(store_->release_lease(campaign_, "b").ok());
-  EXPECT_GT(**store_->acquire_lease(campaign_, "b", t(41), t(70)), **b);
-}
-
-TEST_F(SqliteStoreTest, AFencedStoreWritesNothingOnceItsLeaseIsTaken) {
-  auto token = store_->acquire_lease(campaign_, "a", t(0), t(30));
-  ASSERT_TRUE(token.ok() && token->has_value());
-  store_->fence(campaign_, "a", **token);
-  ASSERT_TRUE(store_->transition(campaign_, {}, CampaignState::kRunning).ok());
-  // Paused past its lease: "b" takes over.
-  auto other = SqliteStore::open(path_, /*create=*/false);
-  ASSERT_TRUE(other.ok());
-  ASSERT_TRUE((*other)->acquire_lease(campaign_, "b", t(31), t(60))->has_value());
-  auto moved = store_->transition(campaign_, {}, CampaignState::kStopped);
-  ASSERT_TRUE(absl::IsAborted(moved.status())) << moved.status();
-  EXPECT_NE(std::string(moved.status().message()).find("lost campaign"), std::string::npos);
-  EXPECT_TRUE(absl::IsAborted(store_->claim(campaign_, 1, t(31), "a").status()));
-  EXPECT_TRUE(absl::IsAborted(store_->set_setting("pacing/1", "{}")));
-  EXPECT_EQ((*other)->campaign(campaign_)->state, CampaignState::kRunning);
-}
-
-TEST_F(SqliteStoreTest, CheckpointsRoundTrip) {
-  EXPECT_FALSE(store_->checkpoint("agents", "shard-0")->has_value());
-  ASSERT_TRUE(store_->set_checkpoint("agents", "shard-0", "4955").ok());
-  ASSERT_TRUE(store_->set_checkpoint("agents", "shard-0", "4960").ok());
-  EXPECT_EQ(store_->checkpoint("agents", "shard-0")->value(), "4960");
-}
-
-TEST_F(SqliteStoreTest, ContactIdFindsTheAttempt) {
-  load(1);
-  auto claims = store_->claim(campaign_, 1, t(0), "n");
-  ASSERT_TRUE(store_->set_contact_id((*claims)[0].attempt_id, "contact-1").ok());
-  auto found = store_->find_attempt_by_contact("contact-1");
-  ASSERT_TRUE(found.ok() && found->has_value());
-  EXPECT_EQ((*found)->id, (*claims)[0].attempt_id);
-  EXPECT_FALSE(store_->find_attempt_by_contact("nope")->has_value());
-}
-
-TEST_F(SqliteStoreTest, ApiTokensAreKeptByNameAndHashOnly) {
-  ASSERT_TRUE(store_->api_tokens()->empty());
-  const WallTime t0{Millis{1'700'000'000'000}};
-  ASSERT_TRUE(store_->add_api_token({"ci", std::string(64, 'a'), "wxyz", t0}).ok());
-  ASSERT_TRUE(store_->add_api_token({"ops", std::string(64, 'b'), "abcd", t0 + Millis{1}}).ok());
-  auto dup = store_->add_api_token({"ci", std::string(64, 'c'), "efgh", t0});
-  EXPECT_TRUE(absl::IsAlreadyExists(dup)) << dup;
-  // Seen by another connection (a running server) at once.
-  auto other = open(false);
-  auto all = other->api_tokens();
-  ASSERT_TRUE(all.ok()) << all.status();
-  ASSERT_EQ(all->size(), 2u);
-  EXPECT_EQ((*all)[0].name, "ci");
-  EXPECT_EQ((*all)[0].sha256_hex, std::string(64, 'a'));
-  EXPECT_EQ((*all)[0].hint, "wxyz");
-  EXPECT_EQ((*all)[0].created_at, t0);
-  EXPECT_TRUE(store_->revoke_api_token("ci").ok());
-  EXPECT_TRUE(absl::IsNotFound(store_->revoke_api_token("ci")));
-  EXPECT_EQ(other->api_tokens()->size(), 1u);
 }
 
 TEST_F(SqliteStoreTest, SchemaVersion1UpgradesWithInitAndKeepsItsData) {
@@ -448,41 +90,6 @@ TEST_F(SqliteStoreTest, SchemaVersion1UpgradesWithInitAndKeepsItsData) {
   store_ = open(true);  // what `init` does
   ASSERT_TRUE(store_->add_api_token({"t", std::string(64, 'd'), "1234", WallTime{}}).ok());
   EXPECT_EQ(store_->status(campaign_)->customers, 3);
-}
-
-TEST_F(SqliteStoreTest, RejectsDescribeTheLastLoadOnlyAppendsIncluded) {
-  auto w = store_->begin_list(campaign_, LoadMode::kReplace);
-  ASSERT_TRUE(w.ok());
-  ASSERT_TRUE(*(*w)->add("A", "+12025550100", "{}", 2));
-  ASSERT_TRUE((*w)->reject(3, "invalid phone \"12\": too short").ok());
-  ASSERT_TRUE((*w)->reject(4, "missing custID").ok());
-  // More were rejected than kept.
-  ASSERT_TRUE((*w)->count_rejects({{"invalid_phone", 7}, {"missing_custid", 1}}).ok());
-  ASSERT_TRUE((*w)->commit().ok());
-  auto st = store_->status(campaign_);
-  ASSERT_TRUE(st.ok()) << st.status();
-  EXPECT_EQ(st->rejects.rows, 8);
-  EXPECT_EQ(st->rejects.listed, 2);
-  EXPECT_EQ(st->rejects.by_reason,
-            (std::map<std::string, int64_t>{{"invalid_phone", 7}, {"missing_custid", 1}}));
-  std::vector<int64_t> lines;
-  ASSERT_TRUE(store_
-                  ->for_each_reject(campaign_,
-                                    [&](int64_t line, std::string_view) { lines.push_back(line); })
-                  .ok());
-  EXPECT_EQ(lines, (std::vector<int64_t>{3, 4}));
-
-  // An append is a load of its own: its rejects replace the earlier ones.
-  auto w2 = store_->begin_list(campaign_, LoadMode::kAppend);
-  ASSERT_TRUE(w2.ok());
-  ASSERT_TRUE(*(*w2)->add("B", "+12025550101", "{}", 2));
-  ASSERT_TRUE((*w2)->count_rejects({}).ok());
-  ASSERT_TRUE((*w2)->commit().ok());
-  auto after = store_->reject_counts(campaign_);
-  ASSERT_TRUE(after.ok());
-  EXPECT_EQ(after->rows, 0);
-  EXPECT_EQ(after->listed, 0);
-  EXPECT_EQ(store_->status(campaign_)->customers, 2);
 }
 
 TEST_F(SqliteStoreTest, AFullDiskFailsTheLoadWholeNamingTheFileNotTheSql) {
@@ -622,88 +229,6 @@ TEST(SqliteErrorTest, ResultCodesBecomeAUsersWordsNamingTheFile) {
   EXPECT_TRUE(sqlite::to_status("s.db", nullptr, SQLITE_DONE, "x").ok());
 }
 
-TEST_F(SqliteStoreTest, RecordedTimesNeverGoBackwardsAndTheLatestIsKnown) {
-  EXPECT_EQ(*store_->latest_recorded_time(), std::nullopt);
-  load(2);
-  auto claims = store_->claim(campaign_, 2, t(100), "me");
-  ASSERT_EQ(claims->size(), 2u);
-  const AttemptId a = (*claims)[0].attempt_id, b = (*claims)[1].attempt_id;
-  // Stamped by a clock behind the one that started them (a restarted run).
-  ASSERT_TRUE(store_->mark_connected(a, t(90), "agent-1").ok());
-  ASSERT_TRUE(store_->finish(a, {Outcome::kConnected, t(95), "", ""}, {}).ok());
-  ASSERT_TRUE(
-      store_->finish(b, {Outcome::kBusy, t(50), "", ""}, {3, std::chrono::seconds(60)}).ok());
-  std::map<AttemptId, AttemptRecord> rows;
-  ASSERT_TRUE(
-      store_->for_each_attempt(campaign_, [&](const AttemptRecord& r) { rows[r.id] = r; }).ok());
-  EXPECT_EQ(*rows[a].answered_at, t(100));
-  EXPECT_EQ(*rows[a].ended_at, t(100));
-  EXPECT_EQ(*rows[b].ended_at, t(100));
-  // The retry delay runs from the end as recorded.
-  EXPECT_EQ(*store_->next_callable_at(campaign_), t(160));
-  EXPECT_EQ(*store_->latest_recorded_time(), t(100));
-  ASSERT_TRUE(store_->finish(a, {Outcome::kConnected, t(500), "", ""}, {}).ok());  // ended before
-  auto more = store_->claim(campaign_, 1, t(200), "me");
-  ASSERT_EQ(more->size(), 1u);
-  EXPECT_EQ(*store_->latest_recorded_time(), t(200));
-}
-
-TEST_F(SqliteStoreTest, AReloadNeverReusesAClientToken) {
-  // Connect answers a token it has seen (for 7 days) with that call's
-  // contact and places no new call, so a re-run must not repeat one.
-  load(2);
-  auto first = store_->claim(campaign_, 2, t(0), "me");
-  ASSERT_EQ(first->size(), 2u);
-  for (const Claim& c : *first) {
-    ASSERT_TRUE(store_->finish(c.attempt_id, {Outcome::kNoAnswer, t(10), "", ""}, {}).ok());
-  }
-  load(2);  // the re-run: its attempts are deleted, and rowids come back
-  auto again = store_->claim(campaign_, 2, t(3600), "me");
-  ASSERT_EQ(again->size(), 2u);
-  std::set<std::string> tokens;
-  for (const Claim& c : *first) tokens.insert(c.client_token);
-  for (const Claim& c : *again) EXPECT_EQ(tokens.count(c.client_token), 0u) << c.client_token;
-  // A taken-over attempt carries the token its call was placed with.
-  auto open = store_->open_attempts(campaign_);
-  ASSERT_EQ(open->size(), 2u);
-  EXPECT_EQ((*open)[0].client_token, (*again)[0].client_token);
-}
-
-TEST_F(SqliteStoreTest, WhereACalleeIsTravelsFromTheListToTheClaimAndTheResults) {
-  {
-    auto w = store_->begin_list(campaign_, LoadMode::kReplace);
-    ASSERT_TRUE(w.ok()) << w.status();
-    CalleeFacts both{{"America/Chicago", "America/Denver"}, "US-NE"};
-    ASSERT_TRUE(*(*w)->add("A", "+13085550100", "{}", 2, both));
-    ASSERT_TRUE(*(*w)->add("B", "+12025550101", "{}", 3));  // whereabouts unknown
-    ASSERT_TRUE((*w)->commit().ok());
-  }
-  auto claims = store_->claim(campaign_, 5, t(0), "me");
-  ASSERT_TRUE(claims.ok()) << claims.status();
-  ASSERT_EQ(claims->size(), 2u);
-  EXPECT_EQ((*claims)[0].callee_timezone, "America/Chicago America/Denver");
-  EXPECT_EQ((*claims)[1].callee_timezone, "");
-  std::vector<std::string> zones;
-  ASSERT_TRUE(store_
-                  ->for_each_attempt(campaign_, [&](const AttemptRecord& a) {
-                    zones.push_back(a.callee_timezone);
-                  })
-                  .ok());
-  EXPECT_EQ(zones, (std::vector<std::string>{"America/Chicago America/Denver", ""}));
-}
-
-TEST_F(SqliteStoreTest, StoreWideSettingsAreSharedByEveryConnection) {
-  auto none = store_->setting("region-rules");
-  ASSERT_TRUE(none.ok());
-  EXPECT_FALSE(none->has_value());
-  ASSERT_TRUE(store_->set_setting("region-rules", "[US-FL]\n").ok());
-  auto other = open(false);
-  ASSERT_NE(other, nullptr);
-  auto got = other->setting("region-rules");
-  ASSERT_TRUE(got.ok());
-  EXPECT_EQ(got->value_or(""), "[US-FL]\n");
-}
-
 TEST_F(SqliteStoreTest, SchemaVersion3UpgradesKeepingTheListAndItsAttempts) {
   load(2);
   ASSERT_EQ(store_->claim(campaign_, 1, t(0), "me")->size(), 1u);
@@ -736,104 +261,43 @@ TEST_F(SqliteStoreTest, SchemaVersion3UpgradesKeepingTheListAndItsAttempts) {
   ASSERT_TRUE(store_->migrate().ok());  // again: nothing to do
 }
 
-// 2025-12-02 (a Tuesday) at hour:minute UTC; 12:00Z is 06:00 in Chicago, 07:00 in New York.
-WallTime dec2(int hour, int minute = 0) {  // hour may pass 24: the next day
-  return WallTime{Millis{1'764'633'600'000LL + (hour * 3600LL + minute * 60LL) * 1000LL}};
+TEST_F(SqliteStoreTest, NodeRecordsAreNotFencedAndLongDeadOnesAreForgotten) {
+  auto token = store_->acquire_lease(campaign_, "a", t(0), t(30));
+  ASSERT_TRUE(token.ok() && token->has_value());
+  store_->fence(campaign_, "a", **token);
+  ASSERT_TRUE(store_->acquire_lease(campaign_, "b", t(31), t(60)).ok());
+  // The node record is the process's, not the campaign's: a dialer that
+  // lost a lease still heartbeats as a node.
+  EXPECT_TRUE(store_->heartbeat_node("a", t(32), t(42), false).ok());
+  store_->unfence();
+  ASSERT_TRUE(store_->heartbeat_node("gone", t(0), t(1), false).ok());
+  // A day after it lapsed, the next heartbeat forgets it; `a` stays.
+  ASSERT_TRUE(store_->heartbeat_node("c", t(2 + 24 * 3600), t(3 + 24 * 3600), false).ok());
+  sqlite::Db db;
+  ASSERT_TRUE(db.open(path_, false).ok());
+  auto n = db.prepare("SELECT group_concat(id, ',') FROM (SELECT id FROM nodes ORDER BY id)");
+  ASSERT_TRUE(n.ok());
+  ASSERT_TRUE(*n->step());
+  EXPECT_EQ(n->text(0), "a,c");
 }
 
-TEST_F(SqliteStoreTest, TheCallingWindowHoldsACustomerUntilItOpensInTheirZone) {
-  ASSERT_TRUE(store_->unset_config(campaign_, "calling-hours").ok());  // 08:00-21:00
+TEST_F(SqliteStoreTest, SchemaVersion5UpgradesWithANodesTable) {
+  store_.reset();
   {
-    auto w = store_->begin_list(campaign_, LoadMode::kReplace);
-    ASSERT_TRUE(w.ok());
-    ASSERT_TRUE(*(*w)->add("CHI", "+13125550100", "{}", 2, CalleeFacts{{"America/Chicago"}, "US-IL"}));
-    ASSERT_TRUE(*(*w)->add("NYC", "+12125550100", "{}", 3, CalleeFacts{{"America/New_York"}, "US-NY"}));
-    ASSERT_TRUE((*w)->commit().ok());
+    sqlite::Db db;
+    ASSERT_TRUE(db.open(path_, false).ok());
+    for (const char* sql :
+         {"DROP TABLE nodes", "UPDATE meta SET value = '5' WHERE key = 'schema_version'"}) {
+      ASSERT_TRUE(db.exec(sql).ok()) << sql;
+    }
   }
-  // 07:30 in Chicago, 08:30 in New York: only New York is callable.
-  auto claims = store_->claim(campaign_, 5, dec2(13, 30), "me");
-  ASSERT_TRUE(claims.ok()) << claims.status();
-  ASSERT_EQ(claims->size(), 1u);
-  EXPECT_EQ((*claims)[0].cust_id, "NYC");
-  EXPECT_EQ((*claims)[0].callee_timezone, "America/New_York");
-  // Chicago waits for its 08:00, and says why.
-  auto at = store_->next_callable_at(campaign_);
-  ASSERT_TRUE(at.ok());
-  ASSERT_TRUE(at->has_value());
-  EXPECT_EQ(**at, dec2(14));
-  auto st = store_->status(campaign_);
-  ASSERT_TRUE(st.ok());
-  EXPECT_EQ(st->next_callable_held, "calling-window America/Chicago");
-  EXPECT_EQ(waiting_text(st->next_callable_held, *st->next_callable_at),
-            "the next window opens 08:00 America/Chicago");
-  // Not claimable a minute early; claimable at 08:00.
-  EXPECT_TRUE(store_->claim(campaign_, 5, dec2(13, 59), "me")->empty());
-  claims = store_->claim(campaign_, 5, dec2(14), "me");
-  ASSERT_EQ(claims->size(), 1u);
-  EXPECT_EQ((*claims)[0].cust_id, "CHI");
-  EXPECT_EQ((*claims)[0].callee_timezone, "America/Chicago");
-}
-
-TEST_F(SqliteStoreTest, APhoneWithNoZoneIsSuppressedOrDialledInTheDefaultTimezone) {
-  ASSERT_TRUE(store_->unset_config(campaign_, "calling-hours").ok());
-  {
-    auto w = store_->begin_list(campaign_, LoadMode::kReplace);
-    ASSERT_TRUE(*(*w)->add("TF", "+18005550100", "{}", 2));     // toll-free: no zone
-    ASSERT_TRUE(*(*w)->add("TF", "+13125550100", "{}", 2, CalleeFacts{{"America/Chicago"}, ""}));
-    ASSERT_TRUE(*(*w)->add("TF2", "+18885550100", "{}", 3));    // only a toll-free number
-    ASSERT_TRUE((*w)->commit().ok());
-  }
-  auto claims = store_->claim(campaign_, 5, dec2(16), "me");  // 10:00 in Chicago
-  ASSERT_TRUE(claims.ok()) << claims.status();
-  // TF's toll-free number is suppressed and its Chicago number dialled; TF2 ends suppressed.
-  ASSERT_EQ(claims->size(), 1u);
-  EXPECT_EQ((*claims)[0].phone, "+13125550100");
-  std::vector<std::string> rules;
-  ASSERT_TRUE(store_
-                  ->for_each_attempt(campaign_,
-                                     [&](const AttemptRecord& a) {
-                                       if (a.outcome == Outcome::kSuppressed) rules.push_back(a.rule);
-                                     })
-                  .ok());
-  ASSERT_EQ(rules.size(), 2u);
-  EXPECT_EQ(rules[0], "calling-window no time zone known (set default-timezone)");
-  auto st = store_->status(campaign_);
-  EXPECT_EQ(st->customers_by_state[CustomerState::kSuppressed], 1);
-
-  // With default-timezone, such a number is dialled in that zone's window.
-  ASSERT_TRUE(store_->set_config(campaign_, "default-timezone", "America/Los_Angeles").ok());
-  {
-    auto w = store_->begin_list(campaign_, LoadMode::kReplace);
-    ASSERT_TRUE(*(*w)->add("TF3", "+18775550100", "{}", 2));
-    ASSERT_TRUE((*w)->commit().ok());
-  }
-  EXPECT_TRUE(store_->claim(campaign_, 5, dec2(15), "me")->empty());  // 07:00 in LA
-  claims = store_->claim(campaign_, 5, dec2(16), "me");                // 08:00 in LA
-  ASSERT_EQ(claims->size(), 1u);
-  EXPECT_EQ((*claims)[0].callee_timezone, "America/Los_Angeles");
-}
-
-TEST_F(SqliteStoreTest, StoredRegionRulesNarrowTheWindowForThatRegion) {
-  ASSERT_TRUE(store_->unset_config(campaign_, "calling-hours").ok());
-  {
-    auto w = store_->begin_list(campaign_, LoadMode::kReplace);
-    ASSERT_TRUE(*(*w)->add("FL", "+13055550100", "{}", 2, CalleeFacts{{"America/New_York"}, "US-FL"}));
-    ASSERT_TRUE((*w)->commit().ok());
-  }
-  // 20:30 in Miami: the built-in Florida rule (to 20:00) holds it.
-  EXPECT_TRUE(store_->claim(campaign_, 5, dec2(25, 30), "me")->empty());
-  auto st = store_->status(campaign_);
-  EXPECT_EQ(st->next_callable_held, "calling-window America/New_York");
-  // Rules stored without Florida's hours: the campaign's 21:00 holds.
-  ASSERT_TRUE(store_->set_setting("region-rules", "[US-GA]\nhours = 09:00-20:00\n").ok());
-  ASSERT_TRUE(store_->set_config(campaign_, "max-attempts", "1").ok());  // a config change
-  EXPECT_EQ(store_->claim(campaign_, 5, dec2(25, 30), "me")->size(), 0u);  // still held to 08:00
-  // A bad stored text stops the claim with a message naming it.
-  ASSERT_TRUE(store_->set_setting("region-rules", "[US-FL]\nhours = soon\n").ok());
-  auto bad = store_->claim(campaign_, 5, dec2(37), "me");
-  ASSERT_FALSE(bad.ok());
-  EXPECT_NE(std::string(bad.status().message()).find("region rules:2: key 'hours'"), std::string::npos)
-      << bad.status();
+  auto refused = SqliteStore::open(path_, false);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(std::string(refused.status().message()).find("schema version 5"), std::string::npos);
+  store_ = open(true);  // what `init` does
+  ASSERT_NE(store_, nullptr);
+  ASSERT_TRUE(store_->heartbeat_node("n1", t(0), t(10), false).ok());
+  EXPECT_EQ(store_->live_nodes(t(1))->size(), 1u);
 }
 
 }  // namespace

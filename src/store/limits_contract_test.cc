@@ -1,32 +1,32 @@
 // The compliance limits the store enforces (caps, the abandon lockout, the
 // abandon ledger and the max-abandon-rate pause) and the agents' wrap-up
-// codes (dispositions), through the Store seam on a real SQLite file.
+// codes (dispositions), through the Store seam, against every
+// implementation (store/testing/store_factory.h).
 #include <gtest/gtest.h>
-#include <unistd.h>
-
-#include <filesystem>
 
 #include "core/config_keys.h"
 #include "core/strings.h"
-#include "store/sqlite/sqlite_db.h"
-#include "store/sqlite/sqlite_store.h"
+#include "store/testing/store_factory.h"
 
 namespace pd {
 namespace {
 
-class LimitsTest : public ::testing::Test {
+using store_testing::StoreContractBase;
+
+class LimitsContractTest : public StoreContractBase {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           cat("pd-limits-", ::getpid(), "-", reinterpret_cast<uintptr_t>(this));
-    std::filesystem::create_directories(dir_);
-    auto s = SqliteStore::open((dir_ / "test.db").string(), true);
-    ASSERT_TRUE(s.ok()) << s.status();
-    store_ = std::move(*s);
+    StoreContractBase::SetUp();
+    if (HasFatalFailure()) return;
+    store_ = open(true);
+    ASSERT_NE(store_, nullptr);
     a_ = campaign("a");
     b_ = campaign("b");
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
+  void TearDown() override {
+    store_.reset();
+    StoreContractBase::TearDown();
+  }
 
   CampaignId campaign(const std::string& name) {
     auto c = store_->init_campaign(name);
@@ -75,39 +75,23 @@ class LimitsTest : public ::testing::Test {
     EXPECT_TRUE(st.ok()) << st.status();
     return *st;
   }
-  // A number from another connection (what another process sees).
-  int64_t count(const std::string& sql) {
-    sqlite::Db db;
-    EXPECT_TRUE(db.open((dir_ / "test.db").string(), false).ok());
-    auto s = db.prepare(sql);
-    EXPECT_TRUE(s.ok()) << s.status();
-    auto row = s->step();
-    EXPECT_TRUE(row.ok() && *row);
-    return s->int64(0);
-  }
+  // Why the customer is held (customers.held), read from another connection.
   std::string held(CampaignId id, const std::string& cust) {
-    sqlite::Db db;
-    EXPECT_TRUE(db.open((dir_ / "test.db").string(), false).ok());
-    auto s = db.prepare(cat("SELECT coalesce(held, '') FROM customers WHERE campaign_id = ", id,
-                            " AND cust_id = '", cust, "'"));
-    EXPECT_TRUE(s.ok());
-    auto row = s->step();
-    EXPECT_TRUE(row.ok() && *row);
-    return std::string(s->text(0));
+    return text(cat("SELECT coalesce(held, '') FROM customers WHERE campaign_id = ", id,
+                    " AND cust_id = '", cust, "'"));
   }
   static WallTime t(int64_t seconds) {
     return WallTime{Millis{1'800'000'000'000LL + seconds * 1000LL}};
   }
   static constexpr int64_t kHour = 3600;
 
-  std::filesystem::path dir_;
-  std::unique_ptr<SqliteStore> store_;
+  std::unique_ptr<Store> store_;
   CampaignId a_ = 0, b_ = 0;
 };
 
 // --- dispositions -------------------------------------------------------------
 
-TEST_F(LimitsTest, ACallbackCodeCallsTheSamePhoneAgainAtTheTimeGiven) {
+TEST_P(LimitsContractTest, ACallbackCodeCallsTheSamePhoneAgainAtTheTimeGiven) {
   set(a_, "dispositions", "SALE=done,CALLBACK=callback:2h");
   load(a_, {{"C1", "+12025550101"}, {"C1", "+12025550102"}});
   auto c = claim(a_, t(0));
@@ -135,7 +119,7 @@ TEST_F(LimitsTest, ACallbackCodeCallsTheSamePhoneAgainAtTheTimeGiven) {
   EXPECT_EQ(recorded, "callback");
 }
 
-TEST_F(LimitsTest, ACallbackWithoutATimeWaitsTheConfiguredDelayAndDoneEndsTheCustomer) {
+TEST_P(LimitsContractTest, ACallbackWithoutATimeWaitsTheConfiguredDelayAndDoneEndsTheCustomer) {
   set(a_, "dispositions", "CB=callback:2h,RETRY=retry:30m,NOTINTERESTED=done");
   load(a_, {{"C1", "+12025550101"}, {"C2", "+12025550102"}, {"C3", "+12025550103"}});
   auto c = claim(a_, t(0));
@@ -160,7 +144,7 @@ TEST_F(LimitsTest, ACallbackWithoutATimeWaitsTheConfiguredDelayAndDoneEndsTheCus
   EXPECT_EQ(first[0].cust_id, "C2");
 }
 
-TEST_F(LimitsTest, AnUnknownCodeIsRecordedAndChangesNothing) {
+TEST_P(LimitsContractTest, AnUnknownCodeIsRecordedAndChangesNothing) {
   set(a_, "dispositions", "SALE=done");
   load(a_, {{"C1", "+12025550101"}});
   auto c = claim(a_, t(0));
@@ -180,7 +164,7 @@ TEST_F(LimitsTest, AnUnknownCodeIsRecordedAndChangesNothing) {
   EXPECT_TRUE(absl::IsNotFound(other.status())) << other.status();
 }
 
-TEST_F(LimitsTest, ACodeSetDuringTheCallIsAppliedWhenItEnds) {
+TEST_P(LimitsContractTest, ACodeSetDuringTheCallIsAppliedWhenItEnds) {
   set(a_, "dispositions", "CALLBACK=callback:1h");
   load(a_, {{"C1", "+12025550101"}});
   auto c = claim(a_, t(0));
@@ -193,7 +177,7 @@ TEST_F(LimitsTest, ACodeSetDuringTheCallIsAppliedWhenItEnds) {
   EXPECT_EQ(status(a_).customers_by_state[CustomerState::kPending], 1);
 }
 
-TEST_F(LimitsTest, TheCodeAnEndBringsFromTheContactRecordIsApplied) {
+TEST_P(LimitsContractTest, TheCodeAnEndBringsFromTheContactRecordIsApplied) {
   // The Connect path: the CTR's Attributes give the code with the end.
   set(a_, "dispositions", "RETRY=retry:30m");
   load(a_, {{"C1", "+12025550101"}});
@@ -207,7 +191,7 @@ TEST_F(LimitsTest, TheCodeAnEndBringsFromTheContactRecordIsApplied) {
 }
 
 
-TEST_F(LimitsTest, ADncCodeAddsTheNumberToTheDoNotCallList) {
+TEST_P(LimitsContractTest, ADncCodeAddsTheNumberToTheDoNotCallList) {
   set(a_, "dispositions", "DNC=dnc");
   load(a_, {{"C1", "+12025550101"}, {"C1", "+12025550102"}, {"C2", "+12025550103"}});
   auto c = claim(a_, t(0));
@@ -230,7 +214,7 @@ TEST_F(LimitsTest, ADncCodeAddsTheNumberToTheDoNotCallList) {
 
 // --- caps ---------------------------------------------------------------------
 
-TEST_F(LimitsTest, ThePhoneCapCountsCallsInEveryCampaign) {
+TEST_P(LimitsContractTest, ThePhoneCapCountsCallsInEveryCampaign) {
   set(a_, "max-calls-per-24h", "2");
   set(b_, "max-calls-per-24h", "2");
   load(a_, {{"A1", "+12025550101"}});
@@ -260,7 +244,7 @@ TEST_F(LimitsTest, ThePhoneCapCountsCallsInEveryCampaign) {
   EXPECT_EQ(held(b_, "B1"), "");
 }
 
-TEST_F(LimitsTest, TheCustomerCapCountsTheCustomerIdInEveryCampaignOnAnyPhone) {
+TEST_P(LimitsContractTest, TheCustomerCapCountsTheCustomerIdInEveryCampaignOnAnyPhone) {
   set(b_, "max-customer-calls-per-7d", "1");
   load(a_, {{"C1", "+12025550101"}});
   load(b_, {{"C1", "+12025550199"}, {"C2", "+12025550102"}});
@@ -282,7 +266,7 @@ TEST_F(LimitsTest, TheCustomerCapCountsTheCustomerIdInEveryCampaignOnAnyPhone) {
             1);
 }
 
-TEST_F(LimitsTest, ARegionsLowerCapHoldsItsPhones) {
+TEST_P(LimitsContractTest, ARegionsLowerCapHoldsItsPhones) {
   // The region rules (here Florida's 3 calls in 24 hours) cap a phone in the
   // region below the campaign's own cap.
   auto policy = CompliancePolicy::from_config(
@@ -325,7 +309,7 @@ TEST_F(LimitsTest, ARegionsLowerCapHoldsItsPhones) {
 
 // --- abandon lockout --------------------------------------------------------------
 
-TEST_F(LimitsTest, ReloadingTheListForgetsNoCallTheCapsAndLockoutCount) {
+TEST_P(LimitsContractTest, ReloadingTheListForgetsNoCallTheCapsAndLockoutCount) {
   set(a_, "max-calls-per-24h", "2");
   set(a_, "max-attempts", "5");
   set(a_, "retry-delay", "0");
@@ -353,7 +337,7 @@ TEST_F(LimitsTest, ReloadingTheListForgetsNoCallTheCapsAndLockoutCount) {
   EXPECT_EQ(later[0].cust_id, "A1");
 }
 
-TEST_F(LimitsTest, AfterAnAbandonedCallTheNumberRestsForTheLockout) {
+TEST_P(LimitsContractTest, AfterAnAbandonedCallTheNumberRestsForTheLockout) {
   set(a_, "abandon-lockout", "72h");
   set(b_, "abandon-lockout", "72h");
   load(a_, {{"A1", "+12025550101"}});
@@ -373,7 +357,7 @@ TEST_F(LimitsTest, AfterAnAbandonedCallTheNumberRestsForTheLockout) {
 
 // --- the abandon ledger and the pause ----------------------------------------------
 
-TEST_F(LimitsTest, TheLedgerCountsAnsweredAndAbandonedCallsPerDayAndOver30Days) {
+TEST_P(LimitsContractTest, TheLedgerCountsAnsweredAndAbandonedCallsPerDayAndOver30Days) {
   load(a_, {{"C1", "+12025550101"}, {"C2", "+12025550102"}, {"C3", "+12025550103"},
             {"C4", "+12025550104"}});
   set(a_, "max-abandon-rate", "100%");  // not a test of the pause
@@ -404,7 +388,7 @@ TEST_F(LimitsTest, TheLedgerCountsAnsweredAndAbandonedCallsPerDayAndOver30Days) 
 // ends: otherwise an abandon (ended within seconds of the answer) early in a
 // day is set against only the few talks already over, and the rate reads far
 // too high (one abandon among ten calls on the line read as 100%).
-TEST_F(LimitsTest, TheLedgerCountsAnAnswerWhenTheCallReachesAnAgent) {
+TEST_P(LimitsContractTest, TheLedgerCountsAnAnswerWhenTheCallReachesAnAgent) {
   std::vector<std::pair<std::string, std::string>> rows;
   for (int i = 0; i < 43; ++i) rows.emplace_back(cat("C", i), cat("+1202555", 1000 + i));
   load(a_, rows);
@@ -432,7 +416,7 @@ TEST_F(LimitsTest, TheLedgerCountsAnAnswerWhenTheCallReachesAnAgent) {
   EXPECT_EQ(r->abandoned_today, 2);
 }
 
-TEST_F(LimitsTest, TheLedgerDayIsTheCampaignsDayWhereItHasATimeZone) {
+TEST_P(LimitsContractTest, TheLedgerDayIsTheCampaignsDayWhereItHasATimeZone) {
   // 2027-01-15T03:00Z is still the 14th in Chicago (UTC-6).
   const int64_t early = -5 * kHour;
   load(a_, {{"C1", "+12025550101"}});
@@ -448,7 +432,7 @@ TEST_F(LimitsTest, TheLedgerDayIsTheCampaignsDayWhereItHasATimeZone) {
             1);
 }
 
-TEST_F(LimitsTest, ACampaignWhose30DayRateReachedTheMaxIsRefusedNamingBothRates) {
+TEST_P(LimitsContractTest, ACampaignWhose30DayRateReachedTheMaxIsRefusedNamingBothRates) {
   set(a_, "max-abandon-rate", "3%");
   std::vector<std::pair<std::string, std::string>> rows;
   for (int i = 0; i < 40; ++i) rows.emplace_back(cat("C", i), cat("+1202555", 1000 + i));
@@ -486,6 +470,12 @@ TEST_F(LimitsTest, ACampaignWhose30DayRateReachedTheMaxIsRefusedNamingBothRates)
   EXPECT_FALSE(r->over_max());
   EXPECT_EQ(r->pause_reason(), "30-day abandon rate 5.7% reached max-abandon-rate 10%");
 }
+
+INSTANTIATE_TEST_SUITE_P(Sqlite, LimitsContractTest,
+                         ::testing::Values(store_testing::sqlite_store_kind()),
+                         store_testing::store_kind_name);
+INSTANTIATE_TEST_SUITE_P(Pg, LimitsContractTest, ::testing::Values(store_testing::pg_store_kind()),
+                         store_testing::store_kind_name);
 
 }  // namespace
 }  // namespace pd
