@@ -31,11 +31,16 @@ class Store;
 struct StoreTable {
   std::string_view name;
   std::vector<std::string_view> columns;
+  // The columns rows are read in order of (its primary key, or every column
+  // where it has none), so both stores list a table's rows alike.
+  std::vector<std::string_view> key;
 };
 
 // The tables a copy moves, parents before the rows that name them. Leases
 // and nodes are not among them: they describe the processes dialling the
-// old store, none of which dials the new one.
+// old store, none of which dials the new one. Nor is campaign_counts: the
+// destination counts what it received (Store::after_copy), so its counts
+// are those a full scan gives, whatever the source's were.
 const std::vector<StoreTable>& store_tables();
 // The store's own facts (key, value): its instance id (client tokens start
 // with it) and the last fencing token handed out, among others. Not copied
@@ -45,16 +50,27 @@ const StoreTable& store_meta_table();
 // One row's values as text (nullopt: NULL), in StoreTable::columns order.
 using StoreRow = std::vector<std::optional<std::string>>;
 
+// For store implementations: kInvalidArgument unless `table` is one of
+// store_tables() or store_meta_table(), columns and key alike. Table and
+// column names go into SQL text (identifiers cannot be bound), so they must
+// be ours, never a caller's.
+absl::Status check_store_table(const StoreTable& table);
+// `columns` as a quoted SQL list: "a", "b", "c".
+std::string quoted_columns(const std::vector<std::string_view>& columns);
+
 struct CopyReport {
   std::vector<std::pair<std::string, int64_t>> rows;  // table -> rows copied
   int64_t total() const;
 };
 
 // Copies everything `from` holds into `to`. kFailedPrecondition when `to`
-// already holds a campaign or a do-not-call entry (a copy never merges), or
+// already holds a row in any table the copy moves (a copy never merges), or
 // when a campaign of `from` is running or stopping (stop it first: a
-// dialer would go on writing to the old store). `progress` (may be empty)
-// is called after each table.
+// dialer would go on writing to the old store). `from` is read inside one
+// batch of its own that is rolled back at the end (it is never written;
+// its writers wait for the copy), `to` is written in one batch that
+// commits everything or nothing. `progress` (may be empty) is called after
+// each table.
 absl::StatusOr<CopyReport> copy_store(
     Store& from, Store& to,
     const std::function<void(std::string_view table, int64_t rows)>& progress = {});

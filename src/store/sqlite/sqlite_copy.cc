@@ -1,43 +1,17 @@
 // SqliteStore's side of moving a store (store/store_copy.h).
-#include <algorithm>
-
 #include "core/status_macros.h"
 #include "core/strings.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace pd {
-namespace {
-
-// Only the tables store_copy.h names may be read or written this way: their
-// names and columns go into the SQL text (identifiers cannot be bound), so
-// they must be ours, never a caller's.
-absl::Status check_known(const StoreTable& table) {
-  auto known = [&](const StoreTable& t) {
-    return t.name == table.name && t.columns == table.columns;
-  };
-  if (known(store_meta_table()) ||
-      std::any_of(store_tables().begin(), store_tables().end(), known)) {
-    return absl::OkStatus();
-  }
-  return absl::InvalidArgumentError(cat("'", table.name, "' is not a table a store copy moves"));
-}
-
-std::string column_list(const StoreTable& table) {
-  std::string out;
-  for (std::string_view c : table.columns) {
-    if (!out.empty()) out += ", ";
-    out += cat("\"", c, "\"");
-  }
-  return out;
-}
-
-}  // namespace
 
 absl::Status SqliteStore::for_each_row(const StoreTable& table,
                                        const std::function<absl::Status(const StoreRow&)>& fn) {
-  PD_RETURN_IF_ERROR(check_known(table));
-  PD_ASSIGN_OR_RETURN(sqlite::Stmt s, db_.prepare(cat("SELECT ", column_list(table), " FROM \"",
-                                                      table.name, "\"")));
+  PD_RETURN_IF_ERROR(check_store_table(table));
+  // SQLite's BINARY collation orders text bytewise, as PgStore's COLLATE "C".
+  PD_ASSIGN_OR_RETURN(sqlite::Stmt s,
+                      db_.prepare(cat("SELECT ", quoted_columns(table.columns), " FROM \"",
+                                      table.name, "\" ORDER BY ", quoted_columns(table.key))));
   StoreRow row(table.columns.size());
   while (true) {
     PD_ASSIGN_OR_RETURN(bool more, s.step());
@@ -55,12 +29,12 @@ absl::Status SqliteStore::for_each_row(const StoreTable& table,
 }
 
 absl::Status SqliteStore::insert_rows(const StoreTable& table, const std::vector<StoreRow>& rows) {
-  PD_RETURN_IF_ERROR(check_known(table));
+  PD_RETURN_IF_ERROR(check_store_table(table));
   if (!in_batch_) return absl::FailedPreconditionError("insert_rows outside a batch");
   std::string params;
   for (size_t i = 1; i <= table.columns.size(); ++i) params += cat(i > 1 ? ", ?" : "?", i);
   PD_ASSIGN_OR_RETURN(sqlite::Stmt s,
-                      db_.prepare(cat("INSERT INTO \"", table.name, "\"(", column_list(table),
+                      db_.prepare(cat("INSERT INTO \"", table.name, "\"(", quoted_columns(table.columns),
                                       ") VALUES(", params, ")")));
   for (const StoreRow& row : rows) {
     if (row.size() != table.columns.size()) {
@@ -105,9 +79,9 @@ absl::Status SqliteStore::after_copy(const std::vector<StoreRow>& meta) {
     PD_RETURN_IF_ERROR(s.bind(1, std::string_view(key)).bind(2, std::string_view(value)).run());
     if (key == "instance_id") instance_id_ = value;
   }
-  // Cached policies and statements describe the rows before the copy.
+  // Cached policies describe the rows before the copy.
   policies_.clear();
-  return absl::OkStatus();
+  return recount_campaigns();
 }
 
 }  // namespace pd

@@ -138,6 +138,9 @@ class SqliteStore final : public Store {
   absl::Status check_fence();
   absl::Status check_schema();
   absl::Status add_column(const char* table, const char* column, const char* declaration);
+  // Fills campaign_counts from a scan of customers, phones and attempts
+  // (after a copy wrote those rows without counting them).
+  absl::Status recount_campaigns();
   // A prepared statement for `sql`, prepared once per connection. `sql` must
   // be a string literal (the cache is keyed by its address).
   absl::StatusOr<sqlite::Stmt*> stmt(const char* sql);
