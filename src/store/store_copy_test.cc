@@ -1,15 +1,15 @@
 // Moving a store (store_copy.h): everything arrives, nothing merges, the
-// copy goes on dialling where the original left off.
+// copy goes on dialling where the original left off; SQLite and PostgreSQL
+// (the shared test server, store/testing/store_factory.h) either way.
 #include "store/store_copy.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <filesystem>
+#include <map>
 
 #include "core/strings.h"
-#include "store/sqlite/sqlite_store.h"
 #include "store/store.h"
+#include "store/testing/store_factory.h"
 
 namespace pd {
 namespace {
@@ -148,33 +148,140 @@ void expect_same(Store& a, Store& b) {
   }
 }
 
-class StoreCopyTest : public ::testing::Test {
+// Every row of every table a copy moves, and the store's meta, as the
+// store lists them (key order).
+using Dump = std::map<std::string, std::vector<StoreRow>>;
+Dump dump(Store& s) {
+  Dump out;
+  std::vector<StoreTable> tables = store_tables();
+  tables.push_back(store_meta_table());
+  for (const StoreTable& table : tables) {
+    std::vector<StoreRow>& rows = out[std::string(table.name)];
+    absl::Status st = s.for_each_row(table, [&](const StoreRow& row) {
+      rows.push_back(row);
+      return absl::OkStatus();
+    });
+    EXPECT_TRUE(st.ok()) << table.name << ": " << st;
+  }
+  return out;
+}
+
+std::string show(const StoreRow& row) {
+  std::string out;
+  for (const auto& v : row) out += cat(out.empty() ? "" : " | ", v.value_or("NULL"));
+  return out;
+}
+
+// The destination's rows equal the source's, table by table and row by
+// row; of meta, the instance id (client tokens start with it) and a lease
+// token counter that is not behind.
+void expect_same_rows(const Dump& from, const Dump& to) {
+  for (const StoreTable& table : store_tables()) {
+    const std::string name(table.name);
+    const std::vector<StoreRow>& a = from.at(name);
+    const std::vector<StoreRow>& b = to.at(name);
+    EXPECT_EQ(a.size(), b.size()) << name;
+    for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) {
+      EXPECT_EQ(a[i], b[i]) << name << " row " << i << ": " << show(a[i]) << " vs " << show(b[i]);
+    }
+  }
+  auto meta = [](const Dump& d, std::string_view key) -> std::string {
+    for (const StoreRow& row : d.at("meta")) {
+      if (row[0] == std::string(key)) return row[1].value_or("NULL");
+    }
+    return "(none)";
+  };
+  EXPECT_EQ(meta(from, "instance_id"), meta(to, "instance_id"));
+  EXPECT_EQ(meta(from, "last_lease_token"), meta(to, "last_lease_token"));
+}
+
+// campaign_counts rows (n != 0) that a full scan does not give, and the
+// other way round; SQL both databases run.
+constexpr const char* kFullScanCounts =
+    "SELECT campaign_id, 'customers' AS what, count(*) AS n FROM customers GROUP BY campaign_id "
+    "UNION ALL SELECT campaign_id, 'customer:' || state, count(*) FROM customers "
+    "GROUP BY campaign_id, state "
+    "UNION ALL SELECT cu.campaign_id, 'phones', count(*) FROM phones p JOIN customers cu "
+    "ON cu.id = p.customer_id GROUP BY cu.campaign_id "
+    "UNION ALL SELECT campaign_id, 'attempts', count(*) FROM attempts GROUP BY campaign_id "
+    "UNION ALL SELECT campaign_id, 'in_flight', count(*) FROM attempts WHERE state <> 'ended' "
+    "GROUP BY campaign_id "
+    "UNION ALL SELECT campaign_id, 'outcome:' || outcome, count(*) FROM attempts "
+    "WHERE state = 'ended' AND outcome IS NOT NULL GROUP BY campaign_id, outcome";
+std::string counts_off_by_scan() {
+  return cat("SELECT (SELECT count(*) FROM (SELECT campaign_id, what, n FROM campaign_counts "
+             "WHERE n <> 0 EXCEPT SELECT * FROM (",
+             kFullScanCounts, ") s1) x1) + (SELECT count(*) FROM (SELECT * FROM (",
+             kFullScanCounts,
+             ") s2 EXCEPT SELECT campaign_id, what, n FROM campaign_counts WHERE n <> 0) x2)");
+}
+
+// One direction of a copy: from a store of one kind to one of another.
+struct CopyPath {
+  store_testing::StoreKind from;
+  store_testing::StoreKind to;
+};
+std::string copy_path_name(const ::testing::TestParamInfo<CopyPath>& info) {
+  return cat(info.param.from.name, "To", info.param.to.name);
+}
+
+class StoreCopyTest : public ::testing::TestWithParam<CopyPath> {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           cat("pd-copy-", ::getpid(), "-", reinterpret_cast<uintptr_t>(this));
-    std::filesystem::create_directories(dir_);
+    from_factory_ = GetParam().from.make();
+    to_factory_ = GetParam().to.make();
+    absl::Status st = from_factory_->set_up();
+    ASSERT_TRUE(st.ok()) << st;
+    st = to_factory_->set_up();
+    ASSERT_TRUE(st.ok()) << st;
+    set_up_ = true;
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::unique_ptr<Store> open(const std::string& name, bool create = true) {
-    auto s = open_store((dir_ / name).string(), create);
+  void TearDown() override {
+    if (!set_up_) return;
+    from_factory_->tear_down();
+    to_factory_->tear_down();
+  }
+  static std::unique_ptr<Store> open(store_testing::StoreFactory& f, bool create) {
+    auto s = f.open(create);
     EXPECT_TRUE(s.ok()) << s.status();
     return s.ok() ? std::move(*s) : nullptr;
   }
-  std::filesystem::path dir_;
+  std::unique_ptr<Store> open_from(bool create = true) { return open(*from_factory_, create); }
+  std::unique_ptr<Store> open_to(bool create = true) { return open(*to_factory_, create); }
+  int64_t to_count(const std::string& sql) {
+    auto n = to_factory_->query_int(sql);
+    EXPECT_TRUE(n.ok()) << n.status();
+    return n.ok() ? *n : -1;
+  }
+
+  std::unique_ptr<store_testing::StoreFactory> from_factory_;
+  std::unique_ptr<store_testing::StoreFactory> to_factory_;
+  bool set_up_ = false;
 };
 
-TEST_F(StoreCopyTest, CopiesEverythingAndTheCopyDialsOn) {
-  auto from = open("from.db");
+TEST_P(StoreCopyTest, CopiesEverythingAndTheCopyDialsOn) {
+  auto from = open_from();
+  ASSERT_NE(from, nullptr);
   fill(*from);
   ASSERT_FALSE(HasFatalFailure());
-  auto to = open("to.db");
+  const Dump before = dump(*from);
+  auto to = open_to();
+  ASSERT_NE(to, nullptr);
   auto report = copy_store(*from, *to);
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_GT(report->total(), 20);
   // Reopened, so nothing is only in a connection's memory.
-  to = open("to.db", false);
+  to = open_to(false);
+  ASSERT_NE(to, nullptr);
+  expect_same_rows(before, dump(*to));
+  EXPECT_EQ(dump(*from), before) << "the copy changed its source";
   expect_same(*from, *to);
+  // The counts status() reads are those a full scan gives.
+  EXPECT_EQ(to_count(counts_off_by_scan()), 0);
+  EXPECT_GT(to_count("SELECT count(*) FROM campaign_counts"), 0);
+  // Live state of the old store's dialers stays behind.
+  EXPECT_EQ(to_count("SELECT count(*) FROM leases"), 0);
+  EXPECT_EQ(to_count("SELECT count(*) FROM nodes"), 0);
 
   // The copy claims the next customers with new attempt ids, and a lease
   // taken on it gets a fencing token after every token the original gave.
@@ -185,75 +292,160 @@ TEST_F(StoreCopyTest, CopiesEverythingAndTheCopyDialsOn) {
   ASSERT_TRUE(old_lease.ok() && new_lease.ok() && old_lease->has_value() &&
               new_lease->has_value());
   EXPECT_GE(**new_lease, **old_lease);
-  auto before = attempts(*to, spring->id);
+  auto before_claims = attempts(*to, spring->id);
   auto claims = to->claim(spring->id, 5, t(400), "dialer-2");
   ASSERT_TRUE(claims.ok()) << claims.status();
   ASSERT_FALSE(claims->empty());
   for (const Claim& c : *claims) {
-    for (const AttemptRecord& r : before) {
+    for (const AttemptRecord& r : before_claims) {
       EXPECT_NE(c.attempt_id, r.id);
       EXPECT_NE(c.client_token, r.client_token);
     }
     // The customer in flight when the store moved is not claimed again.
     EXPECT_NE(c.cust_id, "C2");
   }
-  // A number put on the do-not-call list before the move is still refused.
-  auto suppressed = to->status(spring->id);
-  ASSERT_TRUE(suppressed.ok());
+  AttemptEnd busy{Outcome::kBusy, t(420), "", ""};
+  ASSERT_TRUE(to->finish((*claims)[0].attempt_id, busy, RetryRules{}).ok());
+  // New campaigns, customers and do-not-call sources take new ids.
+  auto winter = to->init_campaign("winter");
+  ASSERT_TRUE(winter.ok()) << winter.status();
+  for (const StoreRow& row : before.at("campaigns")) EXPECT_NE(*row[0], std::to_string(winter->id));
+  {
+    auto w = to->begin_list(winter->id, LoadMode::kReplace);
+    ASSERT_TRUE(w.ok()) << w.status();
+    CalleeFacts callee;
+    callee.zones = {"America/New_York"};
+    ASSERT_TRUE((*w)->add("W1", "+12025550100", "{}", 2, callee).ok());
+    ASSERT_TRUE((*w)->commit().ok());
+  }
+  {
+    DncLoadOptions o;
+    o.now = t(0);
+    auto w = to->begin_dnc(o);
+    ASSERT_TRUE(w.ok()) << w.status();
+    ASSERT_TRUE((*w)->add("+12025557777", "state", std::nullopt).ok());
+    ASSERT_TRUE((*w)->commit().ok());
+  }
+  EXPECT_EQ(to_count("SELECT count(*) FROM customers"),
+            static_cast<int64_t>(before.at("customers").size()) + 1);
+  EXPECT_EQ(to_count("SELECT count(DISTINCT id) FROM dnc_sources"),
+            static_cast<int64_t>(before.at("dnc_sources").size()) + 1);
+  EXPECT_EQ(to_count(counts_off_by_scan()), 0);
 }
 
-TEST_F(StoreCopyTest, RefusesADestinationThatHoldsAnything) {
-  auto from = open("from.db");
+// What a refused copy must leave: the source as it was, the destination
+// without a row of the source's.
+void expect_untouched(Store& from, const Dump& before, Store& to) {
+  EXPECT_EQ(dump(from), before) << "a refused copy changed its source";
+  auto campaigns = to.list_campaigns();
+  ASSERT_TRUE(campaigns.ok());
+  for (const Campaign& c : *campaigns) EXPECT_NE(c.name, "spring");
+}
+
+TEST_P(StoreCopyTest, RefusesADestinationThatHoldsAnything) {
+  auto from = open_from();
+  ASSERT_NE(from, nullptr);
   fill(*from);
   ASSERT_FALSE(HasFatalFailure());
-  auto to = open("to.db");
+  const Dump before = dump(*from);
+  auto to = open_to();
+  ASSERT_NE(to, nullptr);
   ASSERT_TRUE(to->init_campaign("already-here").ok());
   auto report = copy_store(*from, *to);
   ASSERT_EQ(report.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(report.status().message().find("'campaigns'"), std::string_view::npos)
       << report.status();
-  // Nothing was added to it.
+  expect_untouched(*from, before, *to);
   auto campaigns = to->list_campaigns();
   ASSERT_TRUE(campaigns.ok());
   ASSERT_EQ(campaigns->size(), 1u);
   EXPECT_EQ((*campaigns)[0].name, "already-here");
 }
 
-TEST_F(StoreCopyTest, RefusesWhileACampaignIsRunning) {
-  auto from = open("from.db");
+TEST_P(StoreCopyTest, RefusesADestinationWithOnlyASetting) {
+  auto from = open_from();
+  ASSERT_NE(from, nullptr);
+  fill(*from);
+  ASSERT_FALSE(HasFatalFailure());
+  auto to = open_to();
+  ASSERT_NE(to, nullptr);
+  ASSERT_TRUE(to->set_setting("region-rules", "# mine").ok());
+  auto report = copy_store(*from, *to);
+  ASSERT_EQ(report.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(report.status().message().find("'settings'"), std::string_view::npos)
+      << report.status();
+  EXPECT_EQ(*to->setting("region-rules"), "# mine");
+}
+
+TEST_P(StoreCopyTest, RefusesWhileACampaignIsRunning) {
+  auto from = open_from();
+  ASSERT_NE(from, nullptr);
   fill(*from);
   ASSERT_FALSE(HasFatalFailure());
   auto spring = from->find_campaign("spring");
   ASSERT_TRUE(from->transition(spring->id, {}, CampaignState::kRunning).ok());
-  auto to = open("to.db");
+  const Dump before = dump(*from);
+  auto to = open_to();
+  ASSERT_NE(to, nullptr);
   auto report = copy_store(*from, *to);
   ASSERT_EQ(report.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(report.status().message().find("'spring' is running"), std::string_view::npos)
       << report.status();
+  expect_untouched(*from, before, *to);
   auto campaigns = to->list_campaigns();
   ASSERT_TRUE(campaigns.ok());
   EXPECT_TRUE(campaigns->empty());
 }
 
-TEST_F(StoreCopyTest, ReadsAndWritesOnlyTheTablesACopyMoves) {
-  auto s = open("from.db");
-  const StoreTable sneaky{"sqlite_master", {"sql"}};
+// A copy that fails part way (here: a row the destination refuses) is
+// rolled back whole: the destination is as empty as it was.
+TEST_P(StoreCopyTest, ARefusedRowLeavesTheDestinationEmpty) {
+  auto from = open_from();
+  ASSERT_NE(from, nullptr);
+  fill(*from);
+  ASSERT_FALSE(HasFatalFailure());
+  auto to = open_to();
+  ASSERT_NE(to, nullptr);
+  ASSERT_TRUE(to->begin_batch().ok());
+  const StoreTable& campaigns = store_tables()[0];
+  ASSERT_TRUE(to->insert_rows(campaigns, {{"7", "x", "idle", "1", "1"}}).ok());
+  // The same id twice: the primary key refuses it.
+  EXPECT_FALSE(to->insert_rows(campaigns, {{"7", "y", "idle", "1", "1"}}).ok());
+  to->abort_batch();
+  to = open_to(false);
+  ASSERT_NE(to, nullptr);
+  for (const auto& [table, rows] : dump(*to)) {
+    if (table != "meta") {
+      EXPECT_TRUE(rows.empty()) << table;
+    }
+  }
+}
+
+TEST_P(StoreCopyTest, ReadsAndWritesOnlyTheTablesACopyMoves) {
+  auto s = open_from();
+  ASSERT_NE(s, nullptr);
+  const StoreTable sneaky{"sqlite_master", {"sql"}, {"sql"}};
   EXPECT_EQ(s->for_each_row(sneaky, [](const StoreRow&) { return absl::OkStatus(); }).code(),
             absl::StatusCode::kInvalidArgument);
-  const StoreTable wrong_columns{"settings", {"key", "value\" FROM settings; --"}};
+  const StoreTable wrong_columns{"settings", {"key", "value\" FROM settings; --"}, {"key"}};
   ASSERT_TRUE(s->begin_batch().ok());
   EXPECT_EQ(s->insert_rows(wrong_columns, {}).code(), absl::StatusCode::kInvalidArgument);
   s->abort_batch();
 }
 
-TEST(DisplayStoreUrlTest, HidesThePasswordOnly) {
-  EXPECT_EQ(display_store_url("postgresql://dialer:s3cret@db.example.com:5432/pd"),
-            "postgresql://dialer:****@db.example.com:5432/pd");
-  EXPECT_EQ(display_store_url("postgresql://dialer@db:5432/pd?sslmode=require"),
-            "postgresql://dialer@db:5432/pd?sslmode=require");
-  EXPECT_EQ(display_store_url("postgres://u:p%40ss@h/db"), "postgres://u:****@h/db");
-  EXPECT_EQ(display_store_url("/var/lib/powerdialer/pd.db"), "/var/lib/powerdialer/pd.db");
-}
+INSTANTIATE_TEST_SUITE_P(Copy, StoreCopyTest,
+                         ::testing::Values(CopyPath{store_testing::sqlite_store_kind(),
+                                                    store_testing::sqlite_store_kind()}),
+                         copy_path_name);
+// Pg*: run by the ctest postgres_integration, on the shared test server.
+INSTANTIATE_TEST_SUITE_P(PgCopy, StoreCopyTest,
+                         ::testing::Values(CopyPath{store_testing::sqlite_store_kind(),
+                                                    store_testing::pg_store_kind()},
+                                           CopyPath{store_testing::pg_store_kind(),
+                                                    store_testing::sqlite_store_kind()},
+                                           CopyPath{store_testing::pg_store_kind(),
+                                                    store_testing::pg_store_kind()}),
+                         copy_path_name);
 
 }  // namespace
 }  // namespace pd
