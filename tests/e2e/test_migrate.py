@@ -1,6 +1,7 @@
 """End-to-end tests of `powerdialer migrate`: a campaign cut off in the middle
 (its dialer killed) moves to a new store with everything it had, and the new
-store dials the rest without calling anyone twice."""
+store dials the rest without calling anyone twice; SQLite to SQLite, and
+SQLite to PostgreSQL and back (a throw-away server, pgserver.py)."""
 
 import csv
 import json
@@ -12,10 +13,17 @@ import tempfile
 import time
 import unittest
 
-from test_dialer import BIN, DialerTest, write_list
+from pgserver import PgServer
+import test_dialer  # not `from ... import DialerTest`: unittest would run its tests here too
+from test_dialer import BIN, write_list
+
+# What `status --json` shows that a move must keep.
+STATUS_KEYS = ("customers", "phones", "customers_by_state", "attempts", "attempts_by_outcome",
+               "attempts_in_flight", "state")
 
 
-class MigrateTest(unittest.TestCase):
+class MigrateBase(unittest.TestCase):
+    """A folder for the stores, the binary, and a half-dialled store."""
     CUSTOMERS = 400
 
     def setUp(self):
@@ -58,7 +66,7 @@ class MigrateTest(unittest.TestCase):
         """A campaign whose dialer was killed part way through its list."""
         self.pd(self.old, "init")
         self.pd(self.old, "config", "set", "calling-hours", "00:00-24:00")
-        self.pd(self.old, "config", "set", "max-attempts-per-phone", "2")
+        self.pd(self.old, "config", "set", "max-attempts", "2")
         self.pd(self.old, "config", "set", "retry-delay", "1s")
         write_list(os.path.join(self.dir, "list.csv"), self.CUSTOMERS)
         self.pd(self.old, "load", "list.csv")
@@ -74,6 +82,8 @@ class MigrateTest(unittest.TestCase):
         run.communicate()
         self.assertGreaterEqual(len(self.results(self.old)), 60)
 
+
+class MigrateTest(MigrateBase):
     def test_a_half_dialled_campaign_moves_and_finishes_on_the_new_store(self):
         self.half_dialled_store()
         new = os.path.join(self.dir, "new.db")
@@ -88,8 +98,7 @@ class MigrateTest(unittest.TestCase):
         self.assertIn("attempts", p.stdout)
         self.assertRegex(p.stdout, r"copied \d+ rows from .*old\.db to .*new\.db")
         after = self.status(new)
-        for key in ("customers", "phones", "customers_by_state", "attempts", "attempts_by_outcome", "attempts_in_flight",
-                    "state"):
+        for key in STATUS_KEYS:
             self.assertEqual(before.get(key), after.get(key), key)
         self.assertEqual(rows_before, self.results(new))
         # The copy's own tokens and do-not-call list came along.
@@ -102,8 +111,8 @@ class MigrateTest(unittest.TestCase):
         self.pd(new, "run", "--speed", "2000", "--agents", "6", timeout=300)
         rows = self.results(new)
         self.assertGreater(len(rows), len(rows_before))
-        DialerTest.check_results(self, rows, self.CUSTOMERS, max_attempts=2)
-        self.assertEqual(self.status(new)["state"], "completed")
+        test_dialer.DialerTest.check_results(self, rows, self.CUSTOMERS, max_attempts=2)
+        self.assertEqual(self.status(new)["state"], "done")
         # The number put on the do-not-call list before the move was never called.
         self.assertFalse([r for r in rows if r["phone"] == "+12022000030"
                           and r["outcome"] not in ("suppressed",)])
@@ -124,6 +133,94 @@ class MigrateTest(unittest.TestCase):
         self.assertIn("nope.db", p.stderr)
         p = self.migrate(self.old, self.old, ok=False)
         self.assertIn("same store", p.stderr)
+
+
+class MigratePostgresTest(MigrateBase):
+    """The same moves through PostgreSQL: SQLite -> PostgreSQL -> SQLite."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.pg = PgServer()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.pg.close()
+
+    def psql(self, url, sql):
+        return self.pg.psql(sql, db=url.rsplit("/", 1)[1])
+
+    def test_a_half_dialled_campaign_moves_to_postgresql_finishes_there_and_moves_back(self):
+        self.half_dialled_store()
+        self.pd(self.old, "stop")
+        before = self.status(self.old)
+        rows_before = self.results(self.old)
+        tokens_before = self.pd(self.old, "token", "list").stdout
+
+        pg = self.pg.create_database()
+        p = self.migrate(self.old, pg)
+        self.assertRegex(p.stdout, r"customers +%d rows" % self.CUSTOMERS)
+        self.assertRegex(p.stdout, r"copied \d+ rows from .*old\.db to postgresql://")
+        after = self.status(pg)
+        for key in STATUS_KEYS:
+            self.assertEqual(before.get(key), after.get(key), key)
+        self.assertEqual(rows_before, self.results(pg))
+        self.assertEqual(tokens_before, self.pd(pg, "token", "list").stdout)
+        # The server's own counts agree with its rows (kept by triggers,
+        # recounted after the copy), and no lease or node came along.
+        self.assertEqual(self.psql(pg, "SELECT n FROM campaign_counts WHERE what = 'customers'"),
+                         str(self.CUSTOMERS))
+        self.assertEqual(self.psql(pg, "SELECT count(*) FROM leases"), "0")
+        self.assertEqual(self.psql(pg, "SELECT count(*) FROM nodes"), "0")
+        self.assertEqual(rows_before, self.results(self.old))
+
+        # A second copy into the same database is refused, and changes nothing.
+        p = self.migrate(self.old, pg, ok=False)
+        self.assertIn("already holds rows in table 'campaigns'", p.stderr)
+        self.assertEqual(rows_before, self.results(pg))
+
+        # PostgreSQL dials the rest: nobody twice, nobody lost.
+        self.pd(pg, "run", "--speed", "2000", "--agents", "6", timeout=300)
+        rows = self.results(pg)
+        self.assertGreater(len(rows), len(rows_before))
+        test_dialer.DialerTest.check_results(self, rows, self.CUSTOMERS, max_attempts=2)
+        done = self.status(pg)
+        self.assertEqual(done["state"], "done")
+        self.assertFalse([r for r in rows if r["phone"] == "+12022000030"
+                          and r["outcome"] not in ("suppressed",)])
+
+        # And back to a new SQLite file, where it reads the same.
+        back = os.path.join(self.dir, "back.db")
+        self.migrate(pg, back)
+        again = self.status(back)
+        for key in STATUS_KEYS:
+            self.assertEqual(done.get(key), again.get(key), key)
+        self.assertEqual(rows, self.results(back))
+        self.assertIn("+12022000030", self.pd(back, "dnc", "check", "+12022000030").stdout)
+
+    def test_a_running_campaign_on_postgresql_is_refused_and_nothing_changes(self):
+        pg = self.pg.create_database()
+        self.pd(pg, "init")
+        write_list(os.path.join(self.dir, "list.csv"), 20)
+        self.pd(pg, "load", "list.csv")
+        self.psql(pg, "UPDATE campaigns SET state = 'running'")
+        dump = self.psql(pg, "SELECT string_agg(cust_id || state, ',' ORDER BY id) FROM customers")
+        p = self.migrate(pg, os.path.join(self.dir, "new.db"), ok=False)
+        self.assertIn("'default' is running", p.stderr)
+        self.assertIn("nothing was copied", p.stderr)
+        self.assertEqual(dump, self.psql(
+            pg, "SELECT string_agg(cust_id || state, ',' ORDER BY id) FROM customers"))
+        self.assertEqual(self.psql(pg, "SELECT state FROM campaigns"), "running")
+
+    def test_an_unreachable_or_uninitialised_database_is_named_without_its_password(self):
+        self.pd(self.old, "init")
+        closed = f"postgresql://dialer:s3cret@127.0.0.1:{self.pg.port + 1}/nowhere"
+        for args in ((self.old, closed), (closed, os.path.join(self.dir, "x.db"))):
+            p = self.migrate(*args, ok=False)
+            self.assertIn("127.0.0.1", p.stderr)
+            self.assertNotIn("s3cret", p.stderr + p.stdout)
+        empty = self.pg.create_database()
+        p = self.migrate(empty, os.path.join(self.dir, "y.db"), ok=False)
+        self.assertIn("not initialised", p.stderr)
 
 
 if __name__ == "__main__":
