@@ -1,6 +1,7 @@
 #include "store/store_copy.h"
 
 #include <algorithm>
+#include <charconv>
 
 #include "core/status_macros.h"
 #include "core/strings.h"
@@ -62,6 +63,27 @@ std::string quoted_columns(const std::vector<std::string_view>& columns) {
   for (std::string_view c : columns) {
     if (!out.empty()) out += ", ";
     out += cat("\"", c, "\"");
+  }
+  return out;
+}
+
+absl::StatusOr<CopiedMeta> copied_meta(const std::vector<StoreRow>& meta) {
+  CopiedMeta out;
+  for (const StoreRow& row : meta) {
+    if (row.size() != 2 || !row[0] || !row[1]) continue;
+    const std::string& key = *row[0];
+    const std::string& value = *row[1];
+    if (key == "schema_version") continue;
+    if (key != "last_lease_token") {
+      out.facts.emplace_back(key, value);
+      continue;
+    }
+    const char* end = value.data() + value.size();
+    auto [at, ec] = std::from_chars(value.data(), end, out.last_lease_token);
+    if (ec != std::errc() || at != end || out.last_lease_token < 0) {
+      return absl::DataLossError(cat("the source store's last fencing token reads '",
+                                     value.substr(0, 20), "', not a number"));
+    }
   }
   return out;
 }

@@ -58,6 +58,17 @@ absl::Status check_store_table(const StoreTable& table);
 // `columns` as a quoted SQL list: "a", "b", "c".
 std::string quoted_columns(const std::vector<std::string_view>& columns);
 
+// For Store::after_copy: what a destination takes of the source's meta
+// rows. Not the schema version (the destination's own); the last fencing
+// token handed out (0: none), which the destination continues after; every
+// other fact (the instance id among them) as it is.
+struct CopiedMeta {
+  int64_t last_lease_token = 0;
+  std::vector<std::pair<std::string, std::string>> facts;  // key, value
+};
+// kDataLoss when the source's last_lease_token is not a number.
+absl::StatusOr<CopiedMeta> copied_meta(const std::vector<StoreRow>& meta);
+
 struct CopyReport {
   std::vector<std::pair<std::string, int64_t>> rows;  // table -> rows copied
   int64_t total() const;

@@ -254,28 +254,38 @@ class StoreCopyTest : public ::testing::TestWithParam<CopyPath> {
     return n.ok() ? *n : -1;
   }
 
+  // from_: a source with a little of everything (fill); to_: a new,
+  // empty destination. REQUIRES: the caller checks HasFatalFailure().
+  void open_filled() {
+    from_ = open_from();
+    ASSERT_NE(from_, nullptr);
+    fill(*from_);
+    ASSERT_FALSE(HasFatalFailure());
+    to_ = open_to();
+    ASSERT_NE(to_, nullptr);
+  }
+
   std::unique_ptr<store_testing::StoreFactory> from_factory_;
   std::unique_ptr<store_testing::StoreFactory> to_factory_;
   bool set_up_ = false;
+  std::unique_ptr<Store> from_;
+  std::unique_ptr<Store> to_;
 };
 
 TEST_P(StoreCopyTest, CopiesEverythingAndTheCopyDialsOn) {
-  auto from = open_from();
-  ASSERT_NE(from, nullptr);
-  fill(*from);
+  open_filled();
   ASSERT_FALSE(HasFatalFailure());
-  const Dump before = dump(*from);
-  auto to = open_to();
-  ASSERT_NE(to, nullptr);
-  auto report = copy_store(*from, *to);
+  Store& from = *from_;
+  const Dump before = dump(from);
+  auto report = copy_store(from, *to_);
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_GT(report->total(), 20);
   // Reopened, so nothing is only in a connection's memory.
-  to = open_to(false);
+  auto to = open_to(false);
   ASSERT_NE(to, nullptr);
   expect_same_rows(before, dump(*to));
-  EXPECT_EQ(dump(*from), before) << "the copy changed its source";
-  expect_same(*from, *to);
+  EXPECT_EQ(dump(from), before) << "the copy changed its source";
+  expect_same(from, *to);
   // The counts status() reads are those a full scan gives.
   EXPECT_EQ(to_count(counts_off_by_scan()), 0);
   EXPECT_GT(to_count("SELECT count(*) FROM campaign_counts"), 0);
@@ -287,7 +297,7 @@ TEST_P(StoreCopyTest, CopiesEverythingAndTheCopyDialsOn) {
   // taken on it gets a fencing token after every token the original gave.
   auto spring = to->find_campaign("spring");
   ASSERT_TRUE(spring.ok());
-  auto old_lease = from->acquire_lease(spring->id, "dialer-2", t(100), t(110));
+  auto old_lease = from.acquire_lease(spring->id, "dialer-2", t(100), t(110));
   auto new_lease = to->acquire_lease(spring->id, "dialer-2", t(100), t(110));
   ASSERT_TRUE(old_lease.ok() && new_lease.ok() && old_lease->has_value() &&
               new_lease->has_value());
@@ -343,19 +353,17 @@ void expect_untouched(Store& from, const Dump& before, Store& to) {
 }
 
 TEST_P(StoreCopyTest, RefusesADestinationThatHoldsAnything) {
-  auto from = open_from();
-  ASSERT_NE(from, nullptr);
-  fill(*from);
+  open_filled();
   ASSERT_FALSE(HasFatalFailure());
-  const Dump before = dump(*from);
-  auto to = open_to();
-  ASSERT_NE(to, nullptr);
+  Store& from = *from_;
+  Store* to = to_.get();
+  const Dump before = dump(from);
   ASSERT_TRUE(to->init_campaign("already-here").ok());
-  auto report = copy_store(*from, *to);
+  auto report = copy_store(from, *to);
   ASSERT_EQ(report.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(report.status().message().find("'campaigns'"), std::string_view::npos)
       << report.status();
-  expect_untouched(*from, before, *to);
+  expect_untouched(from, before, *to);
   auto campaigns = to->list_campaigns();
   ASSERT_TRUE(campaigns.ok());
   ASSERT_EQ(campaigns->size(), 1u);
@@ -363,14 +371,12 @@ TEST_P(StoreCopyTest, RefusesADestinationThatHoldsAnything) {
 }
 
 TEST_P(StoreCopyTest, RefusesADestinationWithOnlyASetting) {
-  auto from = open_from();
-  ASSERT_NE(from, nullptr);
-  fill(*from);
+  open_filled();
   ASSERT_FALSE(HasFatalFailure());
-  auto to = open_to();
-  ASSERT_NE(to, nullptr);
+  Store& from = *from_;
+  Store* to = to_.get();
   ASSERT_TRUE(to->set_setting("region-rules", "# mine").ok());
-  auto report = copy_store(*from, *to);
+  auto report = copy_store(from, *to);
   ASSERT_EQ(report.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(report.status().message().find("'settings'"), std::string_view::npos)
       << report.status();
@@ -378,20 +384,18 @@ TEST_P(StoreCopyTest, RefusesADestinationWithOnlyASetting) {
 }
 
 TEST_P(StoreCopyTest, RefusesWhileACampaignIsRunning) {
-  auto from = open_from();
-  ASSERT_NE(from, nullptr);
-  fill(*from);
+  open_filled();
   ASSERT_FALSE(HasFatalFailure());
-  auto spring = from->find_campaign("spring");
-  ASSERT_TRUE(from->transition(spring->id, {}, CampaignState::kRunning).ok());
-  const Dump before = dump(*from);
-  auto to = open_to();
-  ASSERT_NE(to, nullptr);
-  auto report = copy_store(*from, *to);
+  Store& from = *from_;
+  Store* to = to_.get();
+  auto spring = from.find_campaign("spring");
+  ASSERT_TRUE(from.transition(spring->id, {}, CampaignState::kRunning).ok());
+  const Dump before = dump(from);
+  auto report = copy_store(from, *to);
   ASSERT_EQ(report.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(report.status().message().find("'spring' is running"), std::string_view::npos)
       << report.status();
-  expect_untouched(*from, before, *to);
+  expect_untouched(from, before, *to);
   auto campaigns = to->list_campaigns();
   ASSERT_TRUE(campaigns.ok());
   EXPECT_TRUE(campaigns->empty());
@@ -400,12 +404,9 @@ TEST_P(StoreCopyTest, RefusesWhileACampaignIsRunning) {
 // A copy that fails part way (here: a row the destination refuses) is
 // rolled back whole: the destination is as empty as it was.
 TEST_P(StoreCopyTest, ARefusedRowLeavesTheDestinationEmpty) {
-  auto from = open_from();
-  ASSERT_NE(from, nullptr);
-  fill(*from);
+  open_filled();
   ASSERT_FALSE(HasFatalFailure());
-  auto to = open_to();
-  ASSERT_NE(to, nullptr);
+  auto& to = to_;
   ASSERT_TRUE(to->begin_batch().ok());
   const StoreTable& campaigns = store_tables()[0];
   ASSERT_TRUE(to->insert_rows(campaigns, {{"7", "x", "idle", "1", "1"}}).ok());

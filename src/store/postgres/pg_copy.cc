@@ -120,21 +120,16 @@ absl::Status PgStore::insert_rows(const StoreTable& table, const std::vector<Sto
 }
 
 absl::Status PgStore::after_copy(const std::vector<StoreRow>& meta) {
-  for (const StoreRow& row : meta) {
-    if (row.size() != 2 || !row[0] || !row[1]) continue;
-    const std::string& key = *row[0];
-    const std::string& value = *row[1];
-    if (key == "schema_version") continue;  // this store's own
-    if (key == "last_lease_token") {
-      // Tokens are never reused: continue after the larger of the two.
-      PD_RETURN_IF_ERROR(
-          db_.query("SELECT setval('lease_tokens', GREATEST($1::bigint, "
-                    "(SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM lease_tokens))) "
-                    "WHERE $1::bigint > 0",
-                    {p(value)})
-              .status());
-      continue;
-    }
+  PD_ASSIGN_OR_RETURN(CopiedMeta copied, copied_meta(meta));
+  if (copied.last_lease_token > 0) {
+    // Tokens are never reused: continue after the larger of the two.
+    PD_RETURN_IF_ERROR(
+        db_.query("SELECT setval('lease_tokens', GREATEST($1::bigint, "
+                  "(SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM lease_tokens)))",
+                  {p(copied.last_lease_token)})
+            .status());
+  }
+  for (const auto& [key, value] : copied.facts) {
     PD_RETURN_IF_ERROR(db_.query("INSERT INTO meta(key, value) VALUES($1, $2) "
                                  "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                                  {p(key), p(value)})

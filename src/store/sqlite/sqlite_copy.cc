@@ -60,23 +60,17 @@ absl::Status SqliteStore::insert_rows(const StoreTable& table, const std::vector
 }
 
 absl::Status SqliteStore::after_copy(const std::vector<StoreRow>& meta) {
-  for (const StoreRow& row : meta) {
-    if (row.size() != 2 || !row[0] || !row[1]) continue;
-    const std::string& key = *row[0];
-    const std::string& value = *row[1];
-    if (key == "schema_version") continue;  // this store's own
-    if (key == "last_lease_token") {
-      // Tokens are never reused: continue after the larger of the two.
-      PD_ASSIGN_OR_RETURN(sqlite::Stmt s,
-                          db_.prepare("UPDATE meta SET value = CAST(max(CAST(value AS INTEGER), "
-                                      "CAST(?1 AS INTEGER)) AS TEXT) WHERE key = "
-                                      "'last_lease_token'"));
-      PD_RETURN_IF_ERROR(s.bind(1, std::string_view(value)).run());
-      continue;
-    }
-    PD_ASSIGN_OR_RETURN(sqlite::Stmt s,
-                        db_.prepare("INSERT OR REPLACE INTO meta(key, value) VALUES(?1, ?2)"));
-    PD_RETURN_IF_ERROR(s.bind(1, std::string_view(key)).bind(2, std::string_view(value)).run());
+  PD_ASSIGN_OR_RETURN(CopiedMeta copied, copied_meta(meta));
+  // Tokens are never reused: continue after the larger of the two.
+  PD_ASSIGN_OR_RETURN(sqlite::Stmt token,
+                      db_.prepare("UPDATE meta SET value = CAST(max(CAST(value AS INTEGER), ?1) "
+                                  "AS TEXT) WHERE key = 'last_lease_token'"));
+  PD_RETURN_IF_ERROR(token.bind(1, copied.last_lease_token).run());
+  PD_ASSIGN_OR_RETURN(sqlite::Stmt fact,
+                      db_.prepare("INSERT OR REPLACE INTO meta(key, value) VALUES(?1, ?2)"));
+  for (const auto& [key, value] : copied.facts) {
+    PD_RETURN_IF_ERROR(fact.bind(1, std::string_view(key)).bind(2, std::string_view(value)).run());
+    fact.reset();
     if (key == "instance_id") instance_id_ = value;
   }
   // Cached policies describe the rows before the copy.
