@@ -12,8 +12,8 @@
 //
 // The store must be empty or new (a campaign "store-bench" is created). A
 // plain program rather than a google benchmark: each figure is one long run
-// on a server the caller chose (scripts/store-bench starts PostgreSQL with
-// fsync on and runs pgbench beside it).
+// on a server the caller chose (`python3 tests/e2e/pgserver.py --durable`
+// starts a throw-away PostgreSQL with fsync on and prints a database URL).
 #include <fmt/format.h>
 
 #include <chrono>
@@ -67,7 +67,7 @@ int run(const std::string& url, int64_t rows, int64_t calls, int batch) {
   const double import_s = since(start);
   std::printf("{\"store\": \"%s\", \"import_rows\": %lld, \"import_s\": %.2f, "
               "\"import_rows_per_s\": %.0f",
-              display_store_url(url).c_str(), static_cast<long long>(rows), import_s,
+              store_display_name(url).c_str(), static_cast<long long>(rows), import_s,
               static_cast<double>(rows) / import_s);
   std::fflush(stdout);
 
@@ -120,8 +120,23 @@ int main(int argc, char** argv) {
   int64_t rows = 1'000'000;
   int64_t calls = 20'000;
   int batch = 50;
-  for (int i = 1; i + 1 < argc; i += 2) {
+  for (int i = 1; i < argc; i += 2) {
     const std::string_view flag = argv[i];
+    if (flag == "--help" || flag == "-h") {
+      std::printf(
+          "usage: store_bench --db URL [--rows N] [--calls N <= rows/2] [--batch N]\n"
+          "  --db URL    an SQLite file or a postgresql:// URL (new or empty store)\n"
+          "  --rows N    customers to import through the ListWriter (1000000)\n"
+          "  --calls N   calls to claim and finish, one transaction each, then again\n"
+          "              with group commit (20000)\n"
+          "  --batch N   calls per commit in the group-commit run (50)\n"
+          "Prints one JSON line: import_rows_per_s, calls_per_s, batched_calls_per_s.\n");
+      return 0;
+    }
+    if (i + 1 >= argc) {
+      std::fprintf(stderr, "store_bench: %s needs a value\n", argv[i]);
+      return 2;
+    }
     const char* value = argv[i + 1];
     if (flag == "--db") {
       url = value;
