@@ -190,7 +190,7 @@ def main():
         sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
                                         "tests", "e2e"))
         from pgserver import PgServer
-        pg = PgServer(fsync=True)
+        pg = PgServer(durable=True)
         db = pg.create_database()
     proc, port, token = start_server(args.bin, workdir, max_clients, args.customers,
                                      dial=not args.no_dial, db=db)

@@ -362,4 +362,26 @@ int cmd_campaigns(const Context& ctx, bool json) {
   return kOk;
 }
 
+int cmd_migrate(const Context& ctx, const std::string& from, const std::string& to) {
+  if (from == to) {
+    return fail(ctx, absl::InvalidArgumentError("--from and --to name the same store"));
+  }
+  auto source = open_store(from, /*create=*/false);
+  if (!source.ok()) return fail(ctx, source.status());
+  auto dest = open_store(to, /*create=*/true);
+  if (!dest.ok()) return fail(ctx, dest.status());
+  auto report = copy_store(**source, **dest, [&](std::string_view table, int64_t rows) {
+    *ctx.out << fmt::format("{:<20} {:>12} rows\n", table, rows) << std::flush;
+  });
+  if (!report.ok()) {
+    return fail(ctx, absl::Status(report.status().code(),
+                                  cat("migrate from ", store_display_name(from), " to ",
+                                      store_display_name(to), ": ", report.status().message(),
+                                      " (nothing was copied)")));
+  }
+  *ctx.out << "copied " << report->total() << " rows from " << store_display_name(from) << " to "
+           << store_display_name(to) << "\n";
+  return kOk;
+}
+
 }  // namespace pd::cli

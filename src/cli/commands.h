@@ -45,5 +45,9 @@ int cmd_rules_show(const Context& ctx);
 int cmd_rules_load(const Context& ctx, const std::string& file);
 // The rows the last load rejected, "line N: reason" (or JSON), in line order.
 int cmd_rejects(const Context& ctx, bool json);
+// Copies every campaign, list, attempt, token, checkpoint and do-not-call
+// entry from store `from` into the new, empty store `to` (an SQLite file or
+// a postgresql:// URL either way; store/store_copy.h).
+int cmd_migrate(const Context& ctx, const std::string& from, const std::string& to);
 
 }  // namespace pd::cli

@@ -463,6 +463,17 @@ int main(int argc, char** argv) {
     };
   });
 
+  std::string migrate_from, migrate_to;
+  auto* migrate = app.add_subcommand(
+      "migrate",
+      "copy a whole store (every campaign, list, attempt, token, checkpoint and do-not-call "
+      "entry) into a new, empty one: an SQLite file or a postgresql:// URL, either way");
+  migrate->add_option("--from", migrate_from, "the store to copy (file or postgresql:// URL)")
+      ->required();
+  migrate->add_option("--to", migrate_to, "the new store (created; must be empty)")->required();
+  migrate->callback(
+      [&] { run = [&] { return pd::cli::cmd_migrate(ctx, migrate_from, migrate_to); }; });
+
   auto* token = app.add_subcommand("token", "bearer tokens for the HTTP API (`serve`)");
   token->require_subcommand(1);
   std::string token_name;

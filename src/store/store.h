@@ -33,6 +33,7 @@
 #include "core/retry_policy.h"
 #include "core/types.h"
 #include "store/dnc.h"
+#include "store/store_copy.h"
 
 namespace pd {
 
@@ -476,6 +477,21 @@ class Store {
                                     const std::function<void(const DncEntry&)>& fn) = 0;
   // How many entries, by source, and how many have expired at `now`.
   virtual absl::StatusOr<DncCounts> dnc_counts(WallTime now) = 0;
+
+  // --- moving a store (`powerdialer migrate`, store/store_copy.h) --------
+  // Streams every row of `table` (store_tables() or store_meta_table()),
+  // values as text in `table.columns` order; stops at fn's first error and
+  // returns it.
+  virtual absl::Status for_each_row(const StoreTable& table,
+                                    const std::function<absl::Status(const StoreRow&)>& fn) = 0;
+  // Adds `rows` to `table` as they are, ids included.
+  // REQUIRES: inside a batch (begin_batch), which commits them together.
+  virtual absl::Status insert_rows(const StoreTable& table, const std::vector<StoreRow>& rows) = 0;
+  // Ends a copy, inside its batch: takes the source's instance id (so client
+  // tokens of calls placed before the move are still recognised) and makes
+  // the counters that hand out ids and fencing tokens continue after
+  // everything copied. `meta` is the source's store_meta_table() rows.
+  virtual absl::Status after_copy(const std::vector<StoreRow>& meta) = 0;
 
  protected:
   struct Fence {

@@ -52,9 +52,7 @@ def _env():
 class PgServer:
     """A PostgreSQL 15 server on a free loopback port, until close()."""
 
-    def __init__(self, startup_timeout=60, fsync=False):
-        """fsync=True: durable against an OS crash, as in production (for
-        benchmarks); tests leave it off for speed."""
+    def __init__(self, startup_timeout=60, durable=False):
         for tool in ("initdb", "postgres", "psql"):
             path = os.path.join(BINDIR, tool)
             if not os.access(path, os.X_OK):
@@ -62,7 +60,9 @@ class PgServer:
                     f"the PostgreSQL 15 program {path} is missing; install the Debian package "
                     f"{PACKAGE} (scripts/install-deps does) or set POWERDIALER_PG_BINDIR")
         self.startup_timeout = startup_timeout
-        self.fsync = fsync
+        # durable: fsync and full_page_writes on, as a production server
+        # (for benchmarks); off by default, tests need speed, not crash safety.
+        self.durable = durable
         self.user = None  # run as ourselves
         if os.geteuid() == 0:
             # PostgreSQL refuses root: run it as the package's user. The
@@ -171,9 +171,8 @@ class PgServer:
         self.proc = subprocess.Popen(
             [os.path.join(BINDIR, "postgres"), "-D", self.data, "-p", str(self.port),
              "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={self.dir}",
-             *([] if self.fsync else ["-c", "fsync=off", "-c", "full_page_writes=off"]),
-             "-c", "max_connections=200",
-             "-c", "logging_collector=off"],
+             *([] if self.durable else ["-c", "fsync=off", "-c", "full_page_writes=off"]),
+             "-c", "max_connections=200", "-c", "logging_collector=off"],
             stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
             cwd=self.dir, env=_env(), preexec_fn=self._preexec)
         # The postmaster has no readiness signal for a plain parent: poll
@@ -202,3 +201,25 @@ class PgServer:
                 return f.read()[-n:].decode(errors="replace")
         except OSError:
             return "(no log)"
+
+
+if __name__ == "__main__":
+    # A server for a benchmark or a look by hand: prints a database's URL,
+    # then serves until interrupted (Ctrl-C, SIGTERM).
+    import argparse
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--durable", action="store_true",
+                        help="fsync and full_page_writes on, as in production")
+    parser.add_argument("--database", default="bench", help="the database to create")
+    args = parser.parse_args()
+
+    def _interrupt(*_):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _interrupt)
+    with PgServer(durable=args.durable) as server:
+        print(server.create_database(args.database), flush=True)
+        try:
+            signal.pause()
+        except KeyboardInterrupt:
+            pass

@@ -611,6 +611,8 @@ absl::Status PgStore::migrate() {
   return check_schema();
 }
 
+absl::Status PgStore::recount_campaigns() { return db_.exec(kBackfillCounts); }
+
 absl::Status PgStore::pin_instance_id(std::string_view id) {
   PD_RETURN_IF_ERROR(
       db_.query("UPDATE meta SET value = $1 WHERE key = 'instance_id'", {p(id)}).status());

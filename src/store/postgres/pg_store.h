@@ -14,7 +14,7 @@
 // Source files: pg_store.cc (schema, campaigns, configuration, lists,
 // claims with compliance, attempts, batches, checkpoints, leases and
 // fencing, settings, API tokens), pg_report.cc (status and every read-only
-// report), pg_dnc.cc (the do-not-call list).
+// report), pg_dnc.cc (the do-not-call list), pg_copy.cc (moving a store).
 //
 // Thread-safety: one PgStore per thread (one connection each).
 #pragma once
@@ -125,6 +125,12 @@ class PgStore final : public Store {
                             const std::function<void(const DncEntry&)>& fn) override;
   absl::StatusOr<DncCounts> dnc_counts(WallTime now) override;
 
+  // --- pg_copy.cc ---------------------------------------------------------
+  absl::Status for_each_row(const StoreTable& table,
+                            const std::function<absl::Status(const StoreRow&)>& fn) override;
+  absl::Status insert_rows(const StoreTable& table, const std::vector<StoreRow>& rows) override;
+  absl::Status after_copy(const std::vector<StoreRow>& meta) override;
+
   // Fixes the random instance id that prefixes client tokens (as
   // SqliteStore::pin_instance_id).
   absl::Status pin_instance_id(std::string_view id);
@@ -151,6 +157,8 @@ class PgStore final : public Store {
 
   absl::Status check_schema();
   absl::StatusOr<int> schema_version();
+  // Fills campaign_counts from a scan of customers, phones and attempts.
+  absl::Status recount_campaigns();
   absl::StatusOr<Campaign> campaign_by_id(CampaignId id);
   absl::StatusOr<DispositionRules> disposition_rules(CampaignId id);
 

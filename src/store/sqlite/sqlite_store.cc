@@ -647,6 +647,8 @@ absl::Status SqliteStore::migrate() {
   return check_schema();
 }
 
+absl::Status SqliteStore::recount_campaigns() { return db_.exec(kSchemaV6Counts); }
+
 // ALTER TABLE ADD COLUMN fails on a column that exists; a schema step must
 // be safe to run again.
 absl::Status SqliteStore::add_column(const char* table, const char* column,

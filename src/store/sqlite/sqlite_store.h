@@ -104,6 +104,11 @@ class SqliteStore final : public Store {
                             const std::function<void(const DncEntry&)>& fn) override;
   absl::StatusOr<DncCounts> dnc_counts(WallTime now) override;
 
+  absl::Status for_each_row(const StoreTable& table,
+                            const std::function<absl::Status(const StoreRow&)>& fn) override;
+  absl::Status insert_rows(const StoreTable& table, const std::vector<StoreRow>& rows) override;
+  absl::Status after_copy(const std::vector<StoreRow>& meta) override;
+
   // Fixes the random instance id that prefixes client tokens, so a
   // simulation's tokens (and with them the simulator's choices) repeat.
   absl::Status pin_instance_id(std::string_view id);
@@ -133,6 +138,9 @@ class SqliteStore final : public Store {
   absl::Status check_fence();
   absl::Status check_schema();
   absl::Status add_column(const char* table, const char* column, const char* declaration);
+  // Fills campaign_counts from a scan of customers, phones and attempts
+  // (after a copy wrote those rows without counting them).
+  absl::Status recount_campaigns();
   // A prepared statement for `sql`, prepared once per connection. `sql` must
   // be a string literal (the cache is keyed by its address).
   absl::StatusOr<sqlite::Stmt*> stmt(const char* sql);
