@@ -291,9 +291,23 @@ TEST_P(StoreContractTest, DuplicatePhonesAreKeptOnceAndAppendExtendsCustomers) {
   auto st = store_->status(campaign_);
   EXPECT_EQ(st->customers, 3);
   EXPECT_EQ(st->phones, 5);
+  EXPECT_EQ(st->customers_by_state[CustomerState::kPending], 3);
   auto claims = store_->claim(campaign_, 10, t(0), "n");
   ASSERT_EQ(claims->size(), 3u);
   EXPECT_EQ((*claims)[0].attributes_json, R"({"name":"Ann"})");
+
+  // A replace counts from nothing again: the old list's customers (one of
+  // them dialling now) are gone, the new one's are pending.
+  auto w3 = store_->begin_list(campaign_, LoadMode::kReplace);
+  ASSERT_TRUE(w3.ok());
+  EXPECT_TRUE(*(*w3)->add("D", "+12025550105", "{}", 2));
+  EXPECT_TRUE(*(*w3)->add("D", "+12025550106", "{}", 3));
+  ASSERT_TRUE((*w3)->commit().ok());
+  st = store_->status(campaign_);
+  EXPECT_EQ(st->customers, 1);
+  EXPECT_EQ(st->phones, 2);
+  EXPECT_EQ(st->customers_by_state[CustomerState::kPending], 1);
+  EXPECT_EQ(st->customers_by_state[CustomerState::kDialing], 0);
 }
 
 TEST_P(StoreContractTest, AnUncommittedReplaceLeavesThePreviousListIntact) {

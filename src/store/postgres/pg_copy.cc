@@ -107,6 +107,9 @@ absl::Status PgStore::insert_rows(const StoreTable& table, const std::vector<Sto
                                             " values for ", table.columns.size(), " columns"));
     }
   }
+  // after_copy() recounts campaign_counts: the count triggers' work
+  // (a join per chunk of phones) would be thrown away (kCountTriggers).
+  PD_RETURN_IF_ERROR(db_.exec("SET LOCAL powerdialer.counted_by_writer = 'on'"));
   // COPY's text format parses each value as its column's type (BIGINT,
   // TEXT), as it does for a list load.
   absl::Status s = db_.copy_begin(

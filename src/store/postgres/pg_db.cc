@@ -158,9 +158,13 @@ absl::Status Db::reconnect() {
         cat("cannot connect to the PostgreSQL store ", display_url_, ": ", mask_password(why)));
   }
   // Messages in English and times as numbers: the store parses nothing
-  // locale-dependent. Warnings (notices) stay off stderr.
+  // locale-dependent. Warnings (notices) stay off stderr. No JIT: the
+  // store's statements are short, and on a list nobody has ANALYZEd yet
+  // the planner's estimates pass jit_above_cost, so compiling took 17 ms
+  // of a 20 ms claim (bench/README.md, Stores).
   PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
-  PGresult* r = PQexec(conn_, "SET client_min_messages = warning; SET TIME ZONE 'UTC'");
+  PGresult* r =
+      PQexec(conn_, "SET client_min_messages = warning; SET TIME ZONE 'UTC'; SET jit = off");
   absl::Status s = result_status(r, "session settings");
   PQclear(r);
   return s;
