@@ -105,6 +105,10 @@ int run(const std::string& url, int64_t rows, int64_t calls, int batch) {
     batched += static_cast<int64_t>(claims->size());
   }
   const double batched_s = since(start);
+  // Left stopped, so the store can be copied on (`powerdialer migrate`).
+  if (auto s = store.transition(id, {CampaignState::kRunning}, CampaignState::kStopped); !s.ok()) {
+    return fail("transition", s.status());
+  }
   std::printf(", \"calls\": %lld, \"calls_per_s\": %.0f, \"batch\": %d, "
               "\"batched_calls_per_s\": %.0f}\n",
               static_cast<long long>(calls), static_cast<double>(calls) / single_s, batch,
