@@ -13,8 +13,8 @@
 //
 // Source files: pg_store.cc (schema, campaigns, configuration, lists,
 // claims with compliance, attempts, batches, checkpoints, leases and
-// fencing, settings, API tokens), pg_report.cc (status and every read-only
-// report), pg_dnc.cc (the do-not-call list), pg_copy.cc (moving a store).
+// fencing, settings, API tokens, status and every read-only report),
+// pg_dnc.cc (the do-not-call list), pg_copy.cc (moving a store).
 //
 // Thread-safety: one PgStore per thread (one connection each).
 #pragma once
@@ -80,7 +80,7 @@ class PgStore final : public Store {
   absl::Status commit_batch() override;
   void abort_batch() override;
 
-  // --- pg_report.cc -----------------------------------------------------
+  // --- reports ----------------------------------------------------------
   absl::StatusOr<CampaignStatus> status(CampaignId id) override;
   absl::StatusOr<uint64_t> data_version() override;
   absl::Status for_each_attempt(CampaignId id,
