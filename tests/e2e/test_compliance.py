@@ -29,6 +29,7 @@ except ImportError:  # Debian's python3-phonenumbers, under another interpreter
     import phonenumbers
 from phonenumbers import timezone as pn_timezone
 
+from binary_case import BinaryCase
 from local_aws import BIN, MotoServer, Standin, aws_env
 
 # Area codes, one or more per US zone; libphonenumber accepts 555-01xx
@@ -95,25 +96,10 @@ def first_opening(day_start_utc, phone):
     return t
 
 
-class ComplianceTest(unittest.TestCase):
-    def setUp(self):
-        self.dir = tempfile.mkdtemp(prefix="pd-e2e-compliance-")
-        self.db = os.path.join(self.dir, "c.db")
-        self.procs = []
-
-    def tearDown(self):
-        for p in self.procs:
-            if p.poll() is None:
-                p.kill()
-            p.communicate()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def pd(self, *args, ok=True, timeout=180, env=None):
-        p = subprocess.run([BIN, "--db", self.db, *args], capture_output=True, text=True,
-                           cwd=self.dir, timeout=timeout, env=env)
-        if ok:
-            self.assertEqual(p.returncode, 0, f"{args}: {p.stderr}")
-        return p
+class ComplianceTest(BinaryCase):
+    PREFIX = "pd-e2e-compliance-"
+    DB = "c.db"
+    TIMEOUT = 180
 
     def results(self):
         out = os.path.join(self.dir, f"results-{time.monotonic_ns()}.csv")
@@ -158,7 +144,7 @@ class ComplianceTest(unittest.TestCase):
         self.assertGreaterEqual(min(first.values()), day_start + timedelta(hours=2))
 
     def check_report(self, campaign):
-        p = self.pd("--campaign", campaign, "compliance", "--json", ok=False)
+        p = self.pd("--campaign", campaign, "compliance", "--json", ok=None)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         report = json.loads(p.stdout)
         self.assertEqual(report["violations"], 0, report)

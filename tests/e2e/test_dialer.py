@@ -6,16 +6,14 @@ twice for the same attempt, no abandons in power mode."""
 import csv
 import json
 import os
-import shutil
 import signal
 import subprocess
-import tempfile
 import time
 import unittest
 from collections import Counter
 from datetime import datetime, timezone
 
-BIN = os.environ.get("POWERDIALER_BIN", "build/powerdialer")
+from binary_case import BIN, BinaryCase
 OUTCOMES = {"connected", "no_answer", "busy", "invalid_number", "failed", "abandoned",
             "interrupted", "suppressed"}
 # Quick calls, so real-time runs finish in seconds.
@@ -30,25 +28,8 @@ def write_list(path, customers, phones_per_customer=1):
                 f.write(f"C{i:05d},+1202{2000000 + i * 10 + p:07d},Customer {i}\n")
 
 
-class DialerTest(unittest.TestCase):
-    def setUp(self):
-        self.dir = tempfile.mkdtemp(prefix="pd-e2e-dial-")
-        self.db = os.path.join(self.dir, "d.db")
-        self.procs = []
-
-    def tearDown(self):
-        for p in self.procs:
-            if p.poll() is None:
-                p.kill()
-            p.communicate()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def pd(self, *args, ok=True, timeout=120):
-        p = subprocess.run([BIN, "--db", self.db, *args], capture_output=True, text=True,
-                           cwd=self.dir, timeout=timeout)
-        if ok:
-            self.assertEqual(p.returncode, 0, f"{args}: {p.stderr}")
-        return p
+class DialerTest(BinaryCase):
+    PREFIX = "pd-e2e-dial-"
 
     def init_any_hour(self, *args):
         """`init`, and calls at any hour: this test is not about calling

@@ -4,32 +4,15 @@ binary, then a simulated campaign that must never dial a listed number."""
 import csv
 import json
 import os
-import shutil
-import subprocess
-import tempfile
 import unittest
 
 import test_serve
 
-BIN = os.environ.get("POWERDIALER_BIN", "build/powerdialer")
+from binary_case import BIN, BinaryCase
 
 
-class DncTest(unittest.TestCase):
-    def setUp(self):
-        self.dir = tempfile.mkdtemp(prefix="pd-e2e-dnc-")
-        self.db = os.path.join(self.dir, "d.db")
-
-    def tearDown(self):
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def pd(self, *args, ok=True, timeout=120):
-        p = subprocess.run([BIN, "--db", self.db, *args], capture_output=True, text=True,
-                           cwd=self.dir, timeout=timeout)
-        if ok:
-            self.assertEqual(p.returncode, 0, f"{args}: {p.stderr}")
-        else:
-            self.assertNotEqual(p.returncode, 0, f"{args} should fail: {p.stdout}")
-        return p
+class DncTest(BinaryCase):
+    PREFIX = "pd-e2e-dnc-"
 
     def write(self, name, text):
         with open(os.path.join(self.dir, name), "w") as f:

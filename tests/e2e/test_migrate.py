@@ -6,46 +6,30 @@ SQLite to PostgreSQL and back (a throw-away server, pgserver.py)."""
 import csv
 import json
 import os
-import shutil
 import signal
 import subprocess
-import tempfile
 import time
 import unittest
 
 from pgserver import PgServer
 import test_dialer  # not `from ... import DialerTest`: unittest would run its tests here too
-from test_dialer import BIN, write_list
+from binary_case import BIN, BinaryCase
+from test_dialer import write_list
 
 # What `status --json` shows that a move must keep.
 STATUS_KEYS = ("customers", "phones", "customers_by_state", "attempts", "attempts_by_outcome",
                "attempts_in_flight", "state")
 
 
-class MigrateBase(unittest.TestCase):
+class MigrateBase(BinaryCase):
     """A folder for the stores, the binary, and a half-dialled store."""
+    PREFIX = "pd-e2e-migrate-"
+    DB = "old.db"
     CUSTOMERS = 400
 
     def setUp(self):
-        self.dir = tempfile.mkdtemp(prefix="pd-e2e-migrate-")
-        self.old = os.path.join(self.dir, "old.db")
-        self.procs = []
-
-    def tearDown(self):
-        for p in self.procs:
-            if p.poll() is None:
-                p.kill()
-            p.communicate()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def pd(self, db, *args, ok=True, timeout=120):
-        p = subprocess.run([BIN, "--db", db, *args], capture_output=True, text=True,
-                           cwd=self.dir, timeout=timeout)
-        if ok:
-            self.assertEqual(p.returncode, 0, f"{args}: {p.stderr}")
-        else:
-            self.assertNotEqual(p.returncode, 0, f"{args} should fail: {p.stdout}")
-        return p
+        super().setUp()
+        self.old = self.db
 
     def migrate(self, src, dst, ok=True):
         p = subprocess.run([BIN, "migrate", "--from", src, "--to", dst], capture_output=True,
@@ -57,20 +41,20 @@ class MigrateBase(unittest.TestCase):
         return p
 
     def status(self, db):
-        return json.loads(self.pd(db, "status", "--json").stdout)
+        return json.loads(self.pd_on(db, "status", "--json").stdout)
 
     def results(self, db):
-        return list(csv.DictReader(self.pd(db, "results").stdout.splitlines()))
+        return list(csv.DictReader(self.pd_on(db, "results").stdout.splitlines()))
 
     def half_dialled_store(self):
         """A campaign whose dialer was killed part way through its list."""
-        self.pd(self.old, "init")
-        self.pd(self.old, "config", "set", "calling-hours", "00:00-24:00")
-        self.pd(self.old, "config", "set", "max-attempts", "2")
-        self.pd(self.old, "config", "set", "retry-delay", "1s")
+        self.pd_on(self.old, "init")
+        self.pd_on(self.old, "config", "set", "calling-hours", "00:00-24:00")
+        self.pd_on(self.old, "config", "set", "max-attempts", "2")
+        self.pd_on(self.old, "config", "set", "retry-delay", "1s")
         write_list(os.path.join(self.dir, "list.csv"), self.CUSTOMERS)
-        self.pd(self.old, "load", "list.csv")
-        self.pd(self.old, "dnc", "add", "+12022000030")
+        self.pd_on(self.old, "load", "list.csv")
+        self.pd_on(self.old, "dnc", "add", "+12022000030")
         run = subprocess.Popen([BIN, "--db", self.old, "run", "--speed", "40", "--agents", "6",
                                 "--seed", "4"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True, cwd=self.dir)
@@ -90,7 +74,7 @@ class MigrateTest(MigrateBase):
         # Its dialer died with the campaign running: migrate says to stop it.
         p = self.migrate(self.old, new, ok=False)
         self.assertIn("'default' is running", p.stderr)
-        self.pd(self.old, "stop")
+        self.pd_on(self.old, "stop")
         before = self.status(self.old)
         rows_before = self.results(self.old)
 
@@ -103,12 +87,12 @@ class MigrateTest(MigrateBase):
         self.assertEqual(rows_before, self.results(new))
         # The copy's own tokens and do-not-call list came along.
         self.assertIn("+12022000030",
-                      self.pd(new, "dnc", "check", "+12022000030").stdout)
+                      self.pd_on(new, "dnc", "check", "+12022000030").stdout)
         # The old store is as it was.
         self.assertEqual(rows_before, self.results(self.old))
 
         # The new store dials the rest: nobody twice, nobody lost.
-        self.pd(new, "run", "--speed", "2000", "--agents", "6", timeout=300)
+        self.pd_on(new, "run", "--speed", "2000", "--agents", "6", timeout=300)
         rows = self.results(new)
         self.assertGreater(len(rows), len(rows_before))
         test_dialer.DialerTest.check_results(self, rows, self.CUSTOMERS, max_attempts=2)
@@ -118,13 +102,13 @@ class MigrateTest(MigrateBase):
                           and r["outcome"] not in ("suppressed",)])
 
     def test_refuses_a_store_that_is_not_empty_and_changes_nothing(self):
-        self.pd(self.old, "init")
+        self.pd_on(self.old, "init")
         other = os.path.join(self.dir, "other.db")
-        self.pd(other, "--campaign", "mine", "init")
+        self.pd_on(other, "--campaign", "mine", "init")
         p = self.migrate(self.old, other, ok=False)
         self.assertIn("already holds rows in table 'campaigns'", p.stderr)
         self.assertIn("nothing was copied", p.stderr)
-        names = [c["campaign"] for c in json.loads(self.pd(other, "campaigns", "--json").stdout)]
+        names = [c["campaign"] for c in json.loads(self.pd_on(other, "campaigns", "--json").stdout)]
         self.assertEqual(names, ["mine"])
 
     def test_a_missing_source_is_named(self):
@@ -151,10 +135,10 @@ class MigratePostgresTest(MigrateBase):
 
     def test_a_half_dialled_campaign_moves_to_postgresql_finishes_there_and_moves_back(self):
         self.half_dialled_store()
-        self.pd(self.old, "stop")
+        self.pd_on(self.old, "stop")
         before = self.status(self.old)
         rows_before = self.results(self.old)
-        tokens_before = self.pd(self.old, "token", "list").stdout
+        tokens_before = self.pd_on(self.old, "token", "list").stdout
 
         pg = self.pg.create_database()
         p = self.migrate(self.old, pg)
@@ -164,7 +148,7 @@ class MigratePostgresTest(MigrateBase):
         for key in STATUS_KEYS:
             self.assertEqual(before.get(key), after.get(key), key)
         self.assertEqual(rows_before, self.results(pg))
-        self.assertEqual(tokens_before, self.pd(pg, "token", "list").stdout)
+        self.assertEqual(tokens_before, self.pd_on(pg, "token", "list").stdout)
         # The server's own counts agree with its rows (kept by triggers,
         # recounted after the copy), and no lease or node came along.
         self.assertEqual(self.psql(pg, "SELECT n FROM campaign_counts WHERE what = 'customers'"),
@@ -179,7 +163,7 @@ class MigratePostgresTest(MigrateBase):
         self.assertEqual(rows_before, self.results(pg))
 
         # PostgreSQL dials the rest: nobody twice, nobody lost.
-        self.pd(pg, "run", "--speed", "2000", "--agents", "6", timeout=300)
+        self.pd_on(pg, "run", "--speed", "2000", "--agents", "6", timeout=300)
         rows = self.results(pg)
         self.assertGreater(len(rows), len(rows_before))
         test_dialer.DialerTest.check_results(self, rows, self.CUSTOMERS, max_attempts=2)
@@ -195,13 +179,13 @@ class MigratePostgresTest(MigrateBase):
         for key in STATUS_KEYS:
             self.assertEqual(done.get(key), again.get(key), key)
         self.assertEqual(rows, self.results(back))
-        self.assertIn("+12022000030", self.pd(back, "dnc", "check", "+12022000030").stdout)
+        self.assertIn("+12022000030", self.pd_on(back, "dnc", "check", "+12022000030").stdout)
 
     def test_a_running_campaign_on_postgresql_is_refused_and_nothing_changes(self):
         pg = self.pg.create_database()
-        self.pd(pg, "init")
+        self.pd_on(pg, "init")
         write_list(os.path.join(self.dir, "list.csv"), 20)
-        self.pd(pg, "load", "list.csv")
+        self.pd_on(pg, "load", "list.csv")
         self.psql(pg, "UPDATE campaigns SET state = 'running'")
         dump = self.psql(pg, "SELECT string_agg(cust_id || state, ',' ORDER BY id) FROM customers")
         p = self.migrate(pg, os.path.join(self.dir, "new.db"), ok=False)
@@ -212,7 +196,7 @@ class MigratePostgresTest(MigrateBase):
         self.assertEqual(self.psql(pg, "SELECT state FROM campaigns"), "running")
 
     def test_an_unreachable_or_uninitialised_database_is_named_without_its_password(self):
-        self.pd(self.old, "init")
+        self.pd_on(self.old, "init")
         closed = f"postgresql://dialer:s3cret@127.0.0.1:{self.pg.port + 1}/nowhere"
         for args in ((self.old, closed), (closed, os.path.join(self.dir, "x.db"))):
             p = self.migrate(*args, ok=False)

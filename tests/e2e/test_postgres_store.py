@@ -6,15 +6,13 @@ customer is reached or exhausted, and no (customer, phone, attempt) repeats."""
 import csv
 import json
 import os
-import shutil
 import subprocess
-import tempfile
 import unittest
 from collections import Counter
 
 from pgserver import PgServer
 
-BIN = os.environ.get("POWERDIALER_BIN", "build/powerdialer")
+from binary_case import BIN, BinaryCase
 
 
 def write_list(path, customers, phones_per_customer=1):
@@ -25,7 +23,10 @@ def write_list(path, customers, phones_per_customer=1):
                 f.write(f"C{i:05d},+1202{2000000 + i * 10 + p:07d},Customer {i}\n")
 
 
-class PostgresStoreTest(unittest.TestCase):
+class PostgresStoreTest(BinaryCase):
+    PREFIX = "pd-e2e-pg-"
+    TIMEOUT = 180
+
     @classmethod
     def setUpClass(cls):
         cls.pg = PgServer()
@@ -35,18 +36,8 @@ class PostgresStoreTest(unittest.TestCase):
         cls.pg.close()
 
     def setUp(self):
-        self.dir = tempfile.mkdtemp(prefix="pd-e2e-pg-")
+        super().setUp()
         self.db = self.pg.create_database()
-
-    def tearDown(self):
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def pd(self, *args, ok=True, timeout=180, env=None):
-        p = subprocess.run([BIN, "--db", self.db, *args], capture_output=True, text=True,
-                           cwd=self.dir, timeout=timeout, env=env)
-        if ok:
-            self.assertEqual(p.returncode, 0, f"{args}: {p.stderr}")
-        return p
 
     def test_a_campaign_runs_to_the_end_on_postgresql(self):
         write_list(os.path.join(self.dir, "list.csv"), 80, phones_per_customer=2)
