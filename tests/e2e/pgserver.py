@@ -203,6 +203,21 @@ class PgServer:
             return "(no log)"
 
 
+class ServerPerClass:
+    """A unittest.TestCase mixin: one PgServer for the whole class, as
+    `cls.pg` (each test makes its own database with create_database())."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.pg = PgServer()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.pg.close()
+        super().tearDownClass()
+
+
 if __name__ == "__main__":
     # A server for a benchmark or a look by hand: prints a database's URL,
     # then serves until interrupted (Ctrl-C, SIGTERM).

@@ -11,7 +11,7 @@ import subprocess
 import time
 import unittest
 
-from pgserver import PgServer
+from pgserver import ServerPerClass
 import test_dialer  # not `from ... import DialerTest`: unittest would run its tests here too
 from binary_case import BIN, BinaryCase
 from test_dialer import write_list
@@ -119,16 +119,8 @@ class MigrateTest(MigrateBase):
         self.assertIn("same store", p.stderr)
 
 
-class MigratePostgresTest(MigrateBase):
+class MigratePostgresTest(ServerPerClass, MigrateBase):
     """The same moves through PostgreSQL: SQLite -> PostgreSQL -> SQLite."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.pg = PgServer()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.pg.close()
 
     def psql(self, url, sql):
         return self.pg.psql(sql, db=url.rsplit("/", 1)[1])

@@ -10,7 +10,7 @@ import subprocess
 import unittest
 from collections import Counter
 
-from pgserver import PgServer
+from pgserver import ServerPerClass
 
 from binary_case import BIN, BinaryCase
 
@@ -23,17 +23,9 @@ def write_list(path, customers, phones_per_customer=1):
                 f.write(f"C{i:05d},+1202{2000000 + i * 10 + p:07d},Customer {i}\n")
 
 
-class PostgresStoreTest(BinaryCase):
+class PostgresStoreTest(ServerPerClass, BinaryCase):
     PREFIX = "pd-e2e-pg-"
     TIMEOUT = 180
-
-    @classmethod
-    def setUpClass(cls):
-        cls.pg = PgServer()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.pg.close()
 
     def setUp(self):
         super().setUp()
