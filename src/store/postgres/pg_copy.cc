@@ -72,9 +72,9 @@ absl::Status PgStore::for_each_row(const StoreTable& table,
     // read before.
     PD_RETURN_IF_ERROR(db_.exec(cat("LOCK TABLE \"", table.name, "\" IN SHARE MODE")));
   }
-  PD_RETURN_IF_ERROR(db_.exec(cat("DECLARE pd_copy_rows NO SCROLL CURSOR FOR SELECT ",
-                                  quoted_columns(table.columns), " FROM ", from, " ORDER BY ",
-                                  order)));
+  PD_RETURN_IF_ERROR(
+      db_.exec(cat("DECLARE pd_copy_rows NO SCROLL CURSOR FOR SELECT ",
+                   quoted_columns(table.columns), " FROM ", from, " ORDER BY ", order)));
   const std::string fetch = cat("FETCH FORWARD ", kFetchRows, " FROM pd_copy_rows");
   StoreRow row(table.columns.size());
   while (true) {

@@ -70,13 +70,12 @@ absl::Status to_status(std::string_view display_url, PGconn* conn, PGresult* r,
   if (detail.empty() && conn != nullptr) detail = trimmed(PQerrorMessage(conn));
   const bool lost = conn == nullptr || PQstatus(conn) == CONNECTION_BAD;
   if (lost || state.substr(0, 2) == "08") {
-    return absl::UnavailableError(cat("the PostgreSQL store ", display_url,
-                                      " cannot be reached (", detail,
-                                      "); nothing was changed: try again"));
+    return absl::UnavailableError(cat("the PostgreSQL store ", display_url, " cannot be reached (",
+                                      detail, "); nothing was changed: try again"));
   }
   if (state == "40001" || state == "40P01") {
-    return absl::UnavailableError(cat("the PostgreSQL store ", display_url,
-                                      " is busy (", detail, "); try again"));
+    return absl::UnavailableError(
+        cat("the PostgreSQL store ", display_url, " is busy (", detail, "); try again"));
   }
   if (state == "57P01" || state == "57P02" || state == "57P03") {
     return absl::UnavailableError(cat("the PostgreSQL server ", display_url,
@@ -95,11 +94,11 @@ absl::Status to_status(std::string_view display_url, PGconn* conn, PGresult* r,
   }
   if (state == "55P03" || state == "53300" || state == "57014") {
     // lock_not_available, too_many_connections, query_canceled (timeouts).
-    return absl::UnavailableError(cat("the PostgreSQL store ", display_url, " is busy (",
-                                      detail, "); try again"));
+    return absl::UnavailableError(
+        cat("the PostgreSQL store ", display_url, " is busy (", detail, "); try again"));
   }
-  return absl::InternalError(cat(display_url, ": unexpected store error: ", detail, " (in \"",
-                                 what.substr(0, 80), "\")"));
+  return absl::InternalError(
+      cat(display_url, ": unexpected store error: ", detail, " (in \"", what.substr(0, 80), "\")"));
 }
 
 Result::Result(PGresult* r) : r_(r, &PQclear) {}
@@ -162,7 +161,8 @@ absl::Status Db::reconnect() {
   // store's statements are short, and on a list nobody has ANALYZEd yet
   // the planner's estimates pass jit_above_cost, so compiling took 17 ms
   // of a 20 ms claim (bench/README.md, Stores).
-  PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      conn_, [](void*, const char*) {}, nullptr);
   PGresult* r =
       PQexec(conn_, "SET client_min_messages = warning; SET TIME ZONE 'UTC'; SET jit = off");
   absl::Status s = result_status(r, "session settings");
@@ -206,8 +206,9 @@ bool safe_to_retry(std::string_view sql) {
   while (!sql.empty() && (sql.front() == ' ' || sql.front() == '\n')) sql.remove_prefix(1);
   auto starts = [&](std::string_view word) {
     return sql.size() >= word.size() &&
-           std::equal(word.begin(), word.end(), sql.begin(),
-                      [](char a, char b) { return a == std::toupper(static_cast<unsigned char>(b)); });
+           std::equal(word.begin(), word.end(), sql.begin(), [](char a, char b) {
+             return a == std::toupper(static_cast<unsigned char>(b));
+           });
   };
   return starts("SELECT") || sql == "BEGIN";
 }
@@ -244,8 +245,7 @@ absl::StatusOr<Result> Db::query(const char* sql, const std::vector<Param>& para
   return retrying_once(sql, [&] { return run_prepared(sql, sql, params); });
 }
 
-absl::StatusOr<Result> Db::query_dynamic(const std::string& sql,
-                                         const std::vector<Param>& params) {
+absl::StatusOr<Result> Db::query_dynamic(const std::string& sql, const std::vector<Param>& params) {
   return retrying_once(sql, [&] { return query_dynamic_once(sql, params); });
 }
 
@@ -310,11 +310,20 @@ void append_copy_value(std::string& out, const Param& v) {
   }
   for (const char c : *v) {
     switch (c) {
-      case '\\': out += "\\\\"; break;
-      case '\t': out += "\\t"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      default: out += c;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      default:
+        out += c;
     }
   }
 }
@@ -342,8 +351,7 @@ absl::Status Db::copy_row(const std::vector<Param>& values) {
 
 absl::Status Db::copy_end() {
   if (!copy_buffer_.empty()) {
-    const int rc =
-        PQputCopyData(conn_, copy_buffer_.data(), static_cast<int>(copy_buffer_.size()));
+    const int rc = PQputCopyData(conn_, copy_buffer_.data(), static_cast<int>(copy_buffer_.size()));
     copy_buffer_.clear();
     if (rc != 1) return to_status(display_url_, conn_, nullptr, "COPY data");
   }

@@ -361,8 +361,8 @@ class PgStore::Writer final : public ListWriter {
     if (c.rows() == 0) return absl::NotFoundError(cat("no campaign with id ", campaign_));
     const std::string state = c.str(0, 1);
     if (state == "running" || state == "stopping") {
-      return absl::FailedPreconditionError(cat("campaign '", c.text(0, 0), "' is ", state,
-                                               "; stop it before loading a list"));
+      return absl::FailedPreconditionError(
+          cat("campaign '", c.text(0, 0), "' is ", state, "; stop it before loading a list"));
     }
     if (mode == LoadMode::kReplace) {
       // The calls this reload forgets are kept in call_history as long as
@@ -398,8 +398,8 @@ class PgStore::Writer final : public ListWriter {
         seen_.insert(pair_hash(existing.text(i, 0), existing.text(i, 1)));
       }
     }
-    PD_RETURN_IF_ERROR(db.query("DELETE FROM rejects WHERE campaign_id = $1", {p(campaign_)})
-                           .status());
+    PD_RETURN_IF_ERROR(
+        db.query("DELETE FROM rejects WHERE campaign_id = $1", {p(campaign_)}).status());
     PD_RETURN_IF_ERROR(
         db.query("DELETE FROM reject_counts WHERE campaign_id = $1", {p(campaign_)}).status());
     // A new or extended list makes a finished campaign callable again.
@@ -407,9 +407,10 @@ class PgStore::Writer final : public ListWriter {
                                 "WHERE id = $1 AND state IN ('done', 'stopped')",
                                 {p(campaign_), p(wall_now_ms())})
                            .status());
-    PD_RETURN_IF_ERROR(db.exec("CREATE TEMP TABLE IF NOT EXISTS pd_list_stage(ord BIGINT, "
-                               "cust_id TEXT, e164 TEXT, attributes TEXT, line BIGINT, "
-                               "zones TEXT, region TEXT)"));
+    PD_RETURN_IF_ERROR(
+        db.exec("CREATE TEMP TABLE IF NOT EXISTS pd_list_stage(ord BIGINT, "
+                "cust_id TEXT, e164 TEXT, attributes TEXT, line BIGINT, "
+                "zones TEXT, region TEXT)"));
     return db.exec("TRUNCATE pd_list_stage");
   }
 
@@ -481,13 +482,12 @@ class PgStore::Writer final : public ListWriter {
               {p(campaign_)}));
       PD_RETURN_IF_ERROR(db.exec("SET LOCAL powerdialer.counted_by_writer = 'off'"));
       const int64_t added = customers.affected();
-      PD_RETURN_IF_ERROR(
-          db.query("INSERT INTO campaign_counts(campaign_id, what, n) "
-                   "VALUES ($1, 'customers', $2), ($1, 'customer:pending', $2), "
-                   "($1, 'phones', $3) ON CONFLICT (campaign_id, what) "
-                   "DO UPDATE SET n = campaign_counts.n + excluded.n",
-                   {p(campaign_), p(added), p(phones.affected())})
-              .status());
+      PD_RETURN_IF_ERROR(db.query("INSERT INTO campaign_counts(campaign_id, what, n) "
+                                  "VALUES ($1, 'customers', $2), ($1, 'customer:pending', $2), "
+                                  "($1, 'phones', $3) ON CONFLICT (campaign_id, what) "
+                                  "DO UPDATE SET n = campaign_counts.n + excluded.n",
+                                  {p(campaign_), p(added), p(phones.affected())})
+                             .status());
       PD_RETURN_IF_ERROR(db.exec("TRUNCATE pd_list_stage"));
     }
     for (const auto& [line, reason] : rejects_) {
@@ -536,12 +536,13 @@ class PgStore::Writer final : public ListWriter {
   absl::Status flush() {
     if (rows_.empty()) return absl::OkStatus();
     pg::Db& db = store_.db_;
-    PD_RETURN_IF_ERROR(db.copy_begin("COPY pd_list_stage(ord, cust_id, e164, attributes, line, "
-                                     "zones, region) FROM STDIN"));
+    PD_RETURN_IF_ERROR(
+        db.copy_begin("COPY pd_list_stage(ord, cust_id, e164, attributes, line, "
+                      "zones, region) FROM STDIN"));
     absl::Status s = absl::OkStatus();
     for (const Row& r : rows_) {
-      s = db.copy_row({p(ord_++), p(r.cust_id), p(r.e164), p(r.attributes), p(r.line),
-                       p(r.zones), p(r.region)});
+      s = db.copy_row({p(ord_++), p(r.cust_id), p(r.e164), p(r.attributes), p(r.line), p(r.zones),
+                       p(r.region)});
       if (!s.ok()) break;
     }
     absl::Status end = db.copy_end();
@@ -597,8 +598,8 @@ absl::StatusOr<int> PgStore::schema_version() {
   const long version = std::strtol(text.c_str(), &end, 10);
   if (end == text.c_str() || *end != '\0' || version < 1) {
     return absl::DataLossError(cat("the PostgreSQL store ", db_.display_url(),
-                                   " is damaged (its schema version reads '",
-                                   text.substr(0, 20), "')"));
+                                   " is damaged (its schema version reads '", text.substr(0, 20),
+                                   "')"));
   }
   return static_cast<int>(version);
 }
@@ -616,10 +617,10 @@ absl::Status PgStore::check_schema() {
                                              "; run 'powerdialer init --db URL' to upgrade it"));
   }
   if (version > kSchemaVersion) {
-    return absl::FailedPreconditionError(
-        cat("the PostgreSQL store ", db_.display_url(),
-            " was written by a newer powerdialer (schema version ", version,
-            "); this build knows version ", kSchemaVersion));
+    return absl::FailedPreconditionError(cat("the PostgreSQL store ", db_.display_url(),
+                                             " was written by a newer powerdialer (schema version ",
+                                             version, "); this build knows version ",
+                                             kSchemaVersion));
   }
   PD_ASSIGN_OR_RETURN(Result id, db_.query("SELECT value FROM meta WHERE key = 'instance_id'"));
   if (id.rows() > 0) instance_id_ = id.str(0, 0);
@@ -665,10 +666,10 @@ absl::Status PgStore::check_fence() {
   // FOR SHARE: a takeover (which updates the row) waits until this write
   // commits, and this write waits for a takeover in progress; either way
   // no write commits after the lease changed hands.
-  PD_ASSIGN_OR_RETURN(Result r, db_.query("SELECT 1 FROM leases WHERE campaign_id = $1 AND "
-                                          "owner = $2 AND token = $3 FOR SHARE",
-                                          {p(fence_->campaign), p(fence_->owner),
-                                           p(fence_->token)}));
+  PD_ASSIGN_OR_RETURN(Result r,
+                      db_.query("SELECT 1 FROM leases WHERE campaign_id = $1 AND "
+                                "owner = $2 AND token = $3 FOR SHARE",
+                                {p(fence_->campaign), p(fence_->owner), p(fence_->token)}));
   if (r.rows() == 0) return lost_lease_error(fence_->campaign, fence_->owner, fence_->token);
   return absl::OkStatus();
 }
@@ -703,8 +704,8 @@ absl::StatusOr<Campaign> PgStore::init_campaign(std::string_view name) {
 }
 
 absl::StatusOr<Campaign> PgStore::find_campaign(std::string_view name) {
-  PD_ASSIGN_OR_RETURN(Result r,
-                      db_.query("SELECT id, name, state FROM campaigns WHERE name = $1", {p(name)}));
+  PD_ASSIGN_OR_RETURN(
+      Result r, db_.query("SELECT id, name, state FROM campaigns WHERE name = $1", {p(name)}));
   if (r.rows() == 0) {
     return with_advice(absl::NotFoundError(cat("no campaign ", echo(name))),
                        {Remedy::kCreateCampaign, std::string(name), ""});
@@ -757,9 +758,10 @@ absl::StatusOr<std::map<std::string, std::string>> PgStore::config(CampaignId id
 
 absl::Status PgStore::set_config(CampaignId id, std::string_view key, std::string_view value) {
   return db_
-      .query("INSERT INTO config(campaign_id, key, value) VALUES($1, $2, $3) "
-             "ON CONFLICT (campaign_id, key) DO UPDATE SET value = excluded.value",
-             {p(id), p(key), p(value)})
+      .query(
+          "INSERT INTO config(campaign_id, key, value) VALUES($1, $2, $3) "
+          "ON CONFLICT (campaign_id, key) DO UPDATE SET value = excluded.value",
+          {p(id), p(key), p(value)})
       .status();
 }
 
@@ -942,17 +944,19 @@ absl::StatusOr<std::optional<WallTime>> PgStore::cap_lets_go(bool per_customer,
   std::vector<pg::Param> params{p(key), p(ms(now - window)), p(int64_t{cap - 1})};
   absl::StatusOr<Result> r =
       per_customer
-          ? db_.query("SELECT t FROM (SELECT a.started_at AS t FROM customers cu JOIN attempts a "
-                      "ON a.customer_id = cu.id WHERE cu.cust_id = $1 AND a.started_at > $2 "
-                      "AND a.outcome IS DISTINCT FROM 'suppressed' UNION ALL SELECT started_at "
-                      "FROM call_history WHERE cust_id = $1 AND started_at > $2) x "
-                      "ORDER BY t DESC LIMIT 1 OFFSET $3",
-                      params)
-          : db_.query("SELECT t FROM (SELECT started_at AS t FROM attempts WHERE phone = $1 AND "
-                      "started_at > $2 AND outcome IS DISTINCT FROM 'suppressed' UNION ALL "
-                      "SELECT started_at FROM call_history WHERE phone = $1 AND "
-                      "started_at > $2) x ORDER BY t DESC LIMIT 1 OFFSET $3",
-                      params);
+          ? db_.query(
+                "SELECT t FROM (SELECT a.started_at AS t FROM customers cu JOIN attempts a "
+                "ON a.customer_id = cu.id WHERE cu.cust_id = $1 AND a.started_at > $2 "
+                "AND a.outcome IS DISTINCT FROM 'suppressed' UNION ALL SELECT started_at "
+                "FROM call_history WHERE cust_id = $1 AND started_at > $2) x "
+                "ORDER BY t DESC LIMIT 1 OFFSET $3",
+                params)
+          : db_.query(
+                "SELECT t FROM (SELECT started_at AS t FROM attempts WHERE phone = $1 AND "
+                "started_at > $2 AND outcome IS DISTINCT FROM 'suppressed' UNION ALL "
+                "SELECT started_at FROM call_history WHERE phone = $1 AND "
+                "started_at > $2) x ORDER BY t DESC LIMIT 1 OFFSET $3",
+                params);
   if (!r.ok()) return r.status();
   std::optional<WallTime> out;
   if (r->rows() > 0) out = wall(r->int64(0, 0)) + window;
@@ -998,13 +1002,13 @@ absl::StatusOr<AbandonRates> PgStore::abandon_rates_under(CampaignId id,
   AbandonRates r;
   r.max_rate = policy.max_abandon_rate;
   r.today = ledger_day(now, policy.ledger_timezone);
-  PD_ASSIGN_OR_RETURN(
-      Result s, db_.query("SELECT coalesce(sum(answered), 0), coalesce(sum(abandoned), 0), "
-                          "coalesce(sum(CASE WHEN day = $3 THEN answered END), 0), "
-                          "coalesce(sum(CASE WHEN day = $3 THEN abandoned END), 0) "
-                          "FROM abandon_ledger WHERE campaign_id = $1 AND day >= $2 AND "
-                          "day <= $3",
-                          {p(id), p(days_before(r.today, 29)), p(r.today)}));
+  PD_ASSIGN_OR_RETURN(Result s,
+                      db_.query("SELECT coalesce(sum(answered), 0), coalesce(sum(abandoned), 0), "
+                                "coalesce(sum(CASE WHEN day = $3 THEN answered END), 0), "
+                                "coalesce(sum(CASE WHEN day = $3 THEN abandoned END), 0) "
+                                "FROM abandon_ledger WHERE campaign_id = $1 AND day >= $2 AND "
+                                "day <= $3",
+                                {p(id), p(days_before(r.today, 29)), p(r.today)}));
   if (s.rows() > 0) {
     r.answered_30d = s.int64(0, 0);
     r.abandoned_30d = s.int64(0, 1);
@@ -1025,12 +1029,13 @@ absl::Status PgStore::add_to_ledger(CampaignId id, Outcome outcome, WallTime at,
   if (!answered && abandoned == 0) return absl::OkStatus();
   PD_ASSIGN_OR_RETURN(const CompliancePolicy* policy, policy_for(id));
   return db_
-      .query("INSERT INTO abandon_ledger(campaign_id, day, answered, abandoned) "
-             "VALUES($1, $2, $4, $3) ON CONFLICT (campaign_id, day) DO UPDATE SET "
-             "answered = abandon_ledger.answered + excluded.answered, "
-             "abandoned = abandon_ledger.abandoned + excluded.abandoned",
-             {p(id), p(ledger_day(at, policy->ledger_timezone)), p(abandoned),
-              p(int64_t{answered ? 1 : 0})})
+      .query(
+          "INSERT INTO abandon_ledger(campaign_id, day, answered, abandoned) "
+          "VALUES($1, $2, $4, $3) ON CONFLICT (campaign_id, day) DO UPDATE SET "
+          "answered = abandon_ledger.answered + excluded.answered, "
+          "abandoned = abandon_ledger.abandoned + excluded.abandoned",
+          {p(id), p(ledger_day(at, policy->ledger_timezone)), p(abandoned),
+           p(int64_t{answered ? 1 : 0})})
       .status();
 }
 
@@ -1043,24 +1048,24 @@ absl::Status PgStore::defer(const Candidate& c, const Verdict& v) {
 
 absl::Status PgStore::suppress(CampaignId id, const Candidate& c, const Verdict& v, WallTime now,
                                std::string_view owner) {
-  PD_RETURN_IF_ERROR(
-      db_.query("INSERT INTO attempts(campaign_id, customer_id, phone_seq, phone, "
-                "attempt_on_phone, state, outcome, owner, started_at, ended_at, "
-                "callee_timezone, rule) VALUES($1, $2, $3, $4, $5, 'ended', "
-                "'suppressed', $6, $7, $7, $8, $9)",
-                {p(id), p(c.customer_id), p(int64_t{c.claim.phone_seq}), p(c.claim.phone),
-                 p(int64_t{c.claim.attempt_on_phone}), p(owner), p(ms(now)),
-                 p_text_or_null(c.claim.callee_timezone), p(v.reason())})
-          .status());
+  PD_RETURN_IF_ERROR(db_.query("INSERT INTO attempts(campaign_id, customer_id, phone_seq, phone, "
+                               "attempt_on_phone, state, outcome, owner, started_at, ended_at, "
+                               "callee_timezone, rule) VALUES($1, $2, $3, $4, $5, 'ended', "
+                               "'suppressed', $6, $7, $7, $8, $9)",
+                               {p(id), p(c.customer_id), p(int64_t{c.claim.phone_seq}),
+                                p(c.claim.phone), p(int64_t{c.claim.attempt_on_phone}), p(owner),
+                                p(ms(now)), p_text_or_null(c.claim.callee_timezone), p(v.reason())})
+                         .status());
   // On to the customer's next phone, due at once (the next round of the
   // claim looks at it); with none left the customer ends suppressed.
   return db_
-      .query("UPDATE customers SET held = NULL, "
-             "next_phone = CASE WHEN $2::bigint + 1 < (SELECT count(*) FROM phones "
-             "WHERE customer_id = $1) THEN $2::bigint + 1 ELSE next_phone END, "
-             "state = CASE WHEN $2::bigint + 1 < (SELECT count(*) FROM phones "
-             "WHERE customer_id = $1) THEN 'pending' ELSE 'suppressed' END WHERE id = $1",
-             {p(c.customer_id), p(int64_t{c.claim.phone_seq})})
+      .query(
+          "UPDATE customers SET held = NULL, "
+          "next_phone = CASE WHEN $2::bigint + 1 < (SELECT count(*) FROM phones "
+          "WHERE customer_id = $1) THEN $2::bigint + 1 ELSE next_phone END, "
+          "state = CASE WHEN $2::bigint + 1 < (SELECT count(*) FROM phones "
+          "WHERE customer_id = $1) THEN 'pending' ELSE 'suppressed' END WHERE id = $1",
+          {p(c.customer_id), p(int64_t{c.claim.phone_seq})})
       .status();
 }
 
@@ -1167,14 +1172,13 @@ absl::StatusOr<Store::Finished> PgStore::finish(AttemptId attempt, const Attempt
   // FOR UPDATE: two ends of one attempt (events arrive more than once)
   // take turns, and the second sees it ended.
   PD_ASSIGN_OR_RETURN(
-      Result f,
-      db_.query("SELECT a.state, a.customer_id, a.phone_seq, p.attempts, "
-                "(SELECT count(*) FROM phones WHERE customer_id = a.customer_id), "
-                "GREATEST(a.started_at, coalesce(a.answered_at, 0)), a.disposition, "
-                "a.phone, a.campaign_id FROM attempts a LEFT JOIN phones p ON "
-                "p.customer_id = a.customer_id AND p.seq = a.phone_seq WHERE a.id = $1 "
-                "FOR UPDATE OF a",
-                {p(attempt)}));
+      Result f, db_.query("SELECT a.state, a.customer_id, a.phone_seq, p.attempts, "
+                          "(SELECT count(*) FROM phones WHERE customer_id = a.customer_id), "
+                          "GREATEST(a.started_at, coalesce(a.answered_at, 0)), a.disposition, "
+                          "a.phone, a.campaign_id FROM attempts a LEFT JOIN phones p ON "
+                          "p.customer_id = a.customer_id AND p.seq = a.phone_seq WHERE a.id = $1 "
+                          "FOR UPDATE OF a",
+                          {p(attempt)}));
   if (f.rows() == 0) return absl::NotFoundError(cat("no attempt ", attempt));
   if (f.text(0, 0) == "ended") return Finished{};
   const bool was_connected = f.text(0, 0) == "connected";
@@ -1187,12 +1191,12 @@ absl::StatusOr<Store::Finished> PgStore::finish(AttemptId attempt, const Attempt
   const std::string phone = f.str(0, 7);
   const CampaignId campaign = f.int64(0, 8);
 
-  PD_RETURN_IF_ERROR(db_.query("UPDATE attempts SET state = 'ended', outcome = $2, ended_at = $3, "
-                               "disconnect_reason = $4, disposition = $5 WHERE id = $1",
-                               {p(attempt), p(to_string(end.outcome)), p(ms(end.ended_at)),
-                                p_text_or_null(end.disconnect_reason),
-                                p_text_or_null(end.disposition)})
-                         .status());
+  PD_RETURN_IF_ERROR(
+      db_.query("UPDATE attempts SET state = 'ended', outcome = $2, ended_at = $3, "
+                "disconnect_reason = $4, disposition = $5 WHERE id = $1",
+                {p(attempt), p(to_string(end.outcome)), p(ms(end.ended_at)),
+                 p_text_or_null(end.disconnect_reason), p_text_or_null(end.disposition)})
+          .status());
   PD_RETURN_IF_ERROR(add_to_ledger(campaign, end.outcome, end.ended_at, !was_connected));
   const DispositionRule* rule = rules.dispositions && !end.disposition.empty()
                                     ? find_disposition(*rules.dispositions, end.disposition)
@@ -1221,10 +1225,10 @@ absl::StatusOr<DispositionRules> PgStore::disposition_rules(CampaignId id) {
   auto rules = parse_dispositions(r.text(0, 0));
   if (!rules.ok()) {
     PD_ASSIGN_OR_RETURN(Campaign c, campaign_by_id(id));
-    return with_advice(absl::FailedPreconditionError(
-                           cat("stored configuration is invalid: dispositions: ",
-                               rules.status().message())),
-                       {Remedy::kSetConfig, c.name, "dispositions"});
+    return with_advice(
+        absl::FailedPreconditionError(
+            cat("stored configuration is invalid: dispositions: ", rules.status().message())),
+        {Remedy::kSetConfig, c.name, "dispositions"});
   }
   return rules;
 }
@@ -1242,13 +1246,13 @@ absl::StatusOr<DispositionApplied> PgStore::set_disposition(CampaignId id, Attem
   pg::Transaction txn(db_);
   PD_RETURN_IF_ERROR(txn.begin());
   PD_RETURN_IF_ERROR(check_fence());
-  PD_ASSIGN_OR_RETURN(
-      Result f, db_.query("SELECT a.state, a.customer_id, a.phone_seq, a.phone, a.outcome, "
-                          "cu.state, cu.cust_id, (SELECT max(id) FROM attempts WHERE "
-                          "customer_id = a.customer_id) FROM attempts a JOIN customers cu ON "
-                          "cu.id = a.customer_id WHERE a.id = $1 AND a.campaign_id = $2 "
-                          "FOR UPDATE OF a, cu",
-                          {p(attempt), p(id)}));
+  PD_ASSIGN_OR_RETURN(Result f,
+                      db_.query("SELECT a.state, a.customer_id, a.phone_seq, a.phone, a.outcome, "
+                                "cu.state, cu.cust_id, (SELECT max(id) FROM attempts WHERE "
+                                "customer_id = a.customer_id) FROM attempts a JOIN customers cu ON "
+                                "cu.id = a.customer_id WHERE a.id = $1 AND a.campaign_id = $2 "
+                                "FOR UPDATE OF a, cu",
+                                {p(attempt), p(id)}));
   if (f.rows() == 0) return absl::NotFoundError(cat("no attempt ", attempt, " in this campaign"));
   const bool ended = f.text(0, 0) == "ended";
   const int64_t customer_id = f.int64(0, 1);
@@ -1264,17 +1268,17 @@ absl::StatusOr<DispositionApplied> PgStore::set_disposition(CampaignId id, Attem
   const DispositionRule* rule = find_disposition(rules, code);
   if (callback_at && (rule == nullptr || rule->action != DispositionAction::kCallback)) {
     return absl::InvalidArgumentError(
-        cat("callback_at is only for a code the campaign's dispositions map to callback; ",
-            code, rule == nullptr ? " is not in the map" : cat(" is ", to_string(rule->action))));
+        cat("callback_at is only for a code the campaign's dispositions map to callback; ", code,
+            rule == nullptr ? " is not in the map" : cat(" is ", to_string(rule->action))));
   }
   if (ended && rule != nullptr && latest != attempt && customer_state == "dialing") {
     return absl::FailedPreconditionError(
         cat("customer ", cust_id, " is being called again (attempt ", latest,
             "); set the disposition of attempt ", attempt, " after that call ends"));
   }
-  PD_RETURN_IF_ERROR(db_.query("UPDATE attempts SET disposition = $2 WHERE id = $1",
-                               {p(attempt), p(code)})
-                         .status());
+  PD_RETURN_IF_ERROR(
+      db_.query("UPDATE attempts SET disposition = $2 WHERE id = $1", {p(attempt), p(code)})
+          .status());
   DispositionApplied out;
   if (rule != nullptr) out.action = std::string(to_string(rule->action));
   if (!ended || rule == nullptr) {
@@ -1369,9 +1373,8 @@ absl::StatusOr<CampaignStatus> PgStore::status(CampaignId id) {
     return rates.status();
   }
   // The counts the triggers keep: a handful of rows, whatever the list's size.
-  PD_ASSIGN_OR_RETURN(Result c,
-                      db_.query("SELECT what, n FROM campaign_counts WHERE campaign_id = $1",
-                                {p(id)}));
+  PD_ASSIGN_OR_RETURN(
+      Result c, db_.query("SELECT what, n FROM campaign_counts WHERE campaign_id = $1", {p(id)}));
   for (int i = 0; i < c.rows(); ++i) {
     const std::string_view what = c.text(i, 0);
     const int64_t n = c.int64(i, 1);
@@ -1514,8 +1517,8 @@ absl::Status PgStore::for_each_attempt_audit(CampaignId id,
       "ORDER BY a.id LIMIT $5";
   int64_t after = 0;
   while (true) {
-    PD_ASSIGN_OR_RETURN(Result r, db_.query(kSql, {p(id), p(after), p(k24h.count()),
-                                                   p(k7d.count()), p(kPage)}));
+    PD_ASSIGN_OR_RETURN(
+        Result r, db_.query(kSql, {p(id), p(after), p(k24h.count()), p(k7d.count()), p(kPage)}));
     for (int i = 0; i < r.rows(); ++i) {
       AttemptAudit a;
       a.id = r.int64(i, 0);
@@ -1554,14 +1557,14 @@ absl::StatusOr<std::optional<std::string>> PgStore::checkpoint(std::string_view 
 absl::Status PgStore::set_checkpoint(std::string_view stream, std::string_view shard,
                                      std::string_view sequence_number) {
   return db_
-      .query("INSERT INTO checkpoints(stream, shard, sequence) VALUES($1, $2, $3) "
-             "ON CONFLICT (stream, shard) DO UPDATE SET sequence = excluded.sequence",
-             {p(stream), p(shard), p(sequence_number)})
+      .query(
+          "INSERT INTO checkpoints(stream, shard, sequence) VALUES($1, $2, $3) "
+          "ON CONFLICT (stream, shard) DO UPDATE SET sequence = excluded.sequence",
+          {p(stream), p(shard), p(sequence_number)})
       .status();
 }
 
-absl::StatusOr<std::optional<int64_t>> PgStore::acquire_lease(CampaignId id,
-                                                              std::string_view owner,
+absl::StatusOr<std::optional<int64_t>> PgStore::acquire_lease(CampaignId id, std::string_view owner,
                                                               WallTime now, WallTime until) {
   // Two tries: a contender may insert the first lease row between our read
   // and our insert (then the row exists and the second try locks it).
@@ -1582,13 +1585,14 @@ absl::StatusOr<std::optional<int64_t>> PgStore::acquire_lease(CampaignId id,
       token = next.int64(0, 0);
     }
     absl::StatusOr<Result> w =
-        held.rows() > 0
-            ? db_.query("UPDATE leases SET owner = $2, expires_at = $3, token = $4 "
-                        "WHERE campaign_id = $1",
-                        {p(id), p(owner), p(ms(until)), p(token)})
-            : db_.query("INSERT INTO leases(campaign_id, owner, expires_at, token) "
-                        "VALUES($1, $2, $3, $4)",
-                        {p(id), p(owner), p(ms(until)), p(token)});
+        held.rows() > 0 ? db_.query(
+                              "UPDATE leases SET owner = $2, expires_at = $3, token = $4 "
+                              "WHERE campaign_id = $1",
+                              {p(id), p(owner), p(ms(until)), p(token)})
+                        : db_.query(
+                              "INSERT INTO leases(campaign_id, owner, expires_at, token) "
+                              "VALUES($1, $2, $3, $4)",
+                              {p(id), p(owner), p(ms(until)), p(token)});
     if (!w.ok()) {
       if (absl::IsAlreadyExists(w.status()) && attempt == 0) continue;
       return w.status();
@@ -1629,9 +1633,9 @@ absl::Status PgStore::heartbeat_node(std::string_view id, WallTime now, WallTime
                                {p(id), p(ms(until)), p(int64_t{draining ? 1 : 0})})
                          .status());
   // A node a day past its heartbeat is forgotten (as SqliteStore does).
-  PD_RETURN_IF_ERROR(db_.query("DELETE FROM nodes WHERE until_ms < $1",
-                               {p(ms(now) - kForgetNodeAfterMs)})
-                         .status());
+  PD_RETURN_IF_ERROR(
+      db_.query("DELETE FROM nodes WHERE until_ms < $1", {p(ms(now) - kForgetNodeAfterMs)})
+          .status());
   return txn.commit();
 }
 
