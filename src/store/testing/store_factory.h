@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <ostream>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -47,6 +48,8 @@ struct StoreKind {
 inline std::string store_kind_name(const ::testing::TestParamInfo<StoreKind>& info) {
   return info.param.name;
 }
+// What gtest prints for the parameter (its name, not the struct's bytes).
+inline void PrintTo(const StoreKind& kind, std::ostream* os) { *os << kind.name; }
 
 // SQLite: a file in a temporary folder of its own.
 StoreKind sqlite_store_kind();
