@@ -14,11 +14,13 @@ class CtrAbandonsTest(PacingOnConnectCase):
         # Over-dialled hard on purpose (this test is about reading abandons,
         # not about avoiding them), with customers who wait a few seconds:
         # some hang up in the queue, some are put through after more than
-        # 2 s. Both are abandons in the CTRs, as Connect writes them.
+        # 2 s. Both are abandons in the CTRs, as Connect writes them. 100
+        # customers and a 6 s mean patience give 6-8 of each a run (60 and
+        # 4 s left a run with no late connect now and then: a flaky test).
         self.start_standin("--answer-rate", "0.6", "--talk-mean", "6s", "--acw-mean", "2s",
-                           "--patience", "4s",
+                           "--patience", "6s",
                            "--patience-dist", "exponential")
-        self.configure("progressive", customers=60, lines="3")
+        self.configure("progressive", customers=100, lines="3")
         self.pd("config", "set", "max-abandon-rate", "100%")  # let it dial on
         self.pd("config", "set", "target-abandon-rate", "100%")
         out = self.pd("run", "--backend", "connect", timeout=400).stdout
@@ -26,7 +28,7 @@ class CtrAbandonsTest(PacingOnConnectCase):
         ledger = self.standin.contacts()
         by_contact = {c["contact_id"]: c for c in ledger}
         rows = list(csv.DictReader(io.StringIO(self.pd("results").stdout)))
-        self.assertEqual(len(rows), 60)
+        self.assertEqual(len(rows), 100)
         for r in rows:
             self.assertEqual(r["outcome"], by_contact[r["contact_id"]]["outcome"], r)
 
