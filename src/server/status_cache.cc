@@ -32,13 +32,18 @@ absl::StatusOr<CampaignStatus> StatusCache::status_locked(CampaignId id) {
   return st;
 }
 
-absl::StatusOr<std::vector<Campaign>> StatusCache::campaigns() {
-  std::lock_guard<std::mutex> lock(mu_);
-  PD_RETURN_IF_ERROR(refresh_version());
+absl::StatusOr<const std::vector<Campaign>*> StatusCache::campaigns_locked() {
   if (!campaigns_) {
     PD_ASSIGN_OR_RETURN(campaigns_, store_->list_campaigns());
   }
-  return *campaigns_;
+  return &*campaigns_;
+}
+
+absl::StatusOr<std::vector<Campaign>> StatusCache::campaigns() {
+  std::lock_guard<std::mutex> lock(mu_);
+  PD_RETURN_IF_ERROR(refresh_version());
+  PD_ASSIGN_OR_RETURN(const std::vector<Campaign>* campaigns, campaigns_locked());
+  return *campaigns;
 }
 
 absl::StatusOr<CampaignStatus> StatusCache::status(CampaignId id) {
@@ -50,12 +55,10 @@ absl::StatusOr<CampaignStatus> StatusCache::status(CampaignId id) {
 absl::StatusOr<std::vector<CampaignStatus>> StatusCache::all() {
   std::lock_guard<std::mutex> lock(mu_);
   PD_RETURN_IF_ERROR(refresh_version());
-  if (!campaigns_) {
-    PD_ASSIGN_OR_RETURN(campaigns_, store_->list_campaigns());
-  }
+  PD_ASSIGN_OR_RETURN(const std::vector<Campaign>* campaigns, campaigns_locked());
   std::vector<CampaignStatus> out;
-  out.reserve(campaigns_->size());
-  for (const Campaign& c : *campaigns_) {
+  out.reserve(campaigns->size());
+  for (const Campaign& c : *campaigns) {
     PD_ASSIGN_OR_RETURN(CampaignStatus st, status_locked(c.id));
     out.push_back(std::move(st));
   }
@@ -71,13 +74,11 @@ absl::StatusOr<std::optional<DialerHealth>> StatusCache::dialer(const Campaign& 
 absl::StatusOr<StatusCache::CampaignView> StatusCache::view(std::string_view name, WallTime now) {
   std::lock_guard<std::mutex> lock(mu_);
   PD_RETURN_IF_ERROR(refresh_version());
-  if (!campaigns_) {
-    PD_ASSIGN_OR_RETURN(campaigns_, store_->list_campaigns());
-  }
-  auto it = std::find_if(campaigns_->begin(), campaigns_->end(),
+  PD_ASSIGN_OR_RETURN(const std::vector<Campaign>* campaigns, campaigns_locked());
+  auto it = std::find_if(campaigns->begin(), campaigns->end(),
                          [&](const Campaign& c) { return c.name == name; });
   CampaignId id = 0;
-  if (it != campaigns_->end()) {
+  if (it != campaigns->end()) {
     id = it->id;
   } else {
     // Not listed: the store says why, in its own words (or finds it, made

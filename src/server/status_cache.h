@@ -65,6 +65,8 @@ class StatusCache {
   absl::Status refresh_version();
   absl::StatusOr<CampaignStatus> status_locked(CampaignId id);
   absl::StatusOr<CampaignPacing> pacing_locked(const CampaignStatus& status);
+  // The campaigns as of the version read last (read once per version).
+  absl::StatusOr<const std::vector<Campaign>*> campaigns_locked();
 
   mutable std::mutex mu_;
   std::unique_ptr<Store> store_;                    // guarded by mu_

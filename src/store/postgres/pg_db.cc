@@ -2,8 +2,6 @@
 
 #include <libpq-fe.h>
 
-#include <algorithm>
-#include <cctype>
 #include <charconv>
 #include <cstdlib>
 #include <utility>
@@ -203,14 +201,8 @@ namespace {
 // connection cannot apply anything twice. A write outside a transaction
 // is not retried: whether it committed before the loss is unknown.
 bool safe_to_retry(std::string_view sql) {
-  while (!sql.empty() && (sql.front() == ' ' || sql.front() == '\n')) sql.remove_prefix(1);
-  auto starts = [&](std::string_view word) {
-    return sql.size() >= word.size() &&
-           std::equal(word.begin(), word.end(), sql.begin(), [](char a, char b) {
-             return a == std::toupper(static_cast<unsigned char>(b));
-           });
-  };
-  return starts("SELECT") || sql == "BEGIN";
+  sql = trim(sql);
+  return to_upper(sql.substr(0, 6)) == "SELECT" || sql == "BEGIN";
 }
 
 }  // namespace
