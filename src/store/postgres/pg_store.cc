@@ -448,6 +448,7 @@ class PgStore::Writer final : public ListWriter {
       // The two merges count their rows themselves (see kCountTriggers):
       // every customer they add is pending, and of this campaign.
       PD_RETURN_IF_ERROR(db.exec("SET LOCAL powerdialer.counted_by_writer = 'on'"));
+      const bool append = mode_ == LoadMode::kAppend;
       // Each customer once, with the attributes and line of their first row.
       // A replaced list has no customers left to conflict with.
       PD_ASSIGN_OR_RETURN(
@@ -457,28 +458,24 @@ class PgStore::Writer final : public ListWriter {
                   "SELECT $1, cust_id, attributes, line FROM (SELECT DISTINCT ON (cust_id) "
                   "cust_id, attributes, line, ord FROM pd_list_stage ORDER BY cust_id, ord) s "
                   "ORDER BY ord",
-                  mode_ == LoadMode::kAppend ? " ON CONFLICT (campaign_id, cust_id) DO NOTHING"
-                                             : ""),
+                  append ? " ON CONFLICT (campaign_id, cust_id) DO NOTHING" : ""),
               {p(campaign_)}));
       // Phones numbered after those the customer has, in file order (a
       // replaced list's customers have none yet).
       PD_ASSIGN_OR_RETURN(
           Result phones,
           db.query_dynamic(
-              mode_ == LoadMode::kAppend
-                  ? "INSERT INTO phones(customer_id, seq, e164, zones, region) "
-                    "SELECT cu.id, coalesce((SELECT max(seq) FROM phones x WHERE "
-                    "x.customer_id = cu.id), -1) + row_number() OVER (PARTITION BY cu.id "
-                    "ORDER BY s.ord), s.e164, s.zones, s.region FROM (SELECT DISTINCT ON "
-                    "(cust_id, e164) * FROM pd_list_stage ORDER BY cust_id, e164, ord) s "
-                    "JOIN customers cu ON cu.campaign_id = $1 AND cu.cust_id = s.cust_id "
-                    "WHERE NOT EXISTS (SELECT 1 FROM phones y WHERE y.customer_id = cu.id "
-                    "AND y.e164 = s.e164)"
-                  : "INSERT INTO phones(customer_id, seq, e164, zones, region) "
-                    "SELECT cu.id, row_number() OVER (PARTITION BY cu.id ORDER BY s.ord) - 1, "
-                    "s.e164, s.zones, s.region FROM (SELECT DISTINCT ON (cust_id, e164) * "
-                    "FROM pd_list_stage ORDER BY cust_id, e164, ord) s JOIN customers cu "
-                    "ON cu.campaign_id = $1 AND cu.cust_id = s.cust_id",
+              cat("INSERT INTO phones(customer_id, seq, e164, zones, region) SELECT cu.id, ",
+                  append ? "coalesce((SELECT max(seq) FROM phones x WHERE x.customer_id = cu.id), "
+                           "-1)"
+                         : "-1",
+                  " + row_number() OVER (PARTITION BY cu.id ORDER BY s.ord), s.e164, s.zones, "
+                  "s.region FROM (SELECT DISTINCT ON (cust_id, e164) * FROM pd_list_stage "
+                  "ORDER BY cust_id, e164, ord) s JOIN customers cu ON cu.campaign_id = $1 AND "
+                  "cu.cust_id = s.cust_id",
+                  append ? " WHERE NOT EXISTS (SELECT 1 FROM phones y WHERE y.customer_id = cu.id "
+                           "AND y.e164 = s.e164)"
+                         : ""),
               {p(campaign_)}));
       PD_RETURN_IF_ERROR(db.exec("SET LOCAL powerdialer.counted_by_writer = 'off'"));
       const int64_t added = customers.affected();
