@@ -282,6 +282,7 @@ TEST_P(StoreContractTest, DuplicatePhonesAreKeptOnceAndAppendExtendsCustomers) {
   EXPECT_TRUE(*(*w)->add("B", "+12025550101", "{}", 3));
   EXPECT_FALSE(*(*w)->add("A", "+12025550100", "{}", 4));
   EXPECT_TRUE(*(*w)->add("A", "+12025550102", "{}", 5));
+  EXPECT_FALSE(*(*w)->add("A", "+12025550102", "{}", 6));
   ASSERT_TRUE((*w)->commit().ok());
   auto w2 = store_->begin_list(campaign_, LoadMode::kAppend);
   ASSERT_TRUE(w2.ok());
@@ -308,6 +309,50 @@ TEST_P(StoreContractTest, DuplicatePhonesAreKeptOnceAndAppendExtendsCustomers) {
   EXPECT_EQ(st->phones, 2);
   EXPECT_EQ(st->customers_by_state[CustomerState::kPending], 1);
   EXPECT_EQ(st->customers_by_state[CustomerState::kDialing], 0);
+}
+
+// A list long enough that its rows are written in several parts (the
+// PostgreSQL store takes customer ids in blocks, 1,000 first, and
+// streams phones between them): a customer's second phone, far down the
+// file, joins the customer from an earlier part, after their first.
+TEST_P(StoreContractTest, ALongListKeepsEachCustomerOnceWithTheirPhonesInFileOrder) {
+  constexpr int kCustomers = 1200;
+  auto w = store_->begin_list(campaign_, LoadMode::kReplace);
+  ASSERT_TRUE(w.ok()) << w.status();
+  for (int i = 0; i < kCustomers; ++i) {
+    auto added =
+        (*w)->add(cat("C", i), fmt::format("+1202555{:04d}", i), cat("{\"i\":", i, "}"), i + 2, {});
+    ASSERT_TRUE(added.ok()) << added.status();
+  }
+  for (int i = kCustomers - 1; i >= 0; i -= 2) {
+    EXPECT_FALSE(*(*w)->add(cat("C", i), fmt::format("+1202555{:04d}", i), "{}", 0, {}));
+    EXPECT_TRUE(*(*w)->add(cat("C", i), fmt::format("+1203555{:04d}", i), "{}", 0, {}));
+  }
+  ASSERT_TRUE((*w)->commit().ok());
+  auto st = store_->status(campaign_);
+  ASSERT_TRUE(st.ok()) << st.status();
+  EXPECT_EQ(st->customers, kCustomers);
+  EXPECT_EQ(st->phones, kCustomers + kCustomers / 2);
+  auto claims = store_->claim(campaign_, kCustomers + 1, t(0), "n");
+  ASSERT_TRUE(claims.ok()) << claims.status();
+  ASSERT_EQ(claims->size(), static_cast<size_t>(kCustomers));
+  std::set<std::string> seen;
+  for (const Claim& c : *claims) {
+    ASSERT_TRUE(seen.insert(c.cust_id).second) << c.cust_id << " claimed twice";
+    const std::string i = c.cust_id.substr(1);
+    EXPECT_EQ(c.phone, fmt::format("+1202555{:04d}", std::stoi(i))) << c.cust_id;
+    EXPECT_EQ(c.attributes_json, cat("{\"i\":", i, "}")) << c.cust_id;
+  }
+  // The odd customers' second phone is next, once their first is done.
+  for (const Claim& c : *claims) {
+    ASSERT_TRUE(store_->finish(c.attempt_id, {Outcome::kNoAnswer, t(1), "", ""}, {}).ok());
+  }
+  auto again = store_->claim(campaign_, kCustomers + 1, t(100000), "n");
+  ASSERT_TRUE(again.ok()) << again.status();
+  ASSERT_EQ(again->size(), static_cast<size_t>(kCustomers / 2));
+  for (const Claim& c : *again) {
+    EXPECT_EQ(c.phone, fmt::format("+1203555{:04d}", std::stoi(c.cust_id.substr(1)))) << c.cust_id;
+  }
 }
 
 TEST_P(StoreContractTest, AnUncommittedReplaceLeavesThePreviousListIntact) {
@@ -541,11 +586,11 @@ TEST_P(StoreContractTest, WhereACalleeIsTravelsFromTheListToTheClaimAndTheResult
   EXPECT_EQ((*claims)[0].callee_timezone, "America/Chicago America/Denver");
   EXPECT_EQ((*claims)[1].callee_timezone, "");
   std::vector<std::string> zones;
-  ASSERT_TRUE(store_
-                  ->for_each_attempt(campaign_, [&](const AttemptRecord& a) {
-                    zones.push_back(a.callee_timezone);
-                  })
-                  .ok());
+  ASSERT_TRUE(
+      store_
+          ->for_each_attempt(campaign_,
+                             [&](const AttemptRecord& a) { zones.push_back(a.callee_timezone); })
+          .ok());
   EXPECT_EQ(zones, (std::vector<std::string>{"America/Chicago America/Denver", ""}));
 }
 
@@ -566,8 +611,10 @@ TEST_P(StoreContractTest, TheCallingWindowHoldsACustomerUntilItOpensInTheirZone)
   {
     auto w = store_->begin_list(campaign_, LoadMode::kReplace);
     ASSERT_TRUE(w.ok());
-    ASSERT_TRUE(*(*w)->add("CHI", "+13125550100", "{}", 2, CalleeFacts{{"America/Chicago"}, "US-IL"}));
-    ASSERT_TRUE(*(*w)->add("NYC", "+12125550100", "{}", 3, CalleeFacts{{"America/New_York"}, "US-NY"}));
+    ASSERT_TRUE(
+        *(*w)->add("CHI", "+13125550100", "{}", 2, CalleeFacts{{"America/Chicago"}, "US-IL"}));
+    ASSERT_TRUE(
+        *(*w)->add("NYC", "+12125550100", "{}", 3, CalleeFacts{{"America/New_York"}, "US-NY"}));
     ASSERT_TRUE((*w)->commit().ok());
   }
   // 07:30 in Chicago, 08:30 in New York: only New York is callable.
@@ -598,9 +645,9 @@ TEST_P(StoreContractTest, APhoneWithNoZoneIsSuppressedOrDialledInTheDefaultTimez
   ASSERT_TRUE(store_->unset_config(campaign_, "calling-hours").ok());
   {
     auto w = store_->begin_list(campaign_, LoadMode::kReplace);
-    ASSERT_TRUE(*(*w)->add("TF", "+18005550100", "{}", 2));     // toll-free: no zone
+    ASSERT_TRUE(*(*w)->add("TF", "+18005550100", "{}", 2));  // toll-free: no zone
     ASSERT_TRUE(*(*w)->add("TF", "+13125550100", "{}", 2, CalleeFacts{{"America/Chicago"}, ""}));
-    ASSERT_TRUE(*(*w)->add("TF2", "+18885550100", "{}", 3));    // only a toll-free number
+    ASSERT_TRUE(*(*w)->add("TF2", "+18885550100", "{}", 3));  // only a toll-free number
     ASSERT_TRUE((*w)->commit().ok());
   }
   auto claims = store_->claim(campaign_, 5, dec2(16), "me");  // 10:00 in Chicago
@@ -612,7 +659,8 @@ TEST_P(StoreContractTest, APhoneWithNoZoneIsSuppressedOrDialledInTheDefaultTimez
   ASSERT_TRUE(store_
                   ->for_each_attempt(campaign_,
                                      [&](const AttemptRecord& a) {
-                                       if (a.outcome == Outcome::kSuppressed) rules.push_back(a.rule);
+                                       if (a.outcome == Outcome::kSuppressed)
+                                         rules.push_back(a.rule);
                                      })
                   .ok());
   ASSERT_EQ(rules.size(), 2u);
@@ -628,7 +676,7 @@ TEST_P(StoreContractTest, APhoneWithNoZoneIsSuppressedOrDialledInTheDefaultTimez
     ASSERT_TRUE((*w)->commit().ok());
   }
   EXPECT_TRUE(store_->claim(campaign_, 5, dec2(15), "me")->empty());  // 07:00 in LA
-  claims = store_->claim(campaign_, 5, dec2(16), "me");                // 08:00 in LA
+  claims = store_->claim(campaign_, 5, dec2(16), "me");               // 08:00 in LA
   ASSERT_EQ(claims->size(), 1u);
   EXPECT_EQ((*claims)[0].callee_timezone, "America/Los_Angeles");
 }
@@ -637,7 +685,8 @@ TEST_P(StoreContractTest, StoredRegionRulesNarrowTheWindowForThatRegion) {
   ASSERT_TRUE(store_->unset_config(campaign_, "calling-hours").ok());
   {
     auto w = store_->begin_list(campaign_, LoadMode::kReplace);
-    ASSERT_TRUE(*(*w)->add("FL", "+13055550100", "{}", 2, CalleeFacts{{"America/New_York"}, "US-FL"}));
+    ASSERT_TRUE(
+        *(*w)->add("FL", "+13055550100", "{}", 2, CalleeFacts{{"America/New_York"}, "US-FL"}));
     ASSERT_TRUE((*w)->commit().ok());
   }
   // 20:30 in Miami: the built-in Florida rule (to 20:00) holds it.
@@ -646,13 +695,14 @@ TEST_P(StoreContractTest, StoredRegionRulesNarrowTheWindowForThatRegion) {
   EXPECT_EQ(st->next_callable_held, "calling-window America/New_York");
   // Rules stored without Florida's hours: the campaign's 21:00 holds.
   ASSERT_TRUE(store_->set_setting("region-rules", "[US-GA]\nhours = 09:00-20:00\n").ok());
-  ASSERT_TRUE(store_->set_config(campaign_, "max-attempts", "1").ok());  // a config change
+  ASSERT_TRUE(store_->set_config(campaign_, "max-attempts", "1").ok());    // a config change
   EXPECT_EQ(store_->claim(campaign_, 5, dec2(25, 30), "me")->size(), 0u);  // still held to 08:00
   // A bad stored text stops the claim with a message naming it.
   ASSERT_TRUE(store_->set_setting("region-rules", "[US-FL]\nhours = soon\n").ok());
   auto bad = store_->claim(campaign_, 5, dec2(37), "me");
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(std::string(bad.status().message()).find("region rules:2: key 'hours'"), std::string::npos)
+  EXPECT_NE(std::string(bad.status().message()).find("region rules:2: key 'hours'"),
+            std::string::npos)
       << bad.status();
 }
 TEST_P(StoreContractTest, NodesAreLiveUntilTheirHeartbeatLapses) {

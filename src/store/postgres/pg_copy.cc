@@ -1,4 +1,5 @@
 // PgStore's side of moving a store (store/store_copy.h).
+#include <algorithm>
 #include <set>
 
 #include "core/status_macros.h"
@@ -107,15 +108,56 @@ absl::Status PgStore::insert_rows(const StoreTable& table, const std::vector<Sto
                                             " values for ", table.columns.size(), " columns"));
     }
   }
+  if (table.name == "customers") {
+    // Rows go to their campaign's partition, made here as a list load
+    // would make it (pg_store.cc, kSchema).
+    const auto col = std::find(table.columns.begin(), table.columns.end(), "campaign_id");
+    std::set<std::string> campaigns;
+    for (const StoreRow& row : rows) {
+      if (col == table.columns.end()) break;
+      const auto& v = row[static_cast<size_t>(col - table.columns.begin())];
+      if (v) campaigns.insert(*v);
+    }
+    for (const std::string& campaign : campaigns) {
+      PD_RETURN_IF_ERROR(
+          db_.query("SELECT pd_list_partitions($1::bigint)", {p(campaign)}).status());
+    }
+  }
+  // A phone's row in PostgreSQL also names its customer's campaign (the
+  // partition key), which SQLite's does not: the rows are staged and take
+  // it from their customer, copied before them.
+  const bool phones = table.name == "phones";
+  const std::string target = phones ? "pd_copy_phones" : cat("\"", table.name, "\"");
+  if (phones) {
+    PD_RETURN_IF_ERROR(db_.exec(cat("CREATE TEMP TABLE IF NOT EXISTS pd_copy_phones AS SELECT ",
+                                    quoted_columns(table.columns),
+                                    " FROM phones WITH NO DATA; "
+                                    "TRUNCATE pd_copy_phones")));
+  }
   // after_copy() recounts campaign_counts: the count triggers' work
   // (a join per chunk of phones) would be thrown away (kCountTriggers).
   PD_RETURN_IF_ERROR(db_.exec("SET LOCAL powerdialer.counted_by_writer = 'on'"));
   // COPY's text format parses each value as its column's type (BIGINT,
   // TEXT), as it does for a list load.
-  absl::Status s = db_.copy_begin(
-      cat("COPY \"", table.name, "\"(", quoted_columns(table.columns), ") FROM STDIN"));
+  absl::Status s =
+      db_.copy_begin(cat("COPY ", target, "(", quoted_columns(table.columns), ") FROM STDIN"));
   for (size_t i = 0; s.ok() && i < rows.size(); ++i) s = db_.copy_row(rows[i]);
   if (s.ok()) s = db_.copy_end();
+  if (s.ok() && phones) {
+    const std::string columns = quoted_columns(table.columns);
+    absl::StatusOr<Result> moved = db_.query_dynamic(
+        cat("INSERT INTO phones(", columns, ", campaign_id) SELECT s.*, cu.campaign_id FROM (",
+            "SELECT ", columns,
+            " FROM pd_copy_phones) s JOIN customers cu ON cu.id = "
+            "s.customer_id"),
+        {});
+    if (!moved.ok()) {
+      s = moved.status();
+    } else if (moved->affected() != static_cast<int64_t>(rows.size())) {
+      s = absl::FailedPreconditionError(cat(static_cast<int64_t>(rows.size()) - moved->affected(),
+                                            " phone rows name a customer the copy does not have"));
+    }
+  }
   if (!s.ok()) {
     return absl::Status(s.code(), cat("copying into table '", table.name, "': ", s.message()));
   }

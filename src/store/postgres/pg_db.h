@@ -80,6 +80,9 @@ class Db {
   // One row; values are escaped here (NULL as \N).
   absl::Status copy_row(std::initializer_list<Param> values);
   absl::Status copy_row(const std::vector<Param>& values);
+  // Rows its caller wrote in COPY's text format (append_copy_field), each
+  // ending in '\n': a writer of millions of values skips a Param each.
+  absl::Status copy_data(std::string_view rows);
   absl::Status copy_end();
 
   // True inside BEGIN ... COMMIT (libpq's transaction status).
@@ -152,6 +155,11 @@ class Transaction {
   Db& db_;
   bool open_ = false;
 };
+
+// Appends `v` to a row in COPY's text format: escaped, and after a tab
+// unless it is the row's first field.
+void append_copy_field(std::string& row, std::string_view v, bool first = false);
+void append_copy_field(std::string& row, int64_t v, bool first = false);
 
 // Masks the password of a postgresql:// URL or key=value string.
 std::string mask_password(std::string_view url);

@@ -36,8 +36,10 @@ class PgStore final : public Store {
   // transaction's counting to it when it says so (a list load's merge, a
   // migrate's copy), and customers has no foreign key to campaigns. A
   // version-6 store must be upgraded (`init`) before this build writes to
-  // it: its triggers would count a load's rows a second time.
-  static constexpr int kSchemaVersion = 7;
+  // it: its triggers would count a load's rows a second time. 8:
+  // customers is partitioned by campaign, so a new list is indexed once
+  // (PgStore::Writer); `init` moves a version-7 store's rows over.
+  static constexpr int kSchemaVersion = 8;
 
   // True for the URLs this store opens ("postgresql://", "postgres://").
   static bool is_url(std::string_view url);
@@ -185,7 +187,7 @@ class PgStore final : public Store {
   absl::StatusOr<Verdict> check_caps(const CompliancePolicy& policy, Candidate& c, WallTime now);
   absl::StatusOr<std::optional<WallTime>> cap_lets_go(bool per_customer, std::string_view key,
                                                       int cap, Millis window, WallTime now);
-  absl::Status defer(const Candidate& c, const Verdict& v);
+  absl::Status defer(CampaignId id, const Candidate& c, const Verdict& v);
   absl::Status suppress(CampaignId id, const Candidate& c, const Verdict& v, WallTime now,
                         std::string_view owner);
   absl::Status add_rule_counts(CampaignId id, const RuleCounts& counts);
