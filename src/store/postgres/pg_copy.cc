@@ -1,7 +1,10 @@
 // PgStore's side of moving a store (store/store_copy.h).
 #include <algorithm>
+#include <cstdint>
+#include <cstdlib>
 #include <set>
 
+#include "absl/container/flat_hash_map.h"
 #include "core/status_macros.h"
 #include "core/strings.h"
 #include "store/postgres/pg_store.h"
@@ -124,40 +127,62 @@ absl::Status PgStore::insert_rows(const StoreTable& table, const std::vector<Sto
     }
   }
   // A phone's row in PostgreSQL also names its customer's campaign (the
-  // partition key), which SQLite's does not: the rows are staged and take
-  // it from their customer, copied before them.
+  // partition key), which SQLite's does not: it is looked up among the
+  // customers, copied before the phones. Rows come in customer id order,
+  // so one range read per chunk finds them all.
   const bool phones = table.name == "phones";
-  const std::string target = phones ? "pd_copy_phones" : cat("\"", table.name, "\"");
-  if (phones) {
-    PD_RETURN_IF_ERROR(db_.exec(cat("CREATE TEMP TABLE IF NOT EXISTS pd_copy_phones AS SELECT ",
-                                    quoted_columns(table.columns),
-                                    " FROM phones WITH NO DATA; "
-                                    "TRUNCATE pd_copy_phones")));
+  absl::flat_hash_map<std::string, std::string> campaign_of;
+  size_t customer_col = 0;
+  if (phones && !rows.empty()) {
+    customer_col =
+        static_cast<size_t>(std::find(table.columns.begin(), table.columns.end(), "customer_id") -
+                            table.columns.begin());
+    int64_t low = INT64_MAX;
+    int64_t high = INT64_MIN;
+    for (const StoreRow& row : rows) {
+      const int64_t id = customer_col < row.size() && row[customer_col]
+                             ? std::strtoll(row[customer_col]->c_str(), nullptr, 10)
+                             : 0;
+      low = std::min(low, id);
+      high = std::max(high, id);
+    }
+    PD_ASSIGN_OR_RETURN(Result r, db_.query("SELECT id::text, campaign_id::text FROM customers "
+                                            "WHERE id BETWEEN $1 AND $2",
+                                            {p(low), p(high)}));
+    for (int i = 0; i < r.rows(); ++i) {
+      campaign_of.emplace(absl::string_view(r.text(i, 0).data(), r.text(i, 0).size()),
+                          absl::string_view(r.text(i, 1).data(), r.text(i, 1).size()));
+    }
   }
   // after_copy() recounts campaign_counts: the count triggers' work
-  // (a join per chunk of phones) would be thrown away (kCountTriggers).
+  // would be thrown away (kCountTriggers).
   PD_RETURN_IF_ERROR(db_.exec("SET LOCAL powerdialer.counted_by_writer = 'on'"));
   // COPY's text format parses each value as its column's type (BIGINT,
   // TEXT), as it does for a list load.
-  absl::Status s =
-      db_.copy_begin(cat("COPY ", target, "(", quoted_columns(table.columns), ") FROM STDIN"));
-  for (size_t i = 0; s.ok() && i < rows.size(); ++i) s = db_.copy_row(rows[i]);
-  if (s.ok()) s = db_.copy_end();
-  if (s.ok() && phones) {
-    const std::string columns = quoted_columns(table.columns);
-    absl::StatusOr<Result> moved = db_.query_dynamic(
-        cat("INSERT INTO phones(", columns, ", campaign_id) SELECT s.*, cu.campaign_id FROM (",
-            "SELECT ", columns,
-            " FROM pd_copy_phones) s JOIN customers cu ON cu.id = "
-            "s.customer_id"),
-        {});
-    if (!moved.ok()) {
-      s = moved.status();
-    } else if (moved->affected() != static_cast<int64_t>(rows.size())) {
-      s = absl::FailedPreconditionError(cat(static_cast<int64_t>(rows.size()) - moved->affected(),
-                                            " phone rows name a customer the copy does not have"));
+  absl::Status s = db_.copy_begin(cat("COPY \"", table.name, "\"(", quoted_columns(table.columns),
+                                      phones ? ", campaign_id" : "", ") FROM STDIN"));
+  StoreRow with_campaign;
+  for (size_t i = 0; s.ok() && i < rows.size(); ++i) {
+    if (!phones) {
+      s = db_.copy_row(rows[i]);
+      continue;
     }
+    const std::optional<std::string>& customer =
+        customer_col < rows[i].size() ? rows[i][customer_col] : std::nullopt;
+    const auto it = customer
+                        ? campaign_of.find(absl::string_view(customer->data(), customer->size()))
+                        : campaign_of.end();
+    if (it == campaign_of.end()) {
+      s = absl::FailedPreconditionError(
+          cat("a phone of customer ", customer.value_or("NULL"), ", whom the copy does not have"));
+      break;
+    }
+    with_campaign = rows[i];
+    with_campaign.emplace_back(it->second);
+    s = db_.copy_row(with_campaign);
   }
+  absl::Status end = db_.copy_end();
+  if (s.ok()) s = end;
   if (!s.ok()) {
     return absl::Status(s.code(), cat("copying into table '", table.name, "': ", s.message()));
   }
