@@ -458,6 +458,10 @@ class PgStore::Writer final : public ListWriter {
       PD_RETURN_IF_ERROR(db.exec("SET LOCAL powerdialer.counted_by_writer = 'on'"));
     }
     if (mode == LoadMode::kReplace && had_partition_) {
+      // Loads that will detach a partition take turns: each reads the
+      // lists (call_history below) and then wants customers exclusively,
+      // so two at once would each wait for the other's read lock.
+      PD_RETURN_IF_ERROR(db.exec("SELECT pg_advisory_xact_lock(7085119322)"));
       // The calls this reload forgets are kept in call_history as long as
       // any rule can look back (see SqliteStore::Writer::start).
       PD_RETURN_IF_ERROR(

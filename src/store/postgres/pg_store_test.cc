@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <thread>
 
 #include "absl/strings/str_replace.h"
 #include "store/postgres/pg_db.h"
@@ -186,6 +187,61 @@ UPDATE meta SET value = '7' WHERE key = 'schema_version';
   EXPECT_NE(ids->int64(0, 1), ids->int64(1, 1));
   EXPECT_EQ((*store)->status(b)->customers, 2);
   EXPECT_EQ((*store)->status(c)->phones, 1);
+}
+
+// Replacing a list detaches the campaign's partitions, which needs the
+// partitioned tables to itself for a moment. Two replaces of different
+// campaigns at once both succeed (neither waits on the other's read of
+// the lists: they take turns), and each campaign ends with its own list.
+TEST_F(PgStoreTest, ConcurrentReplacesOfTwoCampaignsBothSucceed) {
+  CampaignId ids[2] = {0, 0};
+  {
+    auto store = PgStore::open(db_url(), /*create=*/true);
+    ASSERT_TRUE(store.ok()) << store.status();
+    for (int c = 0; c < 2; ++c) {
+      ids[c] = (*store)->init_campaign(c == 0 ? "a" : "b")->id;
+      auto w = (*store)->begin_list(ids[c], LoadMode::kReplace);
+      ASSERT_TRUE(w.ok()) << w.status();
+      ASSERT_TRUE((*w)->add("X", "+12025550100", "{}", 2).ok());
+      ASSERT_TRUE((*w)->commit().ok());
+    }
+  }
+  constexpr int kRounds = 6;
+  constexpr int kRows = 3000;
+  absl::Status failed[2];
+  std::thread loaders[2];
+  for (int c = 0; c < 2; ++c) {
+    loaders[c] = std::thread([&, c] {
+      auto store = PgStore::open(db_url(), /*create=*/false);
+      if (!store.ok()) {
+        failed[c] = store.status();
+        return;
+      }
+      for (int round = 0; round < kRounds && failed[c].ok(); ++round) {
+        auto w = (*store)->begin_list(ids[c], LoadMode::kReplace);
+        if (!w.ok()) {
+          failed[c] = w.status();
+          break;
+        }
+        for (int i = 0; i < kRows + round; ++i) {
+          auto added = (*w)->add(std::to_string(c) + "-" + std::to_string(i),
+                                 "+1202555" + std::to_string(1000 + i % 9000), "{}", i + 2);
+          if (!added.ok()) failed[c] = added.status();
+        }
+        if (failed[c].ok()) failed[c] = (*w)->commit();
+      }
+    });
+  }
+  for (std::thread& t : loaders) t.join();
+  auto store = PgStore::open(db_url(), /*create=*/false);
+  ASSERT_TRUE(store.ok()) << store.status();
+  for (int c = 0; c < 2; ++c) {
+    EXPECT_TRUE(failed[c].ok()) << "campaign " << c << ": " << failed[c];
+    auto st = (*store)->status(ids[c]);
+    ASSERT_TRUE(st.ok()) << st.status();
+    EXPECT_EQ(st->customers, kRows + kRounds - 1) << c;
+    EXPECT_EQ(st->phones, kRows + kRounds - 1) << c;
+  }
 }
 
 }  // namespace
