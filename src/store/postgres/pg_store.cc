@@ -441,16 +441,20 @@ class PgStore::Writer final : public ListWriter {
     PD_RETURN_IF_ERROR(txn_.begin());
     PD_RETURN_IF_ERROR(store_.check_fence());
     // The campaign row is locked so two loads of one campaign take turns.
-    PD_ASSIGN_OR_RETURN(Result c, db.query("SELECT name, state, to_regclass($2) IS NOT NULL "
-                                           "FROM campaigns WHERE id = $1 FOR UPDATE",
-                                           {p(campaign_), p(partition_)}));
+    PD_ASSIGN_OR_RETURN(Result c, db.query("SELECT name, state FROM campaigns WHERE id = $1 "
+                                           "FOR UPDATE",
+                                           {p(campaign_)}));
     if (c.rows() == 0) return absl::NotFoundError(cat("no campaign with id ", campaign_));
     const std::string state = c.str(0, 1);
     if (state == "running" || state == "stopping") {
       return absl::FailedPreconditionError(
           cat("campaign '", c.text(0, 0), "' is ", state, "; stop it before loading a list"));
     }
-    had_partition_ = c.text(0, 2) == "t";
+    // Asked once the row is locked, so a load that waited for another sees
+    // the partition that one made.
+    PD_ASSIGN_OR_RETURN(Result partition,
+                        db.query("SELECT to_regclass($1) IS NOT NULL", {p(partition_)}));
+    had_partition_ = partition.text(0, 0) == "t";
     fresh_ = mode == LoadMode::kReplace || !had_partition_;
     if (fresh_) {
       // The load sets the campaign's counts itself at commit(): the rows

@@ -244,5 +244,48 @@ TEST_F(PgStoreTest, ConcurrentReplacesOfTwoCampaignsBothSucceed) {
   }
 }
 
+// Two first loads of one campaign at once: the second waits for the
+// first (the campaign's row is locked) and then replaces the list the
+// first made, partition and all, instead of failing on its name.
+TEST_F(PgStoreTest, TwoFirstLoadsOfOneCampaignTakeTurns) {
+  CampaignId id = 0;
+  {
+    auto store = PgStore::open(db_url(), /*create=*/true);
+    ASSERT_TRUE(store.ok()) << store.status();
+    id = (*store)->init_campaign("a")->id;
+  }
+  absl::Status failed[2];
+  std::thread loaders[2];
+  for (int l = 0; l < 2; ++l) {
+    loaders[l] = std::thread([&, l] {
+      auto store = PgStore::open(db_url(), /*create=*/false);
+      if (!store.ok()) {
+        failed[l] = store.status();
+        return;
+      }
+      auto w = (*store)->begin_list(id, LoadMode::kReplace);
+      if (!w.ok()) {
+        failed[l] = w.status();
+        return;
+      }
+      for (int i = 0; i < 20000 && failed[l].ok(); ++i) {
+        failed[l] = (*w)->add(std::to_string(l) + "-" + std::to_string(i),
+                              "+1202555" + std::to_string(1000 + i % 9000), "{}", i + 2)
+                        .status();
+      }
+      if (failed[l].ok()) failed[l] = (*w)->commit();
+    });
+  }
+  for (std::thread& t : loaders) t.join();
+  EXPECT_TRUE(failed[0].ok()) << failed[0];
+  EXPECT_TRUE(failed[1].ok()) << failed[1];
+  auto store = PgStore::open(db_url(), /*create=*/false);
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto st = (*store)->status(id);
+  ASSERT_TRUE(st.ok()) << st.status();
+  EXPECT_EQ(st->customers, 20000);
+  EXPECT_EQ(st->phones, 20000);
+}
+
 }  // namespace
 }  // namespace pd
