@@ -114,12 +114,12 @@ absl::Status PgStore::insert_rows(const StoreTable& table, const std::vector<Sto
   if (table.name == "customers") {
     // Rows go to their campaign's partition, made here as a list load
     // would make it (pg_store.cc, kSchema).
-    const auto col = std::find(table.columns.begin(), table.columns.end(), "campaign_id");
+    const size_t col =
+        static_cast<size_t>(std::find(table.columns.begin(), table.columns.end(), "campaign_id") -
+                            table.columns.begin());
     std::set<std::string> campaigns;
     for (const StoreRow& row : rows) {
-      if (col == table.columns.end()) break;
-      const auto& v = row[static_cast<size_t>(col - table.columns.begin())];
-      if (v) campaigns.insert(*v);
+      if (col < row.size() && row[col]) campaigns.insert(*row[col]);
     }
     for (const std::string& campaign : campaigns) {
       PD_RETURN_IF_ERROR(

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <functional>
-#include <unordered_set>
 
 #include "absl/container/flat_hash_map.h"
 #include "core/advice.h"
@@ -452,9 +451,9 @@ class PgStore::Writer final : public ListWriter {
     }
     // Asked once the row is locked, so a load that waited for another sees
     // the partition that one made.
-    PD_ASSIGN_OR_RETURN(Result partition,
-                        db.query("SELECT to_regclass($1) IS NOT NULL", {p(partition_)}));
-    had_partition_ = partition.text(0, 0) == "t";
+    PD_ASSIGN_OR_RETURN(
+        Result found, db.query("SELECT to_regclass($1) IS NOT NULL", {p(partition("customers"))}));
+    had_partition_ = found.text(0, 0) == "t";
     fresh_ = mode == LoadMode::kReplace || !had_partition_;
     if (fresh_) {
       // The load sets the campaign's counts itself at commit(): the rows
@@ -491,8 +490,9 @@ class PgStore::Writer final : public ListWriter {
                                    "ON p.customer_id = cu.id AND p.campaign_id = $1 "
                                    "WHERE cu.campaign_id = $1",
                                    {p(campaign_)}));
+      bool added = false;
       for (int i = 0; i < existing.rows(); ++i) {
-        seen_.insert(pair_hash(existing.text(i, 0), existing.text(i, 1)));
+        (void)first_time(existing.text(i, 0), existing.text(i, 1), added);
       }
     }
     PD_RETURN_IF_ERROR(
@@ -511,7 +511,7 @@ class PgStore::Writer final : public ListWriter {
       id_sequence_ = seq.str(0, 0);
       for (std::string_view parent : {"customers", "phones"}) {
         PD_RETURN_IF_ERROR(
-            db.exec(cat("CREATE TABLE ", parent, "_c", campaign_, "_new (LIKE ", parent,
+            db.exec(cat("CREATE TABLE ", partition(parent, "_new"), " (LIKE ", parent,
                         " INCLUDING DEFAULTS, CHECK (campaign_id = ", campaign_, "))")));
       }
       return absl::OkStatus();
@@ -527,11 +527,8 @@ class PgStore::Writer final : public ListWriter {
                            std::string_view attributes_json, int64_t line,
                            const CalleeFacts& callee) override {
     if (fresh_) return add_fresh(cust_id, phone_e164, attributes_json, line, callee);
-    // The same (customer, phone) pair again is kept once. A 64-bit hash per
-    // pair keeps memory small for millions of rows; the merge at commit()
-    // drops duplicates exactly, so a (vanishingly rare) collision can only
-    // miscount a row as a duplicate in the import summary, never lose one.
-    if (!seen_.insert(pair_hash(cust_id, phone_e164)).second) return false;
+    bool added = false;
+    if (first_time(cust_id, phone_e164, added) == nullptr) return false;
     rows_.push_back({std::string(cust_id), std::string(phone_e164), std::string(attributes_json),
                      line, join_zones(callee.zones), callee.region});
     if (rows_.size() >= kChunk) PD_RETURN_IF_ERROR(flush());
@@ -575,8 +572,9 @@ class PgStore::Writer final : public ListWriter {
     int64_t line;
     std::string zones, region;
   };
-  // A customer of a new list: its id, and its phones so far ('\n' after
-  // each), so a pair seen again is recognised exactly.
+  // A customer of the list: its phones so far ('\n' after each), so a
+  // pair seen again is recognised exactly; for a new list also its id and
+  // how many phones it has.
   struct Known {
     int64_t id = 0;
     int64_t phones = 0;
@@ -584,23 +582,21 @@ class PgStore::Writer final : public ListWriter {
   };
   static constexpr size_t kChunk = 20000;
 
-  static uint64_t pair_hash(std::string_view cust_id, std::string_view phone) {
-    // FNV-1a over "cust_id\0phone", then a final mix.
-    uint64_t h = 1469598103934665603ULL;
-    auto mix = [&](std::string_view s) {
-      for (const unsigned char c : s) {
-        h ^= c;
-        h *= 1099511628211ULL;
-      }
-    };
-    mix(cust_id);
-    h ^= 0;
-    h *= 1099511628211ULL;
-    mix(phone);
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    return h;
+  // The same (customer, phone) pair again is kept once: the customer's
+  // entry, or nullptr for a pair seen before (in the file, or for an
+  // append in the list). `added`: the customer is new.
+  Known* first_time(std::string_view cust_id, std::string_view phone_e164, bool& added) {
+    // Debian's absl has its own string_view, which the map looks up by.
+    auto [it, is_new] = known_.try_emplace(absl::string_view(cust_id.data(), cust_id.size()));
+    added = is_new;
+    Known& k = it->second;
+    for (std::string_view rest = k.numbers; !rest.empty();) {
+      const size_t nl = rest.find('\n');
+      if (rest.substr(0, nl) == phone_e164) return nullptr;
+      rest.remove_prefix(nl + 1);
+    }
+    k.numbers.append(phone_e164).push_back('\n');
+    return &k;
   }
 
   // Each customer once, with the attributes and line of their first row;
@@ -610,9 +606,10 @@ class PgStore::Writer final : public ListWriter {
   absl::StatusOr<bool> add_fresh(std::string_view cust_id, std::string_view phone_e164,
                                  std::string_view attributes_json, int64_t line,
                                  const CalleeFacts& callee) {
-    // Debian's absl has its own string_view, which the map looks up by.
-    auto [it, added] = known_.try_emplace(absl::string_view(cust_id.data(), cust_id.size()));
-    Known& k = it->second;
+    bool added = false;
+    Known* known = first_time(cust_id, phone_e164, added);
+    if (known == nullptr) return false;
+    Known& k = *known;
     if (added) {
       if (next_id_ == ids_.size()) PD_RETURN_IF_ERROR(next_block());
       k.id = ids_[next_id_++];
@@ -623,18 +620,11 @@ class PgStore::Writer final : public ListWriter {
       pg::append_copy_field(customers_text_, line);
       customers_text_ += '\n';
       ++customers_added_;
-    } else {
-      for (std::string_view rest = k.numbers; !rest.empty();) {
-        const size_t nl = rest.find('\n');
-        if (rest.substr(0, nl) == phone_e164) return false;
-        rest.remove_prefix(nl + 1);
-      }
     }
-    k.numbers.append(phone_e164).push_back('\n');
     if (!phones_copying_) {
-      PD_RETURN_IF_ERROR(store_.db_.copy_begin(cat("COPY phones_c", campaign_,
-                                                   "_new(customer_id, seq, e164, zones, region, "
-                                                   "campaign_id) FROM STDIN")));
+      PD_RETURN_IF_ERROR(store_.db_.copy_begin(
+          cat("COPY ", partition("phones", "_new"),
+              "(customer_id, seq, e164, zones, region, campaign_id) FROM STDIN")));
       phones_copying_ = true;
     }
     row_.clear();
@@ -658,9 +648,9 @@ class PgStore::Writer final : public ListWriter {
       PD_RETURN_IF_ERROR(db.copy_end());
     }
     if (customers_text_.empty()) return absl::OkStatus();
-    PD_RETURN_IF_ERROR(db.copy_begin(cat("COPY ", partition_,
-                                         "_new(id, campaign_id, cust_id, "
-                                         "attributes, line) FROM STDIN")));
+    PD_RETURN_IF_ERROR(
+        db.copy_begin(cat("COPY ", partition("customers", "_new"),
+                          "(id, campaign_id, cust_id, attributes, line) FROM STDIN")));
     absl::Status s = db.copy_data(customers_text_);
     absl::Status end = db.copy_end();
     customers_text_.clear();
@@ -688,8 +678,8 @@ class PgStore::Writer final : public ListWriter {
     // The index builds sort in memory (the default 64 MB spills 1M rows).
     PD_RETURN_IF_ERROR(db.exec("SET LOCAL maintenance_work_mem = '256MB'"));
     // The indexes the partitioned tables have, so ATTACH adopts them.
-    const std::string customers = cat(partition_, "_new");
-    const std::string phones = cat("phones_c", campaign_, "_new");
+    const std::string customers = partition("customers", "_new");
+    const std::string phones = partition("phones", "_new");
     PD_RETURN_IF_ERROR(db.exec(cat("ALTER TABLE ", customers, " ADD CONSTRAINT ", customers,
                                    "_pkey PRIMARY KEY (id, campaign_id)")));
     PD_RETURN_IF_ERROR(db.exec(cat("ALTER TABLE ", customers, " ADD CONSTRAINT ", customers,
@@ -698,30 +688,35 @@ class PgStore::Writer final : public ListWriter {
                                    "(next_at, id) WHERE state = 'pending'")));
     PD_RETURN_IF_ERROR(db.exec(cat("ALTER TABLE ", phones, " ADD CONSTRAINT ", phones,
                                    "_pkey PRIMARY KEY (customer_id, seq, campaign_id)")));
-    PD_RETURN_IF_ERROR(swap_in("customers", customers, {"_pkey", "_cust_id", "_callable"}));
-    PD_RETURN_IF_ERROR(swap_in("phones", phones, {"_pkey"}));
+    PD_RETURN_IF_ERROR(swap_in("customers", {"_pkey", "_cust_id", "_callable"}));
+    PD_RETURN_IF_ERROR(swap_in("phones", {"_pkey"}));
     // Everything counted of the campaign was of the list this load replaced.
     PD_RETURN_IF_ERROR(
         db.query("DELETE FROM campaign_counts WHERE campaign_id = $1", {p(campaign_)}).status());
     return add_counts(customers_added_, phones_added_);
   }
 
-  // `fresh` (named <parent>_c<id>_new) becomes the campaign's partition of
-  // `parent`, in place of the one it had.
-  absl::Status swap_in(std::string_view parent, std::string_view fresh,
-                       std::initializer_list<std::string_view> indexes) {
+  // The campaign's partition of `parent` (customers, phones), as
+  // pd_list_partitions names it; with "_new", the table a new list fills.
+  std::string partition(std::string_view parent, std::string_view suffix = "") const {
+    return cat(parent, "_c", campaign_, suffix);
+  }
+
+  // The new list's table of `parent` becomes the campaign's partition of
+  // it, in place of the one it had; its `indexes` (name suffixes) follow.
+  absl::Status swap_in(std::string_view parent, std::initializer_list<std::string_view> indexes) {
     pg::Db& db = store_.db_;
-    const std::string partition = cat(parent, "_c", campaign_);
+    const std::string name = partition(parent);
+    const std::string fresh = partition(parent, "_new");
     if (had_partition_) {
-      PD_RETURN_IF_ERROR(db.exec(cat("ALTER TABLE ", parent, " DETACH PARTITION ", partition)));
-      PD_RETURN_IF_ERROR(db.exec(cat("DROP TABLE ", partition)));
+      PD_RETURN_IF_ERROR(db.exec(cat("ALTER TABLE ", parent, " DETACH PARTITION ", name)));
+      PD_RETURN_IF_ERROR(db.exec(cat("DROP TABLE ", name)));
     }
-    PD_RETURN_IF_ERROR(db.exec(cat("ALTER TABLE ", fresh, " RENAME TO ", partition)));
+    PD_RETURN_IF_ERROR(db.exec(cat("ALTER TABLE ", fresh, " RENAME TO ", name)));
     for (std::string_view index : indexes) {
-      PD_RETURN_IF_ERROR(
-          db.exec(cat("ALTER INDEX ", fresh, index, " RENAME TO ", partition, index)));
+      PD_RETURN_IF_ERROR(db.exec(cat("ALTER INDEX ", fresh, index, " RENAME TO ", name, index)));
     }
-    return db.exec(cat("ALTER TABLE ", parent, " ATTACH PARTITION ", partition, " FOR VALUES IN (",
+    return db.exec(cat("ALTER TABLE ", parent, " ATTACH PARTITION ", name, " FOR VALUES IN (",
                        campaign_, ")"));
   }
 
@@ -790,8 +785,6 @@ class PgStore::Writer final : public ListWriter {
 
   PgStore& store_;
   CampaignId campaign_;
-  // The campaign's partition of customers (pd_customers_partition's name).
-  const std::string partition_ = cat("customers_c", campaign_);
   pg::Transaction txn_;
   LoadMode mode_ = LoadMode::kReplace;
   bool had_partition_ = false;
@@ -808,7 +801,6 @@ class PgStore::Writer final : public ListWriter {
   int64_t customers_added_ = 0;
   int64_t phones_added_ = 0;
   // An append's state.
-  std::unordered_set<uint64_t> seen_;
   std::vector<Row> rows_;
   int64_t ord_ = 0;
   std::vector<std::pair<int64_t, std::string>> rejects_;

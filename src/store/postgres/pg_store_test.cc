@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
+#include <functional>
 #include <string>
 #include <thread>
 
@@ -189,6 +191,34 @@ UPDATE meta SET value = '7' WHERE key = 'schema_version';
   EXPECT_EQ((*store)->status(c)->phones, 1);
 }
 
+// Replaces campaign `id`'s list with `rows` customers "<prefix>-<i>".
+absl::Status load_list(PgStore& store, CampaignId id, const std::string& prefix, int rows) {
+  auto w = store.begin_list(id, LoadMode::kReplace);
+  if (!w.ok()) return w.status();
+  for (int i = 0; i < rows; ++i) {
+    auto added = (*w)->add(prefix + "-" + std::to_string(i),
+                           "+1202555" + std::to_string(1000 + i % 9000), "{}", i + 2);
+    if (!added.ok()) return added.status();
+  }
+  return (*w)->commit();
+}
+
+// Runs `load(store, n)` for n = 0 and 1 at once, each on a connection of
+// its own; what each returned.
+std::array<absl::Status, 2> on_two_connections(
+    const std::string& url, const std::function<absl::Status(PgStore&, int)>& load) {
+  std::array<absl::Status, 2> out;
+  std::thread loaders[2];
+  for (int n = 0; n < 2; ++n) {
+    loaders[n] = std::thread([&, n] {
+      auto store = PgStore::open(url, /*create=*/false);
+      out[n] = store.ok() ? load(**store, n) : store.status();
+    });
+  }
+  for (std::thread& t : loaders) t.join();
+  return out;
+}
+
 // Replacing a list detaches the campaign's partitions, which needs the
 // partitioned tables to itself for a moment. Two replaces of different
 // campaigns at once both succeed (neither waits on the other's read of
@@ -200,39 +230,18 @@ TEST_F(PgStoreTest, ConcurrentReplacesOfTwoCampaignsBothSucceed) {
     ASSERT_TRUE(store.ok()) << store.status();
     for (int c = 0; c < 2; ++c) {
       ids[c] = (*store)->init_campaign(c == 0 ? "a" : "b")->id;
-      auto w = (*store)->begin_list(ids[c], LoadMode::kReplace);
-      ASSERT_TRUE(w.ok()) << w.status();
-      ASSERT_TRUE((*w)->add("X", "+12025550100", "{}", 2).ok());
-      ASSERT_TRUE((*w)->commit().ok());
+      ASSERT_TRUE(load_list(**store, ids[c], "X", 1).ok());
     }
   }
   constexpr int kRounds = 6;
   constexpr int kRows = 3000;
-  absl::Status failed[2];
-  std::thread loaders[2];
-  for (int c = 0; c < 2; ++c) {
-    loaders[c] = std::thread([&, c] {
-      auto store = PgStore::open(db_url(), /*create=*/false);
-      if (!store.ok()) {
-        failed[c] = store.status();
-        return;
-      }
-      for (int round = 0; round < kRounds && failed[c].ok(); ++round) {
-        auto w = (*store)->begin_list(ids[c], LoadMode::kReplace);
-        if (!w.ok()) {
-          failed[c] = w.status();
-          break;
-        }
-        for (int i = 0; i < kRows + round; ++i) {
-          auto added = (*w)->add(std::to_string(c) + "-" + std::to_string(i),
-                                 "+1202555" + std::to_string(1000 + i % 9000), "{}", i + 2);
-          if (!added.ok()) failed[c] = added.status();
-        }
-        if (failed[c].ok()) failed[c] = (*w)->commit();
-      }
-    });
-  }
-  for (std::thread& t : loaders) t.join();
+  const auto failed = on_two_connections(db_url(), [&](PgStore& store, int c) {
+    absl::Status s = absl::OkStatus();
+    for (int round = 0; round < kRounds && s.ok(); ++round) {
+      s = load_list(store, ids[c], std::to_string(c), kRows + round);
+    }
+    return s;
+  });
   auto store = PgStore::open(db_url(), /*create=*/false);
   ASSERT_TRUE(store.ok()) << store.status();
   for (int c = 0; c < 2; ++c) {
@@ -254,29 +263,9 @@ TEST_F(PgStoreTest, TwoFirstLoadsOfOneCampaignTakeTurns) {
     ASSERT_TRUE(store.ok()) << store.status();
     id = (*store)->init_campaign("a")->id;
   }
-  absl::Status failed[2];
-  std::thread loaders[2];
-  for (int l = 0; l < 2; ++l) {
-    loaders[l] = std::thread([&, l] {
-      auto store = PgStore::open(db_url(), /*create=*/false);
-      if (!store.ok()) {
-        failed[l] = store.status();
-        return;
-      }
-      auto w = (*store)->begin_list(id, LoadMode::kReplace);
-      if (!w.ok()) {
-        failed[l] = w.status();
-        return;
-      }
-      for (int i = 0; i < 20000 && failed[l].ok(); ++i) {
-        failed[l] = (*w)->add(std::to_string(l) + "-" + std::to_string(i),
-                              "+1202555" + std::to_string(1000 + i % 9000), "{}", i + 2)
-                        .status();
-      }
-      if (failed[l].ok()) failed[l] = (*w)->commit();
-    });
-  }
-  for (std::thread& t : loaders) t.join();
+  const auto failed = on_two_connections(db_url(), [&](PgStore& store, int n) {
+    return load_list(store, id, std::to_string(n), 20000);
+  });
   EXPECT_TRUE(failed[0].ok()) << failed[0];
   EXPECT_TRUE(failed[1].ok()) << failed[1];
   auto store = PgStore::open(db_url(), /*create=*/false);
