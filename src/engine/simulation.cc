@@ -115,6 +115,12 @@ absl::StatusOr<SimulationReport> run_simulation(const SimulationSpec& spec) {
   });
   loop.run();
   executor.drain();
+  // A batch that could not commit lost operations the engine had acted on:
+  // the figures would not add up.
+  if (!executor.batch_failure().ok()) {
+    return absl::InternalError(cat("the simulation's store lost a batch of operations: ",
+                                   executor.batch_failure().message()));
+  }
   report.wall_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   report.sim_seconds = static_cast<double>((loop.now() - sim_start).count()) / 1e6;

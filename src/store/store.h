@@ -365,9 +365,12 @@ class Store {
 
   // --- group commit ---------------------------------------------------
   // Runs the operations between begin_batch() and commit_batch() in one
-  // transaction, so a busy dialer pays one disk sync for many changes. Each
-  // operation inside still succeeds or fails on its own; nothing in the
-  // batch is durable (or may be acted on) before commit_batch() returns OK.
+  // transaction, so a busy dialer pays one disk sync for many changes. An
+  // operation that fails inside leaves nothing of itself in the batch, or
+  // else makes commit_batch() fail (SQLite, when it failed after changing
+  // rows: the caller aborts, and may run the operations again one by one);
+  // nothing in the batch is durable (or may be acted on) before
+  // commit_batch() returns OK.
   virtual absl::Status begin_batch() = 0;
   virtual absl::Status commit_batch() = 0;
   virtual void abort_batch() = 0;

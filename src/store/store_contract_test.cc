@@ -130,6 +130,18 @@ TEST_P(StoreContractTest, RuleCountsOfABatchCommitWithItAndGoWithARollback) {
   EXPECT_EQ(counted(*open(false)), 4);
 }
 
+TEST_P(StoreContractTest, AnOperationThatFailsInABatchLeavesTheRestToCommit) {
+  load(4);
+  ASSERT_TRUE(store_->begin_batch().ok());
+  ASSERT_TRUE(store_->claim(campaign_, 1, t(0), "n").ok());
+  EXPECT_EQ(store_->finish(987654, {Outcome::kNoAnswer, t(1), "", ""}, {}).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(store_->release_claim(987654).code(), absl::StatusCode::kNotFound);
+  ASSERT_TRUE(store_->claim(campaign_, 1, t(0), "n").ok());
+  ASSERT_TRUE(store_->commit_batch().ok());
+  EXPECT_EQ(open(false)->status(campaign_)->attempts, 2);
+}
+
 TEST_P(StoreContractTest, ConcurrentClaimersNeverShareACustomer) {
   load(2000);
   constexpr int kClaimers = 4;

@@ -13,7 +13,10 @@ void InlineStoreExecutor::submit(Work work) {
 
 void InlineStoreExecutor::drain() {
   if (!in_batch_) return;
-  if (!store_.commit_batch().ok()) store_.abort_batch();
+  if (absl::Status s = store_.commit_batch(); !s.ok()) {
+    store_.abort_batch();
+    if (batch_failure_.ok()) batch_failure_ = s;
+  }
   in_batch_ = false;
   ops_in_batch_ = 0;
 }

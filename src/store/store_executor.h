@@ -38,7 +38,9 @@ class StoreExecutor {
 // the loop. For the virtual-time simulation, where the loop's clock does not
 // move while the disk works. With `ops_per_commit` > 1 it keeps a batch open
 // across that many operations (a throw-away store needs no durability per
-// operation); drain() commits what is open.
+// operation); drain() commits what is open. A batch that cannot commit is
+// rolled back, and its completions have already run: the first such
+// failure is kept in batch_failure(), for a simulation to fail with.
 class InlineStoreExecutor final : public StoreExecutor {
  public:
   InlineStoreExecutor(Store& store, EventLoop& loop, int ops_per_commit = 1)
@@ -46,6 +48,7 @@ class InlineStoreExecutor final : public StoreExecutor {
   ~InlineStoreExecutor() override { drain(); }
   void submit(Work work) override;
   void drain() override;
+  const absl::Status& batch_failure() const { return batch_failure_; }
 
  private:
   Store& store_;
@@ -53,6 +56,7 @@ class InlineStoreExecutor final : public StoreExecutor {
   int ops_per_commit_;
   int ops_in_batch_ = 0;
   bool in_batch_ = false;
+  absl::Status batch_failure_;
 };
 
 // A store thread with group commit. The executor owns the store from

@@ -201,23 +201,35 @@ absl::StatusOr<Stmt> Db::prepare(std::string_view sql) {
 
 Transaction::~Transaction() {
   if (!open_) return;
-  if (nested_) {
+  if (!nested_) {
+    db_.exec_cached("ROLLBACK").IgnoreError();
+  } else if (savepoint_) {
     db_.exec_cached("ROLLBACK TO pd_op").IgnoreError();
     db_.exec_cached("RELEASE pd_op").IgnoreError();
-  } else {
-    db_.exec_cached("ROLLBACK").IgnoreError();
+  } else if (sqlite3_total_changes64(db_.handle()) != changes_at_begin_) {
+    db_.set_batch_broken(true);
   }
 }
 
 absl::Status Transaction::begin() {
   nested_ = sqlite3_get_autocommit(db_.handle()) == 0;
+  if (nested_ && !savepoint_) {
+    changes_at_begin_ = sqlite3_total_changes64(db_.handle());
+    open_ = true;
+    return absl::OkStatus();
+  }
   absl::Status status = db_.exec_cached(nested_ ? "SAVEPOINT pd_op" : "BEGIN IMMEDIATE");
   open_ = status.ok();
   return status;
 }
 
 absl::Status Transaction::commit() {
-  absl::Status status = db_.exec_cached(nested_ ? "RELEASE pd_op" : "COMMIT");
+  absl::Status status = absl::OkStatus();
+  if (!nested_) {
+    status = db_.exec_cached("COMMIT");
+  } else if (savepoint_) {
+    status = db_.exec_cached("RELEASE pd_op");
+  }
   if (status.ok()) open_ = false;
   return status;
 }

@@ -86,28 +86,47 @@ class Db {
   absl::Status status(int rc, std::string_view what) const {
     return to_status(path_, db_, rc, what);
   }
+  // Set when an operation inside a batch failed after it had changed rows
+  // (see Transaction): the batch cannot commit, only roll back.
+  bool batch_broken() const { return batch_broken_; }
+  void set_batch_broken(bool broken) { batch_broken_ = broken; }
 
  private:
   sqlite3* db_ = nullptr;
   std::string path_;
+  bool batch_broken_ = false;
   std::unordered_map<const char*, Stmt> cached_;
 };
 
 // Rolls back unless committed. BEGIN IMMEDIATE takes the write lock at once,
-// so two writers never deadlock upgrading a read lock. Inside an enclosing
-// transaction (a batch) it becomes a savepoint, so one failed operation rolls
-// back alone and the batch commits the rest together.
+// so two writers never deadlock upgrading a read lock.
+//
+// Inside an enclosing transaction (a batch) an operation's transaction
+// (kShareBatch) opens nothing: one that fails before it changes a row (the
+// usual case: not found, a lost lease, a rule that forbids the claim)
+// leaves the batch as it was, and one that fails after it changed rows
+// marks the batch broken, so the batch rolls back whole (Db::batch_broken;
+// the executors then run its operations one transaction each). Not a
+// savepoint per operation: a savepoint copies every page the operation
+// touches into its journal first, which cost a sixth of a simulation's
+// instructions (bench/README.md, "Dialing engine"). A writer its caller
+// may drop half way (a list load) takes a savepoint (kSavepoint), so the
+// batch commits without it.
 class Transaction {
  public:
-  explicit Transaction(Db& db) : db_(db) {}
+  enum class Nested { kShareBatch, kSavepoint };
+  explicit Transaction(Db& db, Nested nested = Nested::kShareBatch)
+      : db_(db), savepoint_(nested == Nested::kSavepoint) {}
   ~Transaction();
   absl::Status begin();
   absl::Status commit();
 
  private:
   Db& db_;
+  const bool savepoint_;  // when nested
   bool open_ = false;
   bool nested_ = false;
+  int64_t changes_at_begin_ = 0;  // nested, sharing the batch: rows changed before
 };
 
 }  // namespace pd::sqlite

@@ -50,7 +50,6 @@ CREATE TABLE IF NOT EXISTS customers(
   next_at INTEGER NOT NULL DEFAULT 0,
   UNIQUE(campaign_id, cust_id)
 );
-CREATE INDEX IF NOT EXISTS customers_callable ON customers(campaign_id, state, next_at, id);
 CREATE TABLE IF NOT EXISTS phones(
   customer_id INTEGER NOT NULL,
   seq INTEGER NOT NULL,
@@ -310,6 +309,16 @@ constexpr const char* kLatestTimeIndex =
 constexpr const char* kCustomerCallsIndex =
     "CREATE INDEX IF NOT EXISTS attempts_customer_time ON attempts(customer_id, started_at)";
 
+// The customers due to be called, by campaign and time: pending ones only,
+// so a claim takes its customer out of the index and a retry puts it back
+// (no entry moves for every other state change), and the index holds only
+// what is left to call. Like kLatestTimeIndex, not a schema version: the
+// queries are the same with the earlier index, on (campaign_id, state,
+// next_at, id) over every customer, which `init` replaces.
+constexpr const char* kCallableIndex =
+    "CREATE INDEX IF NOT EXISTS customers_callable ON customers(campaign_id, next_at, id) "
+    "WHERE state = 'pending'";
+
 constexpr const char* kAttemptColumns =
     "a.id, c.name, cu.cust_id, a.phone, a.attempt_on_phone, a.state, a.outcome, a.started_at, "
     "a.answered_at, a.ended_at, a.disconnect_reason, a.contact_id, a.agent_id, a.disposition, "
@@ -346,7 +355,8 @@ AttemptRecord read_attempt(const Stmt& s, std::string_view instance_id) {
 
 class SqliteStore::Writer final : public ListWriter {
  public:
-  Writer(SqliteStore& store, CampaignId id) : store_(store), campaign_(id), txn_(store.db_) {}
+  Writer(SqliteStore& store, CampaignId id)
+      : store_(store), campaign_(id), txn_(store.db_, sqlite::Transaction::Nested::kSavepoint) {}
 
   absl::Status start(LoadMode mode) {
     // The load writes the counts itself (below and at commit): what a batch
@@ -637,6 +647,16 @@ absl::Status SqliteStore::migrate() {
   // A throw-away store (`simulate`) never resumes a clock: spare its writes.
   if (durable_) PD_RETURN_IF_ERROR(db_.exec(kLatestTimeIndex));
   PD_RETURN_IF_ERROR(db_.exec(kCustomerCallsIndex));
+  PD_ASSIGN_OR_RETURN(Stmt callable, db_.prepare("SELECT sql FROM sqlite_master WHERE "
+                                                 "type = 'index' AND name = 'customers_callable'"));
+  PD_ASSIGN_OR_RETURN(bool have_callable, callable.step());
+  const bool callable_is_partial =
+      have_callable && callable.text(0).find("WHERE") != std::string_view::npos;
+  callable.reset();
+  if (have_callable && !callable_is_partial) {
+    PD_RETURN_IF_ERROR(db_.exec("DROP INDEX customers_callable"));
+  }
+  PD_RETURN_IF_ERROR(db_.exec(kCallableIndex));
   PD_ASSIGN_OR_RETURN(Stmt set, db_.prepare("INSERT INTO meta(key, value) VALUES(?1, ?2) "
                                             "ON CONFLICT(key) DO UPDATE SET value = ?2"));
   PD_RETURN_IF_ERROR(set.bind(1, "schema_version").bind(2, std::to_string(kSchemaVersion)).run());
@@ -893,12 +913,18 @@ absl::StatusOr<std::vector<Claim>> SqliteStore::claim(CampaignId id, int max, Wa
 absl::Status SqliteStore::begin_batch() {
   PD_RETURN_IF_ERROR(db_.exec("BEGIN IMMEDIATE"));
   in_batch_ = true;
+  db_.set_batch_broken(false);
   pending_counts_.clear();
   pending_status_counts_.clear();
   return absl::OkStatus();
 }
 
 absl::Status SqliteStore::commit_batch() {
+  if (db_.batch_broken()) {
+    return absl::AbortedError(
+        "an operation of the batch failed after it had changed rows: the batch can only "
+        "roll back");
+  }
   // In the batch's transaction, so they commit with the claims they count.
   std::map<CampaignId, RuleCounts> by_campaign;
   for (const auto& [key, n] : pending_counts_) by_campaign[key.first][key.second] = n;
@@ -915,6 +941,7 @@ absl::Status SqliteStore::commit_batch() {
 
 void SqliteStore::abort_batch() {
   in_batch_ = false;
+  db_.set_batch_broken(false);
   pending_counts_.clear();
   pending_status_counts_.clear();
   db_.exec("ROLLBACK").IgnoreError();

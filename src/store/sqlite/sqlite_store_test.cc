@@ -12,6 +12,7 @@
 
 #include "compliance/policy.h"
 #include "core/strings.h"
+#include "store/sqlite/sqlite_db.h"
 
 namespace pd {
 namespace {
@@ -111,6 +112,75 @@ TEST_F(SqliteStoreTest, AFullDiskFailsTheLoadWholeNamingTheFileNotTheSql) {
   w->reset();  // rolled back
   store_ = open(false);
   EXPECT_EQ(store_->status(campaign_)->customers, 3);
+}
+
+// Inside a batch an operation opens no savepoint (sqlite_db.h): one that
+// failed before changing a row leaves the batch to commit; one that failed
+// after changing rows leaves it only to roll back, whole.
+TEST_F(SqliteStoreTest, ABatchCommitsPastAFailureThatChangedNothingAndNotPastAPartWayOne) {
+  load(400);
+  ASSERT_TRUE(store_->begin_batch().ok());
+  auto first = store_->claim(campaign_, 2, t(0), "n");
+  ASSERT_TRUE(first.ok()) << first.status();
+  auto unknown = store_->finish(999999, AttemptEnd{Outcome::kNoAnswer, t(1)}, RetryRules{});
+  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kNotFound) << unknown.status();
+  ASSERT_TRUE(store_->commit_batch().ok());
+  EXPECT_EQ(open(false)->status(campaign_)->attempts, 2);
+
+  // A claim of many, on a disk that fills after the first few of them.
+  ASSERT_TRUE(store_->begin_batch().ok());
+  ASSERT_TRUE(store_->claim(campaign_, 1, t(0), "n").ok());
+  auto pages = [&] {
+    sqlite::Db db;
+    EXPECT_TRUE(db.open(path_, false).ok());
+    auto s = db.prepare("PRAGMA page_count");
+    EXPECT_TRUE(s.ok() && *s->step());
+    return s.ok() ? s->int64(0) : 0;
+  }();
+  ASSERT_TRUE(store_->limit_pages_for_testing(pages + 1).ok());
+  auto full = store_->claim(campaign_, 390, t(0), "n");
+  ASSERT_FALSE(full.ok());
+  EXPECT_EQ(full.status().code(), absl::StatusCode::kResourceExhausted) << full.status();
+  const absl::Status committed = store_->commit_batch();
+  EXPECT_EQ(committed.code(), absl::StatusCode::kAborted) << committed;
+  store_->abort_batch();
+  ASSERT_TRUE(store_->limit_pages_for_testing(1 << 30).ok());
+  // Nothing of the batch is kept, not even the claim before the failure,
+  // and the store is whole: the next batch commits.
+  EXPECT_EQ(open(false)->status(campaign_)->attempts, 2);
+  ASSERT_TRUE(store_->begin_batch().ok());
+  auto again = store_->claim(campaign_, 3, t(0), "n");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->size(), 3u);
+  ASSERT_TRUE(store_->commit_batch().ok());
+  EXPECT_EQ(open(false)->status(campaign_)->attempts, 5);
+}
+
+TEST_F(SqliteStoreTest, InitReplacesTheCallableIndexOfEveryCustomerWithOneOfThePending) {
+  load(3);
+  store_.reset();
+  auto callable_sql = [&] {
+    sqlite::Db db;
+    EXPECT_TRUE(db.open(path_, false).ok());
+    auto s = db.prepare("SELECT sql FROM sqlite_master WHERE name = 'customers_callable'");
+    EXPECT_TRUE(s.ok() && *s->step());
+    return s.ok() ? std::string(s->text(0)) : std::string();
+  };
+  {
+    sqlite::Db db;
+    ASSERT_TRUE(db.open(path_, false).ok());
+    ASSERT_TRUE(db.exec("DROP INDEX customers_callable; CREATE INDEX customers_callable ON "
+                        "customers(campaign_id, state, next_at, id)")
+                    .ok());
+  }
+  EXPECT_EQ(callable_sql().find("WHERE"), std::string::npos);
+  store_ = open(false);  // works as it is, only slower
+  ASSERT_EQ(store_->claim(campaign_, 1, t(0), "n")->size(), 1u);
+  store_ = open(true);  // `init`
+  EXPECT_NE(callable_sql().find("WHERE state = 'pending'"), std::string::npos) << callable_sql();
+  auto rest = store_->claim(campaign_, 5, t(0), "n");
+  ASSERT_TRUE(rest.ok()) << rest.status();
+  EXPECT_EQ(rest->size(), 2u);
 }
 
 TEST_F(SqliteStoreTest, AFileThatIsNoSqliteDatabaseIsNamedAsSuch) {
