@@ -74,6 +74,10 @@ struct DayResult {
   double talk_seconds = 0;
   double logged_in_seconds = 0;
   double warm_up_seconds = -1;  // until the pacer stopped warming up (-1: it did not)
+  // The running 30-day rate (earlier days and this one so far, as the
+  // ledger counts) reached max-abandon-rate at some moment: the store would
+  // have paused the campaign there. The lab dials on, to compare the rest.
+  bool would_pause = false;
   // --diag: by the regime of the pacer's last decision (kRegimes), the time
   // spent in it, the agent-seconds agents sat available in it, and the
   // answered and abandoned calls whose outcome came in it.
@@ -145,8 +149,15 @@ std::unique_ptr<Pacer> lab_pacer(const std::string& name, const LabOptions& o) {
 class LabDay {
  public:
   LabDay(Pacer& pacer, const PacingConfig& config, const SimConfig& sim, WallTime start, int day,
-         Micros shift)
-      : pacer_(pacer), loop_(start), sim_(loop_, sim), day_(day), shift_(shift), config_(config) {}
+         Micros shift, const AbandonRates& ledger)
+      : pacer_(pacer),
+        loop_(start),
+        sim_(loop_, sim),
+        day_(day),
+        shift_(shift),
+        config_(config),
+        answered_30d_(ledger.answered_30d),
+        abandoned_30d_(ledger.abandoned_30d) {}
 
   DayResult run() {
     loop_.schedule_after(shift_, [this] {
@@ -165,6 +176,7 @@ class LabDay {
     r.talk_seconds = std::chrono::duration<double>(s.busy_time).count();
     r.logged_in_seconds = std::chrono::duration<double>(s.logged_in_time).count();
     r.warm_up_seconds = warm_up_seconds_;
+    r.would_pause = would_pause_;
     r.regime_seconds = diag_.regime_seconds;
     r.regime_idle = diag_.regime_idle;
     r.regime_answered = diag_.regime_answered;
@@ -210,6 +222,17 @@ class LabDay {
     pacer_.on_agent_state(e, before);
   }
 
+  // One answered call into the running 30-day tally, as the store's ledger
+  // counts it (at the connect, or at the end of one never put through).
+  void ledger(bool abandoned) {
+    ++answered_30d_;
+    if (abandoned) ++abandoned_30d_;
+    if (static_cast<double>(abandoned_30d_) >=
+        config_.max_abandon_rate * static_cast<double>(answered_30d_)) {
+      would_pause_ = true;
+    }
+  }
+
   void tick() {
     const WallTime t = loop_.wall_now();
     if (open_ && ticked_) {
@@ -243,6 +266,7 @@ class LabDay {
         }
         call.connected_at = e.at;
         if (e.answered_at) call.answered_at = e.answered_at;
+        ledger(false);
         pacer_.on_call_connected(call, e);
       } else {
         --(call.connected_at ? talking_ : dialing_);
@@ -250,6 +274,7 @@ class LabDay {
         if (e.outcome == Outcome::kConnected || e.outcome == Outcome::kAbandoned) {
           ++diag_.regime_answered[regime_];
           if (e.outcome == Outcome::kAbandoned) ++diag_.regime_abandoned[regime_];
+          if (!call.connected_at) ledger(e.outcome == Outcome::kAbandoned);
         }
         pacer_.on_call_ended(call, e);
         calls_.erase(it);
@@ -342,6 +367,9 @@ class LabDay {
   WallTime ticked_at_{};
   std::optional<TimerId> review_timer_;
   std::optional<WallTime> review_at_;
+  int64_t answered_30d_;
+  int64_t abandoned_30d_;
+  bool would_pause_ = false;
 };
 
 RunResult run_one(const std::string& pacer_name, const Scenario& sc, uint64_t seed,
@@ -384,7 +412,7 @@ RunResult run_one(const std::string& pacer_name, const Scenario& sc, uint64_t se
       std::exit(2);
     }
     // Calling ends when the last agent's shift does.
-    LabDay day(*pacer, lab_config(pacer_name, o), sim, first + std::chrono::hours(24) * d, d, shift + sim.login_spread);
+    LabDay day(*pacer, lab_config(pacer_name, o), sim, first + std::chrono::hours(24) * d, d, shift + sim.login_spread, ledger);
     result.days.push_back(day.run());
   }
   result.wall_seconds =
@@ -606,7 +634,8 @@ int main(int argc, char** argv) {
   const double bound = 60 * o.talk_seconds / (o.talk_seconds + o.acw_seconds);
   std::printf("\n| agents | answer | days | pacer | talk min/agent-h | %% of bound | abandon/day mean | "
               "abandon/day worst | days > 3%% | 30-day mean | 30-day worst seed | runs 30-day <= 3%% | "
-              "dials/connect | warm-up min |\n|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+              "runs paused | dials/connect | warm-up min |\n"
+              "|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   std::map<std::tuple<int, double, size_t>, std::vector<const RunResult*>> rows;
   for (const RunResult& r : results) {
     const size_t pi = static_cast<size_t>(
@@ -615,7 +644,7 @@ int main(int argc, char** argv) {
   }
   for (const auto& [key, rs] : rows) {
     double talk = 0, day_sum = 0, day_worst = 0, rate_sum = 0, rate_worst = 0, dpc = 0, warm = 0;
-    int64_t day_count = 0, days_over = 0, runs_ok = 0;
+    int64_t day_count = 0, days_over = 0, runs_ok = 0, runs_paused = 0;
     for (const RunResult* r : rs) {
       talk += r->talk_min_per_agent_hour();
       for (const DayResult& d : r->days) {
@@ -628,18 +657,22 @@ int main(int argc, char** argv) {
       rate_sum += r->rate_all();
       rate_worst = std::max(rate_worst, r->rate_all());
       runs_ok += r->rate_all() <= 0.03 ? 1 : 0;
+      runs_paused += std::any_of(r->days.begin(), r->days.end(),
+                                 [](const DayResult& d) { return d.would_pause; })
+                         ? 1
+                         : 0;
       dpc += r->dials_per_connect();
       warm += std::max(0.0, r->days.front().warm_up_seconds) / 60;
     }
     const double n = static_cast<double>(rs.size());
     std::printf("| %d | %.0f%% | %d | %s | %.1f | %.0f%% | %.2f%% | %.2f%% | %lld/%lld | %.2f%% | %.2f%% | "
-                "%lld/%zu | %.2f | %.1f |\n",
+                "%lld/%zu | %lld/%zu | %.2f | %.1f |\n",
                 std::get<0>(key), 100 * std::get<1>(key), rs.front()->scenario.days,
                 rs.front()->pacer.c_str(), talk / n, 100 * talk / n / bound,
                 100 * day_sum / static_cast<double>(std::max<int64_t>(1, day_count)), 100 * day_worst,
                 static_cast<long long>(days_over), static_cast<long long>(day_count),
                 100 * rate_sum / n, 100 * rate_worst, static_cast<long long>(runs_ok), rs.size(),
-                dpc / n, warm / n);
+                static_cast<long long>(runs_paused), rs.size(), dpc / n, warm / n);
   }
   std::printf("\n%zu runs, %d jobs, %.0f s wall; bound %.1f talk-min/agent-hour\n", results.size(),
               jobs, wall, bound);

@@ -451,9 +451,9 @@ PaceDecision PredictivePacer::decide(const PacerSnapshot& now) {
   // cap_rate x look-ahead / shift at most). Without it each day started as
   // power mode, agents idle, until it had earned an abandon, and the
   // governor cut in whenever a few abandons came close together. Over 30
-  // days: one abandon short of max-abandon-rate, where the store stops the
-  // campaign (with few calls answered yet, a single abandon would cross it),
-  // nothing counted ahead.
+  // days: a reserve of abandons short of max-abandon-rate, where the store
+  // stops the campaign (with few calls answered yet, a single abandon would
+  // cross it), nothing counted ahead.
   const double answers_ahead =
       mean_cycle_seconds_ > 0
           ? logged_in * tuning_.governor_lookahead_seconds / mean_cycle_seconds_
@@ -462,13 +462,20 @@ PaceDecision PredictivePacer::decide(const PacerSnapshot& now) {
   // governor's rate by as much can lend it (a new campaign's first day, its
   // 30 days, cannot: the store pauses a campaign over max-abandon-rate, and
   // early on the normal approximation is optimistic).
+  // The 30-day headroom under max-abandon-rate keeps a reserve of abandons
+  // the governor never spends: it weighs the expected abandons of what is in
+  // flight, and the ones that come can be more (a few answers close
+  // together), while crossing max-abandon-rate pauses the campaign. Bigger
+  // teams keep more lines in flight, so more can come at once.
+  const double reserve = std::max(
+      tuning_.reserve_abandons, tuning_.reserve_per_sqrt_agent * std::sqrt(static_cast<double>(logged_in)));
   const double budget =
       std::min({cap_rate * (static_cast<double>(tally_.answered_today()) + answers_ahead) -
                     static_cast<double>(tally_.abandoned_today()),
                 cap_rate * static_cast<double>(tally_.answered_30d()) -
                     static_cast<double>(tally_.abandoned_30d()),
                 config_.max_abandon_rate * static_cast<double>(tally_.answered_30d()) -
-                    static_cast<double>(tally_.abandoned_30d()) - 1});
+                    static_cast<double>(tally_.abandoned_30d()) - reserve});
   const Solution s = solve(now, extra_new, room, tuning_.governor ? budget : 1e18);
   steering_ = !s.governed && s.calls < room;
   // The note changes with the regime, and the margin at most once a second.

@@ -87,6 +87,13 @@ class PredictivePacer final : public Pacer {
     // wrap-up times) as earned. 0: only what is earned, so each day starts
     // as power mode.
     double governor_lookahead_seconds = 1200;
+    // Abandons the governor keeps in reserve under max-abandon-rate over 30
+    // days: the larger of `reserve_abandons` and `reserve_per_sqrt_agent` x
+    // sqrt(agents logged in). With 1 (before), a quarter of the lab's first
+    // days at 5 and 20 agents crossed max-abandon-rate for a moment, which
+    // pauses a campaign (bench/README.md, "runs paused").
+    double reserve_abandons = 4;
+    double reserve_per_sqrt_agent = 1.0;
   };
 
   explicit PredictivePacer(const PacingConfig& config);

@@ -176,6 +176,40 @@ TEST(PredictivePacer, ANewDayDialsAheadOnTheBudgetOfItsFirstMinutes) {
   EXPECT_EQ(first_decision(PredictivePacer::Tuning{}, ledger(1'000, 27)), 10);
 }
 
+TEST(PredictivePacer, KeepsAReserveOfAbandonsUnderMaxAbandonRateOver30Days) {
+  // A young campaign: few answers in its 30 days, every one of them today.
+  // The day and the governor's rate would lend the next minutes' budget,
+  // but over 30 days 3% x 400 - 8 = 4 abandons are left before the store
+  // pauses it: not more than the reserve (4, or sqrt(10 agents) = 3.2).
+  auto first_decision = [&](PredictivePacer::Tuning tuning, AbandonRates today) {
+    PredictivePacer p(predictive_config(), tuning);
+    p.on_ledger(ledger(10'000, 0));
+    const WallTime now = train(p, kStart);
+    p.on_ledger(today);
+    return p.decide(snapshot(now, 10, 0, 0, 0, 0)).calls;
+  };
+  AbandonRates young = ledger(400, 6);
+  EXPECT_GT(first_decision(PredictivePacer::Tuning{}, young), 10);  // 6 left: dials ahead
+  young.abandoned_today = young.abandoned_30d = 8;
+  EXPECT_EQ(first_decision(PredictivePacer::Tuning{}, young), 10);  // 4 left: power mode
+  PredictivePacer::Tuning one_short;  // the rule before: one abandon short of max
+  one_short.reserve_abandons = 1;
+  one_short.reserve_per_sqrt_agent = 0;
+  EXPECT_GT(first_decision(one_short, young), 10);
+  // A bigger team keeps a bigger reserve: 100 agents, sqrt(100) = 10.
+  auto hundred = [&](AbandonRates today) {
+    PredictivePacer p(predictive_config());
+    p.on_ledger(ledger(10'000, 0));
+    const WallTime now = train(p, kStart);
+    p.on_ledger(today);
+    return p.decide(snapshot(now, 10, 90, 0, 0, 90)).calls;
+  };
+  AbandonRates more = ledger(600, 9);  // 9 left
+  EXPECT_EQ(hundred(more), 10);
+  more.abandoned_today = more.abandoned_30d = 4;  // 14 left
+  EXPECT_GT(hundred(more), 10);
+}
+
 TEST(PredictivePacer, CountsAgentsAboutToFinishWrapUp) {
   // Ten agents, none free. Just finishing their wrap-up: calls go out for
   // them now; just starting to talk: none (they are two minutes away).
