@@ -91,6 +91,18 @@ PacerSnapshot snapshot(WallTime now, int available, int busy, int acw, int diali
   return s;
 }
 
+// The calls of the first decision of a pacer trained on a clean history
+// (train()) that then reads `today`'s ledger, with `available` agents
+// free and `busy` talking.
+int first_decision(PredictivePacer::Tuning tuning, const AbandonRates& today, int available = 10,
+                   int busy = 0) {
+  PredictivePacer p(predictive_config(), tuning);
+  p.on_ledger(ledger(10'000, 0));
+  const WallTime now = train(p, kStart);
+  p.on_ledger(today);
+  return p.decide(snapshot(now, available, busy, 0, 0, busy)).calls;
+}
+
 TEST(PredictivePacer, MakePacerBuildsItForPredictiveMode) {
   auto p = make_pacer(predictive_config());
   EXPECT_EQ(p->status().mode, PacingMode::kPredictive);
@@ -146,13 +158,6 @@ TEST(PredictivePacer, ANewDayDialsAheadOnTheBudgetOfItsFirstMinutes) {
   // outcomes counted in the tally are replaced), a clean 30 days.
   AbandonRates next_day = ledger(0, 0);
   next_day.answered_30d = 10'000;
-  auto first_decision = [&](PredictivePacer::Tuning tuning, AbandonRates today) {
-    PredictivePacer p(predictive_config(), tuning);
-    p.on_ledger(ledger(10'000, 0));
-    const WallTime now = train(p, kStart);
-    p.on_ledger(today);
-    return p.decide(snapshot(now, 10, 0, 0, 0, 0)).calls;
-  };
   // The day is judged at its end: it may spend the budget of the next 20
   // minutes' answers (10 agents x 1200 s / 136 s = 88 answers, 2.3
   // abandons at 2.65%) before it has earned any.
@@ -181,13 +186,6 @@ TEST(PredictivePacer, KeepsAReserveOfAbandonsUnderMaxAbandonRateOver30Days) {
   // The day and the governor's rate would lend the next minutes' budget,
   // but over 30 days 3% x 400 - 8 = 4 abandons are left before the store
   // pauses it: not more than the reserve (4, or sqrt(10 agents) = 3.2).
-  auto first_decision = [&](PredictivePacer::Tuning tuning, AbandonRates today) {
-    PredictivePacer p(predictive_config(), tuning);
-    p.on_ledger(ledger(10'000, 0));
-    const WallTime now = train(p, kStart);
-    p.on_ledger(today);
-    return p.decide(snapshot(now, 10, 0, 0, 0, 0)).calls;
-  };
   AbandonRates young = ledger(400, 6);
   EXPECT_GT(first_decision(PredictivePacer::Tuning{}, young), 10);  // 6 left: dials ahead
   young.abandoned_today = young.abandoned_30d = 8;
@@ -197,17 +195,10 @@ TEST(PredictivePacer, KeepsAReserveOfAbandonsUnderMaxAbandonRateOver30Days) {
   one_short.reserve_per_sqrt_agent = 0;
   EXPECT_GT(first_decision(one_short, young), 10);
   // A bigger team keeps a bigger reserve: 100 agents, sqrt(100) = 10.
-  auto hundred = [&](AbandonRates today) {
-    PredictivePacer p(predictive_config());
-    p.on_ledger(ledger(10'000, 0));
-    const WallTime now = train(p, kStart);
-    p.on_ledger(today);
-    return p.decide(snapshot(now, 10, 90, 0, 0, 90)).calls;
-  };
   AbandonRates more = ledger(600, 9);  // 9 left
-  EXPECT_EQ(hundred(more), 10);
+  EXPECT_EQ(first_decision(PredictivePacer::Tuning{}, more, 10, 90), 10);
   more.abandoned_today = more.abandoned_30d = 4;  // 14 left
-  EXPECT_GT(hundred(more), 10);
+  EXPECT_GT(first_decision(PredictivePacer::Tuning{}, more, 10, 90), 10);
 }
 
 TEST(PredictivePacer, CountsAgentsAboutToFinishWrapUp) {
