@@ -156,8 +156,7 @@ class LabDay {
         day_(day),
         shift_(shift),
         config_(config),
-        answered_30d_(ledger.answered_30d),
-        abandoned_30d_(ledger.abandoned_30d) {}
+        ledger_(ledger) {}
 
   DayResult run() {
     loop_.schedule_after(shift_, [this] {
@@ -223,14 +222,12 @@ class LabDay {
   }
 
   // One answered call into the running 30-day tally, as the store's ledger
-  // counts it (at the connect, or at the end of one never put through).
+  // counts it (at the connect, or at the end of one never put through), and
+  // the store's rule for pausing a campaign on it.
   void ledger(bool abandoned) {
-    ++answered_30d_;
-    if (abandoned) ++abandoned_30d_;
-    if (static_cast<double>(abandoned_30d_) >=
-        config_.max_abandon_rate * static_cast<double>(answered_30d_)) {
-      would_pause_ = true;
-    }
+    ++ledger_.answered_30d;
+    if (abandoned) ++ledger_.abandoned_30d;
+    if (ledger_.over_max()) would_pause_ = true;
   }
 
   void tick() {
@@ -367,8 +364,7 @@ class LabDay {
   WallTime ticked_at_{};
   std::optional<TimerId> review_timer_;
   std::optional<WallTime> review_at_;
-  int64_t answered_30d_;
-  int64_t abandoned_30d_;
+  AbandonRates ledger_;  // the 30 days so far
   bool would_pause_ = false;
 };
 

@@ -8,7 +8,6 @@
 #include <mutex>
 
 #include "core/strings.h"
-#include "store/sqlite/sqlite_db.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace pd {
@@ -39,13 +38,11 @@ class StoreExecutorTest : public ::testing::Test {
     }
     ASSERT_TRUE((*w)->commit().ok());
   }
-  // The store file's pages now (read on a connection of its own).
-  int64_t page_count() const {
-    sqlite::Db db;
-    EXPECT_TRUE(db.open(path_, false).ok());
-    auto s = db.prepare("PRAGMA page_count");
-    EXPECT_TRUE(s.ok() && *s->step());
-    return s.ok() ? s->int64(0) : 0;
+  // Fills the "disk" one page from now.
+  static void fill_disk_soon(SqliteStore& s) {
+    auto pages = s.page_count_for_testing();
+    ASSERT_TRUE(pages.ok()) << pages.status();
+    ASSERT_TRUE(s.limit_pages_for_testing(*pages + 1).ok());
   }
 
   std::filesystem::path dir_;
@@ -134,7 +131,7 @@ TEST_F(StoreExecutorTest, AnOperationThatFailsPartWaySendsItsBatchToOneTransacti
     });
     executor.submit([&](Store& s) -> StoreExecutor::Completion {
       ++claim_runs;
-      EXPECT_TRUE(sqlite.limit_pages_for_testing(page_count() + 1).ok());
+      fill_disk_soon(sqlite);
       absl::Status st = s.claim(campaign_, 300, WallTime{Millis{1'800'000'000'000LL}}, "n").status();
       EXPECT_TRUE(sqlite.limit_pages_for_testing(1 << 30).ok());
       return [st, &claims] { claims.push_back(st); };
@@ -175,7 +172,7 @@ TEST_F(StoreExecutorTest, AnInlineBatchThatCannotCommitIsReported) {
     return {};
   });
   executor.submit([&](Store& s) -> StoreExecutor::Completion {
-    EXPECT_TRUE((*store)->limit_pages_for_testing(page_count() + 1).ok());
+    fill_disk_soon(**store);
     EXPECT_FALSE(s.claim(campaign_, 300, WallTime{Millis{1'800'000'000'000LL}}, "n").ok());
     EXPECT_TRUE((*store)->limit_pages_for_testing(1 << 30).ok());
     return {};

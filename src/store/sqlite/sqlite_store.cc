@@ -1767,6 +1767,13 @@ absl::Status SqliteStore::limit_pages_for_testing(int64_t pages) {
   return db_.exec(cat("PRAGMA max_page_count=", pages));
 }
 
+absl::StatusOr<int64_t> SqliteStore::page_count_for_testing() {
+  PD_ASSIGN_OR_RETURN(Stmt s, db_.prepare("PRAGMA page_count"));
+  PD_ASSIGN_OR_RETURN(bool row, s.step());
+  if (!row) return absl::InternalError("PRAGMA page_count answered no row");
+  return s.int64(0);
+}
+
 absl::StatusOr<std::optional<std::string>> SqliteStore::checkpoint(std::string_view stream,
                                                                    std::string_view shard) {
   PD_ASSIGN_OR_RETURN(Stmt * s, stmt("SELECT sequence FROM checkpoints WHERE stream = ?1 AND "

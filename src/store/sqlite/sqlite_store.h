@@ -116,6 +116,9 @@ class SqliteStore final : public Store {
   // Caps the file at `pages` pages (this connection only), so tests can
   // fill the "disk" without filling one.
   absl::Status limit_pages_for_testing(int64_t pages);
+  // The file's pages as this connection sees them (its open transaction's
+  // included), for a limit just above them.
+  absl::StatusOr<int64_t> page_count_for_testing();
 
   // Do-not-call entries a writer sorts in memory before it stages them in a
   // file (32 bytes each: 32 MiB by default); smaller in tests, so they

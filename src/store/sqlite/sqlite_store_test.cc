@@ -130,14 +130,9 @@ TEST_F(SqliteStoreTest, ABatchCommitsPastAFailureThatChangedNothingAndNotPastAPa
   // A claim of many, on a disk that fills after the first few of them.
   ASSERT_TRUE(store_->begin_batch().ok());
   ASSERT_TRUE(store_->claim(campaign_, 1, t(0), "n").ok());
-  auto pages = [&] {
-    sqlite::Db db;
-    EXPECT_TRUE(db.open(path_, false).ok());
-    auto s = db.prepare("PRAGMA page_count");
-    EXPECT_TRUE(s.ok() && *s->step());
-    return s.ok() ? s->int64(0) : 0;
-  }();
-  ASSERT_TRUE(store_->limit_pages_for_testing(pages + 1).ok());
+  auto pages = store_->page_count_for_testing();
+  ASSERT_TRUE(pages.ok()) << pages.status();
+  ASSERT_TRUE(store_->limit_pages_for_testing(*pages + 1).ok());
   auto full = store_->claim(campaign_, 390, t(0), "n");
   ASSERT_FALSE(full.ok());
   EXPECT_EQ(full.status().code(), absl::StatusCode::kResourceExhausted) << full.status();
