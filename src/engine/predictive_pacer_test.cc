@@ -146,7 +146,7 @@ TEST(PredictivePacer, NeverMoreThanMaxLinesPerLoggedInAgent) {
 TEST(PredictivePacer, WithoutAbandonBudgetPacesAsPowerMode) {
   PredictivePacer p(predictive_config());
   // Today's abandons already past the governor's rate, even with the next
-  // 20 minutes' answers counted: 2.65% x (1,000 + 60 trained + 88) < 32.
+  // 20 minutes' answers counted: 2.5% x (1,000 + 60 trained + 88) < 32.
   p.on_ledger(ledger(1'000, 32));
   const WallTime now = train(p, kStart);
   EXPECT_EQ(p.decide(snapshot(now, 10, 0, 0, 0, 0)).calls, 10);
@@ -159,15 +159,15 @@ TEST(PredictivePacer, ANewDayDialsAheadOnTheBudgetOfItsFirstMinutes) {
   AbandonRates next_day = ledger(0, 0);
   next_day.answered_30d = 10'000;
   // The day is judged at its end: it may spend the budget of the next 20
-  // minutes' answers (10 agents x 1200 s / 136 s = 88 answers, 2.3
-  // abandons at 2.65%) before it has earned any.
+  // minutes' answers (10 agents x 1200 s / 136 s = 88 answers, 2.2
+  // abandons at 2.5%) before it has earned any.
   EXPECT_GT(first_decision(PredictivePacer::Tuning{}, next_day), 10);
   // Without that look-ahead the day starts as power mode.
   PredictivePacer::Tuning earned_only;
   earned_only.governor_lookahead_seconds = 0;
   EXPECT_EQ(first_decision(earned_only, next_day), 10);
   // Counted ahead, not given: five abandons among 80 answered calls today
-  // are more than 2.65% x (80 + 88) = 4.5.
+  // are more than 2.5% x (80 + 88) = 4.2.
   AbandonRates spent = next_day;
   spent.answered_today = 80;
   spent.abandoned_today = 5;
@@ -175,10 +175,23 @@ TEST(PredictivePacer, ANewDayDialsAheadOnTheBudgetOfItsFirstMinutes) {
   spent.abandoned_30d += 5;
   EXPECT_EQ(first_decision(PredictivePacer::Tuning{}, spent), 10);
   // A new campaign's first day has no 30 days under the rate to lend it:
-  // 27 abandons among 1,000 answered today would leave 1.8 with the
-  // look-ahead and 2 under max-abandon-rate, but its 30 days (the same
-  // calls) are over 2.65%.
+  // 27 abandons among 1,000 answered today would leave 1.7 with the
+  // look-ahead, but its 30 days (the same calls) are over 2.5%.
   EXPECT_EQ(first_decision(PredictivePacer::Tuning{}, ledger(1'000, 27)), 10);
+}
+
+TEST(PredictivePacer, GovernsTheDayAtTargetAbandonRate) {
+  // 28 abandons among 1,000 answered today, 30 clean days before: with the
+  // look-ahead, 2.5% x (1,000 + 88) = 27.2 leaves no budget. Governed
+  // between target and max-abandon-rate (the rule before, at 2.65%: 28.8),
+  // 0.8 was left, and a day of a small team (a few hundred answers) could
+  // end over 3% on one burst of abandons.
+  AbandonRates today = ledger(1'000, 28);
+  today.answered_30d = 11'000;
+  EXPECT_EQ(first_decision(PredictivePacer::Tuning{}, today), 10);
+  PredictivePacer::Tuning between;
+  between.governor_at = 0.3;
+  EXPECT_GT(first_decision(between, today), 10);
 }
 
 TEST(PredictivePacer, KeepsAReserveOfAbandonsUnderMaxAbandonRateOver30Days) {
