@@ -203,6 +203,41 @@ absl::Status load_list(PgStore& store, CampaignId id, const std::string& prefix,
   return (*w)->commit();
 }
 
+// A load builds the new list's indexes on a table of its own, written out
+// a second time in the list writer (commit_fresh), so that ATTACH PARTITION
+// adopts them instead of building the partitioned tables' indexes (under
+// its lock). Where the two definitions differ, ATTACH builds the parent's
+// index anyway and the writer's stays behind, unattached and maintained on
+// every claim: each index of a campaign's partitions must be one of the
+// parent's, and each of the parent's must have one.
+TEST_F(PgStoreTest, AListLoadsPartitionsCarryExactlyThePartitionedTablesIndexes) {
+  auto store = PgStore::open(db_url(), /*create=*/true);
+  ASSERT_TRUE(store.ok()) << store.status();
+  const CampaignId id = (*store)->init_campaign("a")->id;
+  pg::Db db;
+  ASSERT_TRUE(db.open(db_url()).ok());
+  for (const char* load : {"first", "replace"}) {
+    ASSERT_TRUE(load_list(**store, id, load, 50).ok()) << load;
+    for (const std::string parent : {"customers", "phones"}) {
+      const std::string partition = parent + "_c" + std::to_string(id);
+      auto parents =
+          db.query_dynamic("SELECT count(*) FROM pg_index WHERE indrelid = $1::regclass", {parent});
+      ASSERT_TRUE(parents.ok()) << parents.status();
+      auto own = db.query_dynamic(
+          "SELECT i.indexrelid::regclass::text, EXISTS(SELECT 1 FROM pg_inherits h WHERE "
+          "h.inhrelid = i.indexrelid) FROM pg_index i WHERE i.indrelid = $1::regclass "
+          "ORDER BY 1",
+          {partition});
+      ASSERT_TRUE(own.ok()) << own.status();
+      EXPECT_EQ(own->rows(), parents->int64(0, 0)) << load << " " << partition;
+      for (int r = 0; r < own->rows(); ++r) {
+        EXPECT_EQ(own->text(r, 1), "t")
+            << load << ": " << own->text(r, 0) << " is not one of " << parent << "'s indexes";
+      }
+    }
+  }
+}
+
 // Runs `load(store, n)` for n = 0 and 1 at once, each on a connection of
 // its own; what each returned.
 std::array<absl::Status, 2> on_two_connections(
