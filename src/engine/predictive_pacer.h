@@ -82,7 +82,7 @@ class PredictivePacer final : public Pacer {
     // abandon rate: budget = rate x answered - abandoned. At 0.3 (before),
     // 2 of 300 lab days at 5 agents and a 10% answer rate ended above 3%
     // (a day of ~700 answers moves 0.14% per abandon); at 0, none of 2,700
-    // at 5 agents, for 0.1-0.5 talk-min per agent-hour there and at 20
+    // at 5 agents, for 0.1-0.4 talk-min per agent-hour there and at 20
     // agents, nothing at 100 (bench/README.md, "Pacing").
     double governor_at = 0;
     // The day's rate is judged at its end, not minute by minute: the
