@@ -327,6 +327,31 @@ class DialerTest(BinaryCase):
         self.check_results(rows, customers=len({r["cust_id"] for r in rows}))
         self.assertEqual(len(rows), prog["dials"])
 
+    def test_simulate_predictive_beats_power_within_the_target_abandon_rate(self):
+        # The 20-agent scenario, one 8-hour day (a campaign's first:
+        # the pacer learns as power mode before it dials ahead).
+        common = ["simulate", "--agents", "20", "--customers", "30000", "--seed", "1",
+                  "--answer-rate", "0.2", "--busy-rate", "0.05", "--talk-mean", "120s",
+                  "--acw-mean", "15s", "--shift", "8h"]
+        power = json.loads(self.pd(*common).stdout)
+        pred = json.loads(self.pd(*common, "--pacing", "predictive").stdout)
+        self.assertEqual(pred["pacing"], "predictive")
+        # Never paused by the store for crossing max-abandon-rate (3%), and
+        # at or under target-abandon-rate (2.5%) for the day.
+        self.assertEqual(pred["state"], "running", pred["stop_reason"])
+        self.assertEqual(pred["target_abandon_rate"], 0.025)
+        self.assertGreater(pred["abandon_rate"], 0)  # it dialled ahead
+        self.assertLessEqual(pred["abandon_rate"], pred["target_abandon_rate"])
+        self.assertEqual(len(pred["abandon_rate_by_day"]), 1)
+        self.assertLessEqual(pred["abandon_rate_by_day"][0], 0.025)
+        # Talk time: power mode ~30 talk-min per agent-hour; predictive within
+        # reach of the bound, 60 x 120 / (120 + 15) = 53.3.
+        self.assertLess(power["talk_minutes_per_agent_hour"], 32)
+        self.assertGreater(pred["talk_minutes_per_agent_hour"],
+                           power["talk_minutes_per_agent_hour"] + 12)
+        self.assertGreater(pred["talk_minutes_per_agent_hour"], 0.8 * 60 * 120 / 135)
+        self.assertLessEqual(pred["talk_minutes_per_agent_hour"], 60 * 120 / 135)
+
     def test_simulate_refuses_a_bad_pacing_flag_naming_it(self):
         p = self.pd("simulate", "--agents", "2", "--customers", "10", "--pacing", "turbo",
                     ok=False)
