@@ -647,11 +647,11 @@ absl::Status SqliteStore::migrate() {
   // A throw-away store (`simulate`) never resumes a clock: spare its writes.
   if (durable_) PD_RETURN_IF_ERROR(db_.exec(kLatestTimeIndex));
   PD_RETURN_IF_ERROR(db_.exec(kCustomerCallsIndex));
-  PD_ASSIGN_OR_RETURN(Stmt callable, db_.prepare("SELECT sql FROM sqlite_master WHERE "
-                                                 "type = 'index' AND name = 'customers_callable'"));
+  // SQLite says which indexes are partial (index_list's `partial` column).
+  PD_ASSIGN_OR_RETURN(Stmt callable, db_.prepare("SELECT partial FROM pragma_index_list("
+                                                 "'customers') WHERE name = 'customers_callable'"));
   PD_ASSIGN_OR_RETURN(bool have_callable, callable.step());
-  const bool callable_is_partial =
-      have_callable && callable.text(0).find("WHERE") != std::string_view::npos;
+  const bool callable_is_partial = have_callable && callable.int64(0) != 0;
   callable.reset();
   if (have_callable && !callable_is_partial) {
     PD_RETURN_IF_ERROR(db_.exec("DROP INDEX customers_callable"));
