@@ -129,7 +129,7 @@ class EngineTest : public ::testing::Test {
            cat("pd-engine-", ::getpid(), "-", reinterpret_cast<uintptr_t>(this));
     std::filesystem::create_directories(dir_);
     path_ = (dir_ / "e.db").string();
-    auto s = SqliteStore::open(path_, true, false);
+    auto s = SqliteStore::open(path_, true, SqliteStore::Durability::kNoSync);
     ASSERT_TRUE(s.ok()) << s.status();
     store_ = std::move(*s);
     campaign_ = *store_->init_campaign("c");

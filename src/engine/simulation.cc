@@ -50,10 +50,14 @@ absl::StatusOr<SimulationReport> run_simulation(const SimulationSpec& spec) {
       }
     }
   } cleanup{tmpl, spec.store};
-  PD_ASSIGN_OR_RETURN(std::unique_ptr<SqliteStore> store,
-                      SqliteStore::open(spec.store.empty() ? (cleanup.dir / "sim.db").string()
-                                                           : spec.store,
-                                        true, /*durable=*/false));
+  // A kept store must stay readable even if this process is killed; a
+  // throw-away one is deleted whatever happens.
+  PD_ASSIGN_OR_RETURN(
+      std::unique_ptr<SqliteStore> store,
+      spec.store.empty()
+          ? SqliteStore::open((cleanup.dir / "sim.db").string(), true,
+                              SqliteStore::Durability::kScratch)
+          : SqliteStore::open(spec.store, true, SqliteStore::Durability::kNoSync));
   // Client tokens seed the simulator's choices: pin them so a seed repeats.
   PD_RETURN_IF_ERROR(store->pin_instance_id("sim"));
   PD_ASSIGN_OR_RETURN(Campaign campaign, store->init_campaign("simulate"));

@@ -535,7 +535,7 @@ class SqliteStore::Writer final : public ListWriter {
 // ---------------------------------------------------------------------------
 
 absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path, bool create,
-                                                               bool durable) {
+                                                               Durability durability) {
   // SQLite reads both as "a private temporary database": everything would
   // seem to work and nothing would be kept.
   if (path.empty() || path == ":memory:") {
@@ -549,17 +549,21 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string
   }
   std::unique_ptr<SqliteStore> store(new SqliteStore());
   store->path_ = path;
-  store->durable_ = durable;
+  store->durability_ = durability;
   PD_RETURN_IF_ERROR(store->db_.open(path, create));
   sqlite3_busy_timeout(store->db_.handle(), 10000);
-  // WAL: readers (status, results) never block the dialer's writes.
-  PD_RETURN_IF_ERROR(store->db_.exec("PRAGMA journal_mode=WAL"));
-  PD_RETURN_IF_ERROR(
-      store->db_.exec(durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=OFF"));
-  if (!durable) {
-    // A throw-away store has one user: skip the per-transaction file locks,
-    // and give it a page cache big enough that a batch's index updates do
-    // not spill to disk mid-transaction (a fixed cap, not per row).
+  // WAL: readers (status, results) never block the dialer's writes. A
+  // scratch store has no other reader, and keeps its rollback journal in
+  // memory: no journal written to the file system at each commit.
+  PD_RETURN_IF_ERROR(store->db_.exec(durability == Durability::kScratch
+                                         ? "PRAGMA journal_mode=MEMORY"
+                                         : "PRAGMA journal_mode=WAL"));
+  PD_RETURN_IF_ERROR(store->db_.exec(durability == Durability::kFull ? "PRAGMA synchronous=FULL"
+                                                                     : "PRAGMA synchronous=OFF"));
+  if (durability != Durability::kFull) {
+    // One user: skip the per-transaction file locks, and give it a page
+    // cache big enough that a batch's index updates do not spill to disk
+    // mid-transaction (a fixed cap, not per row).
     PD_RETURN_IF_ERROR(store->db_.exec("PRAGMA locking_mode=EXCLUSIVE"));
     PD_RETURN_IF_ERROR(store->db_.exec("PRAGMA cache_size=-65536"));
   }
@@ -645,7 +649,7 @@ absl::Status SqliteStore::migrate() {
     PD_RETURN_IF_ERROR(db_.exec(kSchemaV6Counts));
   }
   // A throw-away store (`simulate`) never resumes a clock: spare its writes.
-  if (durable_) PD_RETURN_IF_ERROR(db_.exec(kLatestTimeIndex));
+  if (durability_ == Durability::kFull) PD_RETURN_IF_ERROR(db_.exec(kLatestTimeIndex));
   PD_RETURN_IF_ERROR(db_.exec(kCustomerCallsIndex));
   // SQLite says which indexes are partial (index_list's `partial` column).
   PD_ASSIGN_OR_RETURN(Stmt callable, db_.prepare("SELECT partial FROM pragma_index_list("

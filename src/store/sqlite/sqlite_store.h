@@ -24,10 +24,19 @@ class SqliteStore final : public Store {
   // Opens (and with `create`, creates) the file. Without `create`, a
   // missing file or an un-initialised/older schema is kFailedPrecondition
   // telling the user to run `powerdialer init`.
-  // `durable` = false trades crash durability for speed (synchronous=OFF):
-  // only for throw-away stores such as `simulate`'s.
-  static absl::StatusOr<std::unique_ptr<SqliteStore>> open(const std::string& path, bool create,
-                                                           bool durable = true);
+  // How much a store gives up for speed; all but kFull only for stores
+  // no one resumes from, such as `simulate`'s.
+  enum class Durability {
+    kFull,  // every commit synced: survives a power cut
+    // No syncs (synchronous=OFF) and one user (exclusive lock): the file
+    // survives its process crashing, not the machine.
+    kNoSync,
+    // kNoSync, and the rollback journal in memory: a crash in the middle of
+    // a commit may leave the file unreadable. For a file deleted after use.
+    kScratch,
+  };
+  static absl::StatusOr<std::unique_ptr<SqliteStore>> open(
+      const std::string& path, bool create, Durability durability = Durability::kFull);
 
   absl::Status migrate() override;
   absl::StatusOr<Campaign> init_campaign(std::string_view name) override;
@@ -244,7 +253,7 @@ class SqliteStore final : public Store {
 
   std::string path_;
   sqlite::Db db_;
-  bool durable_ = true;
+  Durability durability_ = Durability::kFull;
   std::string instance_id_;  // random per database; prefixes client tokens
   std::unordered_map<const char*, sqlite::Stmt> stmts_;
 };
