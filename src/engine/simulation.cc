@@ -1,8 +1,6 @@
 #include "engine/simulation.h"
 
 #include <fmt/format.h>
-#include <stdlib.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +11,7 @@
 #include "core/strings.h"
 #include "io/list_import.h"
 #include "io/results_export.h"
+#include "store/memory/memory_store.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace pd {
@@ -30,36 +29,35 @@ absl::StatusOr<SimulationReport> run_simulation(const SimulationSpec& spec) {
   for (const auto& [key, value] : spec.config) {
     PD_RETURN_IF_ERROR(validate_config_value(key, value).status());
   }
-  char tmpl[] = "/tmp/powerdialer-sim-XXXXXX";
-  if (::mkdtemp(tmpl) == nullptr) {
-    return absl::InternalError("cannot create a temporary directory in /tmp");
-  }
-  // A kept store is removed too when the simulation fails: a half-run
-  // store proves nothing, and its file would refuse the next attempt.
+  // A kept store is an SQLite file, removed again when the simulation
+  // fails: a half-run store proves nothing, and its file would refuse the
+  // next attempt. Otherwise the store lives in memory and goes with the run.
   struct Cleanup {
-    std::filesystem::path dir;
     std::string kept_store;
     bool succeeded = false;
     ~Cleanup() {
+      if (succeeded || kept_store.empty()) return;
       std::error_code ec;
-      std::filesystem::remove_all(dir, ec);
-      if (!succeeded && !kept_store.empty()) {
-        for (const char* suffix : {"", "-wal", "-shm"}) {
-          std::filesystem::remove(kept_store + suffix, ec);
-        }
+      for (const char* suffix : {"", "-wal", "-shm"}) {
+        std::filesystem::remove(kept_store + suffix, ec);
       }
     }
-  } cleanup{tmpl, spec.store};
-  // A kept store must stay readable even if this process is killed; a
-  // throw-away one is deleted whatever happens.
-  PD_ASSIGN_OR_RETURN(
-      std::unique_ptr<SqliteStore> store,
-      spec.store.empty()
-          ? SqliteStore::open((cleanup.dir / "sim.db").string(), true,
-                              SqliteStore::Durability::kScratch)
-          : SqliteStore::open(spec.store, true, SqliteStore::Durability::kNoSync));
+  } cleanup{spec.store};
   // Client tokens seed the simulator's choices: pin them so a seed repeats.
-  PD_RETURN_IF_ERROR(store->pin_instance_id("sim"));
+  constexpr std::string_view kInstanceId = "sim";
+  std::unique_ptr<Store> store;
+  if (spec.store.empty()) {
+    std::unique_ptr<MemoryStore> memory = MemoryStore::create();
+    memory->pin_instance_id(kInstanceId);
+    store = std::move(memory);
+  } else {
+    // Readable even if this process is killed; no syncs (nothing resumes
+    // from it).
+    PD_ASSIGN_OR_RETURN(std::unique_ptr<SqliteStore> sqlite,
+                        SqliteStore::open(spec.store, true, SqliteStore::Durability::kNoSync));
+    PD_RETURN_IF_ERROR(sqlite->pin_instance_id(kInstanceId));
+    store = std::move(sqlite);
+  }
   PD_ASSIGN_OR_RETURN(Campaign campaign, store->init_campaign("simulate"));
   for (const auto& [key, value] : spec.config) {
     PD_ASSIGN_OR_RETURN(std::string valid, validate_config_value(key, value));
@@ -100,9 +98,10 @@ absl::StatusOr<SimulationReport> run_simulation(const SimulationSpec& spec) {
   PD_ASSIGN_OR_RETURN(CampaignConfig config, CampaignConfig::from(stored_config, campaign.name));
   config.retry = spec.retry;
   VirtualLoop loop(spec.start.value_or(kDefaultSimulationStart));
-  // One commit per few thousand operations: the store is throw-away, and
-  // per-operation syncs would measure the disk, not the dialer.
-  InlineStoreExecutor executor(*store, loop, /*ops_per_commit=*/4096);
+  // SQLite: one commit per few thousand operations (nothing resumes from
+  // this store; a commit each would measure the disk, not the dialer). In
+  // memory a commit costs nothing, and a batch would copy every table.
+  InlineStoreExecutor executor(*store, loop, /*ops_per_commit=*/spec.store.empty() ? 1 : 4096);
   Simulator sim(loop, spec.sim);
   EngineOptions options;
   options.owner = "simulate";

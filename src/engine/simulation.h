@@ -1,5 +1,5 @@
-// A whole campaign on a virtual clock: the real Engine, the real SQLite
-// store (a throw-away file) and the Simulator, run as fast as the machine
+// A whole campaign on a virtual clock: the real Engine, a Store (in memory,
+// or an SQLite file to keep) and the Simulator, run as fast as the machine
 // allows. Used by `powerdialer simulate` and the benchmarks.
 #pragma once
 
@@ -23,8 +23,9 @@ struct SimulationSpec {
   std::string results;  // also write the results CSV here
   // The virtual clock's first moment; nullopt: kDefaultSimulationStart.
   std::optional<WallTime> start;
-  // Keep the store in this file (which must not exist) instead of a
-  // throw-away one, so status, results and compliance can read it after.
+  // Keep the store in this SQLite file (which must not exist) instead of
+  // in memory, so status, results and compliance can read it after. The
+  // figures are the same either way (the same seed gives the same run).
   std::string store;
   // Campaign configuration (keys and values as `config set` takes them);
   // max-attempts and retry-delay come from `retry`.

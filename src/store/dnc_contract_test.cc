@@ -261,10 +261,16 @@ INSTANTIATE_TEST_SUITE_P(Sqlite, DncContractTest,
                          store_testing::store_kind_name);
 INSTANTIATE_TEST_SUITE_P(Pg, DncContractTest, ::testing::Values(store_testing::pg_store_kind()),
                          store_testing::store_kind_name);
+INSTANTIATE_TEST_SUITE_P(Memory, DncContractTest,
+                         ::testing::Values(store_testing::memory_store_kind()),
+                         store_testing::store_kind_name);
 INSTANTIATE_TEST_SUITE_P(Sqlite, DncClaimContractTest,
                          ::testing::Values(store_testing::sqlite_store_kind()),
                          store_testing::store_kind_name);
 INSTANTIATE_TEST_SUITE_P(Pg, DncClaimContractTest, ::testing::Values(store_testing::pg_store_kind()),
+                         store_testing::store_kind_name);
+INSTANTIATE_TEST_SUITE_P(Memory, DncClaimContractTest,
+                         ::testing::Values(store_testing::memory_store_kind()),
                          store_testing::store_kind_name);
 
 }  // namespace

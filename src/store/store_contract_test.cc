@@ -171,6 +171,7 @@ TEST_P(StoreContractTest, ConcurrentClaimersNeverShareACustomer) {
 }
 
 TEST_P(StoreContractTest, ClaimersInSeparateProcessesNeverShareACustomer) {
+  PD_SKIP_UNLESS_SHARED_BY_PROCESSES();
   load(600);
   std::vector<pid_t> children;
   const auto out = [&](int i) { return (dir_ / cat("claims-", i)).string(); };
@@ -382,6 +383,7 @@ TEST_P(StoreContractTest, AnUncommittedReplaceLeavesThePreviousListIntact) {
 }
 
 TEST_P(StoreContractTest, AKilledImportLeavesThePreviousListIntact) {
+  PD_SKIP_UNLESS_SHARED_BY_PROCESSES();
   load(5);
   const pid_t pid = ::fork();
   ASSERT_GE(pid, 0);
@@ -752,6 +754,9 @@ INSTANTIATE_TEST_SUITE_P(Sqlite, StoreContractTest,
                          ::testing::Values(store_testing::sqlite_store_kind()),
                          store_testing::store_kind_name);
 INSTANTIATE_TEST_SUITE_P(Pg, StoreContractTest, ::testing::Values(store_testing::pg_store_kind()),
+                         store_testing::store_kind_name);
+INSTANTIATE_TEST_SUITE_P(Memory, StoreContractTest,
+                         ::testing::Values(store_testing::memory_store_kind()),
                          store_testing::store_kind_name);
 
 }  // namespace

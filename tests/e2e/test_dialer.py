@@ -353,6 +353,35 @@ class DialerTest(BinaryCase):
         self.assertGreater(pred["talk_minutes_per_agent_hour"], 0.8 * bound)
         self.assertLessEqual(pred["talk_minutes_per_agent_hour"], bound)
 
+    def test_simulate_gives_the_same_run_in_memory_as_in_a_kept_sqlite_store(self):
+        # Without --store a simulation's store is in memory (fast); with it,
+        # an SQLite file. Same seed, same run: every figure and every row of
+        # the results, through predictive pacing, retries, second phones,
+        # calling windows that hold customers overnight, and caps.
+        write_list(os.path.join(self.dir, "two.csv"), 3000, phones_per_customer=2)
+        common = ["simulate", "--agents", "12", "--list", "two.csv", "--seed", "3",
+                  "--answer-rate", "0.3", "--talk-mean", "60s", "--acw-mean", "10s",
+                  "--shift", "8h", "--days", "2", "--pacing", "predictive",
+                  "--max-attempts", "2", "--retry-delay", "20m",
+                  "--config", "calling-hours=09:00-13:00",
+                  "--config", "max-calls-per-24h=1"]
+        memory = json.loads(self.pd(*common, "--results", "memory.csv").stdout)
+        kept = json.loads(self.pd(*common, "--results", "kept.csv",
+                                  "--store", "kept.db").stdout)
+        for timing in ("wall_seconds", "dial_latency_us"):  # real time, not the run's
+            memory.pop(timing)
+            kept.pop(timing)
+        self.assertEqual(memory, kept)
+        with open(os.path.join(self.dir, "memory.csv"), "rb") as a, \
+                open(os.path.join(self.dir, "kept.csv"), "rb") as b:
+            self.assertEqual(a.read(), b.read())
+        # The run did what this test means to compare.
+        self.assertGreater(memory["abandons"], 0)
+        self.assertGreater(memory["attempts_by_outcome"]["no_answer"], 0)
+        self.assertGreater(memory["sim_seconds"], 24 * 3600)
+        self.assertIn("calling-window",
+                      self.pd_on("kept.db", "--campaign", "simulate", "compliance").stdout)
+
     def test_simulate_refuses_a_bad_pacing_flag_naming_it(self):
         p = self.pd("simulate", "--agents", "2", "--customers", "10", "--pacing", "turbo",
                     ok=False)

@@ -552,12 +552,8 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string
   store->durability_ = durability;
   PD_RETURN_IF_ERROR(store->db_.open(path, create));
   sqlite3_busy_timeout(store->db_.handle(), 10000);
-  // WAL: readers (status, results) never block the dialer's writes. A
-  // scratch store has no other reader, and keeps its rollback journal in
-  // memory: no journal written to the file system at each commit.
-  PD_RETURN_IF_ERROR(store->db_.exec(durability == Durability::kScratch
-                                         ? "PRAGMA journal_mode=MEMORY"
-                                         : "PRAGMA journal_mode=WAL"));
+  // WAL: readers (status, results) never block the dialer's writes.
+  PD_RETURN_IF_ERROR(store->db_.exec("PRAGMA journal_mode=WAL"));
   PD_RETURN_IF_ERROR(store->db_.exec(durability == Durability::kFull ? "PRAGMA synchronous=FULL"
                                                                      : "PRAGMA synchronous=OFF"));
   if (durability != Durability::kFull) {

@@ -24,16 +24,13 @@ class SqliteStore final : public Store {
   // Opens (and with `create`, creates) the file. Without `create`, a
   // missing file or an un-initialised/older schema is kFailedPrecondition
   // telling the user to run `powerdialer init`.
-  // How much a store gives up for speed; all but kFull only for stores
-  // no one resumes from, such as `simulate`'s.
+  // How much a store gives up for speed; kNoSync only for stores no one
+  // resumes from, such as `simulate --store`'s.
   enum class Durability {
     kFull,  // every commit synced: survives a power cut
     // No syncs (synchronous=OFF) and one user (exclusive lock): the file
     // survives its process crashing, not the machine.
     kNoSync,
-    // kNoSync, and the rollback journal in memory: a crash in the middle of
-    // a commit may leave the file unreadable. For a file deleted after use.
-    kScratch,
   };
   static absl::StatusOr<std::unique_ptr<SqliteStore>> open(
       const std::string& path, bool create, Durability durability = Durability::kFull);

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "core/strings.h"
+#include "store/memory/memory_store.h"
 #include "store/postgres/pg_db.h"
 #include "store/postgres/pg_store.h"
 #include "store/postgres/testing/pg_test_server.h"
@@ -116,6 +117,35 @@ class PgFactory final : public StoreFactory {
   }
   std::string url_;
 };
+
+// In memory: the first Store made is the database; every open() is
+// another Store object on it.
+class MemoryFactory final : public StoreFactory {
+ public:
+  absl::Status set_up() override {
+    origin_ = MemoryStore::create();
+    return absl::OkStatus();
+  }
+  void tear_down() override { origin_.reset(); }
+  absl::StatusOr<std::unique_ptr<Store>> open(bool /*create*/) override {
+    return std::unique_ptr<Store>(origin_->open_another());
+  }
+  absl::StatusOr<int64_t> query_int(const std::string& sql) override { return no_sql(sql); }
+  absl::StatusOr<std::string> query_text(const std::string& sql) override { return no_sql(sql); }
+
+ private:
+  static absl::Status no_sql(const std::string& sql) {
+    return absl::UnimplementedError(cat("the in-memory store answers no SQL: ", sql));
+  }
+  std::unique_ptr<MemoryStore> origin_;
+};
+
+StoreKind memory_store_kind() {
+  StoreKind kind{"Memory", [] { return std::unique_ptr<StoreFactory>(new MemoryFactory()); }};
+  kind.shared_by_processes = false;
+  kind.answers_sql = false;
+  return kind;
+}
 
 StoreKind pg_store_kind() {
   return {"Pg", [] { return std::unique_ptr<StoreFactory>(new PgFactory()); }};

@@ -44,6 +44,12 @@ class StoreFactory {
 struct StoreKind {
   std::string name;
   std::function<std::unique_ptr<StoreFactory>()> make;
+  // What a test may ask beyond the Store seam: another process opening
+  // the database (and a process killed mid-change), and SQL through
+  // query_int/query_text. The in-memory store has neither; the tests that
+  // need them skip it.
+  bool shared_by_processes = true;
+  bool answers_sql = true;
 };
 inline std::string store_kind_name(const ::testing::TestParamInfo<StoreKind>& info) {
   return info.param.name;
@@ -51,10 +57,20 @@ inline std::string store_kind_name(const ::testing::TestParamInfo<StoreKind>& in
 // What gtest prints for the parameter (its name, not the struct's bytes).
 inline void PrintTo(const StoreKind& kind, std::ostream* os) { *os << kind.name; }
 
+// In a contract test: skips it for a store that cannot do what it needs.
+#define PD_SKIP_UNLESS_SHARED_BY_PROCESSES()                                  \
+  if (!GetParam().shared_by_processes)                                        \
+  GTEST_SKIP() << GetParam().name << ": no other process sees this store"
+#define PD_SKIP_UNLESS_SQL() \
+  if (!GetParam().answers_sql) GTEST_SKIP() << GetParam().name << ": this store answers no SQL"
+
 // SQLite: a file in a temporary folder of its own.
 StoreKind sqlite_store_kind();
 // PostgreSQL: a fresh database on the test process's shared server.
 StoreKind pg_store_kind();
+// The in-memory store (store/memory/memory_store.h): Store objects of one
+// database share it through MemoryStore::open_another().
+StoreKind memory_store_kind();
 
 // The base of the contract fixtures: a factory set up for each test, and
 // open() for the Store objects the test needs.
