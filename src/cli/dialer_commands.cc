@@ -352,6 +352,7 @@ int cmd_simulate(const Context& ctx, const SimulateOptions& options) {
         {"p99", r->engine.dial_latency.quantile(0.99).count()},
         {"max", r->engine.dial_latency.max().count()}}},
       {"seed", options.sim.seed},
+      {"store", r->store},
       // Pacing: the mode and what it achieved (status shows the same).
       {"pacing", std::string(to_string(r->pacing.pacer.mode))},
       {"lines_per_agent", r->pacing.lines_per_agent},

@@ -1,6 +1,8 @@
 #include "engine/simulation.h"
 
 #include <fmt/format.h>
+#include <stdlib.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -29,32 +31,57 @@ absl::StatusOr<SimulationReport> run_simulation(const SimulationSpec& spec) {
   for (const auto& [key, value] : spec.config) {
     PD_RETURN_IF_ERROR(validate_config_value(key, value).status());
   }
-  // A kept store is an SQLite file, removed again when the simulation
-  // fails: a half-run store proves nothing, and its file would refuse the
-  // next attempt. Otherwise the store lives in memory and goes with the run.
+  // How many customers the list can hold: the generated ones, or at most
+  // one per line of the file (a count, not a parse: a cheap upper bound).
+  int64_t most_customers = spec.customers;
+  if (!spec.list.empty()) {
+    std::ifstream in(spec.list, std::ios::binary);
+    if (!in) return absl::NotFoundError(cat(spec.list, ": cannot open"));
+    most_customers = 0;
+    char buf[1 << 16];
+    while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+      most_customers += std::count(buf, buf + in.gcount(), '\n');
+    }
+    ++most_customers;  // a last line without a line feed
+  }
+  const bool in_memory = spec.store.empty() && most_customers <= kMemoryStoreMaxCustomers;
+  // A throw-away SQLite file lives in a folder of its own; a kept store is
+  // removed again when the simulation fails: a half-run store proves
+  // nothing, and its file would refuse the next attempt.
   struct Cleanup {
+    std::filesystem::path dir;
     std::string kept_store;
     bool succeeded = false;
     ~Cleanup() {
-      if (succeeded || kept_store.empty()) return;
       std::error_code ec;
+      if (!dir.empty()) std::filesystem::remove_all(dir, ec);
+      if (succeeded || kept_store.empty()) return;
       for (const char* suffix : {"", "-wal", "-shm"}) {
         std::filesystem::remove(kept_store + suffix, ec);
       }
     }
-  } cleanup{spec.store};
+  } cleanup{{}, spec.store};
   // Client tokens seed the simulator's choices: pin them so a seed repeats.
   constexpr std::string_view kInstanceId = "sim";
   std::unique_ptr<Store> store;
-  if (spec.store.empty()) {
+  if (in_memory) {
     std::unique_ptr<MemoryStore> memory = MemoryStore::create();
     memory->pin_instance_id(kInstanceId);
     store = std::move(memory);
   } else {
+    std::string path = spec.store;
+    if (path.empty()) {
+      char tmpl[] = "/tmp/powerdialer-sim-XXXXXX";
+      if (::mkdtemp(tmpl) == nullptr) {
+        return absl::InternalError("cannot create a temporary directory in /tmp");
+      }
+      cleanup.dir = tmpl;
+      path = (cleanup.dir / "sim.db").string();
+    }
     // Readable even if this process is killed; no syncs (nothing resumes
     // from it).
     PD_ASSIGN_OR_RETURN(std::unique_ptr<SqliteStore> sqlite,
-                        SqliteStore::open(spec.store, true, SqliteStore::Durability::kNoSync));
+                        SqliteStore::open(path, true, SqliteStore::Durability::kNoSync));
     PD_RETURN_IF_ERROR(sqlite->pin_instance_id(kInstanceId));
     store = std::move(sqlite);
   }
@@ -90,6 +117,7 @@ absl::StatusOr<SimulationReport> run_simulation(const SimulationSpec& spec) {
   }
 
   SimulationReport report;
+  report.store = in_memory ? "memory" : "sqlite";
   report.agents = spec.sim.agents;
   PD_ASSIGN_OR_RETURN(CampaignStatus before, store->status(campaign.id));
   report.customers = before.customers;
@@ -101,7 +129,7 @@ absl::StatusOr<SimulationReport> run_simulation(const SimulationSpec& spec) {
   // SQLite: one commit per few thousand operations (nothing resumes from
   // this store; a commit each would measure the disk, not the dialer). In
   // memory a commit costs nothing, and a batch would copy every table.
-  InlineStoreExecutor executor(*store, loop, /*ops_per_commit=*/spec.store.empty() ? 1 : 4096);
+  InlineStoreExecutor executor(*store, loop, /*ops_per_commit=*/in_memory ? 1 : 4096);
   Simulator sim(loop, spec.sim);
   EngineOptions options;
   options.owner = "simulate";

@@ -23,14 +23,21 @@ struct SimulationSpec {
   std::string results;  // also write the results CSV here
   // The virtual clock's first moment; nullopt: kDefaultSimulationStart.
   std::optional<WallTime> start;
-  // Keep the store in this SQLite file (which must not exist) instead of
-  // in memory, so status, results and compliance can read it after. The
-  // figures are the same either way (the same seed gives the same run).
+  // Keep the store in this SQLite file (which must not exist), so status,
+  // results and compliance can read it after. Without it the store is in
+  // memory (or a throw-away file past kMemoryStoreMaxCustomers). The
+  // figures are the same either way: the same seed gives the same run.
   std::string store;
   // Campaign configuration (keys and values as `config set` takes them);
   // max-attempts and retry-delay come from `retry`.
   std::map<std::string, std::string> config;
 };
+
+// Lists up to this many customers are simulated on a store in memory
+// (MemoryStore, ~0.7 KB a customer); longer ones on a throw-away SQLite
+// file, whose page cache is capped, so memory stays bounded whatever the
+// list's size.
+inline constexpr int64_t kMemoryStoreMaxCustomers = 1'000'000;
 
 // A Tuesday morning, 09:00 in New York (14:00 UTC): the generated customers'
 // numbers (+1 202, Washington DC) are inside the default calling window
@@ -57,6 +64,9 @@ struct PacingFigures {
 };
 
 struct SimulationReport {
+  // Where the run's store was: "memory" (MemoryStore) or "sqlite" (the
+  // kept --store file, or a throw-away one for a long list).
+  std::string store;
   int agents = 0;
   int64_t customers = 0;
   CampaignState state = CampaignState::kIdle;  // kDone, or kRunning if agents logged off first

@@ -368,6 +368,7 @@ class DialerTest(BinaryCase):
         memory = json.loads(self.pd(*common, "--results", "memory.csv").stdout)
         kept = json.loads(self.pd(*common, "--results", "kept.csv",
                                   "--store", "kept.db").stdout)
+        self.assertEqual((memory.pop("store"), kept.pop("store")), ("memory", "sqlite"))
         for timing in ("wall_seconds", "dial_latency_us"):  # real time, not the run's
             memory.pop(timing)
             kept.pop(timing)
