@@ -595,9 +595,15 @@ absl::StatusOr<std::vector<Claim>> MemoryStore::claim(CampaignId id, int max, Wa
   if (rates.over_max()) return abandon_rate_paused(row.name, rates);
 
   const int64_t now_ms = ms(now);
-  // Every rule below only reads, so nothing changes before every check of a
-  // customer is done: the claim cannot fail half-way.
-  auto check_dnc = [&](const CustomerRow&, const PhoneRow& p, std::string*) {
+  // The rules, in SqliteStore::claim's order. Each only reads, so nothing
+  // changes before every check of a customer is done: a claim cannot fail
+  // half-way.
+  auto check_window = [&](const PhoneRow& p, std::string* zone) {
+    Verdict v = policy->check_window(CalleeFacts{split_zones(p.zones), p.region}, now, zone);
+    v.rule = rule::kCallingWindow;
+    return v;
+  };
+  auto check_dnc = [&](const PhoneRow& p) {
     if (auto source = s->dnc_source_if_listed(p.e164, now_ms)) {
       return Verdict::suppress(rule::kDnc, dnc_rule_detail(*source));
     }
@@ -605,23 +611,16 @@ absl::StatusOr<std::vector<Claim>> MemoryStore::claim(CampaignId id, int max, Wa
     v.rule = rule::kDnc;
     return v;
   };
-  auto check_window = [&](const CustomerRow&, const PhoneRow& p, std::string* zone) {
-    Verdict v = policy->check_window(CalleeFacts{split_zones(p.zones), p.region}, now, zone);
-    v.rule = rule::kCallingWindow;
-    return v;
-  };
-  auto check_lockout = [&](const CustomerRow&, const PhoneRow& p, std::string*) {
+  auto check_lockout = [&](const PhoneRow& p) {
     Verdict v = Verdict::dial();
     v.rule = rule::kAbandonLockout;
     if (policy->abandon_lockout.count() <= 0) {
       v.checked = false;
       return v;
     }
-    const int64_t lockout =
-        std::chrono::duration_cast<Millis>(policy->abandon_lockout).count();
+    const int64_t lockout = std::chrono::duration_cast<Millis>(policy->abandon_lockout).count();
     std::optional<int64_t> latest;
-    auto it = s->phone_calls.find(p.e164);
-    if (it != s->phone_calls.end()) {
+    if (auto it = s->phone_calls.find(key_of(p.e164)); it != s->phone_calls.end()) {
       for (const CallRef& c : it->second) {
         if (c.started <= now_ms - lockout - kLongestCall.count()) continue;
         if (auto at = s->abandoned_at(c); at && (!latest || *at > *latest)) latest = at;
@@ -632,26 +631,26 @@ absl::StatusOr<std::vector<Claim>> MemoryStore::claim(CampaignId id, int max, Wa
     }
     return v;
   };
-  auto check_caps = [&](const CustomerRow& c, const PhoneRow& p, std::string*) {
-    std::vector<int64_t> times;
-    auto lets_go = [&](bool per_customer, std::string_view key, int cap,
-                       Millis window) -> absl::StatusOr<std::optional<WallTime>> {
-      const auto& index = per_customer ? s->customer_calls : s->phone_calls;
-      auto it = index.find(key_of(key));
-      if (it == index.end()) return std::nullopt;
-      times.clear();
-      for (const CallRef& call : it->second) {
-        if (call.started > now_ms - window.count()) times.push_back(call.started);
-      }
-      // The cap-th newest call in the window is the one whose leaving
-      // lets one more in.
-      if (static_cast<int>(times.size()) < cap) return std::nullopt;
-      std::nth_element(times.begin(), times.begin() + (cap - 1), times.end(), std::greater<>());
-      return wall(times[static_cast<size_t>(cap - 1)]) + window;
-    };
-    absl::StatusOr<Verdict> v = caps_verdict(*policy, CalleeFacts{{}, p.region}, p.e164,
-                                             c.cust_id, now, lets_go);
-    return v.ok() ? *v : Verdict::dial();  // the lookups above cannot fail
+  std::vector<int64_t> times;
+  auto lets_go = [&](bool per_customer, std::string_view key, int cap,
+                     Millis window) -> absl::StatusOr<std::optional<WallTime>> {
+    const auto& index = per_customer ? s->customer_calls : s->phone_calls;
+    auto it = index.find(key_of(key));
+    if (it == index.end()) return std::nullopt;
+    times.clear();
+    for (const CallRef& call : it->second) {
+      if (call.started > now_ms - window.count()) times.push_back(call.started);
+    }
+    // The cap-th newest call in the window is the one whose leaving lets
+    // one more in.
+    if (static_cast<int>(times.size()) < cap) return std::nullopt;
+    std::nth_element(times.begin(), times.begin() + (cap - 1), times.end(), std::greater<>());
+    return wall(times[static_cast<size_t>(cap - 1)]) + window;
+  };
+  auto check_caps = [&](const CustomerRow& c, const PhoneRow& p) {
+    absl::StatusOr<Verdict> v =
+        caps_verdict(*policy, CalleeFacts{{}, p.region}, p.e164, c.cust_id, now, lets_go);
+    return v.ok() ? *v : Verdict::dial();  // lets_go never fails
   };
 
   std::vector<int64_t> due;
@@ -673,13 +672,12 @@ absl::StatusOr<std::vector<Claim>> MemoryStore::claim(CampaignId id, int max, Wa
       PhoneRow& p = c.phones[static_cast<size_t>(c.next_phone)];
       std::string zone;
       Verdict verdict;
-      // The order of SqliteStore::claim: window, dnc, lockout, caps.
       for (int check = 0; check < 4; ++check) {
         switch (check) {
-          case 0: verdict = check_window(c, p, &zone); break;
-          case 1: verdict = check_dnc(c, p, &zone); break;
-          case 2: verdict = check_lockout(c, p, &zone); break;
-          default: verdict = check_caps(c, p, &zone); break;
+          case 0: verdict = check_window(p, &zone); break;
+          case 1: verdict = check_dnc(p); break;
+          case 2: verdict = check_lockout(p); break;
+          default: verdict = check_caps(c, p); break;
         }
         if (verdict.checked) ++counts[verdict.rule].checked;
         if (verdict.kind != Verdict::Kind::kDial) break;
@@ -896,13 +894,20 @@ absl::StatusOr<DispositionApplied> MemoryStore::set_disposition(
         cat("callback_at is only for a code the campaign's dispositions map to callback; ",
             code, rule == nullptr ? " is not in the map" : cat(" is ", to_string(rule->action))));
   }
-  // The customer's next step follows their latest call.
-  AttemptId latest = 0;
-  for (AttemptId other : row.attempts) {
-    const AttemptRow* o = s->attempt(other);
-    if (o != nullptr && o->customer == a->customer) latest = std::max(latest, other);
+  // The customer's next step follows their latest call: a code for an
+  // earlier one, while a newer call is going, would undo that call's claim.
+  // (A customer being dialled has that call as their newest attempt, and it
+  // is a call: the customer's calls say which it is.)
+  AttemptId latest = attempt;
+  if (ended && rule != nullptr && c.state == CustomerState::kDialing) {
+    for (const CallRef& call : s->customer_calls[c.cust_id]) {
+      if (call.attempt != 0 && s->attempts[static_cast<size_t>(call.attempt - 1)].customer ==
+                                   a->customer) {
+        latest = std::max(latest, call.attempt);
+      }
+    }
   }
-  if (ended && rule != nullptr && latest != attempt && c.state == CustomerState::kDialing) {
+  if (latest != attempt) {
     return absl::FailedPreconditionError(
         cat("customer ", c.cust_id, " is being called again (attempt ", latest,
             "); set the disposition of attempt ", attempt, " after that call ends"));
