@@ -17,6 +17,28 @@ std::optional<int64_t> dnc_key(std::string_view e164) {
 
 std::string dnc_number(int64_t key) { return cat("+", key); }
 
+absl::StatusOr<int64_t> dnc_key_or_error(std::string_view e164) {
+  if (const std::optional<int64_t> key = dnc_key(e164)) return *key;
+  return absl::InvalidArgumentError(
+      cat("\"", escape_controls(e164.substr(0, 40)), "\" is not an E.164 number"));
+}
+
+absl::StatusOr<std::vector<int64_t>> dnc_keys_or_error(const std::vector<std::string>& numbers) {
+  std::vector<int64_t> keys;
+  keys.reserve(numbers.size());
+  for (const std::string& n : numbers) {
+    absl::StatusOr<int64_t> key = dnc_key_or_error(n);
+    if (!key.ok()) return key.status();
+    keys.push_back(*key);
+  }
+  return keys;
+}
+
+absl::StatusOr<int64_t> dnc_after_key(const DncQuery& query) {
+  if (query.after.empty()) return -1;
+  return dnc_key_or_error(query.after);
+}
+
 absl::Status check_dnc_source(std::string_view source) {
   constexpr size_t kMaxBytes = 64;
   auto shown = [&] { return escape_controls(source.substr(0, kMaxBytes)); };

@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -80,6 +81,12 @@ struct DncCounts {
 std::optional<int64_t> dnc_key(std::string_view e164);
 // The inverse: 12025550123 -> "+12025550123".
 std::string dnc_number(int64_t key);
+// dnc_key(), or kInvalidArgument naming `e164` ("... is not an E.164 number").
+absl::StatusOr<int64_t> dnc_key_or_error(std::string_view e164);
+// Every number's key, or the error of the first that is not E.164.
+absl::StatusOr<std::vector<int64_t>> dnc_keys_or_error(const std::vector<std::string>& numbers);
+// The key `query.after` names; -1 (before every key) when it is empty.
+absl::StatusOr<int64_t> dnc_after_key(const DncQuery& query);
 
 // A source label: 1-64 bytes of letters, digits, '-', '_', '.', ':' or '/'
 // (it is shown in results and reports: "dnc (source: fcc-2026-12)").

@@ -111,4 +111,24 @@ absl::Status abandon_rate_paused(std::string_view campaign, const AbandonRates& 
           "); it dials again when days leave the 30-day window or max-abandon-rate is raised"));
 }
 
+absl::StatusOr<std::string_view> disposition_code(std::string_view raw) {
+  const std::string_view code = trim(raw);
+  if (!is_disposition_code(code)) {
+    return absl::InvalidArgumentError(
+        cat("invalid disposition ", echo(raw),
+            ": expected a code of 1-64 letters, digits, '_', '-' or '.'"));
+  }
+  return code;
+}
+
+absl::Status check_callback_at(std::string_view code, const DispositionRule* rule,
+                               const std::optional<WallTime>& callback_at) {
+  if (!callback_at || (rule != nullptr && rule->action == DispositionAction::kCallback)) {
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(
+      cat("callback_at is only for a code the campaign's dispositions map to callback; ", code,
+          rule == nullptr ? " is not in the map" : cat(" is ", to_string(rule->action))));
+}
+
 }  // namespace pd::store_common

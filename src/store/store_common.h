@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "compliance/policy.h"
+#include "core/retry_policy.h"
 #include "core/types.h"
 #include "store/store.h"
 
@@ -61,6 +62,14 @@ using CapLookup = std::function<absl::StatusOr<std::optional<WallTime>>(
 absl::StatusOr<Verdict> caps_verdict(const CompliancePolicy& policy, const CalleeFacts& callee,
                                      std::string_view phone, std::string_view cust_id,
                                      WallTime now, const CapLookup& lets_go);
+
+// The wrap-up code an agent gave, trimmed; kInvalidArgument naming it when
+// it cannot be one (is_disposition_code).
+absl::StatusOr<std::string_view> disposition_code(std::string_view raw);
+// kInvalidArgument when `callback_at` comes with a code the campaign's
+// dispositions do not map to callback (`rule`: the code's rule, or null).
+absl::Status check_callback_at(std::string_view code, const DispositionRule* rule,
+                               const std::optional<WallTime>& callback_at);
 
 // kFailedPrecondition: the campaign may not dial, its abandon rate reached
 // the limit.

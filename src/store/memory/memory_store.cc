@@ -104,12 +104,14 @@ struct DncRow {
   bool active_at(int64_t now) const { return !expires || now < *expires; }
 };
 
-absl::Status not_e164(std::string_view number) {
-  return absl::InvalidArgumentError(
-      cat("\"", escape_controls(number.substr(0, 40)), "\" is not an E.164 number"));
-}
 
 constexpr int64_t kMinMs = std::numeric_limits<int64_t>::min();
+
+// The do-not-call key of a number a dnc disposition lists.
+absl::StatusOr<int64_t> disposition_dnc_key(std::string_view phone) {
+  if (const std::optional<int64_t> key = dnc_key(phone)) return *key;
+  return absl::InvalidArgumentError(cat("cannot put ", echo(phone), " on the do-not-call list"));
+}
 
 // A key for the string-keyed hash maps' lookups (Debian's Abseil has its
 // own string_view type).
@@ -831,11 +833,7 @@ absl::StatusOr<Store::Finished> MemoryStore::finish(AttemptId attempt,
   PD_ASSIGN_OR_RETURN(const CompliancePolicy* policy, s->policy_for(a->campaign));
   std::optional<int64_t> dnc;
   if (rule != nullptr && rule->action == DispositionAction::kDnc) {
-    dnc = dnc_key(a->phone);
-    if (!dnc) {
-      return absl::InvalidArgumentError(
-          cat("cannot put ", echo(a->phone), " on the do-not-call list"));
-    }
+    PD_ASSIGN_OR_RETURN(dnc, disposition_dnc_key(a->phone));
   }
   a->state = AttemptState::kEnded;
   a->outcome = end.outcome;
@@ -862,12 +860,7 @@ absl::StatusOr<Store::Finished> MemoryStore::finish(AttemptId attempt,
 absl::StatusOr<DispositionApplied> MemoryStore::set_disposition(
     CampaignId id, AttemptId attempt, std::string_view raw_code,
     std::optional<WallTime> callback_at, WallTime now) {
-  const std::string_view code = trim(raw_code);
-  if (!is_disposition_code(code)) {
-    return absl::InvalidArgumentError(
-        cat("invalid disposition ", echo(raw_code),
-            ": expected a code of 1-64 letters, digits, '_', '-' or '.'"));
-  }
+  PD_ASSIGN_OR_RETURN(const std::string_view code, disposition_code(raw_code));
   Access s(*this);
   PD_RETURN_IF_ERROR(check_fence(*s));
   AttemptRow* a = s->attempt(attempt);
@@ -889,11 +882,7 @@ absl::StatusOr<DispositionApplied> MemoryStore::set_disposition(
     rules = *std::move(parsed);
   }
   const DispositionRule* rule = find_disposition(rules, code);
-  if (callback_at && (rule == nullptr || rule->action != DispositionAction::kCallback)) {
-    return absl::InvalidArgumentError(
-        cat("callback_at is only for a code the campaign's dispositions map to callback; ",
-            code, rule == nullptr ? " is not in the map" : cat(" is ", to_string(rule->action))));
-  }
+  PD_RETURN_IF_ERROR(check_callback_at(code, rule, callback_at));
   // The customer's next step follows their latest call: a code for an
   // earlier one, while a newer call is going, would undo that call's claim.
   // (A customer being dialled has that call as their newest attempt, and it
@@ -914,11 +903,7 @@ absl::StatusOr<DispositionApplied> MemoryStore::set_disposition(
   }
   std::optional<int64_t> dnc;
   if (ended && rule != nullptr && rule->action == DispositionAction::kDnc) {
-    dnc = dnc_key(a->phone);
-    if (!dnc) {
-      return absl::InvalidArgumentError(
-          cat("cannot put ", echo(a->phone), " on the do-not-call list"));
-    }
+    PD_ASSIGN_OR_RETURN(dnc, disposition_dnc_key(a->phone));
   }
   a->disposition = code;
   DispositionApplied out;
@@ -1339,15 +1324,14 @@ class MemoryStore::DncStage final : public DncWriter {
 
   absl::Status add(std::string_view e164, std::string_view source,
                    std::optional<WallTime> expires_at) override {
-    const std::optional<int64_t> key = dnc_key(e164);
-    if (!key) return not_e164(e164);
+    PD_ASSIGN_OR_RETURN(const int64_t key, dnc_key_or_error(e164));
     if (source != last_source_ || entries_.empty()) {
       PD_RETURN_IF_ERROR(check_dnc_source(source));
       last_source_.assign(source);
     }
     std::optional<int64_t> expires;
     if (expires_at) expires = ms(*expires_at);
-    entries_.emplace_back(*key, DncRow{last_source_, ms(options_.now), expires});
+    entries_.emplace_back(key, DncRow{last_source_, ms(options_.now), expires});
     return absl::OkStatus();
   }
 
@@ -1380,12 +1364,7 @@ absl::StatusOr<std::unique_ptr<DncWriter>> MemoryStore::begin_dnc(const DncLoadO
 }
 
 absl::StatusOr<int64_t> MemoryStore::remove_dnc(const std::vector<std::string>& numbers) {
-  std::vector<int64_t> keys;
-  for (const std::string& n : numbers) {
-    const std::optional<int64_t> key = dnc_key(n);
-    if (!key) return not_e164(n);
-    keys.push_back(*key);
-  }
+  PD_ASSIGN_OR_RETURN(const std::vector<int64_t> keys, dnc_keys_or_error(numbers));
   Access s(*this);
   int64_t removed = 0;
   for (const int64_t key : keys) removed += static_cast<int64_t>(s->dnc.erase(key));
@@ -1394,24 +1373,18 @@ absl::StatusOr<int64_t> MemoryStore::remove_dnc(const std::vector<std::string>& 
 }
 
 absl::StatusOr<std::optional<DncEntry>> MemoryStore::find_dnc(std::string_view e164) {
-  const std::optional<int64_t> key = dnc_key(e164);
-  if (!key) return not_e164(e164);
+  PD_ASSIGN_OR_RETURN(const int64_t key, dnc_key_or_error(e164));
   Access s(*this);
-  auto it = s->dnc.find(*key);
+  auto it = s->dnc.find(key);
   if (it == s->dnc.end()) return std::optional<DncEntry>();
-  DncEntry e{dnc_number(*key), it->second.source, wall(it->second.added), std::nullopt};
+  DncEntry e{dnc_number(key), it->second.source, wall(it->second.added), std::nullopt};
   if (it->second.expires) e.expires_at = wall(*it->second.expires);
   return std::optional<DncEntry>(std::move(e));
 }
 
 absl::Status MemoryStore::for_each_dnc(const DncQuery& query,
                                        const std::function<void(const DncEntry&)>& fn) {
-  int64_t after = -1;
-  if (!query.after.empty()) {
-    const std::optional<int64_t> key = dnc_key(query.after);
-    if (!key) return not_e164(query.after);
-    after = *key;
-  }
+  PD_ASSIGN_OR_RETURN(const int64_t after, dnc_after_key(query));
   std::vector<DncEntry> entries;
   {
     Access s(*this);

@@ -18,10 +18,6 @@ using namespace store_common;  // NOLINT: the helpers both stores share
 using pg::p;
 using pg::Result;
 
-absl::Status not_e164(std::string_view number) {
-  return absl::InvalidArgumentError(
-      cat("\"", escape_controls(number.substr(0, 40)), "\" is not an E.164 number"));
-}
 
 }  // namespace
 
@@ -37,13 +33,12 @@ class PgStore::DncStage final : public DncWriter {
 
   absl::Status add(std::string_view e164, std::string_view source,
                    std::optional<WallTime> expires_at) override {
-    const std::optional<int64_t> key = dnc_key(e164);
-    if (!key) return not_e164(e164);
+    PD_ASSIGN_OR_RETURN(const int64_t key, dnc_key_or_error(e164));
     if (source != last_source_) {
       PD_RETURN_IF_ERROR(check_dnc_source(source));
       last_source_.assign(source);
     }
-    chunk_.push_back({*key, last_source_, expires_at ? std::optional<int64_t>(ms(*expires_at))
+    chunk_.push_back({key, last_source_, expires_at ? std::optional<int64_t>(ms(*expires_at))
                                                      : std::nullopt});
     if (chunk_.size() >= kChunk) return flush();
     return absl::OkStatus();
@@ -119,12 +114,11 @@ absl::StatusOr<std::unique_ptr<DncWriter>> PgStore::begin_dnc(const DncLoadOptio
 }
 
 absl::StatusOr<int64_t> PgStore::remove_dnc(const std::vector<std::string>& numbers) {
+  PD_ASSIGN_OR_RETURN(const std::vector<int64_t> numbers_keys, dnc_keys_or_error(numbers));
   std::string keys = "{";
-  for (const std::string& n : numbers) {
-    const std::optional<int64_t> key = dnc_key(n);
-    if (!key) return not_e164(n);
+  for (const int64_t key : numbers_keys) {
     if (keys.size() > 1) keys += ',';
-    keys += std::to_string(*key);
+    keys += std::to_string(key);
   }
   keys += '}';
   // One statement: one transaction. The array holds only validated digits.
@@ -134,26 +128,20 @@ absl::StatusOr<int64_t> PgStore::remove_dnc(const std::vector<std::string>& numb
 }
 
 absl::StatusOr<std::optional<DncEntry>> PgStore::find_dnc(std::string_view e164) {
-  const std::optional<int64_t> key = dnc_key(e164);
-  if (!key) return not_e164(e164);
+  PD_ASSIGN_OR_RETURN(const int64_t key, dnc_key_or_error(e164));
   PD_ASSIGN_OR_RETURN(Result r, db_.query("SELECT s.label, d.added_at, d.expires_at FROM dnc d "
                                           "JOIN dnc_sources s ON s.id = d.source_id "
                                           "WHERE d.number = $1",
-                                          {p(*key)}));
+                                          {p(key)}));
   if (r.rows() == 0) return std::optional<DncEntry>();
-  DncEntry e{dnc_number(*key), r.str(0, 0), wall(r.int64(0, 1)), std::nullopt};
+  DncEntry e{dnc_number(key), r.str(0, 0), wall(r.int64(0, 1)), std::nullopt};
   if (auto v = r.opt_int64(0, 2)) e.expires_at = wall(*v);
   return std::optional<DncEntry>(std::move(e));
 }
 
 absl::Status PgStore::for_each_dnc(const DncQuery& query,
                                    const std::function<void(const DncEntry&)>& fn) {
-  int64_t after = -1;
-  if (!query.after.empty()) {
-    const std::optional<int64_t> key = dnc_key(query.after);
-    if (!key) return not_e164(query.after);
-    after = *key;
-  }
+  PD_ASSIGN_OR_RETURN(int64_t after, dnc_after_key(query));
   // Paged by number: memory stays flat on a list of millions.
   constexpr int64_t kPage = 5000;
   int64_t left = query.limit > 0 ? query.limit : INT64_MAX;

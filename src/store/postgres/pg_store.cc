@@ -1494,12 +1494,7 @@ absl::StatusOr<DispositionApplied> PgStore::set_disposition(CampaignId id, Attem
                                                             std::string_view raw_code,
                                                             std::optional<WallTime> callback_at,
                                                             WallTime now) {
-  const std::string_view code = trim(raw_code);
-  if (!is_disposition_code(code)) {
-    return absl::InvalidArgumentError(
-        cat("invalid disposition ", echo(raw_code),
-            ": expected a code of 1-64 letters, digits, '_', '-' or '.'"));
-  }
+  PD_ASSIGN_OR_RETURN(const std::string_view code, disposition_code(raw_code));
   pg::Transaction txn(db_);
   PD_RETURN_IF_ERROR(txn.begin());
   PD_RETURN_IF_ERROR(check_fence());
@@ -1524,11 +1519,7 @@ absl::StatusOr<DispositionApplied> PgStore::set_disposition(CampaignId id, Attem
 
   PD_ASSIGN_OR_RETURN(DispositionRules rules, disposition_rules(id));
   const DispositionRule* rule = find_disposition(rules, code);
-  if (callback_at && (rule == nullptr || rule->action != DispositionAction::kCallback)) {
-    return absl::InvalidArgumentError(
-        cat("callback_at is only for a code the campaign's dispositions map to callback; ", code,
-            rule == nullptr ? " is not in the map" : cat(" is ", to_string(rule->action))));
-  }
+  PD_RETURN_IF_ERROR(check_callback_at(code, rule, callback_at));
   if (ended && rule != nullptr && latest != attempt && customer_state == "dialing") {
     return absl::FailedPreconditionError(
         cat("customer ", cust_id, " is being called again (attempt ", latest,

@@ -39,10 +39,6 @@ std::string random_suffix() {
   return fmt::format("{:08x}{:08x}", rd(), rd());
 }
 
-absl::Status not_e164(std::string_view number) {
-  return absl::InvalidArgumentError(
-      cat("\"", escape_controls(number.substr(0, 40)), "\" is not an E.164 number"));
-}
 
 }  // namespace
 
@@ -64,8 +60,7 @@ class SqliteStore::DncStage final : public DncWriter {
 
   absl::Status add(std::string_view e164, std::string_view source,
                    std::optional<WallTime> expires_at) override {
-    const std::optional<int64_t> key = dnc_key(e164);
-    if (!key) return not_e164(e164);
+    PD_ASSIGN_OR_RETURN(const int64_t key, dnc_key_or_error(e164));
     if (source != last_source_ || sources_.empty()) {
       PD_RETURN_IF_ERROR(check_dnc_source(source));
       auto it = std::find(sources_.begin(), sources_.end(), source);
@@ -76,7 +71,7 @@ class SqliteStore::DncStage final : public DncWriter {
       last_index_ = static_cast<int32_t>(it - sources_.begin());
       last_source_.assign(source);
     }
-    chunk_.push_back({*key, seq_++, last_index_, expires_at ? ms(*expires_at) : kNever});
+    chunk_.push_back({key, seq_++, last_index_, expires_at ? ms(*expires_at) : kNever});
     if (chunk_.size() >= store_.dnc_chunk_entries_) return stage_chunk();
     return absl::OkStatus();
   }
@@ -274,12 +269,7 @@ absl::StatusOr<std::unique_ptr<DncWriter>> SqliteStore::begin_dnc(const DncLoadO
 }
 
 absl::StatusOr<int64_t> SqliteStore::remove_dnc(const std::vector<std::string>& numbers) {
-  std::vector<int64_t> keys;
-  for (const std::string& n : numbers) {
-    const std::optional<int64_t> key = dnc_key(n);
-    if (!key) return not_e164(n);
-    keys.push_back(*key);
-  }
+  PD_ASSIGN_OR_RETURN(const std::vector<int64_t> keys, dnc_keys_or_error(numbers));
   sqlite::Transaction txn(db_);
   PD_RETURN_IF_ERROR(txn.begin());
   PD_ASSIGN_OR_RETURN(Stmt * del, stmt("DELETE FROM dnc WHERE number = ?1"));
@@ -294,15 +284,14 @@ absl::StatusOr<int64_t> SqliteStore::remove_dnc(const std::vector<std::string>& 
 }
 
 absl::StatusOr<std::optional<DncEntry>> SqliteStore::find_dnc(std::string_view e164) {
-  const std::optional<int64_t> key = dnc_key(e164);
-  if (!key) return not_e164(e164);
+  PD_ASSIGN_OR_RETURN(const int64_t key, dnc_key_or_error(e164));
   PD_ASSIGN_OR_RETURN(Stmt * s, stmt("SELECT s.label, d.added_at, d.expires_at FROM dnc d "
                                      "JOIN dnc_sources s ON s.id = d.source_id "
                                      "WHERE d.number = ?1"));
-  s->bind(1, *key);
+  s->bind(1, key);
   PD_ASSIGN_OR_RETURN(bool row, s->step());
   if (!row) return std::optional<DncEntry>();
-  DncEntry e{dnc_number(*key), std::string(s->text(0)), wall(s->int64(1)), std::nullopt};
+  DncEntry e{dnc_number(key), std::string(s->text(0)), wall(s->int64(1)), std::nullopt};
   if (auto v = s->opt_int64(2)) e.expires_at = wall(*v);
   s->reset();
   return std::optional<DncEntry>(std::move(e));
@@ -310,12 +299,7 @@ absl::StatusOr<std::optional<DncEntry>> SqliteStore::find_dnc(std::string_view e
 
 absl::Status SqliteStore::for_each_dnc(const DncQuery& query,
                                        const std::function<void(const DncEntry&)>& fn) {
-  int64_t after = -1;
-  if (!query.after.empty()) {
-    const std::optional<int64_t> key = dnc_key(query.after);
-    if (!key) return not_e164(query.after);
-    after = *key;
-  }
+  PD_ASSIGN_OR_RETURN(const int64_t after, dnc_after_key(query));
   PD_ASSIGN_OR_RETURN(Stmt * s,
                       stmt("SELECT d.number, s.label, d.added_at, d.expires_at FROM dnc d "
                            "JOIN dnc_sources s ON s.id = d.source_id "

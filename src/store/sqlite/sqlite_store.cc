@@ -1413,12 +1413,7 @@ absl::StatusOr<DispositionRules> SqliteStore::disposition_rules(CampaignId id) {
 absl::StatusOr<DispositionApplied> SqliteStore::set_disposition(
     CampaignId id, AttemptId attempt, std::string_view raw_code,
     std::optional<WallTime> callback_at, WallTime now) {
-  const std::string_view code = trim(raw_code);
-  if (!is_disposition_code(code)) {
-    return absl::InvalidArgumentError(
-        cat("invalid disposition ", echo(raw_code),
-            ": expected a code of 1-64 letters, digits, '_', '-' or '.'"));
-  }
+  PD_ASSIGN_OR_RETURN(const std::string_view code, disposition_code(raw_code));
   op_counts_.clear();
   sqlite::Transaction txn(db_);
   PD_RETURN_IF_ERROR(txn.begin());
@@ -1445,11 +1440,7 @@ absl::StatusOr<DispositionApplied> SqliteStore::set_disposition(
 
   PD_ASSIGN_OR_RETURN(DispositionRules rules, disposition_rules(id));
   const DispositionRule* rule = find_disposition(rules, code);
-  if (callback_at && (rule == nullptr || rule->action != DispositionAction::kCallback)) {
-    return absl::InvalidArgumentError(
-        cat("callback_at is only for a code the campaign's dispositions map to callback; ",
-            code, rule == nullptr ? " is not in the map" : cat(" is ", to_string(rule->action))));
-  }
+  PD_RETURN_IF_ERROR(check_callback_at(code, rule, callback_at));
   // The customer's next step follows their latest call: a code for an
   // earlier one, while a newer call is going, would undo that call's claim.
   if (ended && rule != nullptr && latest != attempt && customer_state == "dialing") {
