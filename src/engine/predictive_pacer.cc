@@ -114,15 +114,17 @@ void PredictivePacer::on_agent_state(const ContactEvent& event, AgentState befor
     }
   }
   for (int k = 0; k < kHorizons; ++k) {
-    supply_[k] -= a.free_by[k];
-    supply_var_[k] -= a.free_by[k] * (1 - a.free_by[k]);
+    const double c = (*a.free_by)[k];
+    supply_[k] -= c;
+    supply_var_[k] -= c * (1 - c);
   }
   a.state = event.agent_state;
   a.since = event.at;
   a.free_by = agent_curve(a, event.at);
   for (int k = 0; k < kHorizons; ++k) {
-    supply_[k] += a.free_by[k];
-    supply_var_[k] += a.free_by[k] * (1 - a.free_by[k]);
+    const double c = (*a.free_by)[k];
+    supply_[k] += c;
+    supply_var_[k] += c * (1 - c);
   }
 }
 
@@ -297,19 +299,19 @@ void PredictivePacer::rebuild_agent_tables(WallTime now) {
   }
 }
 
-PredictivePacer::Curve PredictivePacer::agent_curve(const Agent& a, WallTime now) const {
-  if (agent_samples_at_build_ < 0) return Curve{};
+const PredictivePacer::Curve* PredictivePacer::agent_curve(const Agent& a, WallTime now) const {
+  if (agent_samples_at_build_ < 0) return &kNever;
   const double e = seconds_between(a.since, now);
   switch (a.state) {
     case AgentState::kBusy:
-      return busy_free_[static_cast<size_t>(bin_of(e, kTalkBins))];
+      return &busy_free_[static_cast<size_t>(bin_of(e, kTalkBins))];
     case AgentState::kAfterCallWork:
-      return wrap_free_[static_cast<size_t>(bin_of(e, kWrapBins))];
+      return &wrap_free_[static_cast<size_t>(bin_of(e, kWrapBins))];
     case AgentState::kAvailable:  // counted as free now by the snapshot
     case AgentState::kOffline:
-      return Curve{};
+      return &kNever;
   }
-  return Curve{};
+  return &kNever;
 }
 
 PredictivePacer::Curve PredictivePacer::cohort_curve(int64_t second, WallTime now) const {
@@ -340,7 +342,7 @@ void PredictivePacer::refresh(WallTime now) {
   demand_var_.fill(0);
   for (Agent& a : agents_) {
     a.free_by = agent_curve(a, now);
-    add_curve(supply_, supply_var_, a.free_by, 1);
+    add_curve(supply_, supply_var_, *a.free_by, 1);
   }
   for (Cohort& c : in_flight_) {
     c.answer_by = cohort_curve(c.second, now);

@@ -102,6 +102,9 @@ class PredictivePacer final : public Pacer {
 
   explicit PredictivePacer(const PacingConfig& config);
   PredictivePacer(const PacingConfig& config, Tuning tuning);
+  // Agents point into the pacer's own tables.
+  PredictivePacer(const PredictivePacer&) = delete;
+  PredictivePacer& operator=(const PredictivePacer&) = delete;
 
   void on_ledger(const AbandonRates& ledger) override;
   void on_agent_state(const ContactEvent& event, AgentState before) override;
@@ -122,8 +125,12 @@ class PredictivePacer final : public Pacer {
   struct Agent {
     AgentState state = AgentState::kOffline;
     WallTime since{};
-    Curve free_by{};  // P(free by h_k + window), as last computed
+    // P(free by h_k + window), as last computed: a row of the agent tables
+    // (or kNever), which change only in refresh(), where every agent's is
+    // looked up again: what is taken out of the sums is what went in.
+    const Curve* free_by = &kNever;
   };
+  static constexpr Curve kNever{};  // free by no look-ahead
   struct Cohort {  // calls placed in the same second
     int64_t second = 0;
     int count = 0;
@@ -137,7 +144,7 @@ class PredictivePacer final : public Pacer {
   void rebuild_ring_tables();
   void rebuild_agent_tables(WallTime now);
   void refresh(WallTime now);  // recomputes supply and demand sums from scratch
-  Curve agent_curve(const Agent& a, WallTime now) const;
+  const Curve* agent_curve(const Agent& a, WallTime now) const;
   Curve cohort_curve(int64_t second, WallTime now) const;
   void add_curve(Curve& sum, Curve& var, const Curve& c, double n) const;
   struct Solution {

@@ -20,11 +20,14 @@ using namespace store_common;  // NOLINT: the helpers every store shares
 
 namespace {
 
+// Strings that repeat across rows (where callees are, time zones, owners,
+// disconnect reasons) are held once, by number.
+using NameId = int32_t;
+
 struct PhoneRow {
   std::string e164;
-  std::string zones;  // join_zones()
-  std::string region;
   int attempts = 0;
+  NameId callee = 0;  // State::callees: the phone's zones and region
 };
 
 struct CustomerRow {
@@ -48,12 +51,13 @@ struct AttemptRow {
   int attempt_on_phone = 1;
   AttemptState state = AttemptState::kDialing;
   std::optional<Outcome> outcome;
-  std::string owner;
+  NameId owner = 0;  // State::names
   int64_t started = 0;
   std::optional<int64_t> answered, ended;
   std::string contact_id;  // '' none
   bool has_contact = false;
-  std::string agent_id, disconnect_reason, disposition, callee_timezone, rule;
+  NameId disconnect_reason = 0, callee_timezone = 0;  // State::names ('' is 0)
+  std::string agent_id, disposition, rule;
   bool deleted = false;  // by release_claim() or a reload
 };
 
@@ -120,7 +124,19 @@ absl::string_view key_of(std::string_view s) { return {s.data(), s.size()}; }
 }  // namespace
 
 struct MemoryStore::State {
+  State() {
+    intern("");
+    callee({});
+  }
+
   std::string instance_id;
+  std::vector<std::string> names;  // by NameId; names[0] is ''
+  absl::flat_hash_map<std::string, NameId> name_ids;
+  // Where callees are, by NameId; callees[0] is unknown. callee_zones: the
+  // zones as stored (join_zones()).
+  std::vector<CalleeFacts> callees;
+  std::vector<std::string> callee_zones;
+  absl::flat_hash_map<std::string, NameId> callee_ids;  // zones '\n' region
   std::map<CampaignId, CampaignRow> campaigns;
   CampaignId last_campaign = 0;
   std::vector<CustomerRow> customers;  // customer id - 1
@@ -139,6 +155,22 @@ struct MemoryStore::State {
   std::map<std::string, std::string> settings;
   std::vector<ApiToken> tokens;
   std::map<int64_t, DncRow> dnc;  // by dnc_key()
+
+  NameId intern(std::string_view name) {
+    auto [it, added] = name_ids.try_emplace(std::string(name), static_cast<NameId>(names.size()));
+    if (added) names.emplace_back(name);
+    return it->second;
+  }
+  NameId callee(const CalleeFacts& facts) {
+    std::string zones = join_zones(facts.zones);
+    auto [it, added] =
+        callee_ids.try_emplace(cat(zones, "\n", facts.region), static_cast<NameId>(callees.size()));
+    if (added) {
+      callees.push_back(facts);
+      callee_zones.push_back(std::move(zones));
+    }
+    return it->second;
+  }
 
   CampaignRow* find(CampaignId id) {
     auto it = campaigns.find(id);
@@ -216,13 +248,13 @@ struct MemoryStore::State {
     r.started_at = wall(a.started);
     if (a.answered) r.answered_at = wall(*a.answered);
     if (a.ended) r.ended_at = wall(*a.ended);
-    r.disconnect_reason = a.disconnect_reason;
+    r.disconnect_reason = names[static_cast<size_t>(a.disconnect_reason)];
     r.contact_id = a.contact_id;
     r.agent_id = a.agent_id;
     r.disposition = a.disposition;
     r.client_token = client_token(instance_id, id, a.started);
-    r.owner = a.owner;
-    r.callee_timezone = a.callee_timezone;
+    r.owner = names[static_cast<size_t>(a.owner)];
+    r.callee_timezone = names[static_cast<size_t>(a.callee_timezone)];
     r.rule = a.rule;
     return r;
   }
@@ -491,7 +523,16 @@ class MemoryStore::Writer final : public ListWriter {
       if (p.e164 == phone_e164) return false;
     }
     if (std::find(c.known.begin(), c.known.end(), phone_e164) != c.known.end()) return false;
-    c.phones.push_back({std::string(phone_e164), join_zones(callee.zones), callee.region, 0});
+    // Rows in a row tend to share where their callees are.
+    if (callees_.empty() || callee.zones != callees_[last_callee_].zones ||
+        callee.region != callees_[last_callee_].region) {
+      auto [where, added] =
+          callee_ids_.try_emplace(cat(join_zones(callee.zones), "\n", callee.region),
+                                  static_cast<NameId>(callees_.size()));
+      if (added) callees_.push_back(callee);
+      last_callee_ = where->second;
+    }
+    c.phones.push_back({std::string(phone_e164), 0, last_callee_});
     return true;
   }
 
@@ -519,7 +560,12 @@ class MemoryStore::Writer final : public ListWriter {
     if (row->state == CampaignState::kDone || row->state == CampaignState::kStopped) {
       row->state = CampaignState::kIdle;
     }
+    // This load's callees, as the store numbers them.
+    std::vector<NameId> callee_ids;
+    callee_ids.reserve(callees_.size());
+    for (const CalleeFacts& f : callees_) callee_ids.push_back(s->callee(f));
     for (NewCustomer& c : customers_) {
+      for (PhoneRow& p : c.phones) p.callee = callee_ids[static_cast<size_t>(p.callee)];
       row->counts.phones += static_cast<int64_t>(c.phones.size());
       if (c.existing != 0) {
         // Customers whose rows continue a list already loaded (append):
@@ -570,6 +616,10 @@ class MemoryStore::Writer final : public ListWriter {
   absl::flat_hash_map<std::string, size_t> added_;  // cust_id -> customers_
   std::vector<std::pair<int64_t, std::string>> rejects_;
   std::map<std::string, int64_t> reject_counts_;
+  // Where this load's callees are (its phones' `callee`, until commit()).
+  std::vector<CalleeFacts> callees_;
+  absl::flat_hash_map<std::string, NameId> callee_ids_;
+  NameId last_callee_ = 0;
 };
 
 absl::StatusOr<std::unique_ptr<ListWriter>> MemoryStore::begin_list(CampaignId id, LoadMode mode) {
@@ -601,7 +651,7 @@ absl::StatusOr<std::vector<Claim>> MemoryStore::claim(CampaignId id, int max, Wa
   // changes before every check of a customer is done: a claim cannot fail
   // half-way.
   auto check_window = [&](const PhoneRow& p, std::string* zone) {
-    Verdict v = policy->check_window(CalleeFacts{split_zones(p.zones), p.region}, now, zone);
+    Verdict v = policy->check_window(s->callees[static_cast<size_t>(p.callee)], now, zone);
     v.rule = rule::kCallingWindow;
     return v;
   };
@@ -651,7 +701,8 @@ absl::StatusOr<std::vector<Claim>> MemoryStore::claim(CampaignId id, int max, Wa
   };
   auto check_caps = [&](const CustomerRow& c, const PhoneRow& p) {
     absl::StatusOr<Verdict> v =
-        caps_verdict(*policy, CalleeFacts{{}, p.region}, p.e164, c.cust_id, now, lets_go);
+        caps_verdict(*policy, s->callees[static_cast<size_t>(p.callee)], p.e164, c.cust_id, now,
+                     lets_go);
     return v.ok() ? *v : Verdict::dial();  // lets_go never fails
   };
 
@@ -696,9 +747,9 @@ absl::StatusOr<std::vector<Claim>> MemoryStore::claim(CampaignId id, int max, Wa
       a.phone_seq = c.next_phone;
       a.phone = p.e164;
       a.attempt_on_phone = p.attempts + 1;
-      a.owner = owner;
+      a.owner = s->intern(owner);
       a.started = now_ms;
-      a.callee_timezone = zone;
+      a.callee_timezone = s->intern(zone);
       if (verdict.kind == Verdict::Kind::kSuppress) {
         ++counts[verdict.rule].held;
         a.state = AttemptState::kEnded;
@@ -838,7 +889,7 @@ absl::StatusOr<Store::Finished> MemoryStore::finish(AttemptId attempt,
   a->state = AttemptState::kEnded;
   a->outcome = end.outcome;
   a->ended = ms(end.ended_at);
-  a->disconnect_reason = end.disconnect_reason;
+  a->disconnect_reason = s->intern(end.disconnect_reason);
   a->disposition = end.disposition;
   row.open.erase(attempt);
   // A call marked connected was counted as answered then (mark_connected).
@@ -1150,10 +1201,11 @@ absl::Status MemoryStore::for_each_attempt_audit(
       audit.phone = a->phone;
       audit.started_at = wall(a->started);
       if (a->phone_seq < static_cast<int>(c.phones.size())) {
-        audit.zones = c.phones[static_cast<size_t>(a->phone_seq)].zones;
-        audit.region = c.phones[static_cast<size_t>(a->phone_seq)].region;
+        const auto callee = static_cast<size_t>(c.phones[static_cast<size_t>(a->phone_seq)].callee);
+        audit.zones = s->callee_zones[callee];
+        audit.region = s->callees[callee].region;
       }
-      audit.callee_timezone = a->callee_timezone;
+      audit.callee_timezone = s->names[static_cast<size_t>(a->callee_timezone)];
       if (auto key = dnc_key(a->phone)) {
         auto it = s->dnc.find(*key);
         if (it != s->dnc.end() && it->second.added <= a->started &&
