@@ -3,7 +3,6 @@
 // so) and the simulator. Counters carry the figures that bench/README.md
 // records (the targets are in issues "dialing engine" and "pacing").
 #include <benchmark/benchmark.h>
-
 #include <unistd.h>
 
 #include <chrono>
@@ -66,9 +65,7 @@ void shift_predictive(benchmark::State& state, bool sqlite) {
     std::filesystem::remove(db.string() + suffix, ec);
   }
 }
-void BM_Shift1000Agents8HoursPredictive(benchmark::State& state) {
-  shift_predictive(state, false);
-}
+void BM_Shift1000Agents8HoursPredictive(benchmark::State& state) { shift_predictive(state, false); }
 BENCHMARK(BM_Shift1000Agents8HoursPredictive)
     ->Unit(benchmark::kSecond)
     ->Iterations(1)

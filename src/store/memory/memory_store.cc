@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <limits>
-#include <set>
 #include <tuple>
 
+#include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
 #include "compliance/calling_window.h"
 #include "core/advice.h"
@@ -95,7 +95,7 @@ struct CampaignRow {
   std::map<std::string, RuleCount> rules;
   std::map<std::string, LedgerDay> ledger;  // by day, 'YYYY-MM-DD'
   std::vector<AttemptId> attempts;          // in id order (deleted ones skipped)
-  std::set<AttemptId> open;                 // not ended
+  absl::btree_set<AttemptId> open;          // not ended
   // The compliance policy, parsed once while the configuration and the
   // region rules stay as they are.
   std::optional<CompliancePolicy> policy;
@@ -107,7 +107,6 @@ struct DncRow {
   std::optional<int64_t> expires;
   bool active_at(int64_t now) const { return !expires || now < *expires; }
 };
-
 
 constexpr int64_t kMinMs = std::numeric_limits<int64_t>::min();
 
@@ -143,7 +142,7 @@ struct MemoryStore::State {
   absl::flat_hash_map<std::pair<CampaignId, std::string>, int64_t> customer_ids;
   // (campaign, next_at, customer id) of every pending customer, in the
   // order claims take them.
-  std::set<std::tuple<CampaignId, int64_t, int64_t>> callable;
+  absl::btree_set<std::tuple<CampaignId, int64_t, int64_t>> callable;
   std::vector<AttemptRow> attempts;  // attempt id - 1
   absl::flat_hash_map<std::string, AttemptId> by_contact;
   absl::flat_hash_map<std::string, std::vector<CallRef>> phone_calls;     // by E.164
@@ -275,8 +274,8 @@ struct MemoryStore::State {
     std::erase_if(calls, [&](const CallRef& c) { return c.attempt == id; });
   }
 
-  void add_to_ledger(CampaignRow& row, const CompliancePolicy& policy, Outcome outcome,
-                     int64_t at, bool answered) {
+  void add_to_ledger(CampaignRow& row, const CompliancePolicy& policy, Outcome outcome, int64_t at,
+                     bool answered) {
     if (outcome != Outcome::kConnected && outcome != Outcome::kAbandoned) return;
     const bool abandoned = outcome == Outcome::kAbandoned;
     if (!answered && !abandoned) return;
@@ -456,7 +455,8 @@ absl::StatusOr<Campaign> MemoryStore::transition(CampaignId id, std::vector<Camp
   PD_RETURN_IF_ERROR(check_fence(*s));
   PD_ASSIGN_OR_RETURN(CampaignRow * row, s->campaign(id));
   if (!from.empty() && std::find(from.begin(), from.end(), row->state) == from.end()) {
-    return absl::FailedPreconditionError(cat("campaign '", row->name, "' is ", to_string(row->state)));
+    return absl::FailedPreconditionError(
+        cat("campaign '", row->name, "' is ", to_string(row->state)));
   }
   row->state = to;
   committed();
@@ -526,9 +526,8 @@ class MemoryStore::Writer final : public ListWriter {
     // Rows in a row tend to share where their callees are.
     if (callees_.empty() || callee.zones != callees_[last_callee_].zones ||
         callee.region != callees_[last_callee_].region) {
-      auto [where, added] =
-          callee_ids_.try_emplace(cat(join_zones(callee.zones), "\n", callee.region),
-                                  static_cast<NameId>(callees_.size()));
+      auto [where, added] = callee_ids_.try_emplace(
+          cat(join_zones(callee.zones), "\n", callee.region), static_cast<NameId>(callees_.size()));
       if (added) callees_.push_back(callee);
       last_callee_ = where->second;
     }
@@ -700,9 +699,8 @@ absl::StatusOr<std::vector<Claim>> MemoryStore::claim(CampaignId id, int max, Wa
     return wall(times[static_cast<size_t>(cap - 1)]) + window;
   };
   auto check_caps = [&](const CustomerRow& c, const PhoneRow& p) {
-    absl::StatusOr<Verdict> v =
-        caps_verdict(*policy, s->callees[static_cast<size_t>(p.callee)], p.e164, c.cust_id, now,
-                     lets_go);
+    absl::StatusOr<Verdict> v = caps_verdict(*policy, s->callees[static_cast<size_t>(p.callee)],
+                                             p.e164, c.cust_id, now, lets_go);
     return v.ok() ? *v : Verdict::dial();  // lets_go never fails
   };
 
@@ -727,10 +725,18 @@ absl::StatusOr<std::vector<Claim>> MemoryStore::claim(CampaignId id, int max, Wa
       Verdict verdict;
       for (int check = 0; check < 4; ++check) {
         switch (check) {
-          case 0: verdict = check_window(p, &zone); break;
-          case 1: verdict = check_dnc(p); break;
-          case 2: verdict = check_lockout(p); break;
-          default: verdict = check_caps(c, p); break;
+          case 0:
+            verdict = check_window(p, &zone);
+            break;
+          case 1:
+            verdict = check_dnc(p);
+            break;
+          case 2:
+            verdict = check_lockout(p);
+            break;
+          default:
+            verdict = check_caps(c, p);
+            break;
         }
         if (verdict.checked) ++counts[verdict.rule].checked;
         if (verdict.kind != Verdict::Kind::kDial) break;
@@ -908,9 +914,10 @@ absl::StatusOr<Store::Finished> MemoryStore::finish(AttemptId attempt,
   return finished;
 }
 
-absl::StatusOr<DispositionApplied> MemoryStore::set_disposition(
-    CampaignId id, AttemptId attempt, std::string_view raw_code,
-    std::optional<WallTime> callback_at, WallTime now) {
+absl::StatusOr<DispositionApplied> MemoryStore::set_disposition(CampaignId id, AttemptId attempt,
+                                                                std::string_view raw_code,
+                                                                std::optional<WallTime> callback_at,
+                                                                WallTime now) {
   PD_ASSIGN_OR_RETURN(const std::string_view code, disposition_code(raw_code));
   Access s(*this);
   PD_RETURN_IF_ERROR(check_fence(*s));
@@ -925,10 +932,10 @@ absl::StatusOr<DispositionApplied> MemoryStore::set_disposition(
   if (auto it = row.config.find("dispositions"); it != row.config.end()) {
     auto parsed = parse_dispositions(it->second);
     if (!parsed.ok()) {
-      return with_advice(absl::FailedPreconditionError(
-                             cat("stored configuration is invalid: dispositions: ",
-                                 parsed.status().message())),
-                         {Remedy::kSetConfig, row.name, "dispositions"});
+      return with_advice(
+          absl::FailedPreconditionError(
+              cat("stored configuration is invalid: dispositions: ", parsed.status().message())),
+          {Remedy::kSetConfig, row.name, "dispositions"});
     }
     rules = *std::move(parsed);
   }
@@ -941,8 +948,8 @@ absl::StatusOr<DispositionApplied> MemoryStore::set_disposition(
   AttemptId latest = attempt;
   if (ended && rule != nullptr && c.state == CustomerState::kDialing) {
     for (const CallRef& call : s->customer_calls[c.cust_id]) {
-      if (call.attempt != 0 && s->attempts[static_cast<size_t>(call.attempt - 1)].customer ==
-                                   a->customer) {
+      if (call.attempt != 0 &&
+          s->attempts[static_cast<size_t>(call.attempt - 1)].customer == a->customer) {
         latest = std::max(latest, call.attempt);
       }
     }
@@ -1113,7 +1120,7 @@ absl::Status MemoryStore::for_each_attempt(CampaignId id,
   // the store, as with SQLite).
   constexpr size_t kChunk = 1024;
   std::vector<AttemptRecord> chunk;
-  for (size_t next = 0;; ) {
+  for (size_t next = 0;;) {
     chunk.clear();
     {
       Access s(*this);

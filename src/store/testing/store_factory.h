@@ -57,12 +57,10 @@ inline std::string store_kind_name(const ::testing::TestParamInfo<StoreKind>& in
 // What gtest prints for the parameter (its name, not the struct's bytes).
 inline void PrintTo(const StoreKind& kind, std::ostream* os) { *os << kind.name; }
 
-// In a contract test: skips it for a store that cannot do what it needs.
-#define PD_SKIP_UNLESS_SHARED_BY_PROCESSES()                                  \
-  if (!GetParam().shared_by_processes)                                        \
+// In a contract test: skips it for a store no other process can open.
+#define PD_SKIP_UNLESS_SHARED_BY_PROCESSES() \
+  if (!GetParam().shared_by_processes)       \
   GTEST_SKIP() << GetParam().name << ": no other process sees this store"
-#define PD_SKIP_UNLESS_SQL() \
-  if (!GetParam().answers_sql) GTEST_SKIP() << GetParam().name << ": this store answers no SQL"
 
 // SQLite: a file in a temporary folder of its own.
 StoreKind sqlite_store_kind();
