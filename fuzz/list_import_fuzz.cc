@@ -58,7 +58,8 @@ Fixture& fixture() {
     // The folder goes when the fuzzer exits normally; a crash leaves it for
     // whoever looks into the crash.
     std::atexit([] { std::filesystem::remove_all(fixture().dir); });
-    auto store = pd::SqliteStore::open(fx->dir + "/fuzz.db", /*create=*/true, /*durable=*/false);
+    auto store = pd::SqliteStore::open(fx->dir + "/fuzz.db", /*create=*/true,
+                                       pd::SqliteStore::Durability::kNoSync);
     check_ok(store.status(), "open the store");
     fx->store = *std::move(store);
     auto campaign = fx->store->init_campaign("fuzz");
