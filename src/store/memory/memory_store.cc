@@ -116,6 +116,12 @@ absl::StatusOr<int64_t> disposition_dnc_key(std::string_view phone) {
   return absl::InvalidArgumentError(cat("cannot put ", echo(phone), " on the do-not-call list"));
 }
 
+// Where a callee is, as the key that interns it (State::callee, and a
+// list load's own numbering until it commits).
+std::string callee_key(const CalleeFacts& facts) {
+  return cat(join_zones(facts.zones), "\n", facts.region);
+}
+
 // A key for the string-keyed hash maps' lookups (Debian's Abseil has its
 // own string_view type).
 absl::string_view key_of(std::string_view s) { return {s.data(), s.size()}; }
@@ -161,12 +167,11 @@ struct MemoryStore::State {
     return it->second;
   }
   NameId callee(const CalleeFacts& facts) {
-    std::string zones = join_zones(facts.zones);
     auto [it, added] =
-        callee_ids.try_emplace(cat(zones, "\n", facts.region), static_cast<NameId>(callees.size()));
+        callee_ids.try_emplace(callee_key(facts), static_cast<NameId>(callees.size()));
     if (added) {
       callees.push_back(facts);
-      callee_zones.push_back(std::move(zones));
+      callee_zones.push_back(join_zones(facts.zones));
     }
     return it->second;
   }
@@ -526,8 +531,8 @@ class MemoryStore::Writer final : public ListWriter {
     // Rows in a row tend to share where their callees are.
     if (callees_.empty() || callee.zones != callees_[last_callee_].zones ||
         callee.region != callees_[last_callee_].region) {
-      auto [where, added] = callee_ids_.try_emplace(
-          cat(join_zones(callee.zones), "\n", callee.region), static_cast<NameId>(callees_.size()));
+      auto [where, added] =
+          callee_ids_.try_emplace(callee_key(callee), static_cast<NameId>(callees_.size()));
       if (added) callees_.push_back(callee);
       last_callee_ = where->second;
     }
